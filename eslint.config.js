@@ -1,0 +1,49 @@
+// Lint rules, including the layer rules of ARCHITECTURE.md §2: imports point down only.
+import tseslint from 'typescript-eslint';
+
+const nodeBuiltins = ['node:*', 'fs', 'path', 'os', 'net', 'http', 'child_process', 'crypto', 'events', 'timers'];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'build/**', 'node_modules/**', 'coverage/**', 'src/io/http/inspector/assets/**'] },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  {
+    files: ['src/machines/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: nodeBuiltins, message: 'src/machines is pure: no node:* imports (ARCHITECTURE.md §2).' },
+            { group: ['**/io/**', '**/io', '../io/*'], message: 'src/machines must not import src/io (ARCHITECTURE.md §2).' },
+            { group: ['**/actors/**', '../actors/*'], message: 'src/machines must not import src/actors.' },
+          ],
+        },
+      ],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'Machines take time from the clock, not Date.now().' },
+      ],
+      'no-restricted-globals': ['error', { name: 'process', message: 'Machines never touch process.' }],
+    },
+  },
+  {
+    files: ['src/io/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['xstate', 'xstate/*', '@statelyai/*'], message: 'src/io knows nothing about XState (ARCHITECTURE.md §2).' },
+            { group: ['**/machines/**', '../machines/*', '**/actors/**'], message: 'src/io must not import machines or actors.' },
+          ],
+        },
+      ],
+    },
+  },
+);

@@ -1,0 +1,86 @@
+// Events that the I/O source actors (owned by the supervisor) send up, and that the supervisor forwards to the
+// concern machines by systemId. They are the contract between src/actors and src/machines, and the unit of traces.
+
+/** One RTM_NEWLINK / RTM_DELLINK, decoded. `inDump` is true when it answers our RTM_GETLINK dump. */
+export interface NetlinkLinkEvent {
+  type: 'netlink.link';
+  kind: 'new' | 'del';
+  name: string;
+  ifindex: number;
+  /** ifi_flags (IFF_UP = 0x1, IFF_RUNNING = 0x40, …). */
+  flags: number;
+  /** ifi_change. */
+  change: number;
+  mtu: number;
+  /** IFLA_OPERSTATE (RFC 2863: 0 unknown … 6 up), or undefined when absent. */
+  operstate: number | undefined;
+  /** IFLA_MASTER ifindex, 0 when none. */
+  master: number;
+  /** IFLA_INFO_KIND ("veth", "team", …), '' when absent. */
+  linkKind: string;
+  inDump: boolean;
+  /** The dump sequence number when inDump. */
+  seq: number;
+}
+
+/** NLMSG_DONE of our dump with sequence `seq`. `interrupted` is true when NLM_F_DUMP_INTR was seen in it. */
+export interface NetlinkDumpDoneEvent {
+  type: 'netlink.dumpDone';
+  seq: number;
+  interrupted: boolean;
+}
+
+/** The kernel dropped messages (ENOBUFS) or the bounded queue to JS overflowed: a re-dump follows. */
+export interface NetlinkOverflowEvent {
+  type: 'netlink.overflow';
+  source: 'kernel' | 'queue';
+}
+
+/** A dump request sent by the source (reason: start, overflow, interrupted, request). */
+export interface NetlinkDumpStartedEvent {
+  type: 'netlink.dumpStarted';
+  seq: number;
+  reason: 'start' | 'overflow' | 'interrupted' | 'request';
+}
+
+export type NetlinkSourceEvent =
+  | NetlinkLinkEvent
+  | NetlinkDumpDoneEvent
+  | NetlinkOverflowEvent
+  | NetlinkDumpStartedEvent;
+
+/** Sent to netlinkSource (systemId "netlinkSource") to ask for a fresh dump, e.g. when portsync (re)starts. */
+export interface NetlinkRequestDumpEvent {
+  type: 'netlink.requestDump';
+}
+
+/**
+ * Complete lines read from one connection. Lines are batched per read (one event per chunk, not per line) so the
+ * data plane stays near the line-read ceiling; CMD lines never appear here.
+ */
+export interface SocketLineEvent {
+  type: 'socket.line';
+  connId: number;
+  lines: string[];
+}
+
+/** A control line: `CMD RESTART`, `CMD LIVE_START`, or any other `CMD …` (name holds the text after `CMD `). */
+export interface SocketCommandEvent {
+  type: 'socket.command';
+  connId: number;
+  command: string;
+}
+
+export interface SocketConnectionEvent {
+  type: 'socket.connected' | 'socket.disconnected';
+  connId: number;
+}
+
+export type SocketSourceEvent = SocketLineEvent | SocketCommandEvent | SocketConnectionEvent;
+
+/** Sent by a service to its parent (the supervisor) whenever its readiness changes. */
+export interface ChildReadyEvent {
+  type: 'child.ready';
+  id: string;
+  ready: boolean;
+}
