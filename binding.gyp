@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "syncvisor_netlink",
+      "sources": ["native/netlink.c"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags": ["-Wall", "-Wextra", "-Wno-unused-parameter", "-O2"]
+    }
+  ]
+}
