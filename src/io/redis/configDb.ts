@@ -1,0 +1,14 @@
+// Reads from CONFIG_DB: the `PORT|<name>` entries copied to APP_DB on cold start, and `WARM_RESTART|swss`.
+import type { Redis } from 'ioredis';
+import { scanHashes } from './scanHashes.js';
+
+/** CONFIG_DB `PORT|*` → name → fields (lanes, speed, alias, …), sorted by name for a stable APP_DB copy order. */
+export async function readConfigPorts(client: Redis, separator: string): Promise<Map<string, Record<string, string>>> {
+  const ports = await scanHashes(client, `PORT${separator}`);
+  return new Map([...ports].sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true })));
+}
+
+/** CONFIG_DB `WARM_RESTART|swss` fields (e.g. portsyncd_timer), empty when absent. */
+export async function readWarmRestartConfig(client: Redis, separator: string): Promise<Record<string, string>> {
+  return client.hgetall(`WARM_RESTART${separator}swss`);
+}
