@@ -1,0 +1,110 @@
+// deploy/kubernetes/: the ptp-sidecar DaemonSet, its ConfigMap and metrics Service fit together: probes hit the
+// daemon's health endpoints on the metrics port, the socket / ConfigMap / config-dir volumes are mounted where the
+// configuration points, NODE_NAME comes from the downward API, and the arguments plus env form a valid configuration.
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { loadConfig } from '../../src/config/load.js';
+
+const dir = resolve(import.meta.dirname, '../../deploy/kubernetes');
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- Kubernetes objects are checked field by field below. */
+function docs(file: string): any[] {
+  const parsed = parseAllDocuments(readFileSync(join(dir, file), 'utf8'));
+  for (const d of parsed) expect(d.errors, file).toEqual([]);
+  return parsed.map((d) => d.toJS());
+}
+const [daemonSet] = docs('daemonset.yaml');
+const [configMap] = docs('configmap.yaml');
+const [service] = docs('service.yaml');
+const [namespace] = docs('namespace.yaml');
+const pod = daemonSet.spec.template.spec;
+const container = pod.containers.find((c: any) => c.name === 'syncvisor');
+const volume = (name: string): any => pod.volumes.find((v: any) => v.name === name);
+const mountAt = (path: string): any => container.volumeMounts.find((m: any) => m.mountPath === path);
+const env = (name: string): any => container.env.find((e: any) => e.name === name);
+const flag = (name: string): string | undefined => container.args[container.args.indexOf(name) + 1];
+
+describe('deploy/kubernetes', () => {
+  it('declares a DaemonSet, ConfigMap, Service and Namespace in one namespace', () => {
+    expect(daemonSet).toMatchObject({ apiVersion: 'apps/v1', kind: 'DaemonSet' });
+    expect(configMap).toMatchObject({ apiVersion: 'v1', kind: 'ConfigMap' });
+    expect(service).toMatchObject({ apiVersion: 'v1', kind: 'Service' });
+    expect(namespace).toMatchObject({ apiVersion: 'v1', kind: 'Namespace' });
+    for (const o of [daemonSet, configMap, service]) expect(o.metadata.namespace).toBe(namespace.metadata.name);
+    expect(daemonSet.spec.template.metadata.labels).toMatchObject(daemonSet.spec.selector.matchLabels);
+  });
+
+  it('runs only the ptp service with metrics on 0.0.0.0:9101', () => {
+    expect(container.args[0]).toBe('run');
+    expect(flag('--services')).toBe('ptp');
+    expect(flag('--http')).toBe('0.0.0.0:9101');
+    expect(container.ports).toContainEqual({ name: 'metrics', containerPort: 9101, protocol: 'TCP' });
+  });
+
+  it('probes /healthz for liveness and /readyz for readiness on the metrics port', () => {
+    const port = (p: number | string): number =>
+      typeof p === 'number' ? p : container.ports.find((x: any) => x.name === p).containerPort;
+    expect(container.livenessProbe.httpGet.path).toBe('/healthz');
+    expect(port(container.livenessProbe.httpGet.port)).toBe(9101);
+    expect(container.readinessProbe.httpGet.path).toBe('/readyz');
+    expect(port(container.readinessProbe.httpGet.port)).toBe(9101);
+  });
+
+  it('takes NODE_NAME from the downward API and points the sidecar at its mounts', () => {
+    expect(env('NODE_NAME').valueFrom.fieldRef.fieldPath).toBe('spec.nodeName');
+    expect(env('PTP_PROFILE_PATH').value).toBe('/etc/linuxptp');
+    expect(env('SYNCVISOR_PTP_SOCKET_PATH').value).toBe('/cloud-native/events.sock');
+    expect(env('SYNCVISOR_PTP_CONFIG_DIR').value).toBe('/var/run');
+  });
+
+  it('shares the socket directory with linuxptp-daemon and mounts the ConfigMap and the config dir', () => {
+    const socket = mountAt('/cloud-native');
+    expect(socket).toBeDefined();
+    expect(socket.readOnly ?? false).toBe(false);
+    const socketVolume = volume(socket.name);
+    expect(socketVolume.hostPath ?? socketVolume.emptyDir).toBeDefined();
+
+    const profiles = mountAt('/etc/linuxptp');
+    expect(profiles.readOnly).toBe(true);
+    expect(volume(profiles.name).configMap.name).toBe(configMap.metadata.name);
+
+    const run = mountAt('/var/run');
+    expect(run.readOnly).toBe(true);
+    expect(volume(run.name).hostPath.path).toMatch(/^\/var\/run\//);
+  });
+
+  it('the ConfigMap holds a JSON array of profiles per node', () => {
+    const keys = Object.keys(configMap.data);
+    expect(keys.length).toBeGreaterThan(0);
+    for (const k of keys) {
+      const profiles = JSON.parse(configMap.data[k]);
+      expect(Array.isArray(profiles)).toBe(true);
+      for (const p of profiles) expect(p).toHaveProperty('name');
+    }
+  });
+
+  it('the Service selects the pods and exposes the metrics port', () => {
+    expect(daemonSet.spec.template.metadata.labels).toMatchObject(service.spec.selector);
+    expect(service.spec.ports).toContainEqual(expect.objectContaining({ port: 9101, targetPort: 'metrics' }));
+  });
+
+  it('runs non-root with a read-only root filesystem, no capabilities, and resource bounds', () => {
+    expect(pod.securityContext.runAsNonRoot).toBe(true);
+    expect(container.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true });
+    expect(container.securityContext.capabilities.drop).toEqual(['ALL']);
+    expect(container.resources.requests).toBeDefined();
+    expect(container.resources.limits.memory).toBeDefined();
+  });
+
+  it('its arguments and environment form a valid syncvisor configuration', () => {
+    const plain: Record<string, string> = { NODE_NAME: 'node1' };
+    for (const e of container.env) if (typeof e.value === 'string') plain[e.name] = e.value;
+    const config = loadConfig({ env: plain, flags: { services: flag('--services')!, 'http.listen': flag('--http')! } });
+    expect(config.services).toEqual(['ptp']);
+    expect(config.ptp.nodeName).toBe('node1');
+    expect(config.ptp.socketPath).toBe('/cloud-native/events.sock');
+    expect(config.ptp.profilePath).toBe('/etc/linuxptp');
+  });
+});
