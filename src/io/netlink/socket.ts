@@ -1,0 +1,58 @@
+// The kernel side of netlink: a thin typed wrapper over the native addon (native/netlink.c, built by node-gyp into
+// build/Release). The addon owns the socket and a receive thread; datagrams reach JS in batches.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+export interface NetlinkSocketOptions {
+  /** Receive buffer to force (SO_RCVBUFFORCE, falling back to SO_RCVBUF). Default 4 MiB. */
+  rcvbuf?: number;
+  /** Bound of the queue of notification datagrams waiting for JS; beyond it they are dropped and `queue` overflow is reported. */
+  queueMax?: number;
+  /** Create the socket inside this network namespace, e.g. '/var/run/netns/NAME'. */
+  netns?: string;
+  /** Datagrams in arrival order (one datagram may hold several netlink messages). */
+  onMessages(datagrams: Buffer[]): void;
+  /** The kernel dropped notifications (ENOBUFS) or the queue to JS overflowed: state must be re-read with a dump. */
+  onOverflow(source: 'kernel' | 'queue'): void;
+}
+
+export interface NetlinkSocket {
+  /** Sends RTM_GETLINK with NLM_F_REQUEST|NLM_F_DUMP and this sequence number. Throws when the socket is closed. */
+  dump(seq: number): void;
+  /** Stops the receive thread and closes the socket. Idempotent. */
+  close(): void;
+  /** Effective receive buffer (the kernel reports twice the requested size). */
+  readonly rcvbuf: number;
+  /** Our netlink port id; dump replies carry it as nlmsg_pid. */
+  readonly portId: number;
+}
+
+interface Addon {
+  open(options: NetlinkSocketOptions): NetlinkSocket;
+}
+
+const addonPath = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../../build/Release/syncvisor_netlink.node',
+);
+
+let addon: Addon | undefined;
+
+function loadAddon(): Addon {
+  if (addon) return addon;
+  try {
+    addon = createRequire(import.meta.url)(addonPath) as Addon;
+  } catch (error) {
+    throw new Error(
+      `netlink addon not built (${addonPath}): run npm ci / npm run install (needs a C compiler and Node headers)`,
+      { cause: error },
+    );
+  }
+  return addon;
+}
+
+/** Opens a NETLINK_ROUTE socket subscribed to RTMGRP_LINK. Errors (no addon, EPERM, bad netns path) are thrown. */
+export function openNetlinkSocket(options: NetlinkSocketOptions): NetlinkSocket {
+  return loadAddon().open({ rcvbuf: 4 * 1024 * 1024, queueMax: 4096, ...options });
+}
