@@ -54,5 +54,9 @@ function loadAddon(): Addon {
 
 /** Opens a NETLINK_ROUTE socket subscribed to RTMGRP_LINK. Errors (no addon, EPERM, bad netns path) are thrown. */
 export function openNetlinkSocket(options: NetlinkSocketOptions): NetlinkSocket {
-  return loadAddon().open({ rcvbuf: 4 * 1024 * 1024, queueMax: 4096, ...options });
+  return loadAddon().open({
+    ...options,
+    rcvbuf: options.rcvbuf ?? 4 * 1024 * 1024,
+    queueMax: options.queueMax ?? 4096,
+  });
 }
