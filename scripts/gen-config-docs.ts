@@ -22,6 +22,7 @@ const flagOf: Record<string, string> = {
   'log.level': '--log-level',
   'inspect.enabled': '--inspect',
   'inspect.port': '--inspect-port',
+  'inspect.stately': '--stately-inspect',
   'trace.path': '--trace',
 };
 
@@ -80,7 +81,8 @@ export function renderConfigDocs(): string {
     '2. **configuration file**: `syncvisor run --config FILE`, JSON when the name ends in `.json`, YAML otherwise',
     '3. **environment**: `SYNCVISOR_<SECTION>_<KEY>` in upper snake case; some keys also accept the name SONiC',
     '   portsyncd or the OpenShift PTP sidecar uses (when both are set the `SYNCVISOR_*` name wins)',
-    '4. **command-line flags** of `syncvisor run` (column *flag*)',
+    '4. **command-line flags** of `syncvisor run`: the flags in column *flag*, and `--set KEY=VALUE` for any key',
+    '   (repeatable, e.g. `--set ptp.socketPath=/tmp/ptp.sock`)',
     '',
     'Environment and flag values are text: numbers are parsed, booleans accept `true/false/1/0/yes/no/on/off`, lists',
     'are comma-separated (`SYNCVISOR_SERVICES=ptp`). The merged result is validated as a whole; an invalid value names',
