@@ -3,7 +3,7 @@ import { readdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { openNetlinkSocket, type NetlinkSocket } from '../../../src/io/netlink/socket.js';
+import { openNetlinkSocket } from '../../../src/io/netlink/socket.js';
 import { decodeDatagram, IFF_UP, type NetlinkMessage } from '../../../src/io/netlink/decode.js';
 import { canUseNetns, createNetns, type Netns } from '../../support/netns.js';
 
