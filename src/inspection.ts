@@ -1,0 +1,75 @@
+// Which inspection observers the daemon gets: the local inspector (--inspect), the Stately inspector
+// (--stately-inspect) and the trace recorder (--trace). With none of them, createActor gets no `inspect` at all.
+import type { InspectionEvent } from 'xstate';
+import type { Config } from './config/schema.js';
+import type { Logger } from './io/log.js';
+import { hashConfig, traceFormat, traceVersion } from './io/trace/format.js';
+import { openTraceWriter, type TraceWriter } from './io/trace/writer.js';
+import type { SupervisorActor } from './machines/supervisor.js';
+
+export interface AttachedInspectors {
+  inspectors: Array<(ev: InspectionEvent) => void>;
+  /** Called once the root runs (the trace header lists the machines then). */
+  started(root: SupervisorActor): void;
+  stop(): Promise<void>;
+}
+
+export async function attachInspectors(config: Config, logger: Logger): Promise<AttachedInspectors> {
+  const inspectors: Array<(ev: InspectionEvent) => void> = [];
+  const stops: Array<() => Promise<void> | void> = [];
+  let trace: TraceWriter | undefined;
+
+  if (config.inspect.enabled) {
+    const { createLocalInspector } = await import('./actors/inspector.js');
+    const local = createLocalInspector({ port: config.inspect.port, logger });
+    const { url } = await local.start();
+    logger.info({ url }, 'inspector: open this page');
+    process.stderr.write(`syncvisor: inspector at ${url}\n`);
+    inspectors.push(local.inspect);
+    stops.push(() => local.stop());
+  }
+  if (config.inspect.stately) {
+    const { createStatelyInspector } = await import('./actors/inspector.js');
+    const stately = createStatelyInspector({ logger });
+    inspectors.push(stately.inspect);
+    stops.push(() => stately.stop());
+  }
+  let startTrace: ((root: SupervisorActor) => void) | undefined;
+  if (config.trace.path) {
+    const { createTraceRecorder } = await import('./actors/traceRecorder.js');
+    // Events of the root's start come before the header can list the machines: held, then written after it.
+    let held: InspectionEvent[] = [];
+    let record: ((ev: InspectionEvent) => void) | undefined;
+    inspectors.push((ev) => (record ? record(ev) : held.push(ev)));
+    startTrace = (root) => {
+      const { order, specs } = root.getSnapshot().context;
+      const machines = [{ systemId: 'supervisor', machine: 'supervisor' }];
+      for (const id of order)
+        machines.push({ systemId: specs[id]!.systemId, machine: (specs[id]!.logic as { id?: string }).id ?? id });
+      trace = openTraceWriter(config.trace.path, {
+        format: traceFormat,
+        version: traceVersion,
+        configHash: hashConfig(config),
+        machines,
+      });
+      let untraceable = 0;
+      record = createTraceRecorder(trace, (type) => {
+        if (untraceable++ === 0) logger.warn({ event: type }, 'trace: an event reached an actor without systemId');
+      });
+      held.forEach(record);
+      held = [];
+      logger.info({ path: config.trace.path }, 'trace: recording');
+    };
+  }
+
+  return {
+    inspectors,
+    started(root) {
+      startTrace?.(root);
+    },
+    async stop() {
+      for (const s of stops) await s();
+      if (trace) await trace.close();
+    },
+  };
+}

@@ -1,0 +1,98 @@
+// The trace format (JSONL): a header line, then one record per event that entered the actor system from outside.
+//   {"format":"syncvisor-trace","version":1,"configHash":"…","machines":[{"systemId":"ptp","machine":"ptpSidecar"},…]}
+//   {"t":12.5,"to":"portsync","event":{"type":"netlink.link",…}}
+// t = monotonic milliseconds since the daemon started; to = the systemId of the receiving actor.
+import { createHash } from 'node:crypto';
+
+export const traceFormat = 'syncvisor-trace';
+export const traceVersion = 1;
+
+export interface TraceHeader {
+  format: typeof traceFormat;
+  version: number;
+  configHash: string;
+  machines: Array<{ systemId: string; machine: string }>;
+}
+
+export interface TraceRecord {
+  t: number;
+  to: string;
+  event: { type: string; [k: string]: unknown };
+}
+
+export class TraceError extends Error {
+  override name = 'TraceError';
+  constructor(
+    readonly line: number,
+    message: string,
+  ) {
+    super(`trace line ${line}: ${message}`);
+  }
+}
+
+export function hashConfig(config: unknown): string {
+  return createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16);
+}
+
+/** JSON that survives what events carry: Errors become {message}, cycles and functions are cut, Buffers → base64. */
+export function toTraceJson(value: unknown): string {
+  const seen = new WeakSet<object>();
+  return JSON.stringify(value, (_k, v: unknown) => {
+    if (v instanceof Error) return { error: v.message };
+    if (typeof v === 'function' || typeof v === 'symbol') return undefined;
+    if (typeof v === 'bigint') return v.toString();
+    if (typeof v === 'object' && v !== null) {
+      if (Buffer.isBuffer(v)) return { base64: v.toString('base64') };
+      if ((v as { type?: unknown }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data))
+        return { base64: Buffer.from((v as { data: number[] }).data).toString('base64') };
+      if (seen.has(v)) return '[cycle]';
+      seen.add(v);
+    }
+    return v;
+  });
+}
+
+/** Parses a whole trace; every problem names its line. */
+export function parseTrace(
+  text: string,
+  knownTargets?: ReadonlySet<string>,
+): { header: TraceHeader; records: TraceRecord[] } {
+  const lines = text.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  if (lines.length === 0) throw new TraceError(1, 'empty file: expected a syncvisor-trace header');
+  let header: TraceHeader;
+  try {
+    header = JSON.parse(lines[0]!) as TraceHeader;
+  } catch {
+    throw new TraceError(1, 'the header is not JSON');
+  }
+  if (header?.format !== traceFormat) throw new TraceError(1, `wrong header: format must be "${traceFormat}"`);
+  if (header.version !== traceVersion)
+    throw new TraceError(
+      1,
+      `unsupported trace version ${String(header.version)} (this syncvisor reads ${traceVersion})`,
+    );
+  if (!Array.isArray(header.machines)) throw new TraceError(1, 'wrong header: machines must be a list');
+  const targets = knownTargets ?? new Set(header.machines.map((m) => m.systemId));
+  const records: TraceRecord[] = [];
+  let last = 0;
+  for (let i = 1; i < lines.length; i++) {
+    const n = i + 1;
+    let r: TraceRecord;
+    try {
+      r = JSON.parse(lines[i]!) as TraceRecord;
+    } catch {
+      throw new TraceError(
+        n,
+        i === lines.length - 1 ? 'truncated line (the recording stopped mid-write?)' : 'not JSON',
+      );
+    }
+    if (typeof r?.t !== 'number' || !Number.isFinite(r.t) || r.t < last)
+      throw new TraceError(n, 't must be a number, not decreasing');
+    if (typeof r.to !== 'string' || !targets.has(r.to)) throw new TraceError(n, `unknown target "${String(r?.to)}"`);
+    if (typeof r.event?.type !== 'string') throw new TraceError(n, 'event.type missing');
+    last = r.t;
+    records.push(r);
+  }
+  return { header, records };
+}
