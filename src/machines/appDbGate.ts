@@ -43,9 +43,7 @@ export interface AppDbGateContext {
   reconciled: { set: number; del: number } | undefined;
 }
 
-export type AppDbGateEvent =
-  | { type: 'appDb.write'; ops: DesiredOp[] }
-  | { type: 'appDbGate.open'; reconcile: boolean };
+export type AppDbGateEvent = { type: 'appDb.write'; ops: DesiredOp[] } | { type: 'appDbGate.open'; reconcile: boolean };
 
 export interface AppDbGateOpenedEvent {
   type: 'appDbGate.opened';
@@ -100,7 +98,9 @@ export const appDbGateMachine = setup({
       const held = holdOps(context.held, event.ops);
       return { held, heldCount: Object.keys(held).length };
     }),
-    holdLate: assign(({ context, event }) => (event.type === 'appDb.write' ? { late: [...context.late, ...event.ops] } : {})),
+    holdLate: assign(({ context, event }) =>
+      event.type === 'appDb.write' ? { late: [...context.late, ...event.ops] } : {},
+    ),
     releaseHeld: assign({ held: {}, heldCount: 0, late: [], pendingOps: [] }),
     forwardToAppDb: (_, _params: { ops: DesiredOp[] }) => {},
     heldKeysChanged: (_, _params: { count: number }) => {},

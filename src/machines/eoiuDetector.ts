@@ -91,7 +91,8 @@ export const eoiuDetectorMachine = setup({
     emitted: {} as EoiuDetectedEvent,
   },
   guards: {
-    isMarker: ({ context, event }) => context.mode === 'marker' && event.type === 'netlink.link' && event.kind === 'new' && event.change === 0,
+    isMarker: ({ context, event }) =>
+      context.mode === 'marker' && event.type === 'netlink.link' && event.kind === 'new' && event.change === 0,
     isOurDumpDone: ({ context, event }) =>
       event.type === 'netlink.dumpDone' &&
       !event.interrupted &&

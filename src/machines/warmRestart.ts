@@ -141,7 +141,11 @@ export const warmRestartMachine = setup({
           target: 'warmStart',
           actions: {
             type: 'logDecision',
-            params: ({ context }) => ({ mode: 'warm' as const, why: context.stateFileWhy, timeoutSecs: context.timeoutSecs }),
+            params: ({ context }) => ({
+              mode: 'warm' as const,
+              why: context.stateFileWhy,
+              timeoutSecs: context.timeoutSecs,
+            }),
           },
         },
         {
@@ -150,7 +154,9 @@ export const warmRestartMachine = setup({
             type: 'logDecision',
             params: ({ context }) => ({
               mode: 'cold' as const,
-              why: context.stateFileValid ? 'warm restart not enabled in WARM_RESTART_ENABLE_TABLE' : context.stateFileWhy,
+              why: context.stateFileValid
+                ? 'warm restart not enabled in WARM_RESTART_ENABLE_TABLE'
+                : context.stateFileWhy,
               timeoutSecs: context.timeoutSecs,
             }),
           },
@@ -184,7 +190,10 @@ export const warmRestartMachine = setup({
         actions: [assign({ reason: 'timeout' }), 'countEoiuTimeout'],
       },
       after: {
-        initialSyncTimeout: { target: 'initialSyncComplete', actions: [assign({ reason: 'timeout' }), 'countEoiuTimeout'] },
+        initialSyncTimeout: {
+          target: 'initialSyncComplete',
+          actions: [assign({ reason: 'timeout' }), 'countEoiuTimeout'],
+        },
       },
       on: {
         'eoiu.detected': { target: 'initialSyncComplete', actions: [assign({ reason: 'eoiu' }), 'countEoiuDetected'] },

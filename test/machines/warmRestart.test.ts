@@ -2,7 +2,11 @@
 // zero timeout, multiple timeout checks) plus the SONiC bookkeeping and the enable-table / CONFIG_DB timer rules.
 import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise, SimulatedClock } from 'xstate';
-import { effectiveTimeoutSecs, warmRestartMachine, type SonicWarmRestartConfig } from '../../src/machines/warmRestart.js';
+import {
+  effectiveTimeoutSecs,
+  warmRestartMachine,
+  type SonicWarmRestartConfig,
+} from '../../src/machines/warmRestart.js';
 
 const flush = () => new Promise((r) => setTimeout(r, 0));
 

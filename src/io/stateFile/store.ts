@@ -2,7 +2,13 @@
 // Pure node:fs, no XState; every failure is a typed value or a rejected promise with a StateFileError/Node error.
 import { open, readFile, rename, rm, stat, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { decodeStateFile, encodeStateFile, StateFileError, type PersistedPort, type StateFileContent } from './codec.js';
+import {
+  decodeStateFile,
+  encodeStateFile,
+  StateFileError,
+  type PersistedPort,
+  type StateFileContent,
+} from './codec.js';
 
 export type StateFileSlot = 'current' | 'backup';
 
