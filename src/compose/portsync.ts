@@ -1,0 +1,71 @@
+// Composition of the portsync service: the netlinkSource (owned by the supervisor, so a portsync restart keeps the
+// kernel socket) and the portsync machine with its Redis tables and metrics provided.
+import { Gauge } from 'prom-client';
+import type { Config } from '../config/schema.js';
+import type { MetricsHub } from '../io/http/metricsHub.js';
+import type { Logger } from '../io/log.js';
+import { loadDatabaseConfig } from '../io/redis/databaseConfig.js';
+import { createNetlinkSource } from '../actors/netlinkSource.js';
+import { createRedisTables } from '../actors/redisTables.js';
+import { portsyncMachine, type PortsyncInput } from '../machines/portsync.js';
+import type { ChildSpec } from '../machines/supervisorSpec.js';
+
+export interface PortsyncDeps {
+  config: Config;
+  logger: Logger;
+  metrics: MetricsHub;
+  /** redis:// URL or Unix socket path. */
+  redisUrl: string;
+  /** Open the netlink socket in this network namespace (path, e.g. /var/run/netns/NAME). */
+  netns?: string;
+}
+
+/** The portsync machine with its I/O provided (exported for tests that run it without the supervisor). */
+export function providedPortsyncMachine(deps: PortsyncDeps) {
+  const registry = deps.metrics.global;
+  // Throws DatabaseConfigError on a bad redis.databaseConfig file: a configuration error at start.
+  const databases = loadDatabaseConfig(deps.config.redis.databaseConfig);
+  const ports =
+    (registry.getSingleMetric('syncvisor_portsync_ports') as Gauge | undefined) ??
+    new Gauge({ name: 'syncvisor_portsync_ports', help: 'Ports portsync currently syncs.', registers: [registry] });
+  return portsyncMachine.provide({
+    actors: {
+      redisTables: createRedisTables({ url: deps.redisUrl, databases, logger: deps.logger, registry }),
+    },
+    actions: {
+      reportPortCount: (_, params) => ports.set(params.count),
+    },
+  });
+}
+
+export function portsyncChildSpecs(deps: PortsyncDeps): ChildSpec[] {
+  const input: PortsyncInput = {
+    portPattern: deps.config.portsync.portPattern,
+    // Leave the supervisor's shutdown budget some room for the final state and the sources.
+    drainTimeoutMs: Math.max(100, Math.floor(deps.config.supervisor.shutdownTimeoutMs * 0.8)),
+  };
+  return [
+    {
+      id: 'netlinkSource',
+      systemId: 'netlinkSource',
+      logic: createNetlinkSource({
+        registry: deps.metrics.global,
+        logger: deps.logger,
+        ...(deps.netns !== undefined ? { netns: deps.netns } : {}),
+      }),
+      restart: 'permanent',
+      shutdownOrder: 1,
+    },
+    {
+      id: 'portsync',
+      systemId: 'portsync',
+      logic: providedPortsyncMachine(deps),
+      input,
+      restart: 'permanent',
+      receives: ['netlink.'],
+      drain: true,
+      reportsReady: true,
+      shutdownOrder: 0,
+    },
+  ];
+}
