@@ -59,6 +59,17 @@ function nameOf(x: unknown): string {
   return 'inline';
 }
 
+/** `and([a, b])` → `a && b`, `not(a)` → `!a`, `or([a, b])` → `a || b`; otherwise the guard's name. */
+function guardName(g: unknown): string {
+  if (typeof g === 'function' && Array.isArray((g as { guards?: unknown }).guards)) {
+    const parts = (g as unknown as { guards: unknown[] }).guards.map(guardName);
+    if (g.name === 'and') return parts.join(' && ');
+    if (g.name === 'or') return parts.map((p) => (p.includes(' ') ? `(${p})` : p)).join(' || ');
+    if (g.name === 'not') return `!${parts[0]!.includes(' ') ? `(${parts[0]})` : parts[0]}`;
+  }
+  return nameOf(g);
+}
+
 // Built-in actions XState inserts (raise/cancel for `after`, assign, sendTo, …) are not the author's names.
 const builtinAction = /^xstate\./;
 
@@ -92,9 +103,14 @@ interface RawTransition {
   actions?: unknown;
 }
 
-function toTransition(t: RawTransition): ChartTransition {
+function toTransition(t: RawTransition, invokeSrc: Map<string, string>): ChartTransition {
   const event = t.eventType ?? '';
-  const { kind, label } = describeTransition(event, t.delay);
+  const described = describeTransition(event, t.delay);
+  const { kind } = described;
+  let { label } = described;
+  // onDone/onError of an invoke without an explicit id: name it by its src instead of XState's generated id.
+  const generated = /^(onDone|onError) (\d+\..*)$/.exec(label);
+  if (generated && invokeSrc.has(generated[2]!)) label = `${generated[1]!} ${invokeSrc.get(generated[2]!)!}`;
   const out: ChartTransition = {
     kind,
     event,
@@ -102,17 +118,18 @@ function toTransition(t: RawTransition): ChartTransition {
     targets: (t.target ?? []).map((n) => n.id),
     actions: actionNames(t.actions),
   };
-  if (t.guard !== undefined) out.guard = nameOf(t.guard);
+  if (t.guard !== undefined) out.guard = guardName(t.guard);
   return out;
 }
 
 /** Walk a StateNode and its descendants into a ChartNode. */
 export function chartOfNode(node: AnyStateNode): ChartNode {
+  const invokeSrc = new Map<string, string>(node.invoke.map((inv) => [inv.id, nameOf(inv.src)]));
   const transitions: ChartTransition[] = [];
   for (const list of node.transitions.values()) {
-    for (const t of list) transitions.push(toTransition(t as unknown as RawTransition));
+    for (const t of list) transitions.push(toTransition(t as unknown as RawTransition, invokeSrc));
   }
-  for (const t of node.always ?? []) transitions.push(toTransition(t as unknown as RawTransition));
+  for (const t of node.always ?? []) transitions.push(toTransition(t as unknown as RawTransition, invokeSrc));
   const initialTarget = (node.initial as { target?: ReadonlyArray<{ id: string }> } | undefined)?.target?.[0];
   const out: ChartNode = {
     id: node.id,
@@ -167,7 +184,9 @@ export function machineNames(machine: AnyStateMachine, chart: ChartNode = chartO
     for (const inv of n.invoke) if (inv.src !== 'inline') sets.actors.add(inv.src);
     for (const a of [...n.entry, ...n.exit]) if (a !== 'inline') sets.actions.add(a);
     for (const t of n.transitions) {
-      if (t.guard && t.guard !== 'inline') sets.guards.add(t.guard);
+      if (t.guard) {
+        for (const g of t.guard.split(/[\s()!&|]+/)) if (g && g !== 'inline') sets.guards.add(g);
+      }
       for (const a of t.actions) if (a !== 'inline') sets.actions.add(a);
       if (t.kind === 'after') {
         const d = t.label.slice('after '.length);
