@@ -58,6 +58,14 @@ if (durationSecs !== undefined && !(durationSecs > 0)) {
 }
 
 const isRoot = process.getuid?.() === 0;
+
+// Signals are caught from the first moment, so a Ctrl-C during set-up still removes what was made.
+let stopReason: string | undefined;
+let onStop = (reason: string): void => {
+  stopReason ??= reason;
+};
+process.once('SIGINT', () => onStop('SIGINT'));
+process.once('SIGTERM', () => onStop('SIGTERM'));
 const say = (s: string): void => console.log(`demo: ${s}`);
 
 // --- everything we make, so cleanup can undo it whatever happened ------------------------------------------------
@@ -263,6 +271,7 @@ async function httpOk(url: string): Promise<boolean> {
 async function waitUntilUp(daemon: ChildProcess, healthUrl: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
+    if (stopReason) throw new Error(`${stopReason} during start-up`);
     if (daemon.exitCode !== null || daemon.signalCode !== null) {
       throw new Error(`the daemon exited during start-up (code ${daemon.exitCode ?? daemon.signalCode})`);
     }
@@ -353,6 +362,10 @@ async function main(): Promise<number> {
   } catch (err) {
     console.error(`demo: ${(err as Error).message}; the daemon's log:`);
     console.error(readFileSync(paths.log, 'utf8').split('\n').slice(-30).join('\n'));
+    if (daemon.exitCode === null && daemon.signalCode === null) {
+      killGroup(daemon, 'SIGTERM');
+      await Promise.race([exited, sleep(15_000)]);
+    }
     return 1;
   }
   const replayer = startReplayer(netns);
@@ -365,15 +378,14 @@ syncvisor is running (portsync + ptp, embedded Redis).
 Try:
   curl -s ${base}/metrics | grep openshift_ptp_
   redis-cli -s ${join(paths.runtime, 'redis.sock')} -n 6 keys 'PORT_TABLE|*'
-  ${netns ? `ip -n ${netns} link set ${ports[0]} down    # then look at STATE_DB PORT_TABLE|${ports[0]} again` : ''}
-  node ${join(root, 'bin/syncvisor.js')} ctl restart --socket ${paths.socket}    # after npm run build
+  ${netns ? `ip -n ${netns} link set ${ports[0]} down    # then look at STATE_DB PORT_TABLE|${ports[0]} again\n  ` : ''}node ${join(root, 'bin/syncvisor.js')} ctl restart --socket ${paths.socket}    # after npm run build
   tail -f ${paths.log}    # the daemon's JSON log
 ${durationSecs ? `Stopping by itself after ${durationSecs} s.` : 'Ctrl-C stops it and removes everything the demo made.'}
 `);
 
   const stopRequested = new Promise<string>((r) => {
-    process.once('SIGINT', () => r('SIGINT'));
-    process.once('SIGTERM', () => r('SIGTERM'));
+    if (stopReason) r(stopReason);
+    onStop = r;
     if (durationSecs) setTimeout(() => r(`${durationSecs} s elapsed`), durationSecs * 1000).unref();
   });
   const first = await Promise.race([stopRequested, exited.then((c) => c)]);
