@@ -18,7 +18,7 @@
 //   counted/logged through named actions (no-ops unless provided): countLoadFailure {slot, reason, message},
 //     countRecovery, countSaveFailure {message}, logCleanup {deleted}, logFutureVersion {message}, logCleanupFailure.
 // "Missing" is not a failure (first start): it is not counted, the result is a cold start.
-import { assign, emit, fromPromise, setup } from 'xstate';
+import { assign, emit, fromPromise, setup, type NonReducibleUnknown } from 'xstate';
 
 export interface PortRecord {
   name: string;
@@ -85,7 +85,7 @@ export type StateFileEmitted =
   | { type: 'stateFile.cold'; reason: ColdReason };
 
 /** An actor the machine names but does not implement: it rejects until the composer provides the real one. */
-function fromPromisePlaceholder<TOutput, TInput>(name: string) {
+function fromPromisePlaceholder<TOutput, TInput = NonReducibleUnknown>(name: string) {
   return fromPromise<TOutput, TInput>(async () => {
     throw new Error(`actor '${name}' was not provided`);
   });
@@ -129,7 +129,7 @@ export const stateFileMachine = setup({
   },
   actors: {
     // Placeholders: the composition module provides the real ones (src/actors/stateFileStore.ts), tests provide fakes.
-    cleanupStale: fromPromisePlaceholder<CleanupOutput, void>('cleanupStale'),
+    cleanupStale: fromPromisePlaceholder<CleanupOutput>('cleanupStale'),
     loadState: fromPromisePlaceholder<LoadOutput, { slot: StateFileSlot }>('loadState'),
     saveState: fromPromisePlaceholder<void, { ports: PortMap; rotate: boolean }>('saveState'),
   },

@@ -176,6 +176,7 @@ describe('appDbGate machine', () => {
         },
         actions: { forwardToAppDb: (_, p: { ops: DesiredOp[] }) => void forwarded.push(p.ops) },
       }),
+      { input: {} },
     ).start();
     actor.send({ type: 'appDb.write', ops: [set('Ethernet0', { mtu: '1' })] });
     actor.send({ type: 'appDbGate.open', reconcile: true });
