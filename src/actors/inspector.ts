@@ -45,6 +45,11 @@ interface InspectedRef {
   getSnapshot(): unknown;
 }
 
+function event0Active(ref: unknown): boolean {
+  const snap = (ref as InspectedRef).getSnapshot() as { status?: unknown } | undefined;
+  return toStatus(snap?.status) === 'active';
+}
+
 function toStatus(s: unknown): ActorStatus {
   return s === 'done' || s === 'error' || s === 'stopped' ? s : 'active';
 }
@@ -105,6 +110,7 @@ export function createInspectionRecorder(store: InspectorStore, maxPayloadChars 
 
   const register = (actorRef: ActorRefLike) => {
     const ref = actorRef as unknown as InspectedRef;
+    if (tracked.has(ref.sessionId)) return;
     const logic = ref.logic;
     const parent = ref._parent;
     const snap = ref.getSnapshot() as { status?: unknown; value?: unknown } | undefined;
@@ -134,6 +140,8 @@ export function createInspectionRecorder(store: InspectorStore, maxPayloadChars 
           return;
         case '@xstate.event': {
           const to = ev.actorRef.sessionId;
+          // A re-invoked child gets its xstate.init before its @xstate.actor: name it first.
+          if (!tracked.has(to) && event0Active(ev.actorRef)) register(ev.actorRef);
           const event = ev.event as Record<string, unknown> & { type: string };
           const rec: { kind: 'event'; to: string; type: string; from?: string; payload?: string } = {
             kind: 'event',

@@ -176,10 +176,24 @@
       const r = rank.get(c.id);
       (cols[r] = cols[r] || []).push(measure(c, false));
     }
+    // the gap after a column leaves room for the labels of the edges leaving it
+    const gapAfter = cols.map((col) => {
+      let w = 0;
+      for (const k of col || []) {
+        for (const t of subtreeTransitions(k.node, [])) {
+          if (t.targets.length === 0) continue;
+          const text = t.label + (t.guard ? ' [' + t.guard + ']' : '');
+          w = Math.max(w, text.length * 6.6 + 30);
+        }
+      }
+      return Math.min(Math.max(GAP_X, w), 280);
+    });
     const pos = [];
     let x = PAD_LEFT;
     let maxH = 0;
-    for (const col of cols) {
+    let lastGap = GAP_X;
+    for (let ci = 0; ci < cols.length; ci++) {
+      const col = cols[ci];
       if (!col) continue;
       const cw = Math.max(...col.map((k) => k.w));
       let y = HEAD + 8;
@@ -188,9 +202,10 @@
         y += k.h + GAP_Y;
       }
       maxH = Math.max(maxH, y - GAP_Y);
-      x += cw + GAP_X;
+      lastGap = gapAfter[ci];
+      x += cw + lastGap;
     }
-    return { node, w: Math.max(x - GAP_X + PAD, nameW), h: maxH + PAD, kids: pos, region: isRegion };
+    return { node, w: Math.max(x - lastGap + PAD, nameW), h: maxH + PAD, kids: pos, region: isRegion };
   }
 
   function place(m, x, y, path, parentEl, idx) {
@@ -268,7 +283,8 @@
         const dx = bc[0] - ac[0];
         const dy = bc[1] - ac[1];
         const len = Math.hypot(dx, dy) || 1;
-        const off = 16 + k * 22;
+        // edges going left (back edges) bend further so they clear the boxes in between
+        const off = (dx < -1 ? Math.max(40, len * 0.28) : 16) + k * 22;
         const ctrl = [(ac[0] + bc[0]) / 2 - (dy / len) * off, (ac[1] + bc[1]) / 2 + (dx / len) * off];
         const s = aIsAncestor ? [a.x + 14, a.y + HEAD - 4] : clip(a, ac[0], ac[1], ctrl[0], ctrl[1]);
         const t = bIsAncestor ? [b.x + 14, b.y + HEAD - 4] : clip(b, bc[0], bc[1], ctrl[0], ctrl[1]);
@@ -361,14 +377,19 @@
     return out;
   }
 
+  // The highlighted values of the selected machine, newest last: a hook for the browser test and for debugging.
+  const history = [];
+  window.__syncvisorInspector = { history };
+
   function highlight(value, lastEvent) {
     const a = selected && actors.get(selected);
+    history.push({ actor: a ? a.systemId || a.actorId : null, value: fmtValue(value) });
+    if (history.length > 200) history.shift();
     $('state-value').textContent = a ? fmtValue(value) + (a.status !== 'active' ? '  (' + a.status + ')' : '') : '';
     if (!chartIndex) return;
     const prevActive = new Set();
     for (const [p, g] of chartIndex.byPath) if (g.classList.contains('active')) prevActive.add(p);
     const now = new Set(activePaths(value, '', []));
-    now.add('');
     for (const [p, g] of chartIndex.byPath) g.classList.toggle('active', now.has(p));
     for (const e of chartIndex.edges) {
       const live = !!lastEvent && e.event === lastEvent && prevActive.has(e.path);
