@@ -121,6 +121,12 @@ static void wake_js(nl_handle *h) {
 }
 
 static void push_marker(nl_handle *h, enum item_kind kind) {
+  pthread_mutex_lock(&h->mu);
+  if (h->tail && h->tail->kind == kind) {  // back-to-back losses are one overflow for the caller
+    pthread_mutex_unlock(&h->mu);
+    return;
+  }
+  pthread_mutex_unlock(&h->mu);
   item *it = malloc(sizeof(item));
   if (!it) return;
   it->kind = kind;
