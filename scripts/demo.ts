@@ -9,6 +9,7 @@
 // Ctrl-C, SIGTERM or `--duration SECONDS` stops the daemon gracefully and removes everything the demo made.
 //
 //   npm run demo [-- --duration 30] [--http-port 9101] [--inspect-port 9102] [--no-inspect] [--ports 4] [--built]
+//                [--services portsync,ptp]
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
   copyFileSync,
@@ -36,16 +37,20 @@ const { values: opts } = parseArgs({
     'http-port': { type: 'string', default: '9101' },
     'inspect-port': { type: 'string', default: '9102' },
     'no-inspect': { type: 'boolean', default: false },
+    services: { type: 'string', default: 'portsync,ptp' },
     ports: { type: 'string', default: '4' },
     built: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (opts.help) {
+  const header = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
   console.log(
-    readFileSync(fileURLToPath(import.meta.url), 'utf8')
-      .split('\n')
-      .slice(0, 11)
+    header
+      .slice(
+        0,
+        header.findIndex((l) => !l.startsWith('//')),
+      )
       .join('\n'),
   );
   process.exit(0);
@@ -130,6 +135,8 @@ const paths = {
 };
 const ports = Array.from({ length: portCount - (portCount % 2) }, (_, i) => `Ethernet${i * 4}`);
 const inspect = !opts['no-inspect'];
+const services = opts.services.split(',').map((x) => x.trim());
+const withPtp = services.includes('ptp');
 
 function writeFiles(httpListen: string, inspectPort: number): void {
   mkdirSync(paths.ptpConfigDir, { recursive: true });
@@ -139,7 +146,7 @@ function writeFiles(httpListen: string, inspectPort: number): void {
   copyFileSync(join(demoData, 'ptp4l.1.config'), join(paths.ptpConfigDir, 'ptp4l.1.config'));
   copyFileSync(join(demoData, 'node1.json'), join(paths.profiles, 'node1'));
   const config = {
-    services: ['portsync', 'ptp'],
+    services,
     log: { level: 'info' },
     http: { listen: httpListen },
     redis: { runtimeDir: paths.runtime },
@@ -275,7 +282,7 @@ async function waitUntilUp(daemon: ChildProcess, healthUrl: string, timeoutMs: n
     if (daemon.exitCode !== null || daemon.signalCode !== null) {
       throw new Error(`the daemon exited during start-up (code ${daemon.exitCode ?? daemon.signalCode})`);
     }
-    if (existsSync(paths.socket) && (await httpOk(healthUrl))) return;
+    if ((!withPtp || existsSync(paths.socket)) && (await httpOk(healthUrl))) return;
     await sleep(200);
   }
   throw new Error(`the daemon did not come up within ${timeoutMs / 1000} s`);
@@ -368,9 +375,9 @@ async function main(): Promise<number> {
     }
     return 1;
   }
-  const replayer = startReplayer(netns);
+  const replayer = withPtp ? startReplayer(netns) : { stop: () => undefined };
   console.log(`
-syncvisor is running (portsync + ptp, embedded Redis).
+syncvisor is running (${services.join(' + ')}${services.includes('portsync') ? ', embedded Redis' : ''}).
 
   metrics     ${base}/metrics
   health      ${base}/healthz   ${base}/readyz${inspect ? `\n  inspector   http://127.0.0.1:${inspectPort}/` : ''}
