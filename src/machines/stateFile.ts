@@ -9,6 +9,7 @@
 // Contract
 //   input:   { debounceMs?: number (200), retryMs?: number (5000) }
 //   events:  stateFile.upsert {port}   stateFile.remove {name}   stateFile.replace {ports}   shutdown
+//            (changes that arrive before the file is read are queued and applied over it, then saved)
 //   actors (provided by src/actors/stateFileStore.ts):
 //     cleanupStale: () → {deleted: ('current'|'backup')[], currentAgeDays?}
 //     loadState:   {slot} → {savedAt, ports};  rejects with {reason, message, isFutureVersion?}
@@ -65,6 +66,8 @@ export interface StateFileContext {
   coldReason: ColdReason | undefined;
   /** The current file failed to load: do not rotate it over the good backup on the next save. */
   currentKnownBad: boolean;
+  /** Changes that arrived before the file was read; applied over what it held. */
+  early: StateFileChange[];
   /** Changes arrived while a save was in flight. */
   changedWhileSaving: boolean;
   shutdownRequested: boolean;
@@ -74,11 +77,12 @@ export interface StateFileContext {
   saveFailures: number;
 }
 
-export type StateFileEvent =
+export type StateFileChange =
   | { type: 'stateFile.upsert'; port: PortRecord }
   | { type: 'stateFile.remove'; name: string }
-  | { type: 'stateFile.replace'; ports: PortMap }
-  | { type: 'shutdown' };
+  | { type: 'stateFile.replace'; ports: PortMap };
+
+export type StateFileEvent = StateFileChange | { type: 'shutdown' };
 
 export type StateFileEmitted =
   | { type: 'stateFile.loaded'; ports: PortMap; slot: StateFileSlot; savedAt: number }
@@ -139,6 +143,7 @@ export const stateFileMachine = setup({
     isMissing: (_, params: { failure: LoadFailure }) => params.failure.reason === 'missing',
     shutdownRequested: ({ context }) => context.shutdownRequested,
     changedWhileSaving: ({ context }) => context.changedWhileSaving,
+    hasEarlyChanges: ({ context }) => context.early.length > 0,
   },
   delays: {
     saveDebounce: ({ context }) => context.debounceMs,
@@ -147,6 +152,13 @@ export const stateFileMachine = setup({
   actions: {
     applyChange: assign({ ports: ({ context, event }) => applyChange(context.ports, event) }),
     markChangedWhileSaving: assign({ changedWhileSaving: true }),
+    queueEarlyChange: assign({
+      early: ({ context, event }) => (event.type === 'shutdown' ? context.early : [...context.early, event]),
+    }),
+    applyEarlyChanges: assign({
+      ports: ({ context }) => context.early.reduce(applyChange, context.ports),
+      early: [],
+    }),
     requestShutdown: assign({ shutdownRequested: true }),
     notifyLoaded: emit(({ context }) => ({
       type: 'stateFile.loaded' as const,
@@ -173,6 +185,7 @@ export const stateFileMachine = setup({
     savedAt: 0,
     coldReason: undefined,
     currentKnownBad: false,
+    early: [],
     changedWhileSaving: false,
     shutdownRequested: false,
     lastFailure: undefined,
@@ -183,6 +196,10 @@ export const stateFileMachine = setup({
   on: {
     // Before a state is known, a shutdown just stops: saving nothing over a file we have not read yet.
     shutdown: '.stopped',
+    // Netlink does not wait for the file: changes that arrive while it loads are applied after it.
+    'stateFile.upsert': { actions: 'queueEarlyChange' },
+    'stateFile.remove': { actions: 'queueEarlyChange' },
+    'stateFile.replace': { actions: 'queueEarlyChange' },
   },
   states: {
     cleaningUp: {
@@ -296,11 +313,11 @@ export const stateFileMachine = setup({
     },
     loaded: {
       entry: 'notifyLoaded',
-      always: 'ready',
+      always: [{ guard: 'hasEarlyChanges', target: 'dirty', actions: 'applyEarlyChanges' }, { target: 'ready' }],
     },
     cold: {
       entry: [assign({ origin: 'cold', ports: {} }), 'notifyCold'],
-      always: 'ready',
+      always: [{ guard: 'hasEarlyChanges', target: 'dirty', actions: 'applyEarlyChanges' }, { target: 'ready' }],
     },
     ready: {
       on: {

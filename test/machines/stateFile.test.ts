@@ -246,6 +246,19 @@ describe('stateFile machine: saving', () => {
     expect(Object.keys((s.disk.current as { ports: PortMap }).ports)).toEqual(['Ethernet0', 'Ethernet4']);
   });
 
+  it('changes that arrive while the file loads are applied over it and saved', async () => {
+    const s = start({ current: good(99 * dayMs, 'Ethernet0', 'Ethernet4') });
+    s.actor.send({ type: 'stateFile.upsert', port: port('Ethernet0', 1500) });
+    s.actor.send({ type: 'stateFile.remove', name: 'Ethernet4' });
+    await flush();
+    expect(s.emitted[0]).toMatchObject({ type: 'stateFile.loaded', slot: 'current' });
+    expect(Object.keys((s.emitted[0] as { ports: PortMap }).ports)).toEqual(['Ethernet0', 'Ethernet4']);
+    expect(s.actor.getSnapshot().value).toBe('dirty');
+    s.clock.increment(200);
+    await flush();
+    expect(s.disk.current).toEqual({ savedAt: 100 * dayMs, ports: { Ethernet0: port('Ethernet0', 1500) } });
+  });
+
   it('shutdown before the file was read saves nothing over it', async () => {
     const s = start({ current: good(99 * dayMs, 'Ethernet0') });
     s.actor.send({ type: 'shutdown' });
