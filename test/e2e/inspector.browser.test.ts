@@ -215,7 +215,8 @@ describe.skipIf(!chromiumPath)('inspector in headless Chromium', () => {
     expect(await page.locator('.edge[data-event="socket.command"] text').count()).toBeGreaterThan(0);
     await expect(page.locator('.state[data-path="loading"]').getAttribute('class')).resolves.not.toContain('active');
     const before = await page.evaluate(
-      () => (window as never as { __syncvisorInspector: { history: unknown[] } }).__syncvisorInspector.history.length,
+      () =>
+        (globalThis as never as { __syncvisorInspector: { history: unknown[] } }).__syncvisorInspector.history.length,
     );
 
     await sendRestart(target!.socketPath);
@@ -224,7 +225,7 @@ describe.skipIf(!chromiumPath)('inspector in headless Chromium', () => {
     await page.waitForFunction(
       (n) => {
         const h = (
-          window as never as { __syncvisorInspector: { history: { actor: string; value: string }[] } }
+          globalThis as never as { __syncvisorInspector: { history: { actor: string; value: string }[] } }
         ).__syncvisorInspector.history.slice(n as number);
         const i = h.findIndex((x) => x.actor === 'ptp' && x.value.includes('loading'));
         return i >= 0 && h.slice(i + 1).some((x) => x.actor === 'ptp' && x.value.includes('serving'));
@@ -239,7 +240,7 @@ describe.skipIf(!chromiumPath)('inspector in headless Chromium', () => {
     await page.locator('#follow-selected').check();
     const shown = await page
       .locator('#events tr:not([hidden])')
-      .evaluateAll((rows) => rows.map((r) => (r as HTMLElement).innerText));
+      .evaluateAll((rows) => rows.map((r) => (r as unknown as { innerText: string }).innerText));
     expect(shown.length).toBeGreaterThan(0);
     await page.locator('#follow-selected').uncheck();
 
