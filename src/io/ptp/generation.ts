@@ -1,0 +1,108 @@
+// One generation of the PTP sidecar: the configuration read at load (ConfigMap, then INI files), its metrics
+// registry and its line parser. A CMD RESTART drops the generation and loads a new one.
+import { loadConfigMap, type PtpProfile } from './configMap.js';
+import { loadConfigFiles, type PtpConfigFile } from './configFiles.js';
+import { PtpLineParser, type ClockEdge, type ParserConfig } from './lineParser.js';
+import { PtpMetrics, type ClockStateName, type RoleName } from './metrics.js';
+import { defaultThresholds } from './thresholds.js';
+
+export interface PtpLoadOptions {
+  profilePath: string;
+  configDir: string;
+  nodeName: string;
+  /** Called once per malformed file or entry (the caller logs and counts it). */
+  onError?: (source: 'configMap' | 'configFile', message: string) => void;
+}
+
+/** A clock known at load: its state statechart is started at once (FREERUN). */
+export type ClockSeed = Omit<ClockEdge, 'verdict'>;
+
+function roleOf(section: Map<string, string>, global: Map<string, string>): RoleName {
+  const pick = (k: string): string | undefined => section.get(k) ?? global.get(k);
+  const server = pick('serverOnly');
+  if (server !== undefined) return server === '1' ? 'MASTER' : 'SLAVE';
+  return pick('masterOnly') === '1' ? 'MASTER' : 'SLAVE';
+}
+
+export class PtpGeneration {
+  readonly metrics: PtpMetrics;
+  readonly parser: PtpLineParser;
+  readonly seeds: ClockSeed[] = [];
+
+  constructor(
+    readonly nodeName: string,
+    readonly profiles: readonly PtpProfile[],
+    readonly files: readonly PtpConfigFile[],
+  ) {
+    this.metrics = new PtpMetrics(nodeName);
+    const byName = new Map(profiles.map((p) => [p.name, p]));
+    for (const p of profiles) {
+      this.metrics.setThreshold(p.name, 'MinOffsetThreshold', p.thresholds.minOffset);
+      this.metrics.setThreshold(p.name, 'MaxOffsetThreshold', p.thresholds.maxOffset);
+      this.metrics.setThreshold(p.name, 'HoldOverTimeout', p.thresholds.holdOverTimeout);
+    }
+    const configs: ParserConfig[] = files.map((f) => {
+      const thresholds = (f.profile !== undefined ? byName.get(f.profile)?.thresholds : undefined) ?? defaultThresholds;
+      const isPtp4l = f.process === 'ptp4l';
+      return {
+        name: f.name,
+        process: f.process,
+        profile: f.profile,
+        interfaces: f.interfaces.map((s) => s.name),
+        roles: isPtp4l ? f.interfaces.map((s) => roleOf(s.options, f.global)) : [],
+        thresholds,
+      };
+    });
+    for (const c of configs) {
+      if (c.process !== 'ptp4l' || c.profile === undefined) continue;
+      c.interfaces.forEach((iface, i) => this.metrics.setRole('ptp4l', iface, c.roles[i] ?? 'UNKNOWN'));
+      const slave = c.interfaces[c.roles.indexOf('SLAVE')];
+      if (slave !== undefined) {
+        this.seeds.push({
+          key: `ptp4l/${slave}`,
+          process: 'ptp4l',
+          iface: slave,
+          profile: c.profile,
+          holdoverTimeoutMs: c.thresholds.holdOverTimeout * 1000,
+        });
+      }
+    }
+    this.parser = new PtpLineParser(this.metrics, configs);
+  }
+
+  get registry(): PtpMetrics['registry'] {
+    return this.metrics.registry;
+  }
+
+  /** The data plane: parse a batch, update metrics, return clock verdict edges. */
+  ingest(lines: readonly string[]): ClockEdge[] {
+    return this.parser.ingest(lines);
+  }
+
+  setClockState(process: string, iface: string, state: ClockStateName): void {
+    this.metrics.setClockState(process, iface, state);
+  }
+
+  stop(): void {
+    this.metrics.clear();
+  }
+
+  /** What inspectors and traces see of a generation (context must stay serialisable). */
+  toJSON(): object {
+    return {
+      profiles: this.profiles.map((p) => p.name),
+      files: this.files.map((f) => f.name),
+      clocks: this.seeds.map((s) => s.key),
+      lines: this.parser.stats,
+    };
+  }
+}
+
+/** Load order: the ConfigMap first, then the INI files. Missing files = empty config; malformed = reported, skipped. */
+export async function loadPtpGeneration(opts: PtpLoadOptions): Promise<PtpGeneration> {
+  const cm = await loadConfigMap(opts.profilePath, opts.nodeName);
+  for (const e of cm.errors) opts.onError?.('configMap', e);
+  const files = await loadConfigFiles(opts.configDir);
+  for (const e of files.errors) opts.onError?.('configFile', e);
+  return new PtpGeneration(opts.nodeName, cm.profiles, files.files);
+}

@@ -1,0 +1,291 @@
+// The PTP log line parser: the data plane. A plain loop over a batch of lines with cheap token splits; metric updates
+// are applied directly to the generation's metrics, and only clock verdict *changes* (edges) are returned, for the
+// clock-state statecharts. Never throws: anything unrecognised produces no metric and no edge and is counted.
+import { inRange, defaultThresholds, type Thresholds } from './thresholds.js';
+import type { PtpMetrics, RoleName } from './metrics.js';
+
+/** What one log line says about a clock. `outOfRange` = the servo is locked but the offset is outside thresholds. */
+export type ClockVerdict = 'locked' | 'outOfRange' | 'freerun' | 'holdover';
+
+export interface ClockEdge {
+  /** `<process>/<iface>`: one clock-state statechart per key. */
+  key: string;
+  process: string;
+  iface: string;
+  profile: string;
+  holdoverTimeoutMs: number;
+  verdict: ClockVerdict;
+}
+
+/** A config as the parser sees it (an INI file joined with its ConfigMap profile). */
+export interface ParserConfig {
+  name: string;
+  process: string;
+  profile: string | undefined;
+  interfaces: string[];
+  /** Roles at load (masterOnly/serverOnly), parallel to `interfaces`; ptp4l configs only. */
+  roles: RoleName[];
+  thresholds: Thresholds;
+}
+
+export interface ParserStats {
+  parsed: number;
+  ignored: number;
+}
+
+const configName = /^(ptp4l|ts2phc|phc2sys|synce4l|chronyd)\.[0-9]*\.config$/;
+const splitter = /[\s:]+/;
+const clockRealtime = 'CLOCK_REALTIME';
+
+interface ConfigState {
+  cfg: ParserConfig;
+  roles: RoleName[];
+  slaveIface: string | undefined;
+}
+
+const chronydConfig = (name: string): ConfigState => ({
+  cfg: { name, process: 'chronyd', profile: undefined, interfaces: [], roles: [], thresholds: defaultThresholds },
+  roles: [],
+  slaveIface: undefined,
+});
+
+/** s-state of an offset line: s0/s1 FREERUN, s2/s3 LOCKED (range checked), others none. */
+function offsetVerdict(s: string | undefined, offset: number, t: Thresholds): ClockVerdict | undefined {
+  switch (s) {
+    case 's0':
+    case 's1':
+      return 'freerun';
+    case 's2':
+    case 's3':
+      return inRange(t, offset) ? 'locked' : 'outOfRange';
+    default:
+      return undefined;
+  }
+}
+
+/** s-state of a GM / T-BC / dpll / gnss status line: s0 FREERUN, s1 HOLDOVER, s2 LOCKED, others FREERUN. */
+function statusVerdict(s: string | undefined): ClockVerdict {
+  return s === 's2' ? 'locked' : s === 's1' ? 'holdover' : 'freerun';
+}
+
+/**
+ * The port-transition rules of the reference, in order. Returns the new role and whether a SLAVE port losing its
+ * role puts the clock in HOLDOVER; undefined = ignored.
+ */
+export function portTransition(
+  from: string,
+  to: string,
+  event: string,
+): { role: RoleName; holdover: boolean } | undefined {
+  const uncalOrListening = from === 'UNCALIBRATED' || from === 'LISTENING';
+  if (uncalOrListening && to === 'SLAVE') return { role: 'SLAVE', holdover: false };
+  if (to === 'PASSIVE') return { role: 'PASSIVE', holdover: false };
+  if (uncalOrListening && to === 'MASTER') return { role: 'MASTER', holdover: false };
+  if (
+    event === 'FAULT_DETECTED' ||
+    event === 'SYNCHRONIZATION_FAULT' ||
+    (from === 'SLAVE' && to === 'UNCALIBRATED') ||
+    ((from === 'MASTER' || from === 'LISTENING') && to === 'UNCALIBRATED' && event === 'RS_SLAVE')
+  ) {
+    return { role: 'FAULTY', holdover: true };
+  }
+  if (from === 'SLAVE' && (to === 'MASTER' || to === 'GRAND_MASTER')) return { role: 'MASTER', holdover: true };
+  if (from === 'SLAVE' && to === 'LISTENING') return { role: 'LISTENING', holdover: true };
+  if ((from === 'FAULTY' || from === 'UNCALIBRATED' || from === 'INITIALIZING') && to === 'LISTENING') {
+    return { role: 'LISTENING', holdover: false };
+  }
+  return undefined;
+}
+
+export class PtpLineParser {
+  readonly stats: ParserStats = { parsed: 0, ignored: 0 };
+  private readonly configs = new Map<string, ConfigState>();
+  private readonly lastVerdict = new Map<string, ClockVerdict>();
+  private edges: ClockEdge[] = [];
+
+  constructor(
+    private readonly metrics: PtpMetrics,
+    configs: readonly ParserConfig[],
+  ) {
+    for (const cfg of configs) {
+      const roles = [...cfg.roles];
+      const slaveIdx = roles.indexOf('SLAVE');
+      this.configs.set(cfg.name, { cfg, roles, slaveIface: slaveIdx >= 0 ? cfg.interfaces[slaveIdx] : undefined });
+    }
+  }
+
+  /** Parses a batch; returns the clock verdict edges it produced, in line order. */
+  ingest(lines: readonly string[]): ClockEdge[] {
+    this.edges = [];
+    for (let i = 0; i < lines.length; i++) {
+      let ok = false;
+      try {
+        ok = this.line(lines[i] ?? '');
+      } catch {
+        ok = false; // defensive: a parser bug must never take the sidecar down
+      }
+      if (ok) this.stats.parsed++;
+      else this.stats.ignored++;
+    }
+    return this.edges;
+  }
+
+  private verdict(st: ConfigState, process: string, iface: string, verdict: ClockVerdict, always = false): void {
+    const key = `${process}/${iface}`;
+    if (!always && this.lastVerdict.get(key) === verdict) return;
+    this.lastVerdict.set(key, verdict);
+    this.edges.push({
+      key,
+      process,
+      iface,
+      profile: st.cfg.profile ?? '',
+      holdoverTimeoutMs: st.cfg.thresholds.holdOverTimeout * 1000,
+      verdict,
+    });
+  }
+
+  /** One line; true when it was recognised and applied. */
+  private line(line: string): boolean {
+    const lb = line.indexOf('[');
+    if (lb <= 0) return false;
+    const process = line.slice(0, lb);
+    const rb = line.indexOf(']', lb);
+    if (rb < 0) return false;
+    const tb = line.indexOf('[', rb);
+    if (tb < 0) return false;
+    const te = line.indexOf(']', tb);
+    if (te < 0) return false;
+    let tag = line.slice(tb + 1, te);
+    const colon = tag.indexOf(':');
+    if (colon >= 0) tag = tag.slice(0, colon);
+    if (!configName.test(tag)) return false;
+    const lookup = tag.startsWith('ts2phc.') ? `ptp4l.${tag.slice(7)}` : tag;
+    let st = this.configs.get(lookup) ?? this.configs.get(tag);
+    if (st === undefined) {
+      if (process !== 'chronyd') return false;
+      st = chronydConfig(tag);
+      this.configs.set(tag, st);
+    } else if (process !== 'chronyd' && (st.cfg.profile === undefined || st.cfg.interfaces.length === 0)) {
+      return false;
+    }
+    const t = line
+      .slice(te + 1)
+      .trim()
+      .split(splitter);
+    const t0 = t[0] ?? '';
+    const th = st.cfg.thresholds;
+    const m = this.metrics;
+
+    if (t0 === 'master' && t[1] === 'offset' && process === 'ptp4l') {
+      // master offset <ns> s<N> freq <ppb> path delay <ns>
+      const offset = Number(t[2]);
+      const iface = st.slaveIface ?? st.cfg.interfaces[0];
+      if (Number.isNaN(offset) || iface === undefined) return false;
+      m.offsets('master', process, iface, offset, offset, num(t[5]), num(t[8]));
+      const v = offsetVerdict(t[3], offset, th);
+      if (v) this.verdict(st, process, iface, v);
+      return true;
+    }
+    if (t0 === clockRealtime) {
+      if ((t[1] === 'phc' || t[1] === 'sys') && t[2] === 'offset') {
+        // CLOCK_REALTIME phc|sys offset <ns> s<N> freq <ppb> delay <ns>
+        const offset = Number(t[3]);
+        if (Number.isNaN(offset)) return false;
+        m.offsets(t[1], process, clockRealtime, offset, offset, num(t[6]), num(t[8]));
+        const v = offsetVerdict(t[4], offset, th);
+        if (v) this.verdict(st, process, clockRealtime, v);
+        return true;
+      }
+      if (t[1] === 'rms' && t[3] === 'max') {
+        // CLOCK_REALTIME rms <ns> max <ns> freq <ppb> +/- <n> delay <ns> +/- <n>
+        const rms = Number(t[2]);
+        const max = Number(t[4]);
+        if (Number.isNaN(rms) || Number.isNaN(max)) return false;
+        m.offsets('phc', process, clockRealtime, rms, max, num(t[6]), t[9] === 'delay' ? num(t[10]) : undefined);
+        return true;
+      }
+      return false;
+    }
+    const t1 = t[1];
+    if (t1 === 'master' && t[2] === 'offset') {
+      // <iface> master offset <ns> s<N> freq <ppb> [holdover]
+      const offset = Number(t[3]);
+      if (Number.isNaN(offset)) return false;
+      m.offsets('master', process, t0, offset, offset, num(t[6]), undefined);
+      const v = t[t.length - 1] === 'holdover' ? 'holdover' : offsetVerdict(t[4], offset, th);
+      if (v) this.verdict(st, process, t0, v);
+      return true;
+    }
+    if (t1 === 'nmea_status') {
+      const v = Number(t[2]);
+      if (v !== 0 && v !== 1) return false;
+      m.setNmeaStatus(process, t0, v);
+      return true;
+    }
+    if (t1 === 'T-GM-STATUS') {
+      this.verdict(st, process, t0, statusVerdict(t[2]));
+      return true;
+    }
+    if (t[3] === 'T-BC-STATUS' && t1 === 'offset') {
+      this.verdict(st, process, t0, statusVerdict(t[4]));
+      return true;
+    }
+    if (t1 === 'frequency_status' && t[7] === 'pps_status') {
+      this.verdict(st, process, t0, statusVerdict(t[9]));
+      return true;
+    }
+    if (t1 === 'gnss_status' && t[3] === 'offset') {
+      this.verdict(st, process, t0, statusVerdict(t[5]));
+      return true;
+    }
+    if (t0 === 'CLOCK_CLASS_CHANGE') {
+      const v = Number(t1);
+      if (t1 === undefined || t1 === '' || Number.isNaN(v)) return false;
+      m.setClockClass(process, tag, v);
+      return true;
+    }
+    if (t0 === 'PTP_PROCESS_STATUS') {
+      if (t1 !== '0' && t1 !== '1') return false;
+      m.setProcessStatus(process, tag, t1 === '1');
+      return true;
+    }
+    if (t0 === 'port' && process === 'ptp4l') return this.port(st, t);
+    if (process === 'chronyd') {
+      if (t0 === 'Selected' && t1 === 'source') {
+        this.verdict(st, process, clockRealtime, 'locked');
+        return true;
+      }
+      if (line.includes('no selectable sources')) {
+        this.verdict(st, process, clockRealtime, 'freerun');
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** port <n> (<iface>)?: <FROM> to <TO> on <EVENT> */
+  private port(st: ConfigState, t: string[]): boolean {
+    const n = Number(t[1]);
+    if (!Number.isInteger(n) || n < 1) return false;
+    const iface = st.cfg.interfaces[n - 1];
+    if (iface === undefined) return false;
+    const to = t.indexOf('to', 3);
+    if (to < 0) return false;
+    const from = t[to - 1] ?? '';
+    const rule = portTransition(from, t[to + 1] ?? '', t[to + 2] === 'on' ? (t[to + 3] ?? '') : '');
+    if (rule === undefined) return false;
+    const before = st.roles[n - 1];
+    st.roles[n - 1] = rule.role;
+    this.metrics.setRole('ptp4l', iface, rule.role);
+    if (rule.role === 'SLAVE') st.slaveIface = iface;
+    // Port events are rare edges themselves: always sent, not deduplicated.
+    if (rule.holdover && (before === 'SLAVE' || from === 'SLAVE')) this.verdict(st, 'ptp4l', iface, 'holdover', true);
+    return true;
+  }
+}
+
+function num(s: string | undefined): number | undefined {
+  if (s === undefined) return undefined;
+  const v = Number(s);
+  return Number.isNaN(v) ? undefined : v;
+}
