@@ -162,6 +162,18 @@ export const portsyncMachine = setup({
         enqueue.sendParent({ type: 'child.ready', id: 'portsync', ready } satisfies ChildReadyEvent);
       }
     }),
+    /** A NEWLINK whose ifindex belongs to a known port under another name: the port was renamed; drop the old name. */
+    forgetRenamedPort: enqueueActions(({ context, event, enqueue }) => {
+      const e = event as LinkEvent;
+      if (e.kind !== 'new') return;
+      const old = Object.keys(context.ports).filter((n) => n !== e.name && context.ports[n]!.ifindex === e.ifindex);
+      if (old.length === 0) return;
+      const ports = { ...context.ports };
+      for (const name of old) delete ports[name];
+      enqueue.assign({ ports });
+      enqueue(stateDbDeletes(old));
+      enqueue({ type: 'reportPortCount', params: { count: Object.keys(ports).length } } as never);
+    }),
     rememberPort: assign(({ context, event }) => {
       const e = event as LinkEvent;
       return {
@@ -232,7 +244,7 @@ export const portsyncMachine = setup({
       entry: 'requestDump',
       on: {
         'netlink.link': [
-          { guard: 'isIgnoredLink' },
+          { guard: 'isIgnoredLink', actions: 'forgetRenamedPort' },
           {
             guard: 'isDelLink',
             actions: [
@@ -243,6 +255,7 @@ export const portsyncMachine = setup({
           },
           {
             actions: [
+              'forgetRenamedPort',
               'rememberPort',
               {
                 type: 'writeStateDb',

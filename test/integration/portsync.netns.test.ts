@@ -185,6 +185,10 @@ const code = await main(process.argv.slice(1)); process.exitCode = code; setImme
     expect(await state.hget('PORT_TABLE|Ethernet0', 'mtu')).toBe('9100');
     ns!.set('Ethernet0', 'down');
     await expectStateDbIsKernelTruth();
+    ns!.set('Ethernet8', 'down');
+    ns!.ip(['link', 'set', 'dev', 'Ethernet8', 'name', 'Ethernet12']);
+    await expectStateDbIsKernelTruth();
+    expect(await state.exists('PORT_TABLE|Ethernet8')).toBe(0);
     ns!.del('Ethernet4');
     await expectStateDbIsKernelTruth();
     expect(await state.exists('PORT_TABLE|Ethernet4')).toBe(0);

@@ -15,7 +15,8 @@ function link(name: string, over: Partial<NetlinkLinkEvent> = {}): NetlinkLinkEv
     type: 'netlink.link',
     kind: 'new',
     name,
-    ifindex: 10,
+    // A stable ifindex per name (a rename is simulated by passing the old one).
+    ifindex: 1000 + [...name].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 100_000, 7),
     flags: IFF_UP | IFF_RUNNING,
     change: 0,
     mtu: 9100,
@@ -91,6 +92,14 @@ describe('portsync machine', () => {
     expect(state.map((w) => `${w.op} ${w.key}`)).toEqual(['set Ethernet0']);
     expect(Object.keys(actor.getSnapshot().context.ports)).toEqual(['Ethernet0']);
     expect(counts).toEqual([1]);
+  });
+
+  it('a renamed link (same ifindex) drops its old name from STATE_DB, also when renamed out of the pattern', () => {
+    const { state, send, actor } = start();
+    send(link('Ethernet0', { ifindex: 3 }), link('Ethernet4', { ifindex: 4 }));
+    send(link('Ethernet40', { ifindex: 3 }), link('eth4', { ifindex: 4 }));
+    expect(state.slice(2).map((w) => `${w.op} ${w.key}`)).toEqual(['del Ethernet0', 'set Ethernet40', 'del Ethernet4']);
+    expect(Object.keys(actor.getSnapshot().context.ports)).toEqual(['Ethernet40']);
   });
 
   it('cold start copies CONFIG_DB ports to APP_DB, then PortConfigDone, then PortInitDone once all are seen', () => {
