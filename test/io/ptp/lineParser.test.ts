@@ -1,0 +1,209 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadPtpGeneration, type PtpGeneration } from '../../../src/io/ptp/generation.js';
+import { portTransition } from '../../../src/io/ptp/lineParser.js';
+
+const shared = '/work/shared/ptp';
+let dir: string;
+
+const series = (text: string): string[] => text.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+
+async function load(): Promise<PtpGeneration> {
+  return loadPtpGeneration({ profilePath: dir, configDir: dir, nodeName: 'node1' });
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'syncvisor-ptp-parser-'));
+  copyFileSync(join(shared, 'examples/ptp4l.0.config'), join(dir, 'ptp4l.0.config'));
+  copyFileSync(join(shared, 'examples/ptp4l.1.config'), join(dir, 'ptp4l.1.config'));
+  copyFileSync(join(shared, 'examples/node1.json'), join(dir, 'node1'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('PTP line parser', () => {
+  it('turns lines.txt with the example configs into exactly these series and clock edges', async () => {
+    const g = await load();
+    const lines = readFileSync(join(shared, 'lines.txt'), 'utf8').split('\n').filter(Boolean);
+    const edges = lines.flatMap((l) => g.ingest([l]).map((e) => `${e.key} ${e.verdict} ${e.holdoverTimeoutMs}`));
+    expect(edges).toEqual([
+      'ptp4l/ens5f1 locked 30000',
+      'phc2sys/CLOCK_REALTIME freerun 30000',
+      'phc2sys/CLOCK_REALTIME locked 30000',
+      'ts2phc/ens5f1 locked 30000',
+      'GM/ens5f1 freerun 30000',
+      'ptp4l/ens1f0 holdover 5000', // LISTENING to UNCALIBRATED on RS_SLAVE of a SLAVE port: FAULTY and HOLDOVER
+      'ptp4l/ens1f0 holdover 5000', // SLAVE to FAULTY: port events are edges themselves
+      'chronyd/CLOCK_REALTIME locked 5000', // no chronyd config: default thresholds
+    ]);
+    expect(g.parser.stats).toEqual({ parsed: 13, ignored: 1 });
+    const n = 'node="node1"';
+    expect(series(await g.metrics.text())).toEqual([
+      `openshift_ptp_offset_ns{from="master",process="ptp4l",${n},iface="ens5f1"} -1`,
+      `openshift_ptp_offset_ns{from="phc",process="phc2sys",${n},iface="CLOCK_REALTIME"} 4`,
+      `openshift_ptp_offset_ns{from="sys",process="phc2sys",${n},iface="CLOCK_REALTIME"} 8`,
+      `openshift_ptp_offset_ns{from="master",process="ts2phc",${n},iface="ens5f1"} 0`,
+      `openshift_ptp_max_offset_ns{from="master",process="ptp4l",${n},iface="ens5f1"} -1`,
+      `openshift_ptp_max_offset_ns{from="phc",process="phc2sys",${n},iface="CLOCK_REALTIME"} 4`,
+      `openshift_ptp_max_offset_ns{from="sys",process="phc2sys",${n},iface="CLOCK_REALTIME"} 8`,
+      `openshift_ptp_max_offset_ns{from="master",process="ts2phc",${n},iface="ens5f1"} 0`,
+      `openshift_ptp_frequency_adjustment_ns{from="master",process="ptp4l",${n},iface="ens5f1"} -3972`,
+      `openshift_ptp_frequency_adjustment_ns{from="phc",process="phc2sys",${n},iface="CLOCK_REALTIME"} -76829`,
+      `openshift_ptp_frequency_adjustment_ns{from="sys",process="phc2sys",${n},iface="CLOCK_REALTIME"} -6990`,
+      `openshift_ptp_frequency_adjustment_ns{from="master",process="ts2phc",${n},iface="ens5f1"} 0`,
+      `openshift_ptp_delay_ns{from="master",process="ptp4l",${n},iface="ens5f1"} 89`,
+      `openshift_ptp_delay_ns{from="phc",process="phc2sys",${n},iface="CLOCK_REALTIME"} 1085`,
+      `openshift_ptp_delay_ns{from="sys",process="phc2sys",${n},iface="CLOCK_REALTIME"} 502`,
+      `openshift_ptp_interface_role{process="ptp4l",${n},iface="ens5f1"} 1`,
+      `openshift_ptp_interface_role{process="ptp4l",${n},iface="ens5f0"} 2`,
+      `openshift_ptp_interface_role{process="ptp4l",${n},iface="ens1f0"} 3`,
+      `openshift_ptp_interface_role{process="ptp4l",${n},iface="ens1f1"} 2`,
+      `openshift_ptp_interface_role{process="ptp4l",${n},iface="ens1f2"} 1`,
+      `openshift_ptp_threshold{threshold="MinOffsetThreshold",${n},profile="profile0"} -100`,
+      `openshift_ptp_threshold{threshold="MaxOffsetThreshold",${n},profile="profile0"} 100`,
+      `openshift_ptp_threshold{threshold="HoldOverTimeout",${n},profile="profile0"} 30`,
+      `openshift_ptp_threshold{threshold="MinOffsetThreshold",${n},profile="bc1"} -50`,
+      `openshift_ptp_threshold{threshold="MaxOffsetThreshold",${n},profile="bc1"} 50`,
+      `openshift_ptp_threshold{threshold="HoldOverTimeout",${n},profile="bc1"} 5`,
+      `openshift_ptp_clock_class{process="ptp4l",config="ptp4l.0.config",${n}} 248`,
+      `openshift_ptp_process_status{process="ptp4l",${n},config="ptp4l.1.config"} 1`,
+      `openshift_ptp_process_restart_count{process="ptp4l",${n},config="ptp4l.1.config"} 1`,
+    ]);
+  });
+
+  it('sends only verdict changes, with the profile thresholds (strict range)', async () => {
+    const g = await load();
+    const line = (off: number, s = 's2') =>
+      `ptp4l[1.0]: [ptp4l.1.config] master offset ${off} ${s} freq +1 path delay 5`; // bc1: -50 < off < 50
+    expect(g.ingest([line(1), line(2), line(49)]).map((e) => e.verdict)).toEqual(['locked']);
+    expect(g.ingest([line(50), line(-50), line(0), line(0, 's0'), line(0, 's1')]).map((e) => e.verdict)).toEqual([
+      'outOfRange',
+      'locked',
+      'freerun',
+    ]);
+    expect(g.ingest([line(3, 's3')]).map((e) => e.iface)).toEqual(['ens1f0']);
+  });
+
+  it('parses ts2phc holdover, nmea_status, status lines and chronyd loss', async () => {
+    const g = await load();
+    const edges = g.ingest([
+      'ts2phc[1]: [ts2phc.0.config] ens5f1 master offset 3 s2 freq -1 holdover',
+      'ts2phc[1]: [ts2phc.0.config] ens5f1 nmea_status 1 offset 0 s2',
+      'T-BC[1]:[ptp4l.0.config] ens5f1 offset 10 T-BC-STATUS s1',
+      'dpll[1]:[ts2phc.0.config] ens5f1 frequency_status 3 offset 5 phase_status 3 pps_status 1 s2',
+      'gnss[1]:[ts2phc.0.config] ens5f1 gnss_status 3 offset 5 s7',
+      "chronyd[1]: [chronyd.0.config] Can't synchronise: no selectable sources",
+    ]);
+    expect(edges.map((e) => `${e.key} ${e.verdict}`)).toEqual([
+      'ts2phc/ens5f1 holdover',
+      'T-BC/ens5f1 holdover',
+      'dpll/ens5f1 locked',
+      'gnss/ens5f1 freerun',
+      'chronyd/CLOCK_REALTIME freerun',
+    ]);
+    expect(await g.metrics.text()).toContain(
+      'openshift_ptp_nmea_status{process="ts2phc",node="node1",iface="ens5f1"} 1',
+    );
+  });
+
+  it('drops lines of unknown or unconfigured configs and garbage without throwing', async () => {
+    const g = await load();
+    const bad = [
+      '',
+      'garbage',
+      '[[[[',
+      'ptp4l[1]: [ptp4l.9.config] master offset 1 s2 freq 1 path delay 1', // no such config
+      'ptp4l[1]: [other.0.config] master offset 1 s2 freq 1 path delay 1', // not a PTP config name
+      'ptp4l[1]: [ptp4l.0.config] master offset x s2 freq 1 path delay 1',
+      'ptp4l[1]: [ptp4l.0.config] port 9 (x): UNCALIBRATED to SLAVE on MASTER_CLOCK_SELECTED', // no 9th interface
+      'ptp4l[1]: [ptp4l.0.config] port x: UNCALIBRATED to SLAVE on X',
+      'ptp4l[1]: [ptp4l.0.config] PTP_PROCESS_STATUS:7',
+      'phc2sys[1]: [ptp4l.0.config] ens5f1 rms 4 max 4 freq -76829 +/- 0 delay 1085 +/- 0', // NIC summary: ignored
+      'ptp4l[1]: [ptp4l.0.config] CMD RESTART',
+      '\u0000\uffff[]]][:::',
+    ];
+    expect(g.ingest(bad)).toEqual([]);
+    expect(g.parser.stats).toEqual({ parsed: 0, ignored: bad.length });
+    expect(series(await g.metrics.text()).filter((l) => !/interface_role|threshold/.test(l))).toEqual([]);
+  });
+
+  it('applies every port-transition rule in order', () => {
+    const r = (from: string, to: string, ev = 'X') => {
+      const t = portTransition(from, to, ev);
+      return t ? `${t.role}${t.holdover ? '+H' : ''}` : 'ignored';
+    };
+    expect(r('UNCALIBRATED', 'SLAVE')).toBe('SLAVE');
+    expect(r('LISTENING', 'SLAVE')).toBe('SLAVE');
+    expect(r('MASTER', 'PASSIVE')).toBe('PASSIVE');
+    expect(r('SLAVE', 'PASSIVE')).toBe('PASSIVE');
+    expect(r('UNCALIBRATED', 'MASTER')).toBe('MASTER');
+    expect(r('LISTENING', 'MASTER')).toBe('MASTER');
+    expect(r('SLAVE', 'FAULTY', 'FAULT_DETECTED')).toBe('FAULTY+H');
+    expect(r('MASTER', 'FAULTY', 'SYNCHRONIZATION_FAULT')).toBe('FAULTY+H');
+    expect(r('SLAVE', 'UNCALIBRATED')).toBe('FAULTY+H');
+    expect(r('MASTER', 'UNCALIBRATED', 'RS_SLAVE')).toBe('FAULTY+H');
+    expect(r('LISTENING', 'UNCALIBRATED', 'RS_SLAVE')).toBe('FAULTY+H');
+    expect(r('MASTER', 'UNCALIBRATED', 'ANNOUNCE')).toBe('ignored');
+    expect(r('SLAVE', 'MASTER')).toBe('MASTER+H');
+    expect(r('SLAVE', 'GRAND_MASTER')).toBe('MASTER+H');
+    expect(r('SLAVE', 'LISTENING')).toBe('LISTENING+H');
+    expect(r('FAULTY', 'LISTENING')).toBe('LISTENING');
+    expect(r('UNCALIBRATED', 'LISTENING')).toBe('LISTENING');
+    expect(r('INITIALIZING', 'LISTENING')).toBe('LISTENING');
+    expect(r('MASTER', 'LISTENING')).toBe('ignored');
+    expect(r('DISABLED', 'INITIALIZING')).toBe('ignored');
+  });
+
+  it('puts a clock in holdover only when a SLAVE port loses its role', async () => {
+    const g = await load();
+    // ens1f1 is MASTER by config (serverOnly 1): losing MASTER is no holdover.
+    expect(g.ingest(['ptp4l[1]: [ptp4l.1.config] port 2: MASTER to UNCALIBRATED on RS_SLAVE'])).toEqual([]);
+    const e = g.ingest(['ptp4l[1]: [ptp4l.1.config] port 3 (ens1f2): SLAVE to MASTER on RS_MASTER']);
+    expect(e.map((x) => `${x.key} ${x.verdict}`)).toEqual(['ptp4l/ens1f2 holdover']);
+  });
+});
+
+describe('PTP configuration loading', () => {
+  it('reads a single-object ConfigMap, skips malformed INI files and reports them', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'syncvisor-ptp-config-'));
+    try {
+      writeFileSync(join(d, 'nodeA'), JSON.stringify({ name: 'p', ptpClockThreshold: { maxOffsetThreshold: 7 } }));
+      writeFileSync(join(d, 'ptp4l.0.config'), '#profile: p\n[global]\n[eth0]\nmasterOnly 0\n');
+      writeFileSync(join(d, 'ptp4l.1.config'), 'orphan 1\n[global]\n');
+      writeFileSync(join(d, 'ptp4l.2.config'), '#profile: p\n[broken\n');
+      writeFileSync(join(d, 'ptp4l.x.config'), '#profile: p\n[global]\n'); // name does not match: never read
+      const errors: string[] = [];
+      const g = await loadPtpGeneration({
+        profilePath: d,
+        configDir: d,
+        nodeName: 'nodeA',
+        onError: (source, m) => errors.push(`${source} ${m.replace(d, 'DIR')}`),
+      });
+      expect(g.toJSON()).toMatchObject({ profiles: ['p'], files: ['ptp4l.0.config'], clocks: ['ptp4l/eth0'] });
+      expect(errors).toEqual([
+        'configFile DIR/ptp4l.1.config:1: option outside of any section',
+        'configFile DIR/ptp4l.2.config:2: malformed section header',
+      ]);
+      const text = await g.metrics.text();
+      expect(text).toContain('openshift_ptp_threshold{threshold="MaxOffsetThreshold",node="nodeA",profile="p"} 7');
+      expect(text).toContain('openshift_ptp_threshold{threshold="MinOffsetThreshold",node="nodeA",profile="p"} -100');
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  it('treats missing files as empty config and a non-JSON ConfigMap as malformed', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'syncvisor-ptp-config-'));
+    try {
+      const errors: string[] = [];
+      const g0 = await loadPtpGeneration({ profilePath: join(d, 'none'), configDir: join(d, 'none'), nodeName: 'n' });
+      expect(g0.toJSON()).toMatchObject({ profiles: [], files: [] });
+      writeFileSync(join(d, 'n'), '{not json');
+      await loadPtpGeneration({ profilePath: d, configDir: d, nodeName: 'n', onError: (s) => errors.push(s) });
+      expect(errors).toEqual(['configMap']);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+});
