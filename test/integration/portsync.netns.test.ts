@@ -2,7 +2,7 @@
 // under `ip netns exec` and talks to the test Redis over its Unix socket. After every kernel change, STATE_DB must
 // equal the kernel's truth (`ip -j link`), and a ConsumerStateTable sees the APP_DB entries.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -112,13 +112,8 @@ describe.skipIf(netnsOk !== true)('portsync daemon in a network namespace', () =
     const entry = `const { main } = await import(${JSON.stringify(pathToFileURL(join(root, 'src/cli.ts')).href)});
 const code = await main(process.argv.slice(1)); process.exitCode = code; setImmediate(() => process.exit(code));`;
     const log = openSync(join(dir, 'daemon.log'), 'a');
-    // The real CLI when every service's composition module exists; else a minimal runner with the same specs.
-    const cliWorks = existsSync(join(root, 'src/compose/ptp.ts'));
-    if (!cliWorks)
-      console.warn('portsync integration: src/compose/ptp.ts missing, using test/support/portsyncDaemon.ts');
-    const argv = cliWorks
-      ? ['--import', 'tsx', '--input-type=module', '-e', entry, 'run', '--config', configFile]
-      : ['--import', 'tsx', join(root, 'test/support/portsyncDaemon.ts'), configFile];
+    // The real CLI, from the sources through tsx (no build needed), as scripts/demo.ts runs it.
+    const argv = ['--import', 'tsx', '--input-type=module', '-e', entry, 'run', '--config', configFile];
     daemon = spawn('ip', ['netns', 'exec', ns.name, process.execPath, ...argv], {
       cwd: root,
       stdio: ['ignore', log, log],
@@ -221,9 +216,8 @@ const code = await main(process.argv.slice(1)); process.exitCode = code; setImme
     await expectStateDbIsKernelTruth(30_000);
     const text = metrics();
     const overflows = Number(/^syncvisor_netlink_overflows_total (\d+)/m.exec(text)?.[1] ?? 0);
-    console.log(
-      `portsync overflow test: ${overflows} overflow(s) reported, ${Object.keys(kernelTruth()).length} ports`,
-    );
+    // The stall must really have lost kernel messages, or this test proves nothing about the recovery.
+    expect(overflows).toBeGreaterThanOrEqual(1);
     expect(text).toMatch(new RegExp(`^syncvisor_portsync_ports ${Object.keys(kernelTruth()).length}$`, 'm'));
   }, 120_000);
 
