@@ -1,0 +1,384 @@
+// Model-based testing with xstate/graph: generate shortest and bounded simple paths through a machine, replay each
+// one on a fresh real actor driven by a ModelClock, and check invariants in every reached state.
+//
+// The graph explores the machine with machine.transition() (pure: no actions run, no actors start). Each path is then
+// replayed on a real actor (createActor with the fakes the test provided), so invariants see the real action calls,
+// real children and real timers. Events the graph takes are delivered the way the running system delivers them:
+//   - delayed events (xstate.after.*, and events a test declares as scheduled) are fired from the clock, and only if
+//     the actor really armed that timer (otherwise the replay fails: "not scheduled");
+//   - xstate.done.actor.X / xstate.error.actor.X are sent only while the child X is running (fakes never settle, so
+//     the graph decides when an invoked actor finishes);
+//   - everything else is sent as is.
+// After the last step the actor is stopped: it must end stopped (or done), every child must be stopped, no timer may
+// remain armed, and advancing the clock afterwards must change nothing.
+import { expect } from 'vitest';
+import {
+  __unsafe_getAllOwnEventDescriptors as ownEventDescriptors,
+  createActor,
+  type AnyActorRef,
+  type AnyEventObject,
+  type AnyMachineSnapshot,
+  type AnyStateMachine,
+  type InputFrom,
+  type InspectionEvent,
+} from 'xstate';
+import {
+  getAdjacencyMap,
+  getShortestPaths,
+  getStateNodes,
+  serializeSnapshot,
+  type AdjacencyMap,
+  type StatePath,
+} from 'xstate/graph';
+
+type Path = StatePath<AnyMachineSnapshot, AnyEventObject>;
+
+interface ScheduledEntry {
+  event: AnyEventObject;
+  source: AnyActorRef;
+  target: AnyActorRef;
+}
+
+interface Timer {
+  due: number;
+  fn: () => void;
+  /** The event the actor system scheduled with this timer (unknown for timers set outside the scheduler). */
+  scheduled: ScheduledEntry | undefined;
+}
+
+interface SystemWithScheduler {
+  _snapshot: { _scheduledEvents: Record<string, ScheduledEntry> };
+}
+
+/**
+ * A clock for the actor system that knows which event each timer carries, so a replay can fire exactly the timer the
+ * path takes (and fail when the machine never armed it). Time only moves when a timer is fired or advance() is called.
+ */
+export class ModelClock {
+  private nowMs = 0;
+  private nextId = 1;
+  private readonly timers = new Map<number, Timer>();
+  private system: SystemWithScheduler | undefined;
+
+  /** Must be called before actor.start(), so timers armed on entry of the initial state are attributed. */
+  attach(actor: AnyActorRef): void {
+    this.system = actor.system as unknown as SystemWithScheduler;
+  }
+
+  now(): number {
+    return this.nowMs;
+  }
+
+  setTimeout(fn: (...args: unknown[]) => void, timeout: number): number {
+    // The scheduler records the event in _scheduledEvents right before it calls clock.setTimeout.
+    const entries = this.system ? Object.values(this.system._snapshot._scheduledEvents) : [];
+    const id = this.nextId++;
+    this.timers.set(id, { due: this.nowMs + timeout, fn: () => fn(), scheduled: entries[entries.length - 1] });
+    return id;
+  }
+
+  clearTimeout(id: unknown): void {
+    this.timers.delete(id as number);
+  }
+
+  /** Armed timers, earliest first. */
+  pending(): { due: number; event: AnyEventObject | undefined }[] {
+    return [...this.timers.values()]
+      .sort((a, b) => a.due - b.due)
+      .map((t) => ({ due: t.due, event: t.scheduled?.event }));
+  }
+
+  /**
+   * Fires the earliest armed timer carrying an event equal to `event` (type and payload). Time moves to its due time
+   * (never back); other timers stay armed, as if they ran late. Returns false when no such timer is armed.
+   */
+  fire(event: AnyEventObject): boolean {
+    const want = JSON.stringify(event);
+    let found: [number, Timer] | undefined;
+    for (const entry of this.timers) {
+      const ev = entry[1].scheduled?.event;
+      if (ev === undefined || JSON.stringify(ev) !== want) continue;
+      if (!found || entry[1].due < found[1].due) found = entry;
+    }
+    if (!found) return false;
+    this.timers.delete(found[0]);
+    this.nowMs = Math.max(this.nowMs, found[1].due);
+    found[1].fn();
+    return true;
+  }
+
+  /** Moves time forward by `ms`, firing due timers in order (bounded: at most 10 000 timers). */
+  advance(ms: number): void {
+    const until = this.nowMs + ms;
+    for (let i = 0; i < 10_000; i += 1) {
+      let next: [number, Timer] | undefined;
+      for (const entry of this.timers) if (!next || entry[1].due < next[1].due) next = entry;
+      if (!next || next[1].due > until) break;
+      this.timers.delete(next[0]);
+      this.nowMs = Math.max(this.nowMs, next[1].due);
+      next[1].fn();
+    }
+    this.nowMs = until;
+  }
+}
+
+/** Event payloads for the graph, by event descriptor. */
+export interface EventTable {
+  /** Exact event types and wildcard descriptors ('*', 'xstate.error.actor.*', …) → the events to try. */
+  [descriptor: string]: AnyEventObject[] | ((snapshot: AnyMachineSnapshot) => AnyEventObject[]);
+}
+
+/**
+ * The events to explore from `snapshot`: for each event descriptor the active states handle, the table's payloads;
+ * done/error events of invoked actors are looked up as `done:<src>` / `error:<src>` (defaults: `{type}` and an error
+ * `{message: 'fake failure'}`); delayed events as is. A wildcard descriptor without table entry is skipped.
+ */
+export function eventsFrom(snapshot: AnyMachineSnapshot, table: EventTable): AnyEventObject[] {
+  const out: AnyEventObject[] = [];
+  const resolve = (key: string): AnyEventObject[] | undefined => {
+    const entry = table[key];
+    return typeof entry === 'function' ? entry(snapshot) : entry;
+  };
+  for (const descriptor of ownEventDescriptors(snapshot) as string[]) {
+    const listed = resolve(descriptor);
+    if (listed) {
+      out.push(...listed);
+      continue;
+    }
+    const done = descriptor.startsWith('xstate.done.actor.');
+    const error = descriptor.startsWith('xstate.error.actor.');
+    if (done || error) {
+      const id = descriptor.slice(done ? 'xstate.done.actor.'.length : 'xstate.error.actor.'.length);
+      const src = invokedSrc(snapshot, id);
+      const variants = src === undefined ? undefined : resolve(`${done ? 'done' : 'error'}:${src}`);
+      if (variants) out.push(...variants.map((v) => ({ ...v, type: descriptor })));
+      else out.push(done ? { type: descriptor } : { type: descriptor, error: { message: 'fake failure' } });
+      continue;
+    }
+    if (descriptor.includes('*')) continue;
+    out.push({ type: descriptor });
+  }
+  return out;
+}
+
+function invokedSrc(snapshot: AnyMachineSnapshot, id: string): string | undefined {
+  for (const node of snapshot._nodes) {
+    for (const inv of node.invoke) if (inv.id === id) return typeof inv.src === 'string' ? inv.src : undefined;
+  }
+  return undefined;
+}
+
+/** Every state node id of the machine (compound, atomic, final, transient), e.g. 'warmRestart.checking'. */
+export function allStateNodeIds(machine: AnyStateMachine): string[] {
+  return getStateNodes(machine.root)
+    .map((n) => n.id)
+    .sort();
+}
+
+export interface StepContext {
+  actor: AnyActorRef;
+  snapshot: AnyMachineSnapshot;
+  /** undefined for the initial state. */
+  prev: AnyMachineSnapshot | undefined;
+  /** The event that led here (xstate.init for the initial state). */
+  event: AnyEventObject;
+  clock: ModelClock;
+}
+
+export interface ModelSpec<TMachine extends AnyStateMachine> {
+  machine: TMachine;
+  input?: InputFrom<TMachine>;
+  events: EventTable;
+  /** Abstraction of a snapshot for the graph (default: value + context as JSON). Keeps the graph finite. */
+  serialize?: (snapshot: AnyMachineSnapshot) => string;
+  /** Skip events in some states (e.g. a timer event only while it can be armed). */
+  filterEvents?: (snapshot: AnyMachineSnapshot, event: AnyEventObject) => boolean;
+  /** Events only a timer delivers (fired from the clock). Default: xstate.after.* */
+  isScheduled?: (event: AnyEventObject) => boolean;
+  /** Projection of the context compared between the graph's snapshot and the replayed actor's (default: none). */
+  project?: (snapshot: AnyMachineSnapshot) => unknown;
+  /** Upper bound on the adjacency traversal (xstate/graph throws beyond it). */
+  limit?: number;
+  /** Called before each replay: reset the fakes' logs. */
+  reset: () => void;
+  /** Asserted in every reached state of every replayed path (including the initial one). */
+  check: (ctx: StepContext) => void;
+  /** A fingerprint of the fakes' observable effects (action calls): must not change after stop. */
+  effects: () => unknown;
+  /** Asserted after the actor has been stopped. */
+  afterStop?: (ctx: StepContext) => void;
+}
+
+function traversal<TMachine extends AnyStateMachine>(spec: ModelSpec<TMachine>) {
+  return {
+    input: spec.input,
+    events: (s: AnyMachineSnapshot) => eventsFrom(s, spec.events),
+    limit: spec.limit ?? 20_000,
+    ...(spec.serialize ? { serializeState: (s: AnyMachineSnapshot) => spec.serialize!(s) } : {}),
+    ...(spec.filterEvents ? { filterEvents: spec.filterEvents } : {}),
+  };
+}
+
+export function shortestPaths<TMachine extends AnyStateMachine>(spec: ModelSpec<TMachine>): Path[] {
+  return getShortestPaths(spec.machine, traversal(spec) as never) as unknown as Path[];
+}
+
+/**
+ * Bounded simple paths: a depth-first walk over the xstate/graph adjacency map from the initial state that never
+ * revisits a state on the current path, stops at `maxDepth` events, and keeps the first `max` maximal paths (a path
+ * that ends where no unvisited state is left, or at the depth bound). getSimplePaths() enumerates every simple path
+ * to every state, which grows exponentially with the model; this keeps the walk bounded.
+ */
+export function simplePaths<TMachine extends AnyStateMachine>(
+  spec: ModelSpec<TMachine>,
+  bounds: { maxDepth: number; max: number },
+): Path[] {
+  const options = traversal(spec);
+  const adjacency = getAdjacencyMap(spec.machine, options as never) as unknown as AdjacencyMap<
+    AnyMachineSnapshot,
+    AnyEventObject
+  >;
+  const serialize = spec.serialize ?? serializeSnapshot;
+  const initial = Object.values(adjacency)[0];
+  if (!initial) return [];
+  const out: Path[] = [];
+  const onPath = new Set<string>();
+  const steps: { state: AnyMachineSnapshot; event: AnyEventObject }[] = [];
+  const walk = (state: AnyMachineSnapshot): void => {
+    if (out.length >= bounds.max) return;
+    const key = serialize(state);
+    onPath.add(key);
+    let extended = false;
+    if (steps.length < bounds.maxDepth) {
+      for (const t of Object.values(adjacency[key as keyof typeof adjacency]?.transitions ?? {})) {
+        if (onPath.has(serialize(t.state))) continue;
+        extended = true;
+        steps.push({ state: t.state, event: t.event });
+        walk(t.state);
+        steps.pop();
+        if (out.length >= bounds.max) break;
+      }
+    }
+    if (!extended && steps.length > 0) {
+      const last = steps[steps.length - 1]!;
+      out.push({
+        state: last.state,
+        weight: steps.length,
+        steps: [{ state: initial.state, event: { type: 'xstate.init' } }, ...steps.map((s) => ({ ...s }))],
+      });
+    }
+    onPath.delete(key);
+  };
+  walk(initial.state);
+  return out;
+}
+
+export function describePath(path: Path): string {
+  return path.steps
+    .map((s) => {
+      const { type, ...rest } = s.event;
+      const extra = Object.keys(rest).length > 0 ? JSON.stringify(rest) : '';
+      return `${type}${extra.length > 120 ? extra.slice(0, 117) + '...' : extra}`;
+    })
+    .join(' → ');
+}
+
+export interface ReplayResult {
+  /** Ids of every state node the actor was in, transient (eventless) states included. */
+  visited: Set<string>;
+  steps: number;
+}
+
+/** Replays one path on a fresh actor; throws with the path in the message when a step or invariant fails. */
+export function replay<TMachine extends AnyStateMachine>(spec: ModelSpec<TMachine>, path: Path): ReplayResult {
+  spec.reset();
+  const clock = new ModelClock();
+  const visited = new Set<string>();
+  const errors: unknown[] = [];
+  // Microsteps of the root actor only (children have a parent); the initial ones arrive while the actor is created.
+  const a = createActor(spec.machine, {
+    clock,
+    input: spec.input,
+    inspect: (ev: InspectionEvent) => {
+      if (ev.type === '@xstate.microstep' && (ev.actorRef as { _parent?: unknown })._parent === undefined) {
+        for (const n of (ev.snapshot as AnyMachineSnapshot)._nodes) visited.add(n.id);
+      }
+    },
+  } as never) as AnyActorRef;
+  a.subscribe({ error: (e: unknown) => void errors.push(e) });
+  clock.attach(a);
+  const isScheduled = spec.isScheduled ?? ((e: AnyEventObject) => e.type.startsWith('xstate.after.'));
+  let prev: AnyMachineSnapshot | undefined;
+  let where = 'start';
+  try {
+    for (const [i, step] of path.steps.entries()) {
+      where = `step ${i} (${step.event.type})`;
+      if (i === 0) a.start();
+      else deliver(a, clock, step.event, isScheduled);
+      const snapshot = a.getSnapshot() as AnyMachineSnapshot;
+      for (const n of snapshot._nodes) visited.add(n.id);
+      expect(errors, 'actor errors').toEqual([]);
+      expect(snapshot.value, 'state value (graph vs actor)').toEqual(step.state.value);
+      if (spec.project) expect(spec.project(snapshot), 'context (graph vs actor)').toEqual(spec.project(step.state));
+      spec.check({ actor: a, snapshot, prev, event: step.event, clock });
+      prev = snapshot;
+    }
+    where = 'stop';
+    const last = a.getSnapshot() as AnyMachineSnapshot;
+    const children = Object.values(last.children as Record<string, AnyActorRef | undefined>);
+    a.stop();
+    const stopped = a.getSnapshot() as AnyMachineSnapshot;
+    expect(['stopped', 'done'], 'status after stop').toContain(stopped.status);
+    for (const child of children) {
+      if (child) expect(child.getSnapshot().status, `child ${child.id} after stop`).not.toBe('active');
+    }
+    expect(clock.pending(), 'timers armed after stop').toEqual([]);
+    const before = JSON.stringify(spec.effects());
+    clock.advance(24 * 3600 * 1000);
+    expect(JSON.stringify(spec.effects()), 'effects after stop').toBe(before);
+    expect(errors, 'actor errors').toEqual([]);
+    spec.afterStop?.({ actor: a, snapshot: stopped, prev, event: { type: 'stop' }, clock });
+  } catch (err) {
+    const e = err instanceof Error ? err : new Error(String(err));
+    e.message = `${e.message}\n  at ${where} of path: ${describePath(path)}`;
+    throw e;
+  }
+  return { visited, steps: path.steps.length };
+}
+
+function deliver(
+  actor: AnyActorRef,
+  clock: ModelClock,
+  event: AnyEventObject,
+  isScheduled: (e: AnyEventObject) => boolean,
+): void {
+  if (isScheduled(event)) {
+    if (!clock.fire(event)) {
+      throw new Error(
+        `${event.type} is not scheduled in ${JSON.stringify((actor.getSnapshot() as AnyMachineSnapshot).value)}; armed: ${JSON.stringify(clock.pending())}`,
+      );
+    }
+    return;
+  }
+  for (const prefix of ['xstate.done.actor.', 'xstate.error.actor.']) {
+    if (!event.type.startsWith(prefix)) continue;
+    const id = event.type.slice(prefix.length);
+    const child = (actor.getSnapshot() as AnyMachineSnapshot).children[id] as AnyActorRef | undefined;
+    if (!child || child.getSnapshot().status !== 'active') {
+      throw new Error(`${event.type}: no running child '${id}'`);
+    }
+  }
+  actor.send(event);
+}
+
+/** Replays every path; returns the union of visited state nodes. */
+export function replayAll<TMachine extends AnyStateMachine>(spec: ModelSpec<TMachine>, paths: Path[]): Set<string> {
+  const visited = new Set<string>();
+  for (const p of paths) for (const id of replay(spec, p).visited) visited.add(id);
+  return visited;
+}
+
+/** The machine's own state node ids that the replays never visited. */
+export function unvisited(machine: AnyStateMachine, visited: Set<string>): string[] {
+  return allStateNodeIds(machine).filter((id) => !visited.has(id));
+}
