@@ -42,6 +42,7 @@ describe('npm run demo', () => {
 
     expect(out, out).toContain('syncvisor is running');
     expect(out).toMatch(/metrics\s+http:\/\/127\.0\.0\.1:\d+\/metrics/);
+    expect(out).toContain('sent CMD RESTART');
     expect(out).toContain('10 s elapsed');
     expect(out).toContain('daemon exited with code 0');
     expect(code, out).toBe(0);
