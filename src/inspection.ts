@@ -3,7 +3,8 @@
 import type { InspectionEvent } from 'xstate';
 import type { Config } from './config/schema.js';
 import type { Logger } from './io/log.js';
-import { hashConfig, traceFormat, traceVersion } from './io/trace/format.js';
+import { hashConfig, toTraceJson, traceFormat, traceVersion, type TraceMachine } from './io/trace/format.js';
+import { isStateMachine } from './actors/machineChart.js';
 import { openTraceWriter, type TraceWriter } from './io/trace/writer.js';
 import type { SupervisorActor } from './machines/supervisor.js';
 
@@ -42,15 +43,33 @@ export async function attachInspectors(config: Config, logger: Logger): Promise<
     let record: ((ev: InspectionEvent) => void) | undefined;
     inspectors.push((ev) => (record ? record(ev) : held.push(ev)));
     startTrace = (root) => {
-      const { order, specs } = root.getSnapshot().context;
-      const machines = [{ systemId: 'supervisor', machine: 'supervisor' }];
-      for (const id of order)
-        machines.push({ systemId: specs[id]!.systemId, machine: (specs[id]!.logic as { id?: string }).id ?? id });
+      const ctx = root.getSnapshot().context;
+      const machines: TraceMachine[] = [{ systemId: 'supervisor', machine: 'supervisor' }];
+      for (const id of ctx.order) {
+        const s = ctx.specs[id]!;
+        const logic = s.logic as { id?: string; config?: unknown };
+        machines.push({
+          systemId: s.systemId,
+          machine: isStateMachine(logic) ? logic.id : 'callback',
+          input: s.input === undefined ? undefined : JSON.parse(toTraceJson(s.input)),
+          receives: s.receives,
+          drain: s.drain,
+          reportsReady: s.reportsReady,
+          shutdownOrder: s.shutdownOrder,
+        });
+      }
+      const supervisor = {
+        maxRestarts: ctx.maxRestarts,
+        periodMs: ctx.periodMs,
+        backoff: ctx.backoff,
+        shutdownTimeoutMs: ctx.shutdownTimeoutMs,
+      };
       trace = openTraceWriter(config.trace.path, {
         format: traceFormat,
         version: traceVersion,
         configHash: hashConfig(config),
         machines,
+        supervisor,
       });
       let untraceable = 0;
       record = createTraceRecorder(trace, (type) => {

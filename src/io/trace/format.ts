@@ -7,11 +7,30 @@ import { createHash } from 'node:crypto';
 export const traceFormat = 'syncvisor-trace';
 export const traceVersion = 1;
 
+/** A supervised child as the replay needs it: which machine, its input and its supervision settings. */
+export interface TraceMachine {
+  systemId: string;
+  /** The machine id (`portsync`, `ptpSidecar`, …), or the logic kind of an I/O source (`callback`). */
+  machine: string;
+  input?: unknown;
+  receives?: string[];
+  drain?: boolean;
+  reportsReady?: boolean;
+  shutdownOrder?: number;
+}
+
 export interface TraceHeader {
   format: typeof traceFormat;
   version: number;
   configHash: string;
-  machines: Array<{ systemId: string; machine: string }>;
+  machines: TraceMachine[];
+  /** The supervisor's intensity, backoff and drain settings. */
+  supervisor: {
+    maxRestarts: number;
+    periodMs: number;
+    backoff: { initialMs: number; maxMs: number; factor: number };
+    shutdownTimeoutMs: number;
+  };
 }
 
 export interface TraceRecord {
@@ -39,6 +58,9 @@ export function toTraceJson(value: unknown): string {
   const seen = new WeakSet<object>();
   return JSON.stringify(value, (_k, v: unknown) => {
     if (v instanceof Error) return { error: v.message };
+    // Objects that are more than their data (a loaded PTP generation) say what a replay needs to rebuild them.
+    if (typeof v === 'object' && v !== null && typeof (v as { toTrace?: unknown }).toTrace === 'function')
+      return (v as { toTrace: () => unknown }).toTrace();
     if (typeof v === 'function' || typeof v === 'symbol') return undefined;
     if (typeof v === 'bigint') return v.toString();
     if (typeof v === 'object' && v !== null) {
@@ -73,6 +95,8 @@ export function parseTrace(
       `unsupported trace version ${String(header.version)} (this syncvisor reads ${traceVersion})`,
     );
   if (!Array.isArray(header.machines)) throw new TraceError(1, 'wrong header: machines must be a list');
+  if (typeof header.supervisor !== 'object' || header.supervisor === null)
+    throw new TraceError(1, 'wrong header: supervisor settings missing');
   const targets = knownTargets ?? new Set(header.machines.map((m) => m.systemId));
   const records: TraceRecord[] = [];
   let last = 0;

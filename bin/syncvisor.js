@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+// The package bin: runs the compiled CLI (npm ci builds it; `npm run build` after a change).
+import { existsSync } from 'node:fs';
+
+const cli = new URL('../dist/cli.js', import.meta.url);
+if (!existsSync(cli)) {
+  process.stderr.write('syncvisor: dist/cli.js is missing: run `npm ci` (or `npm run build`) in the package first\n');
+  process.exit(1);
+}
+const { main } = await import(cli.href);
+const code = await main(process.argv.slice(2));
+process.exitCode = code;
+// Exit once stdout/stderr are flushed, even if a stray handle (a socket under drain) is still open.
+setImmediate(() => process.exit(code));

@@ -1,0 +1,132 @@
+// Replays a recorded trace: the same machines, on a SimulatedClock, with every I/O actor replaced by an inert stub
+// and the recorded events delivered to their systemIds at their recorded times. Delayed events (timeouts, backoff,
+// holdover) re-happen on the simulated clock, so a replay reproduces the timeline without waiting for it.
+import {
+  SimulatedClock,
+  createActor,
+  fromCallback,
+  type AnyActorLogic,
+  type AnyActorRef,
+  type AnyStateMachine,
+  type InspectionEvent,
+} from 'xstate';
+import { isStateMachine } from './actors/machineChart.js';
+import { TraceError, type TraceHeader, type TraceRecord } from './io/trace/format.js';
+import { supervisorMachine } from './machines/supervisor.js';
+import type { ChildSpec } from './machines/supervisorSpec.js';
+import { replayRegistry } from './replayRegistry.js';
+
+/** Never sends anything: what the real I/O actor would have produced is in the trace. */
+const inert = fromCallback(() => () => {});
+
+/** The machine with every non-machine actor it names replaced by the inert stub; child machines likewise. */
+export function replayable(
+  machine: AnyStateMachine,
+  seen = new Map<AnyStateMachine, AnyStateMachine>(),
+): AnyStateMachine {
+  const done = seen.get(machine);
+  if (done) return done;
+  const actors: Record<string, AnyActorLogic> = {};
+  for (const [name, logic] of Object.entries(machine.implementations.actors)) {
+    actors[name] = isStateMachine(logic) ? replayable(logic, seen) : inert;
+  }
+  const out = machine.provide({ actors } as never) as AnyStateMachine;
+  seen.set(machine, out);
+  return out;
+}
+
+export type StateValueJson = string | { [k: string]: StateValueJson };
+
+export interface ReplayStep {
+  t: number;
+  kind: 'event' | 'state';
+  actor: string;
+  text: string;
+}
+
+export interface ReplayResult {
+  /** systemId → state value of every machine actor alive at the end (and the root's status). */
+  snapshot: Record<string, StateValueJson | { status: string; value: StateValueJson }>;
+  steps: ReplayStep[];
+  delivered: number;
+}
+
+function collect(ref: AnyActorRef, out: ReplayResult['snapshot']): void {
+  const snap = ref.getSnapshot() as { value?: StateValueJson; status: string; children?: Record<string, AnyActorRef> };
+  const systemId = (ref as { systemId?: string }).systemId;
+  if (systemId && snap.value !== undefined)
+    out[systemId] = snap.status === 'active' ? snap.value : { status: snap.status, value: snap.value };
+  for (const child of Object.values(snap.children ?? {})) if (child) collect(child, out);
+}
+
+export function replayTrace(header: TraceHeader, records: TraceRecord[], opts: { until?: number } = {}): ReplayResult {
+  const clock = new SimulatedClock();
+  const steps: ReplayStep[] = [];
+  let now = 0;
+  const lastValue = new Map<string, string>();
+  const inspect = (ev: InspectionEvent) => {
+    if (ev.type !== '@xstate.snapshot') return;
+    const ref = ev.actorRef as AnyActorRef & { systemId?: string };
+    const value = (ev.snapshot as { value?: unknown }).value;
+    if (!ref.systemId || value === undefined) return;
+    const text = JSON.stringify(value);
+    if (lastValue.get(ref.systemId) === text) return;
+    lastValue.set(ref.systemId, text);
+    steps.push({ t: now, kind: 'state', actor: ref.systemId, text });
+  };
+
+  const children: ChildSpec[] = [];
+  for (const m of header.machines) {
+    if (m.systemId === 'supervisor') continue;
+    const known = replayRegistry[m.machine];
+    children.push({
+      id: m.systemId,
+      systemId: m.systemId,
+      logic: known ? replayable(known.machine) : inert,
+      input: m.input,
+      restart: 'permanent',
+      receives: m.receives,
+      drain: m.drain,
+      reportsReady: m.reportsReady,
+      shutdownOrder: m.shutdownOrder,
+    });
+  }
+  const root = createActor(supervisorMachine, {
+    clock,
+    systemId: 'supervisor',
+    inspect,
+    input: {
+      children,
+      ...header.supervisor,
+    },
+  });
+  root.start();
+
+  let delivered = 0;
+  const until = opts.until ?? Infinity;
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
+    if (r.t > until) break;
+    if (r.t > now) {
+      clock.increment(r.t - now);
+      now = r.t;
+    }
+    const target = r.to === 'supervisor' ? root : root.system.get(r.to);
+    if (!target) throw new TraceError(i + 2, `no running actor "${r.to}" at t=${r.t} in the replay`);
+    const machine = header.machines.find((m) => m.systemId === r.to)?.machine;
+    const event =
+      machine && replayRegistry[machine]?.rehydrate ? replayRegistry[machine]!.rehydrate!(r.event) : r.event;
+    steps.push({ t: now, kind: 'event', actor: r.to, text: JSON.stringify(r.event).slice(0, 200) });
+    target.send(event);
+    delivered++;
+  }
+  const end = Number.isFinite(until) ? until : now;
+  if (end > now) {
+    clock.increment(end - now);
+    now = end;
+  }
+  const snapshot: ReplayResult['snapshot'] = {};
+  collect(root, snapshot);
+  root.stop();
+  return { snapshot, steps, delivered };
+}

@@ -1,0 +1,130 @@
+// The syncvisor binary as a real child process (needs `npm run build`, which `npm test` does first).
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const bin = join(import.meta.dirname, '../../bin/syncvisor.js');
+const dir = mkdtempSync(join(tmpdir(), 'syncvisor-cli-'));
+const cleanEnv = Object.fromEntries(
+  Object.entries(process.env).filter(
+    ([k]) => !k.startsWith('SYNCVISOR_') && !['NODE_NAME', 'PTP_PROFILE_PATH'].includes(k),
+  ),
+);
+
+function run(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    env: { ...cleanEnv, ...env },
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('syncvisor CLI', () => {
+  it('--version prints the package version', () => {
+    const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as {
+      version: string;
+    };
+    expect(run(['--version'])).toMatchObject({ code: 0, stdout: `${pkg.version}\n` });
+  });
+
+  it('every command has --help', () => {
+    expect(run(['--help']).stdout).toContain('syncvisor run [options]');
+    const r = run(['run', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('--redis URL|SOCKET');
+    expect(run(['ctl', '--help']).stdout).toContain('CMD RESTART');
+    expect(run(['replay', '--help']).stdout).toContain('--expect SNAPSHOT.json');
+  });
+
+  it('an unknown command or flag is a usage error (exit 1)', () => {
+    expect(run(['frobnicate'])).toMatchObject({ code: 1 });
+    const r = run(['run', '--bogus']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("Unknown option '--bogus'");
+  });
+
+  it('an invalid config exits 2 naming the key and the reason', () => {
+    const f = join(dir, 'bad.yaml');
+    writeFileSync(f, 'ptp:\n  maxLineBytes: tiny\n');
+    const r = run(['run', '--config', f]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('config key "ptp.maxLineBytes" (from file');
+    expect(r.stderr).toMatch(/expected number/);
+    const u = run(['run', '--services', 'ptp'], { SYNCVISOR_PTP_BOGUS: '1', PORTSYNCD_EOIU_TIMEOUT_SECS: '-3' });
+    expect(u.code).toBe(2);
+    expect(u.stderr).toContain('"warmRestart.timeoutSecs" (from environment PORTSYNCD_EOIU_TIMEOUT_SECS)');
+    const k = run(['run', '--set', 'ptp.nope=1']);
+    expect(k).toMatchObject({ code: 2 });
+    expect(k.stderr).toContain('"ptp.nope": unknown key');
+  });
+
+  it('ctl restart writes exactly "CMD RESTART\\n" to a real Unix-socket listener', async () => {
+    const path = join(dir, 'events.sock');
+    const received: Buffer[] = [];
+    const server = createServer((c) => c.on('data', (d) => received.push(d)));
+    await new Promise<void>((r) => server.listen(path, r));
+    const closed = new Promise<void>((r) => server.on('connection', (c) => c.on('close', () => r())));
+    const r = await new Promise<number | null>((resolve) => {
+      const p = spawn(process.execPath, [bin, 'ctl', 'restart', '--socket', path], { env: cleanEnv, stdio: 'ignore' });
+      p.on('exit', resolve);
+    });
+    await closed;
+    server.close();
+    expect(r).toBe(0);
+    expect(Buffer.concat(received).toString()).toBe('CMD RESTART\n');
+  });
+
+  it('ctl restart says so in one line and exits 1 when nothing listens', () => {
+    const r = run(['ctl', 'restart', '--socket', join(dir, 'nobody.sock')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain('nobody.sock');
+  });
+
+  it('run: SIGTERM shuts down gracefully with exit code 0', async () => {
+    const sock = join(dir, 'sigterm.sock');
+    const p = spawn(
+      process.execPath,
+      [
+        bin,
+        'run',
+        '--services',
+        'ptp',
+        '--http',
+        '127.0.0.1:0',
+        '--set',
+        `ptp.socketPath=${sock}`,
+        '--set',
+        `ptp.configDir=${dir}`,
+        '--set',
+        `ptp.profilePath=${dir}`,
+      ],
+      { env: cleanEnv, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const listening = await new Promise<string>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no http listening line: ${stderr}`)), 15_000);
+      p.stderr.on('data', () => {
+        const m = /"address":"([^"]+)","msg":"http listening"/.exec(stderr);
+        if (m) {
+          clearTimeout(t);
+          resolve(m[1]!);
+        }
+      });
+    });
+    const health = await fetch(`http://${listening}/healthz`);
+    expect(health.status).toBe(200);
+    const code = await new Promise<number | null>((resolve) => {
+      p.on('exit', resolve);
+      p.kill('SIGTERM');
+    });
+    expect(code).toBe(0);
+    expect(stderr).toContain('"msg":"graceful shutdown"');
+    expect(stderr).toContain('"msg":"supervisor stopped"');
+  });
+});
