@@ -87,6 +87,33 @@ export class PtpGeneration {
     this.metrics.clear();
   }
 
+  /** What a trace records of a load result: the configuration it was built from, so a replay can rebuild it. */
+  toTrace(): GenerationTrace {
+    return {
+      kind: 'ptpGeneration',
+      nodeName: this.nodeName,
+      profiles: this.profiles,
+      files: this.files.map((f) => ({
+        ...f,
+        global: Object.fromEntries(f.global),
+        interfaces: f.interfaces.map((s) => ({ ...s, options: Object.fromEntries(s.options) })),
+      })),
+    };
+  }
+
+  static isTrace(v: unknown): v is GenerationTrace {
+    return typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind === 'ptpGeneration';
+  }
+
+  static fromTrace(t: GenerationTrace): PtpGeneration {
+    const files = t.files.map((f) => ({
+      ...f,
+      global: new Map(Object.entries(f.global)),
+      interfaces: f.interfaces.map((s) => ({ ...s, options: new Map(Object.entries(s.options)) })),
+    })) as unknown as PtpConfigFile[];
+    return new PtpGeneration(t.nodeName, t.profiles, files);
+  }
+
   /** What inspectors and traces see of a generation (context must stay serialisable). */
   toJSON(): object {
     return {
@@ -105,4 +132,17 @@ export async function loadPtpGeneration(opts: PtpLoadOptions): Promise<PtpGenera
   const files = await loadConfigFiles(opts.configDir);
   for (const e of files.errors) opts.onError?.('configFile', e);
   return new PtpGeneration(opts.nodeName, cm.profiles, files.files);
+}
+
+/** A generation as a trace records it (Maps as plain objects). */
+export interface GenerationTrace {
+  kind: 'ptpGeneration';
+  nodeName: string;
+  profiles: readonly PtpProfile[];
+  files: Array<
+    Omit<PtpConfigFile, 'global' | 'interfaces'> & {
+      global: Record<string, string>;
+      interfaces: Array<{ name: string; options: Record<string, string> }>;
+    }
+  >;
 }
