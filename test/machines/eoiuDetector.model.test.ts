@@ -68,7 +68,6 @@ function specFor(input: EoiuDetectorInput): ModelSpec<typeof machine> {
       const { messagesSeen: _m, dumpedInterfaces: _d, ...rest } = ctx(s);
       return JSON.stringify([s.value, rest]);
     },
-    project: (s) => ctx(s),
     reset: () => {
       detections = [];
       linksSinceReset = 0;

@@ -46,6 +46,8 @@ function specFor(input: WarmRestartInput): ModelSpec<typeof machine> {
     events: {
       'stateFile.loaded': [{ type: 'stateFile.loaded' }],
       'stateFile.cold': [{ type: 'stateFile.cold', reason: 'missing' }],
+      'eoiu.detected': [{ type: 'eoiu.detected' }],
+      'appDbGate.opened': [{ type: 'appDbGate.opened' }],
       'done:readSonicConfig': [
         { type: 'done', output: { enabled: true, timerSecs: 3 } },
         { type: 'done', output: { enabled: false } },
