@@ -2,7 +2,7 @@
 // under `ip netns exec` and talks to the test Redis over its Unix socket. After every kernel change, STATE_DB must
 // equal the kernel's truth (`ip -j link`), and a ConsumerStateTable sees the APP_DB entries.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -36,17 +36,7 @@ describe.skipIf(netnsOk !== true)('portsync daemon in a network namespace', () =
   const messages: string[] = [];
 
   function kernelTruth(): Record<string, Record<string, string>> {
-    const out: Record<string, Record<string, string>> = {};
-    for (const l of ns!.links()) {
-      if (!pattern.test(l.name)) continue;
-      out[l.name] = {
-        state: 'ok',
-        netdev_oper_status: l.running ? 'up' : 'down',
-        admin_status: l.up ? 'up' : 'down',
-        mtu: String(l.mtu),
-      };
-    }
-    return out;
+    return truthOf(ns!);
   }
 
   async function stateDb(): Promise<Record<string, Record<string, string>>> {
@@ -109,15 +99,7 @@ describe.skipIf(netnsOk !== true)('portsync daemon in a network namespace', () =
         warmRestart: { timeoutSecs: 0 },
       }),
     );
-    const entry = `const { main } = await import(${JSON.stringify(pathToFileURL(join(root, 'src/cli.ts')).href)});
-const code = await main(process.argv.slice(1)); process.exitCode = code; setImmediate(() => process.exit(code));`;
-    const log = openSync(join(dir, 'daemon.log'), 'a');
-    // The real CLI, from the sources through tsx (no build needed), as scripts/demo.ts runs it.
-    const argv = ['--import', 'tsx', '--input-type=module', '-e', entry, 'run', '--config', configFile];
-    daemon = spawn('ip', ['netns', 'exec', ns.name, process.execPath, ...argv], {
-      cwd: root,
-      stdio: ['ignore', log, log],
-    });
+    daemon = startDaemonIn(ns, configFile, join(dir, 'daemon.log'));
     const d = daemon;
     exited = new Promise((res) => d.once('exit', (code) => res(code)));
   });
@@ -226,6 +208,133 @@ const code = await main(process.argv.slice(1)); process.exitCode = code; setImme
     expect(await exited).toBe(0);
     await expectStateDbIsKernelTruth(1_000);
   }, 30_000);
+});
+
+/** STATE_DB PORT_TABLE as portsync must write it for the kernel's links of `ns` (from `ip -j link`). */
+function truthOf(ns: Netns): Record<string, Record<string, string>> {
+  const out: Record<string, Record<string, string>> = {};
+  for (const l of ns.links()) {
+    if (!pattern.test(l.name)) continue;
+    out[l.name] = {
+      state: 'ok',
+      netdev_oper_status: l.running ? 'up' : 'down',
+      admin_status: l.up ? 'up' : 'down',
+      mtu: String(l.mtu),
+    };
+  }
+  return out;
+}
+
+/** The real CLI from the sources through tsx (no build needed), as scripts/demo.ts runs it, inside `ns`. */
+function startDaemonIn(ns: Netns, configFile: string, logPath: string): ChildProcess {
+  const entry = `const { main } = await import(${JSON.stringify(pathToFileURL(join(root, 'src/cli.ts')).href)});
+const code = await main(process.argv.slice(1)); process.exitCode = code; setImmediate(() => process.exit(code));`;
+  const log = openSync(logPath, 'a');
+  const argv = ['--import', 'tsx', '--input-type=module', '-e', entry, 'run', '--config', configFile];
+  return spawn('ip', ['netns', 'exec', ns.name, process.execPath, ...argv], { cwd: root, stdio: ['ignore', log, log] });
+}
+
+describe.skipIf(netnsOk !== true)('portsync daemon while Redis goes away', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'syncvisor-portsync-down-'));
+  const socket = join(dir, 'redis.sock');
+  let server: ChildProcess | undefined;
+  let ns: Netns | undefined;
+  let daemon: ChildProcess | undefined;
+  let exited: Promise<number | null> | undefined;
+  const state = new Redis({ path: socket, db: 6, retryStrategy: () => 50, maxRetriesPerRequest: 1 });
+  state.on('error', () => undefined);
+
+  async function startServer(): Promise<void> {
+    server = spawn('redis-server', ['--port', '0', '--unixsocket', socket, '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    });
+    // Bounded wait (expect.poll is not available in hooks).
+    for (let i = 0; i < 500 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 20));
+    if (!existsSync(socket)) throw new Error('private redis-server did not create its socket');
+  }
+  async function killServer(): Promise<void> {
+    const s = server;
+    server = undefined;
+    if (!s || s.exitCode !== null) return;
+    await new Promise<void>((res) => {
+      s.once('exit', () => res());
+      s.kill('SIGKILL');
+    });
+    rmSync(socket, { force: true });
+  }
+  const readyz = () =>
+    ns!.exec('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', 'http://127.0.0.1:9101/readyz']);
+  async function expectTruth(): Promise<void> {
+    await expect
+      .poll(async () => JSON.stringify(sortKeys(Object.fromEntries(await scanHashes(state, 'PORT_TABLE|')))), {
+        timeout: 15_000,
+        interval: 100,
+      })
+      .toBe(JSON.stringify(sortKeys(truthOf(ns!))));
+  }
+
+  beforeAll(async () => {
+    ns = createNetns('svpd');
+    ns.addVethPair('Ethernet0', 'p0');
+    ns.set('Ethernet0', 'up');
+    ns.set('p0', 'up');
+    await startServer();
+    const configFile = join(dir, 'syncvisor.json');
+    writeFileSync(
+      configFile,
+      JSON.stringify({
+        services: ['portsync'],
+        http: { listen: '127.0.0.1:9101' },
+        redis: { url: socket },
+        stateFile: { path: join(dir, 'portsyncd.json') },
+        warmRestart: { timeoutSecs: 0 },
+      }),
+    );
+    daemon = startDaemonIn(ns, configFile, join(dir, 'daemon.log'));
+    const d = daemon;
+    exited = new Promise((res) => d.once('exit', (code) => res(code)));
+  });
+
+  afterAll(async () => {
+    if (daemon && daemon.exitCode === null) {
+      daemon.kill('SIGKILL');
+      await exited;
+    }
+    await killServer();
+    ns?.destroy();
+    state.disconnect();
+    if (process.env.SYNCVISOR_KEEP_LOGS && existsSync(join(dir, 'daemon.log')))
+      console.log(readFileSync(join(dir, 'daemon.log'), 'utf8'));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is unready while Redis is down, holds the changes, and flushes them when Redis is back', async () => {
+    await expectTruth();
+    await expect.poll(readyz, { timeout: 10_000 }).toBe('200');
+
+    await killServer();
+    await expect.poll(readyz, { timeout: 10_000 }).toBe('503');
+    expect(ns!.exec('curl', ['-s', 'http://127.0.0.1:9101/metrics'])).toMatch(/^syncvisor_redis_up\{db="6"\} 0$/m);
+    ns!.set('p0', 'down');
+    ns!.mtu('Ethernet0', 9000);
+    ns!.addVethPair('Ethernet4', 'p4');
+    await expect
+      .poll(
+        () =>
+          /^syncvisor_redis_pending_keys\{table="STATE_DB\|PORT_TABLE"\} (\d+)$/m.exec(
+            ns!.exec('curl', ['-s', 'http://127.0.0.1:9101/metrics']),
+          )?.[1],
+        { timeout: 10_000 },
+      )
+      .toBe('2');
+
+    // A fresh server (no persistence): only what the daemon held and flushes can make STATE_DB right.
+    await startServer();
+    await expectTruth();
+    expect(await state.hget('PORT_TABLE|Ethernet0', 'netdev_oper_status')).toBe('down');
+    await expect.poll(readyz, { timeout: 10_000 }).toBe('200');
+    expect(daemon!.exitCode).toBe(null);
+  }, 60_000);
 });
 
 function sortKeys(o: Record<string, Record<string, string>>): Record<string, Record<string, string>> {
