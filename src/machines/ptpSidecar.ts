@@ -2,7 +2,7 @@
 // parser) is loaded by the named actor `loadGeneration`; lines go through the generation's parser in a plain loop
 // (the data plane) and only clock verdict edges become events, sent to one clockState child per clock.
 // The listener lives in the supervisor's socketServer, so a restart here closes no connection.
-import { assign, fromPromise, sendParent, setup, type ActorRefFrom } from 'xstate';
+import { and, assign, fromPromise, sendParent, setup, type ActorRefFrom } from 'xstate';
 import { clockStateMachine, type ClockStateActor, type ClockStateInput } from './clockState.js';
 import type { SocketCommandEvent, SocketConnectionEvent, SocketLineEvent } from './sourceEvents.js';
 import type { SupervisorExitEvent } from './supervisorSpec.js';
@@ -254,7 +254,7 @@ export const ptpSidecarMachine = sidecarSetup.createMachine({
           { actions: 'queueLines' },
         ],
         'socket.command': [
-          { guard: 'restartModeIsProcess', actions: 'requestProcessExit' },
+          { guard: and(['isRestart', 'restartModeIsProcess']), actions: 'requestProcessExit' },
           { guard: 'isRestart', actions: 'setPendingRestart' },
           { guard: 'isLiveStart', actions: 'acceptLiveStart' },
           { actions: 'ignoreUnknownCommand' },
@@ -280,7 +280,7 @@ export const ptpSidecarMachine = sidecarSetup.createMachine({
           { actions: 'queueLines' },
         ],
         'socket.command': [
-          { guard: 'restartModeIsProcess', actions: 'requestProcessExit' },
+          { guard: and(['isRestart', 'restartModeIsProcess']), actions: 'requestProcessExit' },
           { guard: 'isRestart', target: 'loading' },
           { guard: 'isLiveStart', actions: 'acceptLiveStart' },
           { actions: 'ignoreUnknownCommand' },
@@ -309,7 +309,7 @@ export const ptpSidecarMachine = sidecarSetup.createMachine({
       on: {
         'socket.line': { actions: ingestLines },
         'socket.command': [
-          { guard: 'restartModeIsProcess', actions: 'requestProcessExit' },
+          { guard: and(['isRestart', 'restartModeIsProcess']), actions: 'requestProcessExit' },
           { guard: 'isRestart', target: 'restarting' },
           { guard: 'isLiveStart', actions: 'acceptLiveStart' },
           { actions: 'ignoreUnknownCommand' },

@@ -178,6 +178,9 @@ describe('ptpSidecar', () => {
   it('asks the supervisor to exit with 75 in restart.mode=process', async () => {
     const h = harness({ restartMode: 'process' });
     await h.finishLoad();
+    h.cmd('LIVE_START'); // other commands keep their meaning in process mode
+    h.cmd('FROB');
+    expect(h.actor.getSnapshot().context.parentGot).toEqual(['ready=true']);
     h.cmd('RESTART');
     expect(h.actor.getSnapshot().context.parentGot).toEqual(['ready=true', 'supervisor.exit:75']);
     expect(h.generations.length).toBe(1);
