@@ -237,6 +237,25 @@ export function simplePaths<TMachine extends AnyStateMachine>(
   spec: ModelSpec<TMachine>,
   bounds: { maxDepth: number; max: number },
 ): Path[] {
+  return walkGraph(spec, bounds, false);
+}
+
+/**
+ * Bounded walks: every event sequence of `maxDepth` events the graph allows (cycles included), the first `max` of
+ * them. For small machines whose interesting behaviour is in cycles (FREERUN → LOCKED → HOLDOVER → LOCKED …).
+ */
+export function boundedWalks<TMachine extends AnyStateMachine>(
+  spec: ModelSpec<TMachine>,
+  bounds: { maxDepth: number; max: number },
+): Path[] {
+  return walkGraph(spec, bounds, true);
+}
+
+function walkGraph<TMachine extends AnyStateMachine>(
+  spec: ModelSpec<TMachine>,
+  bounds: { maxDepth: number; max: number },
+  revisit: boolean,
+): Path[] {
   const options = traversal(spec);
   const adjacency = getAdjacencyMap(spec.machine, options as never) as unknown as AdjacencyMap<
     AnyMachineSnapshot,
@@ -255,7 +274,7 @@ export function simplePaths<TMachine extends AnyStateMachine>(
     let extended = false;
     if (steps.length < bounds.maxDepth) {
       for (const t of Object.values(adjacency[key as keyof typeof adjacency]?.transitions ?? {})) {
-        if (onPath.has(serialize(t.state))) continue;
+        if (!revisit && onPath.has(serialize(t.state))) continue;
         extended = true;
         steps.push({ state: t.state, event: t.event });
         walk(t.state);
@@ -271,7 +290,7 @@ export function simplePaths<TMachine extends AnyStateMachine>(
         steps: [{ state: initial.state, event: { type: 'xstate.init' } }, ...steps.map((s) => ({ ...s }))],
       });
     }
-    onPath.delete(key);
+    if (!revisit || !steps.some((st) => serialize(st.state) === key)) onPath.delete(key);
   };
   walk(initial.state);
   return out;
