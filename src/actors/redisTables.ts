@@ -58,6 +58,7 @@ export function createRedisTables(deps: RedisTablesDeps) {
     let stopped = false;
     let up = false;
     let initialRead: 'no' | 'reading' | 'done' = 'no';
+    let retryTimer: NodeJS.Timeout | undefined;
 
     const readInitialState = async (): Promise<void> => {
       initialRead = 'reading';
@@ -77,7 +78,9 @@ export function createRedisTables(deps: RedisTablesDeps) {
         // Retried on the next reconnect.
         initialRead = 'no';
         logger.warn({ err: (err as Error).message }, 'reading CONFIG_DB PORT failed; retrying when Redis is back');
-        if (!stopped && up) setTimeout(() => void (initialRead === 'no' && up && readInitialState()), 500);
+        if (!stopped && up) {
+          retryTimer = setTimeout(() => void (!stopped && initialRead === 'no' && up && readInitialState()), 500);
+        }
       }
     };
 
@@ -109,6 +112,7 @@ export function createRedisTables(deps: RedisTablesDeps) {
 
     return () => {
       stopped = true;
+      clearTimeout(retryTimer);
       for (const off of offs) off();
       state.writer.stop();
       app.writer.stop();
