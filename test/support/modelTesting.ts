@@ -15,6 +15,7 @@ import { expect } from 'vitest';
 import {
   __unsafe_getAllOwnEventDescriptors as ownEventDescriptors,
   createActor,
+  createEmptyActor,
   type AnyActorRef,
   type AnyEventObject,
   type AnyMachineSnapshot,
@@ -213,6 +214,33 @@ export interface ModelSpec<TMachine extends AnyStateMachine> {
   afterStop?: (ctx: StepContext) => void;
 }
 
+/**
+ * The machine as xstate/graph sees it, except that every transition gets a fresh mock actor scope: the graph's own
+ * scope is shared by the whole traversal, so spawning a child with a systemId on two branches of the graph (a
+ * restart, a respawn) would fail with "Actor with system ID … already exists".
+ */
+function graphLogic<TMachine extends AnyStateMachine>(machine: TMachine): TMachine {
+  const logic = Object.create(machine) as TMachine;
+  const transition = machine.transition.bind(machine);
+  const freshScope = () => {
+    const self = createEmptyActor();
+    return {
+      self,
+      logger: () => {},
+      id: '',
+      sessionId: 'model',
+      defer: () => {},
+      system: self.system,
+      stopChild: () => {},
+      emit: () => {},
+      actionExecutor: () => {},
+    };
+  };
+  (logic as { transition: unknown }).transition = (snapshot: never, event: never) =>
+    transition(snapshot, event, freshScope() as never);
+  return logic;
+}
+
 function traversal<TMachine extends AnyStateMachine>(spec: ModelSpec<TMachine>) {
   return {
     input: spec.input,
@@ -224,7 +252,32 @@ function traversal<TMachine extends AnyStateMachine>(spec: ModelSpec<TMachine>) 
 }
 
 export function shortestPaths<TMachine extends AnyStateMachine>(spec: ModelSpec<TMachine>): Path[] {
-  return getShortestPaths(spec.machine, traversal(spec) as never) as unknown as Path[];
+  return getShortestPaths(graphLogic(spec.machine), traversal(spec) as never) as unknown as Path[];
+}
+
+/**
+ * Transition coverage: for every edge of the graph (state S, event e), the shortest path to S followed by e, the first
+ * `max` of them. Shortest paths reach every state but not every transition; eventless (transient) states that are
+ * only passed through on some transition (e.g. restarting → loading) are covered this way.
+ */
+export function transitionPaths<TMachine extends AnyStateMachine>(spec: ModelSpec<TMachine>, max: number): Path[] {
+  const serialize = spec.serialize ?? serializeSnapshot;
+  const toState = new Map<string, Path>();
+  for (const p of shortestPaths(spec)) toState.set(serialize(p.state), p);
+  const adjacency = getAdjacencyMap(graphLogic(spec.machine), traversal(spec) as never) as unknown as AdjacencyMap<
+    AnyMachineSnapshot,
+    AnyEventObject
+  >;
+  const out: Path[] = [];
+  for (const [key, value] of Object.entries(adjacency)) {
+    const head = toState.get(key);
+    if (!head) continue;
+    for (const t of Object.values(value.transitions)) {
+      if (out.length >= max) return out;
+      out.push({ state: t.state, weight: head.weight + 1, steps: [...head.steps, { state: t.state, event: t.event }] });
+    }
+  }
+  return out;
 }
 
 /**
@@ -257,7 +310,7 @@ function walkGraph<TMachine extends AnyStateMachine>(
   revisit: boolean,
 ): Path[] {
   const options = traversal(spec);
-  const adjacency = getAdjacencyMap(spec.machine, options as never) as unknown as AdjacencyMap<
+  const adjacency = getAdjacencyMap(graphLogic(spec.machine), options as never) as unknown as AdjacencyMap<
     AnyMachineSnapshot,
     AnyEventObject
   >;
