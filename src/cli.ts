@@ -170,7 +170,7 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command "${cmd}"`);
     }
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || (err instanceof Error && err.name === 'DatabaseConfigError')) {
       process.stderr.write(`syncvisor: invalid configuration:\n${err.message.replace(/^/gm, '  ')}\n`);
       return exitCodes.config;
     }

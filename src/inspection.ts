@@ -5,6 +5,8 @@ import type { Config } from './config/schema.js';
 import type { Logger } from './io/log.js';
 import { hashConfig, toTraceJson, traceFormat, traceVersion, type TraceMachine } from './io/trace/format.js';
 import { isStateMachine } from './actors/machineChart.js';
+import { collectTreeSnapshot } from './actors/treeSnapshot.js';
+import { writeFileAtomic } from './io/trace/writer.js';
 import { openTraceWriter, type TraceWriter } from './io/trace/writer.js';
 import type { SupervisorActor } from './machines/supervisor.js';
 
@@ -75,6 +77,25 @@ export async function attachInspectors(config: Config, logger: Logger): Promise<
       record = createTraceRecorder(trace, (type) => {
         if (untraceable++ === 0) logger.warn({ event: type }, 'trace: an event reached an actor without systemId');
       });
+      // The live tree just before the shutdown reaches the root, written beside the trace: the snapshot a replay
+      // of this trace must end in (`syncvisor replay FILE --expect FILE.snapshot.json`).
+      let snapshotWritten = false;
+      const recordAndSnapshot = record;
+      record = (ev) => {
+        if (
+          !snapshotWritten &&
+          ev.type === '@xstate.event' &&
+          ev.actorRef === root &&
+          (ev.event.type === 'shutdown' || ev.event.type === 'supervisor.exit')
+        ) {
+          snapshotWritten = true;
+          writeFileAtomic(
+            `${config.trace.path}.snapshot.json`,
+            `${JSON.stringify(collectTreeSnapshot(root), null, 2)}\n`,
+          );
+        }
+        recordAndSnapshot(ev);
+      };
       held.forEach(record);
       held = [];
       logger.info({ path: config.trace.path }, 'trace: recording');

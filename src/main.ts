@@ -107,7 +107,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     ...(inspectors.length > 0 ? { inspect: (ev: InspectionEvent) => inspectors.forEach((i) => i(ev)) } : {}),
   });
   const actor = root;
-  root.on('child.down', (e) => logger.warn({ child: e.id, reason: e.reason }, 'child down'));
+  root.on('child.down', (e) => {
+    // Children going down during a shutdown is the plan, not news.
+    const expected = actor.getSnapshot().matches('shuttingDown');
+    logger[expected ? 'info' : 'warn']({ child: e.id, reason: e.reason }, 'child down');
+  });
   root.on('child.restarted', (e) => logger.info({ child: e.id }, 'child restarted'));
 
   const done = new Promise<number>((resolve) => {

@@ -11,6 +11,7 @@ import {
   type InspectionEvent,
 } from 'xstate';
 import { isStateMachine } from './actors/machineChart.js';
+import { collectTreeSnapshot, type TreeSnapshot } from './actors/treeSnapshot.js';
 import { TraceError, type TraceHeader, type TraceRecord } from './io/trace/format.js';
 import { supervisorMachine } from './machines/supervisor.js';
 import type { ChildSpec } from './machines/supervisorSpec.js';
@@ -35,8 +36,6 @@ export function replayable(
   return out;
 }
 
-export type StateValueJson = string | { [k: string]: StateValueJson };
-
 export interface ReplayStep {
   t: number;
   kind: 'event' | 'state';
@@ -46,17 +45,9 @@ export interface ReplayStep {
 
 export interface ReplayResult {
   /** systemId → state value of every machine actor alive at the end (and the root's status). */
-  snapshot: Record<string, StateValueJson | { status: string; value: StateValueJson }>;
+  snapshot: TreeSnapshot;
   steps: ReplayStep[];
   delivered: number;
-}
-
-function collect(ref: AnyActorRef, out: ReplayResult['snapshot']): void {
-  const snap = ref.getSnapshot() as { value?: StateValueJson; status: string; children?: Record<string, AnyActorRef> };
-  const systemId = (ref as { systemId?: string }).systemId;
-  if (systemId && snap.value !== undefined)
-    out[systemId] = snap.status === 'active' ? snap.value : { status: snap.status, value: snap.value };
-  for (const child of Object.values(snap.children ?? {})) if (child) collect(child, out);
 }
 
 export function replayTrace(header: TraceHeader, records: TraceRecord[], opts: { until?: number } = {}): ReplayResult {
@@ -103,6 +94,8 @@ export function replayTrace(header: TraceHeader, records: TraceRecord[], opts: {
   root.start();
 
   let delivered = 0;
+  // A trace usually ends with the shutdown: the final snapshot is the tree as it was just before it.
+  let beforeShutdown: ReplayResult['snapshot'] | undefined;
   const until = opts.until ?? Infinity;
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
@@ -117,6 +110,10 @@ export function replayTrace(header: TraceHeader, records: TraceRecord[], opts: {
     const event =
       machine && replayRegistry[machine]?.rehydrate ? replayRegistry[machine]!.rehydrate!(r.event) : r.event;
     steps.push({ t: now, kind: 'event', actor: r.to, text: JSON.stringify(r.event).slice(0, 200) });
+    if (target === root && (event.type === 'shutdown' || event.type === 'supervisor.exit') && !beforeShutdown) {
+      beforeShutdown = {};
+      collectTreeSnapshot(root, beforeShutdown);
+    }
     target.send(event);
     delivered++;
   }
@@ -125,8 +122,8 @@ export function replayTrace(header: TraceHeader, records: TraceRecord[], opts: {
     clock.increment(end - now);
     now = end;
   }
-  const snapshot: ReplayResult['snapshot'] = {};
-  collect(root, snapshot);
+  const snapshot: ReplayResult['snapshot'] = { ...beforeShutdown };
+  collectTreeSnapshot(root, snapshot);
   root.stop();
   return { snapshot, steps, delivered };
 }

@@ -93,6 +93,7 @@ export function childIdOf(event: AnyEventObject): string {
 }
 
 function errorText(event: AnyEventObject): string {
+  if (event.type.startsWith(donePrefix)) return 'finished';
   const e = event.error;
   if (e instanceof Error) return e.message;
   return typeof e === 'string' ? e : JSON.stringify(e ?? 'finished');

@@ -56,15 +56,19 @@ export function hashConfig(config: unknown): string {
 /** JSON that survives what events carry: Errors become {message}, cycles and functions are cut, Buffers → base64. */
 export function toTraceJson(value: unknown): string {
   const seen = new WeakSet<object>();
-  return JSON.stringify(value, (_k, v: unknown) => {
+  // A function replacer sees the holder as `this`: toTrace() must win over toJSON(), which JSON.stringify calls first.
+  return JSON.stringify(value, function (this: Record<string, unknown>, k: string, v: unknown) {
+    const original = this[k];
+    if (
+      typeof original === 'object' &&
+      original !== null &&
+      typeof (original as { toTrace?: unknown }).toTrace === 'function'
+    )
+      return (original as { toTrace: () => unknown }).toTrace();
     if (v instanceof Error) return { error: v.message };
-    // Objects that are more than their data (a loaded PTP generation) say what a replay needs to rebuild them.
-    if (typeof v === 'object' && v !== null && typeof (v as { toTrace?: unknown }).toTrace === 'function')
-      return (v as { toTrace: () => unknown }).toTrace();
     if (typeof v === 'function' || typeof v === 'symbol') return undefined;
     if (typeof v === 'bigint') return v.toString();
     if (typeof v === 'object' && v !== null) {
-      if (Buffer.isBuffer(v)) return { base64: v.toString('base64') };
       if ((v as { type?: unknown }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data))
         return { base64: Buffer.from((v as { data: number[] }).data).toString('base64') };
       if (seen.has(v)) return '[cycle]';

@@ -1,5 +1,5 @@
 // Appends trace lines to a file. Writes are buffered in a stream; the file is flushed on close.
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, renameSync, writeFileSync, type WriteStream } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { toTraceJson, type TraceHeader } from './format.js';
 
@@ -30,4 +30,11 @@ export function openTraceWriter(path: string, header: TraceHeader): TraceWriter 
       return records;
     },
   };
+}
+
+/** Small files written whole: a temp file, then a rename, so a reader never sees half of it. */
+export function writeFileAtomic(path: string, text: string): void {
+  const tmp = `${path}.tmp`;
+  writeFileSync(tmp, text, { mode: 0o640 });
+  renameSync(tmp, path);
 }
