@@ -269,9 +269,10 @@ export function transitionPaths<TMachine extends AnyStateMachine>(spec: ModelSpe
     AnyEventObject
   >;
   const out: Path[] = [];
-  for (const [key, value] of Object.entries(adjacency)) {
+  for (const key of Object.keys(adjacency)) {
     const head = toState.get(key);
-    if (!head) continue;
+    const value = adjacency[key as keyof typeof adjacency];
+    if (!head || !value) continue;
     for (const t of Object.values(value.transitions)) {
       if (out.length >= max) return out;
       out.push({ state: t.state, weight: head.weight + 1, steps: [...head.steps, { state: t.state, event: t.event }] });
