@@ -164,13 +164,21 @@ describe('ConfigMap loader under fuzzing', () => {
 describe('INI config loader under fuzzing', () => {
   const iniLine = fc.oneof(
     fc.constantFrom('[global]', '[ens5f1]', '[', ']', '[a b]', '[]', '#profile: p', '', '   ', '\t\t', '\r'),
-    fc.tuple(fc.constantFrom('masterOnly', 'serverOnly', 'x'), fc.string({ maxLength: 10 })).map(([k, v]) => `${k} ${v}`),
+    fc
+      .tuple(fc.constantFrom('masterOnly', 'serverOnly', 'x'), fc.string({ maxLength: 10 }))
+      .map(([k, v]) => `${k} ${v}`),
     fc.string({ unit: 'binary', maxLength: 40 }),
   );
   it('parseConfigFile returns a file or a reason (never throws); interfaces are the non-global sections in order', () => {
     fc.assert(
       fc.property(
-        fc.constantFrom('ptp4l.0.config', 'phc2sys.3.config', 'chronyd.10.config', 'ptp4l.x.config', '../ptp4l.0.config'),
+        fc.constantFrom(
+          'ptp4l.0.config',
+          'phc2sys.3.config',
+          'chronyd.10.config',
+          'ptp4l.x.config',
+          '../ptp4l.0.config',
+        ),
         fc.array(iniLine, { maxLength: 30 }),
         (name, lines) => {
           const r = parseConfigFile(name, lines.join('\n'));

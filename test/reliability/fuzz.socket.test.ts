@@ -41,7 +41,16 @@ const piece = (max: number): fc.Arbitrary<Buffer> =>
   fc.oneof(
     fc.string({ maxLength: 40 }).map((s) => Buffer.from(`${s.replace(/\n/g, ' ')}\n`)),
     fc
-      .constantFrom('CMD RESTART', 'CMD LIVE_START', 'CMD restart', 'CMD  RESTART', 'CMD', 'CMDRESTART', ' CMD RESTART', 'CMD ')
+      .constantFrom(
+        'CMD RESTART',
+        'CMD LIVE_START',
+        'CMD restart',
+        'CMD  RESTART',
+        'CMD',
+        'CMDRESTART',
+        ' CMD RESTART',
+        'CMD ',
+      )
       .chain((c) => fc.constantFrom('\n', '\r\n', '\r\r\n', '\n\r').map((e) => Buffer.from(c + e))),
     fc.constantFrom('\r', '\n', '\r\n', '\n\n', '\r\r').map((s) => Buffer.from(s)),
     fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b)),

@@ -40,7 +40,9 @@ const body = fc.oneof(
   fc
     .tuple(fc.constantFrom('phc', 'sys'), num, sState, num, num)
     .map(([k, o, s, f, d]) => `CLOCK_REALTIME ${k} offset ${o} ${s} freq ${f} delay ${d}`),
-  fc.tuple(num, num, num, num).map(([r, m, f, d]) => `CLOCK_REALTIME rms ${r} max ${m} freq ${f} +/- 0 delay ${d} +/- 0`),
+  fc
+    .tuple(num, num, num, num)
+    .map(([r, m, f, d]) => `CLOCK_REALTIME rms ${r} max ${m} freq ${f} +/- 0 delay ${d} +/- 0`),
   fc
     .tuple(iface, num, sState, num, fc.boolean())
     .map(([i, o, s, f, h]) => `${i} master offset ${o} ${s} freq ${f}${h ? ' holdover' : ''}`),
@@ -54,15 +56,19 @@ const body = fc.oneof(
   fc
     .tuple(fc.integer({ min: -1, max: 4 }), iface, portState, portState, portEvent)
     .map(([n, i, a, b, e]) => `port ${n} (${i}): ${a} to ${b} on ${e}`),
-  fc.constantFrom('Selected source 192.168.1.1', 'Can\'t synchronise: no selectable sources', 'UTC-TAI offset not set'),
+  fc.constantFrom('Selected source 192.168.1.1', "Can't synchronise: no selectable sources", 'UTC-TAI offset not set'),
 );
 
 /** A line shaped like the daemon's output, with mutated tokens, random separators and random truncation. */
 export const ptpLine: fc.Arbitrary<string> = fc
-  .tuple(proc, num, fc.constantFrom(': ', ':', ' ', ''), tag, body, fc.oneof(
-      { weight: 4, arbitrary: fc.constant(undefined) },
-      { weight: 1, arbitrary: fc.nat() },
-    ))
+  .tuple(
+    proc,
+    num,
+    fc.constantFrom(': ', ':', ' ', ''),
+    tag,
+    body,
+    fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.nat() }),
+  )
   .map(([p, t, sep, tg, b, cut]) => {
     const line = `${p}[${t}]${sep}[${tg}] ${b}`;
     return cut === undefined ? line : line.slice(0, cut % (line.length + 1));
