@@ -202,6 +202,11 @@ export interface ModelSpec<TMachine extends AnyStateMachine> {
    * fields the abstraction drops may differ).
    */
   project?: (snapshot: AnyMachineSnapshot) => unknown;
+  /**
+   * The machine looks up its children with system.get(systemId) (e.g. the supervisor): in the graph, let every lookup
+   * find an actor, as it does in the running system for every live child (default: false, lookups find nothing).
+   */
+  systemRefsExist?: boolean;
   /** Upper bound on the adjacency traversal (xstate/graph throws beyond it). */
   limit?: number;
   /** Called before each replay: reset the fakes' logs. */
@@ -219,18 +224,22 @@ export interface ModelSpec<TMachine extends AnyStateMachine> {
  * scope is shared by the whole traversal, so spawning a child with a systemId on two branches of the graph (a
  * restart, a respawn) would fail with "Actor with system ID … already exists".
  */
-function graphLogic<TMachine extends AnyStateMachine>(machine: TMachine): TMachine {
+function graphLogic<TMachine extends AnyStateMachine>(machine: TMachine, systemRefsExist = false): TMachine {
   const logic = Object.create(machine) as TMachine;
   const transition = machine.transition.bind(machine);
   const freshScope = () => {
     const self = createEmptyActor();
+    // Children never start in the graph, so system.get() finds nobody unless told that every systemId resolves.
+    const system = systemRefsExist
+      ? Object.assign(Object.create(self.system) as object, { get: () => self })
+      : self.system;
     return {
       self,
       logger: () => {},
       id: '',
       sessionId: 'model',
       defer: () => {},
-      system: self.system,
+      system,
       stopChild: () => {},
       emit: () => {},
       actionExecutor: () => {},
@@ -252,7 +261,10 @@ function traversal<TMachine extends AnyStateMachine>(spec: ModelSpec<TMachine>) 
 }
 
 export function shortestPaths<TMachine extends AnyStateMachine>(spec: ModelSpec<TMachine>): Path[] {
-  return getShortestPaths(graphLogic(spec.machine), traversal(spec) as never) as unknown as Path[];
+  return getShortestPaths(
+    graphLogic(spec.machine, spec.systemRefsExist),
+    traversal(spec) as never,
+  ) as unknown as Path[];
 }
 
 /**
@@ -264,10 +276,10 @@ export function transitionPaths<TMachine extends AnyStateMachine>(spec: ModelSpe
   const serialize = spec.serialize ?? serializeSnapshot;
   const toState = new Map<string, Path>();
   for (const p of shortestPaths(spec)) toState.set(serialize(p.state), p);
-  const adjacency = getAdjacencyMap(graphLogic(spec.machine), traversal(spec) as never) as unknown as AdjacencyMap<
-    AnyMachineSnapshot,
-    AnyEventObject
-  >;
+  const adjacency = getAdjacencyMap(
+    graphLogic(spec.machine, spec.systemRefsExist),
+    traversal(spec) as never,
+  ) as unknown as AdjacencyMap<AnyMachineSnapshot, AnyEventObject>;
   const out: Path[] = [];
   for (const key of Object.keys(adjacency)) {
     const head = toState.get(key);
@@ -311,10 +323,10 @@ function walkGraph<TMachine extends AnyStateMachine>(
   revisit: boolean,
 ): Path[] {
   const options = traversal(spec);
-  const adjacency = getAdjacencyMap(graphLogic(spec.machine), options as never) as unknown as AdjacencyMap<
-    AnyMachineSnapshot,
-    AnyEventObject
-  >;
+  const adjacency = getAdjacencyMap(
+    graphLogic(spec.machine, spec.systemRefsExist),
+    options as never,
+  ) as unknown as AdjacencyMap<AnyMachineSnapshot, AnyEventObject>;
   const serialize = spec.serialize ?? serializeSnapshot;
   const initial = Object.values(adjacency)[0];
   if (!initial) return [];
