@@ -78,13 +78,20 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     logger.info({ socket: embedded.socket, pid: embedded.pid }, 'embedded redis-server started');
   }
 
-  let root: SupervisorActor | undefined;
-  const status = (): HealthStatus => (root ? healthOf(root) : { live: false, ready: false, detail: {} });
+  // /readyz asks the root, which exists only once the child specs (http among them) are built.
+  const started: { root?: SupervisorActor } = {};
+  const status = (): HealthStatus =>
+    started.root ? healthOf(started.root) : { live: false, ready: false, detail: {} };
   const children: ChildSpec[] = [];
-  if (config.services.includes('portsync'))
-    children.push(...portsyncChildSpecs({ config, logger: logger.child({ svc: 'portsync' }), metrics, redisUrl }));
-  if (config.services.includes('ptp'))
-    children.push(...ptpChildSpecs({ config, logger: logger.child({ svc: 'ptp' }), metrics }));
+  try {
+    if (config.services.includes('portsync'))
+      children.push(...portsyncChildSpecs({ config, logger: logger.child({ svc: 'portsync' }), metrics, redisUrl }));
+    if (config.services.includes('ptp'))
+      children.push(...ptpChildSpecs({ config, logger: logger.child({ svc: 'ptp' }), metrics }));
+  } catch (err) {
+    await embedded?.stop(); // e.g. a bad database_config.json: no redis-server left behind
+    throw err;
+  }
   children.push({
     id: 'http',
     systemId: 'http',
@@ -94,7 +101,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   });
 
   const inspectors = opts.inspectors ?? [];
-  root = createActor(supervisorMachine, {
+  const root = createActor(supervisorMachine, {
     systemId: 'supervisor',
     input: {
       children,
@@ -107,6 +114,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     ...(inspectors.length > 0 ? { inspect: (ev: InspectionEvent) => inspectors.forEach((i) => i(ev)) } : {}),
   });
   const actor = root;
+  started.root = root;
   root.on('child.down', (e) => {
     // Children going down during a shutdown is the plan, not news.
     const expected = actor.getSnapshot().matches('shuttingDown');

@@ -2,7 +2,6 @@
 // and the recorded events delivered to their systemIds at their recorded times. Delayed events (timeouts, backoff,
 // holdover) re-happen on the simulated clock, so a replay reproduces the timeline without waiting for it.
 import {
-  SimulatedClock,
   createActor,
   fromCallback,
   type AnyActorLogic,
@@ -16,6 +15,40 @@ import { TraceError, type TraceHeader, type TraceRecord } from './io/trace/forma
 import { supervisorMachine } from './machines/supervisor.js';
 import type { ChildSpec } from './machines/supervisorSpec.js';
 import { replayRegistry } from './replayRegistry.js';
+
+/**
+ * A simulated clock that fires due timers one by one, in time order, with `now` at each timer's due time (XState's
+ * SimulatedClock sets the end time first), so the printed timeline shows when a timeout really happened.
+ */
+export class ReplayClock {
+  private nowMs = 0;
+  private timers = new Map<unknown, { due: number; seq: number; fn: () => void }>();
+  private seq = 0;
+  now(): number {
+    return this.nowMs;
+  }
+  setTimeout(fn: () => void, ms: number): unknown {
+    const id = { timer: ++this.seq };
+    this.timers.set(id, { due: this.nowMs + ms, seq: this.seq, fn });
+    return id;
+  }
+  clearTimeout(id: unknown): void {
+    this.timers.delete(id);
+  }
+  advanceTo(t: number): void {
+    for (;;) {
+      let next: [unknown, { due: number; seq: number; fn: () => void }] | undefined;
+      for (const e of this.timers)
+        if (e[1].due <= t && (!next || e[1].due < next[1].due || (e[1].due === next[1].due && e[1].seq < next[1].seq)))
+          next = e;
+      if (!next) break;
+      this.timers.delete(next[0]);
+      this.nowMs = next[1].due;
+      next[1].fn();
+    }
+    this.nowMs = Math.max(this.nowMs, t);
+  }
+}
 
 /** Never sends anything: what the real I/O actor would have produced is in the trace. */
 const inert = fromCallback(() => () => {});
@@ -51,7 +84,7 @@ export interface ReplayResult {
 }
 
 export function replayTrace(header: TraceHeader, records: TraceRecord[], opts: { until?: number } = {}): ReplayResult {
-  const clock = new SimulatedClock();
+  const clock = new ReplayClock();
   const steps: ReplayStep[] = [];
   let now = 0;
   const lastValue = new Map<string, string>();
@@ -63,7 +96,7 @@ export function replayTrace(header: TraceHeader, records: TraceRecord[], opts: {
     const text = JSON.stringify(value);
     if (lastValue.get(ref.systemId) === text) return;
     lastValue.set(ref.systemId, text);
-    steps.push({ t: now, kind: 'state', actor: ref.systemId, text });
+    steps.push({ t: clock.now(), kind: 'state', actor: ref.systemId, text });
   };
 
   const children: ChildSpec[] = [];
@@ -101,7 +134,7 @@ export function replayTrace(header: TraceHeader, records: TraceRecord[], opts: {
     const r = records[i]!;
     if (r.t > until) break;
     if (r.t > now) {
-      clock.increment(r.t - now);
+      clock.advanceTo(r.t);
       now = r.t;
     }
     const target = r.to === 'supervisor' ? root : root.system.get(r.to);
@@ -118,12 +151,9 @@ export function replayTrace(header: TraceHeader, records: TraceRecord[], opts: {
     delivered++;
   }
   const end = Number.isFinite(until) ? until : now;
-  if (end > now) {
-    clock.increment(end - now);
-    now = end;
-  }
-  const snapshot: ReplayResult['snapshot'] = { ...beforeShutdown };
-  collectTreeSnapshot(root, snapshot);
+  if (end > now) clock.advanceTo(end);
+  // The final snapshot is the tree just before the recorded shutdown, or the live tree when the trace has none.
+  const snapshot: ReplayResult['snapshot'] = beforeShutdown ?? collectTreeSnapshot(root);
   root.stop();
   return { snapshot, steps, delivered };
 }

@@ -127,4 +127,26 @@ describe('syncvisor CLI', () => {
     expect(stderr).toContain('"msg":"graceful shutdown"');
     expect(stderr).toContain('"msg":"supervisor stopped"');
   });
+
+  it('replay: matches a recorded snapshot (exit 0), a wrong one exits 1, a bad trace exits 2 with its line', () => {
+    const traces = join(import.meta.dirname, '../traces');
+    const trace = join(traces, 'ptp-holdover-expiry.jsonl');
+    const ok = run(['replay', trace, '--expect', `${trace}.snapshot.json`]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/ptp\.clock\.ptp4l\/ens1f0\s+"HOLDOVER"/);
+    expect(ok.stderr).toContain('final snapshot matches');
+    const wrong = join(dir, 'wrong.json');
+    writeFileSync(wrong, JSON.stringify({ supervisor: 'running' }));
+    const bad = run(['replay', trace, '--expect', wrong]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('differs');
+    const lines = readFileSync(trace, 'utf8').split('\n');
+    const broken = join(dir, 'broken.jsonl');
+    writeFileSync(broken, [lines[0], lines[1], lines[2]!.slice(0, 20)].join('\n'));
+    const b = run(['replay', broken]);
+    expect(b.code).toBe(2);
+    expect(b.stderr).toContain('trace line 3: truncated line');
+    writeFileSync(broken, ['{"format":"nope"}', lines[1]].join('\n'));
+    expect(run(['replay', broken]).stderr).toContain('trace line 1: wrong header');
+  });
 });

@@ -1,0 +1,126 @@
+// Records the traces in test/traces/ from real runs of the daemon (real Unix socket, real netlink in a namespace,
+// real Redis), with their live final snapshots (FILE.snapshot.json). Run: `npx tsx scripts/record-traces.ts [name…]`
+// after `npm run build`. The replay tests (test/traces/replay.test.ts) re-run them on a SimulatedClock.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const root = join(import.meta.dirname, '..');
+const bin = join(root, 'bin/syncvisor.js');
+const out = join(root, 'test/traces');
+const examples = join(root, 'deploy/demo');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Daemon {
+  proc: ChildProcess;
+  stderr: () => string;
+  stop(): Promise<number | null>;
+}
+
+function startDaemon(args: string[], env: Record<string, string> = {}): Daemon {
+  const proc = spawn(process.execPath, [bin, 'run', '--http', '127.0.0.1:0', '--log-level', 'info', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  return {
+    proc,
+    stderr: () => err,
+    stop: () =>
+      new Promise((resolve) => {
+        proc.once('exit', resolve);
+        proc.kill('SIGTERM');
+      }),
+  };
+}
+
+async function waitFor(what: string, check: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+function ptpDirs(): { dir: string; sock: string; args: string[] } {
+  const dir = mkdtempSync(join(tmpdir(), 'syncvisor-trace-'));
+  mkdirSync(join(dir, 'profiles'));
+  mkdirSync(join(dir, 'cfg'));
+  copyFileSync(join(examples, 'node1.json'), join(dir, 'profiles/node1'));
+  copyFileSync(join(examples, 'ptp4l.0.config'), join(dir, 'cfg/ptp4l.0.config'));
+  copyFileSync(join(examples, 'ptp4l.1.config'), join(dir, 'cfg/ptp4l.1.config'));
+  const sock = join(dir, 'events.sock');
+  const args = ['--services', 'ptp', '--set', `ptp.socketPath=${sock}`, '--set', `ptp.configDir=${join(dir, 'cfg')}`];
+  args.push('--set', `ptp.profilePath=${join(dir, 'profiles')}`, '--set', 'ptp.nodeName=node1');
+  return { dir, sock, args };
+}
+
+function client(path: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const c = connect(path, () => resolve(c));
+    c.on('error', reject);
+  });
+}
+
+const offset = (i: number, ns: number) =>
+  `ptp4l[${1000 + i}.000]: [ptp4l.0.config] master offset ${ns} s2 freq +500 path delay 89\n`;
+
+/** ptp restart under load: one connection streams offsets while a second sends CMD RESTART twice. */
+async function ptpRestartUnderLoad(name: string): Promise<void> {
+  const { dir, sock, args } = ptpDirs();
+  const d = startDaemon([...args, '--trace', join(out, `${name}.jsonl`)]);
+  await waitFor('the socket', () => d.stderr().includes('"serving"') || d.stderr().includes('http listening'));
+  await sleep(300);
+  const stream = await client(sock);
+  for (let i = 0; i < 400; i++) {
+    stream.write(offset(i, i % 50 === 0 ? 400 : (i % 7) - 3));
+    if (i === 150 || i === 300) {
+      const ctl = await client(sock);
+      ctl.end('CMD RESTART\n');
+    }
+    if (i % 25 === 0) await sleep(5);
+  }
+  stream.write(readFileSync(join(examples, 'lines.txt')));
+  await sleep(300);
+  stream.end();
+  await sleep(100);
+  console.log(`${name}: exit ${await d.stop()}`);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** holdover expiry: a SLAVE port goes FAULTY (HOLDOVER), the profile's 1 s holdover runs out (FREERUN). */
+async function ptpHoldoverExpiry(name: string): Promise<void> {
+  const { dir, sock, args } = ptpDirs();
+  const cm = JSON.parse(readFileSync(join(dir, 'profiles/node1'), 'utf8')) as Array<{
+    ptpClockThreshold: { holdOverTimeout: number };
+  }>;
+  for (const p of cm) p.ptpClockThreshold.holdOverTimeout = 1;
+  writeFileSync(join(dir, 'profiles/node1'), JSON.stringify(cm));
+  const d = startDaemon([...args, '--trace', join(out, `${name}.jsonl`)]);
+  await waitFor('the listener', () => d.stderr().includes('http listening'));
+  await sleep(300);
+  const c = await client(sock);
+  c.write('ptp4l[1.0]: [ptp4l.1.config:5] port 1 (ens1f0): UNCALIBRATED to SLAVE on MASTER_CLOCK_SELECTED\n');
+  c.write('ptp4l[1.1]: [ptp4l.0.config] master offset -5 s2 freq +500 path delay 89\n');
+  await sleep(100);
+  c.write('ptp4l[2.0]: [ptp4l.1.config:5] port 1 (ens1f0): SLAVE to FAULTY on FAULT_DETECTED (FT_UNSPECIFIED)\n');
+  await sleep(1_500); // the 1 s holdover expires in the daemon
+  c.end();
+  await sleep(100);
+  console.log(`${name}: exit ${await d.stop()}`);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const recorders: Record<string, (name: string) => Promise<void>> = {
+  'ptp-restart-under-load': ptpRestartUnderLoad,
+  'ptp-holdover-expiry': ptpHoldoverExpiry,
+};
+
+const wanted = process.argv.slice(2);
+for (const [name, record] of Object.entries(recorders)) {
+  if (wanted.length > 0 && !wanted.includes(name)) continue;
+  await record(name);
+}

@@ -1,0 +1,48 @@
+// Traces recorded from real runs (scripts/record-traces.ts) replay to the snapshot the live daemon had just before
+// its shutdown (FILE.snapshot.json, written by the daemon itself).
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseTrace } from '../../src/io/trace/format.js';
+import { replayTrace } from '../../src/replay.js';
+
+const dir = import.meta.dirname;
+const traces = readdirSync(dir).filter((f) => f.endsWith('.jsonl'));
+
+function replay(name: string, until?: number) {
+  const { header, records } = parseTrace(readFileSync(join(dir, name), 'utf8'));
+  return replayTrace(header, records, until === undefined ? {} : { until });
+}
+
+describe('recorded traces', () => {
+  it('there are recorded traces to replay', () => {
+    expect(traces.length).toBeGreaterThanOrEqual(2);
+  });
+
+  for (const name of traces) {
+    it(`${name} replays to the live final snapshot`, () => {
+      const expected = JSON.parse(readFileSync(join(dir, `${name}.snapshot.json`), 'utf8')) as unknown;
+      const started = performance.now();
+      const result = replay(name);
+      // Reported, not asserted: speed is a benchmark's business.
+      console.log(`${name}: ${result.delivered} events replayed in ${(performance.now() - started).toFixed(0)} ms`);
+      expect(result.snapshot).toEqual(expected);
+    });
+  }
+
+  it('holdover expiry happens on the simulated clock, the profile timeout after the fault', () => {
+    const { steps } = replay('ptp-holdover-expiry.jsonl');
+    const clock = steps.filter((s) => s.kind === 'state' && s.actor === 'ptp.clock.ptp4l/ens1f0');
+    const holdover = clock.find((s) => s.text === '"HOLDOVER"')!;
+    const freerun = clock.filter((s) => s.text === '"FREERUN"').at(-1)!;
+    expect(freerun.t - holdover.t).toBeCloseTo(1_000, 3); // holdOverTimeout: 1 s in that recording
+  });
+
+  it('--until stops part-way: before the restart the first generation is serving', () => {
+    const { steps } = replay('ptp-restart-under-load.jsonl');
+    const restart = steps.find((s) => s.kind === 'state' && s.actor === 'ptp' && s.text === '"loading"' && s.t > 0)!;
+    const early = replay('ptp-restart-under-load.jsonl', restart.t - 0.001);
+    expect(early.snapshot.ptp).toEqual({ serving: 'live' });
+    expect(early.snapshot.supervisor).toBe('running');
+  });
+});
