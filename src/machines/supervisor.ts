@@ -141,10 +141,13 @@ export const supervisorMachine = setup({
     emitted: {} as SupervisorEmitted,
   },
   guards: {
-    /** Lifecycle event of a child we know and that is not already stopped (stale events of an old incarnation). */
+    /**
+     * Lifecycle event of the current incarnation of a child: it is running (or draining). A late `child.failed` for
+     * a child already in backoff or stopped is stale and must not count as a second failure.
+     */
     isLiveChild: ({ context, event }) => {
       const c = context.children[childIdOf(event)];
-      return c !== undefined && c.status !== 'stopped';
+      return c !== undefined && (c.status === 'running' || c.status === 'stopping');
     },
     shouldRestart: ({ context, event }) => {
       const s = spec(context, childIdOf(event));
@@ -193,6 +196,7 @@ export const supervisorMachine = setup({
       const b = backoffOf(context, id);
       const backoffMs = Math.min(b.maxMs, Math.round(b.initialMs * b.factor ** (recent - 1)));
       enqueue.stopChild(id);
+      enqueue.cancel(`restart.${id}`); // at most one pending restart per child
       enqueue.assign({
         children: withChild(context, id, {
           status: 'backoff',
