@@ -8,8 +8,79 @@ export type ClockStateName = keyof typeof clockStateValue;
 export const roleValue = { PASSIVE: 0, SLAVE: 1, MASTER: 2, FAULTY: 3, UNKNOWN: 4, LISTENING: 5 } as const;
 export type RoleName = keyof typeof roleValue;
 
-type GaugeChild = ReturnType<Gauge['labels']>;
 type CounterChild = ReturnType<Counter['labels']>;
+
+/**
+ * One gauge series. The line path only stores the number here; prom-client sees it when the registry is collected
+ * (a scrape). prom-client's own label child re-hashes the label set on every set(), which cost more than the parse
+ * itself (docs/performance.md, P1).
+ */
+class Series {
+  value = 0;
+  dirty = false;
+  constructor(readonly labels: Record<string, string>) {}
+  set(v: number): void {
+    this.value = v;
+    this.dirty = true;
+  }
+}
+
+/** Series of one gauge by label values, looked up through nested maps (no key string built per line). */
+class GaugeFamily {
+  private readonly root = new Map<string, Map<string, Map<string, Series | Map<string, Series>>>>();
+  private readonly all: Series[] = [];
+
+  constructor(
+    name: string,
+    help: string,
+    private readonly labelNames: string[],
+    registers: Registry[],
+  ) {
+    const flush = (gauge: Gauge): void => this.flush(gauge);
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers,
+      collect() {
+        flush(this);
+      },
+    });
+  }
+
+  get(a: string, b: string, c: string, d?: string): Series {
+    let m1 = this.root.get(a);
+    if (m1 === undefined) this.root.set(a, (m1 = new Map()));
+    let m2 = m1.get(b);
+    if (m2 === undefined) m1.set(b, (m2 = new Map()));
+    let leaf = m2.get(c);
+    if (d === undefined) {
+      if (leaf === undefined) m2.set(c, (leaf = this.make([a, b, c])));
+      return leaf as Series;
+    }
+    if (leaf === undefined) m2.set(c, (leaf = new Map<string, Series>()));
+    const m3 = leaf as Map<string, Series>;
+    let series = m3.get(d);
+    if (series === undefined) m3.set(d, (series = this.make([a, b, c, d])));
+    return series;
+  }
+
+  private make(values: string[]): Series {
+    const labels: Record<string, string> = {};
+    this.labelNames.forEach((n, i) => (labels[n] = values[i] ?? ''));
+    const series = new Series(labels);
+    this.all.push(series);
+    return series;
+  }
+
+  private flush(gauge: Gauge): void {
+    for (const s of this.all) {
+      if (!s.dirty) continue;
+      s.dirty = false;
+      gauge.set(s.labels, s.value);
+    }
+  }
+}
 
 class Family<C> {
   private readonly cache = new Map<string, C>();
@@ -27,24 +98,22 @@ class Family<C> {
 
 export class PtpMetrics {
   readonly registry = new Registry();
-  private readonly offset: Family<GaugeChild>;
-  private readonly maxOffset: Family<GaugeChild>;
-  private readonly freq: Family<GaugeChild>;
-  private readonly delay: Family<GaugeChild>;
-  private readonly clockState: Family<GaugeChild>;
-  private readonly role: Family<GaugeChild>;
-  private readonly threshold: Family<GaugeChild>;
-  private readonly nmea: Family<GaugeChild>;
-  private readonly clockClass: Family<GaugeChild>;
-  private readonly processStatus: Family<GaugeChild>;
+  private readonly offset: GaugeFamily;
+  private readonly maxOffset: GaugeFamily;
+  private readonly freq: GaugeFamily;
+  private readonly delay: GaugeFamily;
+  private readonly clockState: GaugeFamily;
+  private readonly role: GaugeFamily;
+  private readonly threshold: GaugeFamily;
+  private readonly nmea: GaugeFamily;
+  private readonly clockClass: GaugeFamily;
+  private readonly processStatus: GaugeFamily;
   private readonly restarts: Family<CounterChild>;
 
   constructor(readonly node: string) {
     const registers = [this.registry];
-    const gauge = (name: string, help: string, labelNames: string[]): Family<GaugeChild> => {
-      const g = new Gauge({ name: `openshift_ptp_${name}`, help, labelNames, registers });
-      return new Family((v) => g.labels(...v));
-    };
+    const gauge = (name: string, help: string, labelNames: string[]): GaugeFamily =>
+      new GaugeFamily(`openshift_ptp_${name}`, help, labelNames, registers);
     const offsetLabels = ['from', 'process', 'node', 'iface'];
     this.offset = gauge('offset_ns', 'Offset from the master (ns).', offsetLabels);
     this.maxOffset = gauge('max_offset_ns', 'Maximum offset from the master (ns).', offsetLabels);
