@@ -20,7 +20,10 @@ export default tseslint.config(
         {
           patterns: [
             { group: nodeBuiltins, message: 'src/machines is pure: no node:* imports (ARCHITECTURE.md §2).' },
-            { group: ['**/io/**', '**/io', '../io/*'], message: 'src/machines must not import src/io (ARCHITECTURE.md §2).' },
+            {
+              group: ['**/io/**', '**/io', '../io/*'],
+              message: 'src/machines must not import src/io (ARCHITECTURE.md §2).',
+            },
             { group: ['**/actors/**', '../actors/*'], message: 'src/machines must not import src/actors.' },
           ],
         },
@@ -39,8 +42,14 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['xstate', 'xstate/*', '@statelyai/*'], message: 'src/io knows nothing about XState (ARCHITECTURE.md §2).' },
-            { group: ['**/machines/**', '../machines/*', '**/actors/**'], message: 'src/io must not import machines or actors.' },
+            {
+              group: ['xstate', 'xstate/*', '@statelyai/*'],
+              message: 'src/io knows nothing about XState (ARCHITECTURE.md §2).',
+            },
+            {
+              group: ['**/machines/**', '../machines/*', '**/actors/**'],
+              message: 'src/io must not import machines or actors.',
+            },
           ],
         },
       ],

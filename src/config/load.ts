@@ -2,7 +2,7 @@
 // Errors name the key, where the value came from and why it is wrong; the CLI turns them into exit code 2.
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { configSchema, type Config } from './schema.js';
 
 export class ConfigError extends Error {
@@ -118,18 +118,6 @@ function normalize(obj: unknown): unknown {
   return out;
 }
 
-function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...a };
-  for (const [k, v] of Object.entries(b)) {
-    const prev = out[k];
-    out[k] =
-      typeof v === 'object' && v !== null && !Array.isArray(v) && typeof prev === 'object' && prev !== null && !Array.isArray(prev)
-        ? deepMerge(prev as Record<string, unknown>, v as Record<string, unknown>)
-        : v;
-  }
-  return out;
-}
-
 export interface LoadOptions {
   /** Path of a JSON or YAML file. */
   file?: string;
@@ -149,10 +137,13 @@ export function readConfigFile(file: string): Record<string, unknown> {
   try {
     data = /\.json$/i.test(file) ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
-    throw new ConfigError(`config file ${file}: not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
+    throw new ConfigError(
+      `config file ${file}: not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`,
+    );
   }
   if (data == null) return {};
-  if (typeof data !== 'object' || Array.isArray(data)) throw new ConfigError(`config file ${file}: the top level must be a mapping of keys`);
+  if (typeof data !== 'object' || Array.isArray(data))
+    throw new ConfigError(`config file ${file}: the top level must be a mapping of keys`);
   return normalize(data) as Record<string, unknown>;
 }
 

@@ -3,9 +3,7 @@
 // from this file (npm run docs:config), so each key carries a description.
 import { z } from 'zod';
 
-const hostPort = z
-  .string()
-  .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:9101');
+const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:9101');
 
 export const serviceNames = ['portsync', 'ptp'] as const;
 export type ServiceName = (typeof serviceNames)[number];
@@ -111,7 +109,9 @@ export const configSchema = z
           .min(0)
           .max(9999)
           .default(10)
-          .describe('EOIU timeout guard; 0 completes the initial sync at once. CONFIG_DB WARM_RESTART|swss portsyncd_timer wins when set.'),
+          .describe(
+            'EOIU timeout guard; 0 completes the initial sync at once. CONFIG_DB WARM_RESTART|swss portsyncd_timer wins when set.',
+          ),
       })
       .strict()
       .prefault({}),
@@ -161,11 +161,16 @@ export const configSchema = z
             mode: z
               .enum(['inProcess', 'process'])
               .default('inProcess')
-              .describe('inProcess: restart the actor tree, keep the socket. process: exit with code 75 for an external supervisor.'),
+              .describe(
+                'inProcess: restart the actor tree, keep the socket. process: exit with code 75 for an external supervisor.',
+              ),
           })
           .strict()
           .prefault({}),
-        emitLogsUrl: z.string().default('').describe('Optional URL fetched (GET) after each load so the daemon replays its state.'),
+        emitLogsUrl: z
+          .string()
+          .default('')
+          .describe('Optional URL fetched (GET) after each load so the daemon replays its state.'),
         emitLogsTimeoutMs: z.number().int().min(1).default(2_000).describe('Timeout of that GET.'),
       })
       .strict()

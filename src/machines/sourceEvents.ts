@@ -44,10 +44,7 @@ export interface NetlinkDumpStartedEvent {
 }
 
 export type NetlinkSourceEvent =
-  | NetlinkLinkEvent
-  | NetlinkDumpDoneEvent
-  | NetlinkOverflowEvent
-  | NetlinkDumpStartedEvent;
+  NetlinkLinkEvent | NetlinkDumpDoneEvent | NetlinkOverflowEvent | NetlinkDumpStartedEvent;
 
 /** Sent to netlinkSource (systemId "netlinkSource") to ask for a fresh dump, e.g. when portsync (re)starts. */
 export interface NetlinkRequestDumpEvent {

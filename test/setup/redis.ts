@@ -28,7 +28,20 @@ export async function setup(project: TestProject): Promise<void> {
   const socket = join(dir, 'redis.sock');
   server = spawn(
     'redis-server',
-    ['--port', '0', '--unixsocket', socket, '--unixsocketperm', '777', '--save', '', '--appendonly', 'no', '--databases', '64'],
+    [
+      '--port',
+      '0',
+      '--unixsocket',
+      socket,
+      '--unixsocketperm',
+      '777',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--databases',
+      '64',
+    ],
     { stdio: 'ignore' },
   );
   server.on('error', (err) => {
