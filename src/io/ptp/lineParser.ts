@@ -34,7 +34,37 @@ export interface ParserStats {
 }
 
 const configName = /^(ptp4l|ts2phc|phc2sys|synce4l|chronyd)\.[0-9]*\.config$/;
-const splitter = /[\s:]+/;
+const whitespace = /\s/;
+
+const isSpace = (c: number): boolean =>
+  c === 32 || (c >= 9 && c <= 13) || (c >= 128 && whitespace.test(String.fromCharCode(c)));
+
+/**
+ * line.slice(from).trim().split(/[\s:]+/), without the regex engine on the line path (the split was a tenth of the
+ * ingest time, docs/performance.md P1): trim bounds first, then a scan for runs of whitespace and ':'.
+ */
+export function tokens(line: string, from: number): string[] {
+  let s = from;
+  let e = line.length;
+  while (s < e && isSpace(line.charCodeAt(s))) s++;
+  while (e > s && isSpace(line.charCodeAt(e - 1))) e--;
+  if (s === e) return [''];
+  const out: string[] = [];
+  let start = -1;
+  for (let i = s; i < e; i++) {
+    const c = line.charCodeAt(i);
+    if (c === 58 || isSpace(c)) {
+      if (start >= 0) out.push(line.slice(start, i));
+      else if (i === s) out.push(''); // split gives an empty first field when the text starts with ':'
+      start = -1;
+    } else if (start < 0) {
+      start = i;
+    }
+  }
+  if (start >= 0) out.push(line.slice(start, e));
+  else out.push(''); // the text ended with ':'
+  return out;
+}
 const clockRealtime = 'CLOCK_REALTIME';
 
 interface ConfigState {
@@ -100,7 +130,7 @@ export function portTransition(
 export class PtpLineParser {
   readonly stats: ParserStats = { parsed: 0, ignored: 0 };
   private readonly configs = new Map<string, ConfigState>();
-  private readonly lastVerdict = new Map<string, ClockVerdict>();
+  private readonly lastVerdict = new Map<string, Map<string, ClockVerdict>>();
   private edges: ClockEdge[] = [];
 
   constructor(
@@ -131,9 +161,12 @@ export class PtpLineParser {
   }
 
   private verdict(st: ConfigState, process: string, iface: string, verdict: ClockVerdict, always = false): void {
+    // Nested maps: the hot path (same verdict again) builds no key string.
+    let byIface = this.lastVerdict.get(process);
+    if (byIface === undefined) this.lastVerdict.set(process, (byIface = new Map()));
+    if (!always && byIface.get(iface) === verdict) return;
+    byIface.set(iface, verdict);
     const key = `${process}/${iface}`;
-    if (!always && this.lastVerdict.get(key) === verdict) return;
-    this.lastVerdict.set(key, verdict);
     this.edges.push({
       key,
       process,
@@ -168,10 +201,7 @@ export class PtpLineParser {
     } else if (process !== 'chronyd' && (st.cfg.profile === undefined || st.cfg.interfaces.length === 0)) {
       return false;
     }
-    const t = line
-      .slice(te + 1)
-      .trim()
-      .split(splitter);
+    const t = tokens(line, te + 1);
     const t0 = t[0] ?? '';
     const th = st.cfg.thresholds;
     const m = this.metrics;
