@@ -13,7 +13,7 @@ import { sendCommand } from '../../src/io/socket/sendCommand.js';
 import { ptpChildSpecs } from '../../src/compose/ptp.js';
 import { supervisorMachine } from '../../src/machines/supervisor.js';
 
-const shared = '/work/shared/ptp/examples';
+const shared = join(import.meta.dirname, '../fixtures/ptp/examples');
 const dir = mkdtempSync(join(tmpdir(), 'syncvisor-ptp-int-'));
 const socketPath = join(dir, 'run', 'events.sock');
 const hub = new MetricsHub({ defaultMetrics: false });

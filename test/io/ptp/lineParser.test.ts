@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { loadPtpGeneration, type PtpGeneration } from '../../../src/io/ptp/generation.js';
 import { portTransition } from '../../../src/io/ptp/lineParser.js';
 
-const shared = '/work/shared/ptp';
+const shared = join(import.meta.dirname, '../../fixtures/ptp');
 let dir: string;
 
 const series = (text: string): string[] => text.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
