@@ -44,8 +44,12 @@ interface Trial {
   verdict: string | undefined;
 }
 
-/** One process: start, read its load report, let it save for `delayMs`, SIGKILL it. */
-function runOnce(path: string, delayMs: number): Promise<{ loaded: Loaded; lastSaved: number | undefined }> {
+/** One process: start, read its load report, let it complete `afterSaves` saves, wait `delayMs`, SIGKILL it. */
+function runOnce(
+  path: string,
+  afterSaves: number,
+  delayMs: number,
+): Promise<{ loaded: Loaded; lastSaved: number | undefined }> {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, [bundle, path], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -53,8 +57,8 @@ function runOnce(path: string, delayMs: number): Promise<{ loaded: Loaded; lastS
     let timer: NodeJS.Timeout | undefined;
     p.stdout.on('data', (d: Buffer) => {
       out += d.toString();
-      if (!loaded && out.includes('\n')) {
-        loaded = JSON.parse(out.slice(0, out.indexOf('\n'))) as Loaded;
+      if (!loaded && out.includes('\n')) loaded = JSON.parse(out.slice(0, out.indexOf('\n'))) as Loaded;
+      if (loaded && !timer && (out.match(/^saved /gm)?.length ?? 0) >= afterSaves) {
         timer = setTimeout(() => p.kill('SIGKILL'), delayMs);
       }
     });
@@ -94,9 +98,8 @@ describe('kill -9 during continuous state saves', () => {
         const path = join(chainDir, 'portsyncd.json');
         let lastCompleted = 0;
         for (let i = 0; i < perChain && Date.now() < deadline; i++) {
-          // A save takes a few ms (two fsyncs): the kill lands before, inside or between saves.
-          const delayMs = Math.random() * 40;
-          const { loaded, lastSaved } = await runOnce(path, delayMs);
+          // A save takes a few ms (two fsyncs): after 0-3 completed saves, the kill lands inside or between saves.
+          const { loaded, lastSaved } = await runOnce(path, Math.floor(Math.random() * 4), Math.random() * 12);
           const verdict = judge({ loaded, lastCompleted });
           const base = loaded.loaded ?? 0;
           trials.push({ loaded, lastCompleted, completed: lastSaved === undefined ? 0 : lastSaved - base, verdict });
