@@ -11,7 +11,7 @@ import { loadPtpGeneration, type PtpGeneration } from '../../src/io/ptp/generati
 import { thresholdsFrom } from '../../src/io/ptp/thresholds.js';
 import { ptpLine, ptpNoise } from './support/ptpArbitraries.js';
 
-const shared = '/work/shared/ptp';
+const shared = join(import.meta.dirname, '../fixtures/ptp');
 const dir = mkdtempSync(join(tmpdir(), 'syncvisor-fuzz-ptp-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -24,10 +24,14 @@ describe('memory under fuzzed input', () => {
       // prom-client is CommonJS and requires node builtins: give the ESM bundle a require.
       banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
     });
-    const out = execFileSync(process.execPath, ['--expose-gc', bundle, '6', '20000'], {
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+    const out = execFileSync(
+      process.execPath,
+      ['--expose-gc', bundle, '6', '20000', join(import.meta.dirname, '../fixtures/ptp')],
+      {
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
     const r = JSON.parse(out.trim().split('\n').at(-1)!) as { before: number; after: number; lines: object };
     const growthMb = (r.after - r.before) / 2 ** 20;
     console.log(

@@ -16,10 +16,12 @@ if (!gc) throw new Error('run with --expose-gc');
 const rounds = Number(process.argv[2] ?? 6);
 const perRound = Number(process.argv[3] ?? 20_000);
 
+// The bundle runs from a temporary directory: the fixtures' path is passed in.
+const examples = join(process.argv[4] ?? '.', 'examples');
 const dir = mkdtempSync(join(tmpdir(), 'syncvisor-mem-'));
-copyFileSync('/work/shared/ptp/examples/ptp4l.0.config', join(dir, 'ptp4l.0.config'));
-copyFileSync('/work/shared/ptp/examples/ptp4l.1.config', join(dir, 'ptp4l.1.config'));
-copyFileSync('/work/shared/ptp/examples/node1.json', join(dir, 'node1'));
+copyFileSync(join(examples, 'ptp4l.0.config'), join(dir, 'ptp4l.0.config'));
+copyFileSync(join(examples, 'ptp4l.1.config'), join(dir, 'ptp4l.1.config'));
+copyFileSync(join(examples, 'node1.json'), join(dir, 'node1'));
 const g = await loadPtpGeneration({ profilePath: dir, configDir: dir, nodeName: 'node1' });
 rmSync(dir, { recursive: true, force: true });
 

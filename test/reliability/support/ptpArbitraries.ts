@@ -1,4 +1,4 @@
-// fast-check arbitraries for PTP log lines: the shapes of /work/shared/ptp/lines.txt with their tokens mutated
+// fast-check arbitraries for PTP log lines: the shapes of test/fixtures/ptp/lines.txt with their tokens mutated
 // (numbers, s-states, port states, config tags, separators, truncation), plus raw noise.
 import fc from 'fast-check';
 
