@@ -1,13 +1,22 @@
 // Composition of the portsync service: the netlinkSource (owned by the supervisor, so a portsync restart keeps the
-// kernel socket) and the portsync machine with its Redis tables and metrics provided.
+// kernel socket) and the portsync machine with its Redis tables, metrics and the I/O of its warm-restart children
+// (state file store, Redis reads of the warm-restart config and APP_DB) provided.
 import { Gauge } from 'prom-client';
 import type { Config } from '../config/schema.js';
 import type { MetricsHub } from '../io/http/metricsHub.js';
 import type { Logger } from '../io/log.js';
 import { loadDatabaseConfig } from '../io/redis/databaseConfig.js';
 import { createNetlinkSource } from '../actors/netlinkSource.js';
-import { createRedisTables } from '../actors/redisTables.js';
-import { portsyncMachine, type PortsyncInput } from '../machines/portsync.js';
+import { RedisTablesSession, createRedisTables } from '../actors/redisTables.js';
+import { createStateFileStore } from '../actors/stateFileStore.js';
+import {
+  appDbGateInstrumentation,
+  stateFileInstrumentation,
+  warmRestartInstrumentation,
+} from '../actors/warmRestartInstrumentation.js';
+import { createWarmRestartRedisActors } from '../actors/warmRestartRedis.js';
+import { warmRestartMetrics } from '../io/warmRestartMetrics.js';
+import { portsyncChildren, portsyncMachine, type PortsyncInput } from '../machines/portsync.js';
 import type { ChildSpec } from '../machines/supervisorSpec.js';
 
 export interface PortsyncDeps {
@@ -18,6 +27,8 @@ export interface PortsyncDeps {
   redisUrl: string;
   /** Open the netlink socket in this network namespace (path, e.g. /var/run/netns/NAME). */
   netns?: string;
+  /** Wall clock for the state file's savedAt and age (default Date.now). */
+  now?: () => number;
 }
 
 /** The portsync machine with its I/O provided (exported for tests that run it without the supervisor). */
@@ -28,9 +39,31 @@ export function providedPortsyncMachine(deps: PortsyncDeps) {
   const ports =
     (registry.getSingleMetric('syncvisor_portsync_ports') as Gauge | undefined) ??
     new Gauge({ name: 'syncvisor_portsync_ports', help: 'Ports portsync currently syncs.', registers: [registry] });
+  const { logger, config } = deps;
+  const session = new RedisTablesSession();
+  const instrumentation = { metrics: warmRestartMetrics(registry), logger };
+  const redis = createWarmRestartRedisActors({ session, logger });
+  const store = createStateFileStore({
+    path: config.stateFile.path,
+    maxAgeDays: config.stateFile.maxAgeDays,
+    logger,
+    now: deps.now ?? Date.now,
+  });
   return portsyncMachine.provide({
     actors: {
-      redisTables: createRedisTables({ url: deps.redisUrl, databases, logger: deps.logger, registry }),
+      redisTables: createRedisTables({ url: deps.redisUrl, databases, logger, registry, session }),
+      stateFile: portsyncChildren.stateFile.provide({
+        actors: store,
+        actions: stateFileInstrumentation(instrumentation),
+      }),
+      warmRestart: portsyncChildren.warmRestart.provide({
+        actors: { readSonicConfig: redis.readSonicConfig },
+        actions: warmRestartInstrumentation(instrumentation),
+      }),
+      appDbGate: portsyncChildren.appDbGate.provide({
+        actors: { readAppDb: redis.readAppDb, writeAppDb: redis.writeAppDb },
+        actions: appDbGateInstrumentation(instrumentation),
+      }),
     },
     actions: {
       reportPortCount: (_, params) => ports.set(params.count),
@@ -43,6 +76,12 @@ export function portsyncChildSpecs(deps: PortsyncDeps): ChildSpec[] {
     portPattern: deps.config.portsync.portPattern,
     // Leave the supervisor's shutdown budget some room for the final state and the sources.
     drainTimeoutMs: Math.max(100, Math.floor(deps.config.supervisor.shutdownTimeoutMs * 0.8)),
+    warmRestart: {
+      timeoutSecs: deps.config.warmRestart.timeoutSecs,
+      checkEnableTable: deps.config.sonic.checkEnableTable,
+    },
+    eoiuMode: deps.config.eoiu.mode,
+    stateFileDebounceMs: deps.config.stateFile.debounceMs,
   };
   return [
     {

@@ -8,7 +8,9 @@
 // notifications, so on a real system the marker fires on the first dumped port, long before the dump ends.
 //
 // Contract
-//   input:  { mode?: 'dump'|'marker', expectedPorts?: string[], dumpSeq?: number }
+//   input:  { mode?: 'dump'|'marker', expectedPorts?: string[], dumpSeq?: number, awaitExpectedPorts?: boolean }
+//           awaitExpectedPorts: mode 'dump' does not detect before the first eoiu.setExpectedPorts (portsync learns
+//           the list from the state file and CONFIG_DB while the dump runs; an empty list must not win that race).
 //   events: netlink.link, netlink.dumpDone, netlink.dumpStarted, netlink.overflow (src/machines/sourceEvents.ts),
 //           eoiu.setExpectedPorts {ports}   (e.g. once the state file has loaded; re-checks at once)
 //           eoiu.reset {expectedPorts?}      (back to waiting, counters zeroed)
@@ -31,6 +33,8 @@ export interface EoiuDetectorInput {
   expectedPorts?: readonly string[];
   /** The sequence number of our dump when it is known up front; otherwise taken from netlink.dumpStarted. */
   dumpSeq?: number;
+  /** Do not detect (mode 'dump') before the first eoiu.setExpectedPorts. */
+  awaitExpectedPorts?: boolean;
 }
 
 export interface EoiuDetectorContext {
@@ -41,6 +45,8 @@ export interface EoiuDetectorContext {
   /** Every link name seen in an RTM_NEWLINK while waiting, so a late expected-port list still counts them. */
   seen: Record<string, true>;
   expectedPorts: string[];
+  /** False until the expected-port list is known (input.awaitExpectedPorts). */
+  expectedKnown: boolean;
   dumpSeq: number | undefined;
   dumpDone: boolean;
   messagesSeen: number;
@@ -70,12 +76,18 @@ function missingOf(
   return { missing, missingCount: Object.keys(missing).length };
 }
 
-function fresh(mode: EoiuMode, expected: readonly string[], dumpSeq: number | undefined): EoiuDetectorContext {
+function fresh(
+  mode: EoiuMode,
+  expected: readonly string[],
+  dumpSeq: number | undefined,
+  expectedKnown = true,
+): EoiuDetectorContext {
   return {
     mode,
     ...missingOf(expected, {}),
     seen: {},
     expectedPorts: [...expected],
+    expectedKnown,
     dumpSeq,
     dumpDone: false,
     messagesSeen: 0,
@@ -97,7 +109,8 @@ export const eoiuDetectorMachine = setup({
       event.type === 'netlink.dumpDone' &&
       !event.interrupted &&
       (context.dumpSeq === undefined || event.seq === context.dumpSeq),
-    dumpCompleteAndAllSeen: ({ context }) => context.mode === 'dump' && context.dumpDone && context.missingCount === 0,
+    dumpCompleteAndAllSeen: ({ context }) =>
+      context.mode === 'dump' && context.expectedKnown && context.dumpDone && context.missingCount === 0,
   },
   actions: {
     countMessage: assign(({ context, event }) => {
@@ -126,13 +139,14 @@ export const eoiuDetectorMachine = setup({
     forgetDumpDone: assign({ dumpDone: false }),
     setExpected: assign(({ context, event }) => {
       if (event.type !== 'eoiu.setExpectedPorts') return {};
-      return { ...missingOf(event.ports, context.seen), expectedPorts: [...event.ports] };
+      return { ...missingOf(event.ports, context.seen), expectedPorts: [...event.ports], expectedKnown: true };
     }),
     resetAll: assign(({ context, event }) =>
       fresh(
         context.mode,
         event.type === 'eoiu.reset' && event.expectedPorts ? event.expectedPorts : context.expectedPorts,
         undefined,
+        context.expectedKnown || (event.type === 'eoiu.reset' && event.expectedPorts !== undefined),
       ),
     ),
     notifyDetected: emit(({ context }) => ({
@@ -143,7 +157,8 @@ export const eoiuDetectorMachine = setup({
   },
 }).createMachine({
   id: 'eoiuDetector',
-  context: ({ input }) => fresh(input?.mode ?? 'dump', input?.expectedPorts ?? [], input?.dumpSeq),
+  context: ({ input }) =>
+    fresh(input?.mode ?? 'dump', input?.expectedPorts ?? [], input?.dumpSeq, input?.awaitExpectedPorts !== true),
   initial: 'waiting',
   states: {
     waiting: {

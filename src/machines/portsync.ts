@@ -1,9 +1,20 @@
-// portsync: kernel link state → SONiC Redis (ARCHITECTURE.md §4), cold path. It receives the netlink.* events the
-// supervisor forwards from netlinkSource and decides what to write; the I/O is the 'redisTables' actor, which the
-// composition provides (src/actors/redisTables.ts). Every APP_DB write goes through the one 'writeAppDb' action so
-// that a warm-restart gate can later hold it; on cold start the gate is open.
-import { assign, enqueueActions, fromCallback, sendTo, setup, type ActorRefFrom } from 'xstate';
+// portsync: kernel link state → SONiC Redis (ARCHITECTURE.md §4). It receives the netlink.* events the supervisor
+// forwards from netlinkSource and decides what to write; the I/O is the 'redisTables' actor, which the composition
+// provides (src/actors/redisTables.ts). Warm restart (docs/warm-restart.md) is four child machines, each with an
+// explicit id and systemId:
+//   stateFile     loads/saves the port state file; portsync feeds it link changes (upsert/remove, replace per dump)
+//   eoiuDetector  gets every netlink.* event until the initial sync is over; portsync tells it the expected ports
+//   warmRestart   decides warm/cold, runs the timeout guard, keeps WARM_RESTART_TABLE|portsyncd (through portsync)
+//   appDbGate     every APP_DB write ('writeAppDb') goes through it: held while a warm initial sync runs, then
+//                 reconciled against APP_DB, then passed through to redisTables
+// The children talk to each other through portsync (sendParent → relay), so every edge is visible here. Their I/O
+// actors (state file store, Redis reads) are provided by the composition: see portsyncChildren below.
+import { assign, enqueueActions, fromCallback, sendParent, sendTo, setup, type ActorRefFrom } from 'xstate';
+import { appDbGateMachine, type DesiredOp } from './appDbGate.js';
+import { eoiuDetectorMachine, type EoiuMode } from './eoiuDetector.js';
 import type { ChildReadyEvent, NetlinkSourceEvent } from './sourceEvents.js';
+import { stateFileMachine, type ColdReason, type PortMap, type PortRecord, type StateFileSlot } from './stateFile.js';
+import { warmRestartMachine, type WarmRestartInput, type WarmRestartTableState } from './warmRestart.js';
 
 /** IFF_UP: administratively up. */
 export const IFF_UP = 0x1;
@@ -17,7 +28,11 @@ export type TableWrite = { op: 'set'; key: string; fields: Record<string, string
 export type RedisTablesCommand =
   | { type: 'redis.write'; table: 'state' | 'app'; ops: TableWrite[] }
   /** Flush everything pending within timeoutMs, then answer redis.drained. */
-  | { type: 'redis.drain'; timeoutMs: number };
+  | { type: 'redis.drain'; timeoutMs: number }
+  /** STATE_DB WARM_RESTART_TABLE|portsyncd state. */
+  | { type: 'redis.warmRestartState'; state: WarmRestartTableState }
+  /** STATE_DB WARM_RESTART_TABLE|portsyncd restore_count += 1. */
+  | { type: 'redis.incrementRestoreCount' };
 
 /** What the redisTables actor reports. */
 export type RedisTablesEvent =
@@ -31,13 +46,30 @@ export interface PortsyncShutdownEvent {
   type: 'shutdown';
 }
 
-export type PortsyncEvent = NetlinkSourceEvent | RedisTablesEvent | PortsyncShutdownEvent;
+/** What the warm-restart children tell portsync (their notify/bookkeeping actions are sendParent). */
+export type WarmRestartChildEvent =
+  | { type: 'stateFile.loaded'; ports: PortMap; slot: StateFileSlot; savedAt: number }
+  | { type: 'stateFile.cold'; reason: ColdReason }
+  | { type: 'eoiu.detected'; messagesSeen: number; dumpedInterfaces: number }
+  | { type: 'warmRestart.state'; state: WarmRestartTableState }
+  | { type: 'warmRestart.incrementRestoreCount' }
+  | { type: 'warmRestart.openGate'; reconcile: boolean }
+  | { type: 'appDbGate.forward'; ops: DesiredOp[] }
+  | { type: 'appDbGate.opened'; set: number; del: number };
+
+export type PortsyncEvent = NetlinkSourceEvent | RedisTablesEvent | PortsyncShutdownEvent | WarmRestartChildEvent;
 
 export interface PortsyncInput {
   /** portsync.portPattern: names that match are synced. */
   portPattern: string;
   /** Upper bound of the final flush on shutdown (default 4000 ms). */
   drainTimeoutMs?: number;
+  /** warmRestart.timeoutSecs and sonic.checkEnableTable. */
+  warmRestart?: WarmRestartInput;
+  /** eoiu.mode (default dump). */
+  eoiuMode?: EoiuMode;
+  /** stateFile.debounceMs (default 200). */
+  stateFileDebounceMs?: number;
 }
 
 export interface PortState {
@@ -69,6 +101,21 @@ export interface PortsyncContext {
   redisUp: boolean;
   /** The readiness last reported to the parent. */
   ready: boolean;
+  warmRestart: WarmRestartInput;
+  eoiuMode: EoiuMode;
+  stateFileDebounceMs: number;
+  /** Port names of the loaded state file ([] when cold); undefined until the stateFile machine answered. */
+  stateFilePorts: string[] | undefined;
+  /** The expected ports sent to the eoiuDetector (once both the state file and CONFIG_DB are known). */
+  expectedPorts: string[] | undefined;
+  /** The eoiuDetector fired (kept: warmRestart may not be listening yet). */
+  eoiuDetected: boolean;
+  /** The gate is open: the initial sync (cold, EOIU or timeout) is over. */
+  initialSyncDone: boolean;
+  /** Shutdown: the stateFile machine finished its final save. */
+  stateSaved: boolean;
+  /** Shutdown: redisTables answered redis.drained. */
+  redisDrained: boolean;
 }
 
 const patterns = new Map<string, RegExp>();
@@ -93,6 +140,99 @@ export function statePortFields(flags: number, mtu: number): Record<string, stri
 
 type LinkEvent = Extract<PortsyncEvent, { type: 'netlink.link' }>;
 
+/** The state file's record of a synced link. */
+export function portRecord(name: string, p: PortState): PortRecord {
+  return {
+    name,
+    adminState: p.flags & IFF_UP ? 'up' : 'down',
+    operState: p.flags & IFF_RUNNING ? 'up' : 'down',
+    flags: p.flags,
+    mtu: p.mtu,
+    ifindex: p.ifindex,
+  };
+}
+
+/**
+ * The ports EOIU waits for: those of the state file that CONFIG_DB still configures (a port removed from the config
+ * will not come back; a configured port that never existed would always cost the timeout). Without CONFIG_DB ports,
+ * the state file's; without state-file ports, CONFIG_DB's.
+ */
+export function expectedPortsOf(stateFilePorts: readonly string[], configPorts: readonly string[]): string[] {
+  if (stateFilePorts.length === 0) return [...configPorts].sort();
+  if (configPorts.length === 0) return [...stateFilePorts].sort();
+  const configured = new Set(configPorts);
+  return stateFilePorts.filter((p) => configured.has(p)).sort();
+}
+
+/**
+ * The warm-restart children as portsync wires them: every notification and bookkeeping action goes to portsync
+ * (sendParent), which relays it. The composition provides their I/O actors on top of these (machine.provide merges).
+ */
+export const portsyncChildren = {
+  stateFile: stateFileMachine.provide({
+    actions: {
+      notifyLoaded: sendParent(({ context }) => ({
+        type: 'stateFile.loaded' as const,
+        ports: context.ports,
+        slot: context.origin === 'backup' ? ('backup' as const) : ('current' as const),
+        savedAt: context.savedAt,
+      })),
+      notifyCold: sendParent(({ context }) => ({
+        type: 'stateFile.cold' as const,
+        reason: context.coldReason ?? ('missing' as const),
+      })),
+    },
+  }),
+  eoiuDetector: eoiuDetectorMachine.provide({
+    actions: {
+      notifyDetected: sendParent(({ context }) => ({
+        type: 'eoiu.detected' as const,
+        messagesSeen: context.messagesSeen,
+        dumpedInterfaces: context.dumpedInterfaces,
+      })),
+    },
+  }),
+  warmRestart: warmRestartMachine.provide({
+    actions: {
+      setWarmRestartState: sendParent((_, params: { state: WarmRestartTableState }) => ({
+        type: 'warmRestart.state' as const,
+        state: params.state,
+      })),
+      incrementRestoreCount: sendParent({ type: 'warmRestart.incrementRestoreCount' }),
+      openAppDbGate: sendParent((_, params: { reconcile: boolean }) => ({
+        type: 'warmRestart.openGate' as const,
+        reconcile: params.reconcile,
+      })),
+    },
+  }),
+  appDbGate: appDbGateMachine.provide({
+    actions: {
+      forwardToAppDb: sendParent((_, params: { ops: DesiredOp[] }) => ({
+        type: 'appDbGate.forward' as const,
+        ops: params.ops,
+      })),
+      notifyOpened: sendParent(({ context }) => ({
+        type: 'appDbGate.opened' as const,
+        set: context.reconciled?.set ?? 0,
+        del: context.reconciled?.del ?? 0,
+      })),
+    },
+  }),
+};
+
+/** An event for a child looked up with system.get (typed as a plain event object there). */
+function event_<T extends { type: string }>(e: T): { type: string } {
+  return e;
+}
+
+/** Sends to a child by systemId when it is (still) alive: warmRestart is final once the initial sync is over. */
+function toChild(systemId: string, event: { type: string }): never {
+  return enqueueActions(({ system, enqueue }) => {
+    const child = system.get(systemId);
+    if (child) enqueue.sendTo(child, event);
+  }) as never;
+}
+
 // enqueueActions inside setup() cannot name sibling actions in a typed way yet; this builds the same action object.
 function stateDbDeletes(keys: string[]): never {
   return { type: 'writeStateDb', params: { ops: keys.map((key) => ({ op: 'del', key })) } } as never;
@@ -115,6 +255,7 @@ export const portsyncMachine = setup({
   actors: {
     /** Owns the Redis connections and writers; provided by src/compose/portsync.ts. */
     redisTables: fromCallback<RedisTablesCommand>(() => undefined),
+    ...portsyncChildren,
   },
   guards: {
     /** Not ours: the name does not match portPattern, a team link, or the DELLINK of a link with a master. */
@@ -141,12 +282,50 @@ export const portsyncMachine = setup({
       table: 'state' as const,
       ops: params.ops,
     })),
-    /** The one seam for APP_DB writes (a warm-restart gate replaces this to hold writes). */
-    writeAppDb: sendTo('redisTables', (_, params: { ops: TableWrite[] }) => ({
+    /** The one seam for APP_DB writes: through the gate, which holds them during a warm initial sync. */
+    writeAppDb: sendTo('appDbGate', (_, params: { ops: TableWrite[] }) => ({
+      type: 'appDb.write' as const,
+      ops: params.ops,
+    })),
+    /** What the open gate lets through (or its cold-start flush) goes to Redis. */
+    writeAppDbThroughGate: sendTo('redisTables', (_, params: { ops: TableWrite[] }) => ({
       type: 'redis.write' as const,
       table: 'app' as const,
       ops: params.ops,
     })),
+    /** Every netlink.* event reaches the eoiuDetector until the initial sync is over. */
+    feedEoiuDetector: enqueueActions(({ context, event, system, enqueue }) => {
+      if (context.initialSyncDone) return;
+      const detector = system.get('eoiuDetector');
+      if (detector) enqueue.sendTo(detector, event);
+    }),
+    /** Once the state file and CONFIG_DB are known: the expected ports go to the eoiuDetector (once). */
+    sendExpectedPorts: enqueueActions(({ context, system, enqueue }) => {
+      if (context.expectedPorts || !context.stateFilePorts || !context.configPorts) return;
+      const ports = expectedPortsOf(context.stateFilePorts, context.configPorts);
+      enqueue.assign({ expectedPorts: ports });
+      const detector = system.get('eoiuDetector');
+      if (detector) enqueue.sendTo(detector, event_({ type: 'eoiu.setExpectedPorts', ports }));
+    }),
+    /** The state file follows the kernel: a link seen or changed. */
+    upsertStateFilePort: enqueueActions(({ context, event, system, enqueue }) => {
+      const e = event as LinkEvent;
+      const p = context.ports[e.name];
+      const stateFile = system.get('stateFile');
+      if (p && stateFile) enqueue.sendTo(stateFile, event_({ type: 'stateFile.upsert', port: portRecord(e.name, p) }));
+    }),
+    removeStateFilePort: enqueueActions(({ event, system, enqueue }) => {
+      const stateFile = system.get('stateFile');
+      if (stateFile) enqueue.sendTo(stateFile, event_({ type: 'stateFile.remove', name: (event as LinkEvent).name }));
+    }),
+    /** After a completed dump the kernel's truth replaces the state file's port set. */
+    replaceStateFilePorts: enqueueActions(({ context, system, enqueue }) => {
+      const stateFile = system.get('stateFile');
+      if (!stateFile) return;
+      const ports: PortMap = {};
+      for (const [name, p] of Object.entries(context.ports)) ports[name] = portRecord(name, p);
+      enqueue.sendTo(stateFile, event_({ type: 'stateFile.replace', ports }));
+    }),
     /** syncvisor_portsync_ports; provided by the composition. */
     reportPortCount: (_, _params: { count: number }) => undefined,
     /** A (re)started portsync asks the source for a fresh dump, so it re-syncs from the kernel's truth. */
@@ -155,7 +334,7 @@ export const portsyncMachine = setup({
       if (source) enqueue.sendTo(source, { type: 'netlink.requestDump' });
     }),
     reportReadiness: enqueueActions(({ context, self, enqueue }) => {
-      const ready = context.dumpsCompleted > 0 && context.redisUp;
+      const ready = context.dumpsCompleted > 0 && context.redisUp && context.initialSyncDone;
       if (ready === context.ready) return;
       enqueue.assign({ ready });
       if (self._parent) {
@@ -163,7 +342,7 @@ export const portsyncMachine = setup({
       }
     }),
     /** A NEWLINK whose ifindex belongs to a known port under another name: the port was renamed; drop the old name. */
-    forgetRenamedPort: enqueueActions(({ context, event, enqueue }) => {
+    forgetRenamedPort: enqueueActions(({ context, event, system, enqueue }) => {
       const e = event as LinkEvent;
       if (e.kind !== 'new') return;
       const old = Object.keys(context.ports).filter((n) => n !== e.name && context.ports[n]!.ifindex === e.ifindex);
@@ -172,6 +351,8 @@ export const portsyncMachine = setup({
       for (const name of old) delete ports[name];
       enqueue.assign({ ports });
       enqueue(stateDbDeletes(old));
+      const stateFile = system.get('stateFile');
+      if (stateFile) for (const name of old) enqueue.sendTo(stateFile, event_({ type: 'stateFile.remove', name }));
       enqueue({ type: 'reportPortCount', params: { count: Object.keys(ports).length } } as never);
     }),
     rememberPort: assign(({ context, event }) => {
@@ -235,8 +416,92 @@ export const portsyncMachine = setup({
     dumpsCompleted: 0,
     redisUp: false,
     ready: false,
+    warmRestart: input.warmRestart ?? {},
+    eoiuMode: input.eoiuMode ?? 'dump',
+    stateFileDebounceMs: input.stateFileDebounceMs ?? 200,
+    stateFilePorts: undefined,
+    expectedPorts: undefined,
+    eoiuDetected: false,
+    initialSyncDone: false,
+    stateSaved: false,
+    redisDrained: false,
   }),
-  invoke: { id: 'redisTables', src: 'redisTables' },
+  invoke: [
+    { id: 'redisTables', src: 'redisTables' },
+    {
+      id: 'stateFile',
+      systemId: 'stateFile',
+      src: 'stateFile',
+      input: ({ context }) => ({ debounceMs: context.stateFileDebounceMs }),
+      // It is done only after its final save on shutdown: see 'draining'. A broken state file store must not take
+      // portsync down (it is a cold start without saves then), nor hold up the shutdown.
+      onError: { actions: assign({ stateSaved: true }) },
+    },
+    {
+      id: 'eoiuDetector',
+      systemId: 'eoiuDetector',
+      src: 'eoiuDetector',
+      input: ({ context }) => ({ mode: context.eoiuMode, awaitExpectedPorts: true }),
+    },
+    {
+      id: 'warmRestart',
+      systemId: 'warmRestart',
+      src: 'warmRestart',
+      input: ({ context }) => context.warmRestart,
+    },
+    { id: 'appDbGate', systemId: 'appDbGate', src: 'appDbGate', input: {} },
+  ],
+  on: {
+    // Relays between the warm-restart children (see portsyncChildren).
+    'stateFile.loaded': {
+      actions: [
+        assign({ stateFilePorts: ({ event }) => Object.keys(event.ports) }),
+        toChild('warmRestart', { type: 'stateFile.loaded' }),
+        'sendExpectedPorts',
+      ],
+    },
+    'stateFile.cold': {
+      actions: [
+        assign({ stateFilePorts: [] }),
+        enqueueActions(({ event, system, enqueue }) => {
+          const warm = system.get('warmRestart');
+          if (warm) enqueue.sendTo(warm, event_({ type: 'stateFile.cold', reason: event.reason }));
+        }),
+        'sendExpectedPorts',
+      ],
+    },
+    'eoiu.detected': {
+      actions: [assign({ eoiuDetected: true }), toChild('warmRestart', { type: 'eoiu.detected' })],
+    },
+    'warmRestart.state': {
+      actions: [
+        sendTo('redisTables', ({ event }) => ({ type: 'redis.warmRestartState' as const, state: event.state })),
+        // EOIU may have come before warmRestart reached initialSyncInProgress (it ignores it elsewhere): repeat it.
+        enqueueActions(({ context, event, system, enqueue }) => {
+          const warm = system.get('warmRestart');
+          if (event.state === 'restored' && context.eoiuDetected && warm) {
+            enqueue.sendTo(warm, { type: 'eoiu.detected' });
+          }
+        }),
+      ],
+    },
+    'warmRestart.incrementRestoreCount': {
+      actions: sendTo('redisTables', { type: 'redis.incrementRestoreCount' }),
+    },
+    'warmRestart.openGate': {
+      actions: sendTo('appDbGate', ({ event }) => ({ type: 'appDbGate.open' as const, reconcile: event.reconcile })),
+    },
+    'appDbGate.forward': {
+      actions: { type: 'writeAppDbThroughGate', params: ({ event }) => ({ ops: event.ops }) },
+    },
+    'appDbGate.opened': {
+      actions: [
+        assign({ initialSyncDone: true }),
+        toChild('warmRestart', { type: 'appDbGate.opened' }),
+        'reportReadiness',
+      ],
+    },
+  },
   initial: 'running',
   states: {
     running: {
@@ -244,10 +509,12 @@ export const portsyncMachine = setup({
       entry: 'requestDump',
       on: {
         'netlink.link': [
-          { guard: 'isIgnoredLink', actions: 'forgetRenamedPort' },
+          { guard: 'isIgnoredLink', actions: ['feedEoiuDetector', 'forgetRenamedPort'] },
           {
             guard: 'isDelLink',
             actions: [
+              'feedEoiuDetector',
+              'removeStateFilePort',
               'forgetPort',
               { type: 'writeStateDb', params: ({ event }) => ({ ops: [{ op: 'del', key: event.name }] }) },
               { type: 'reportPortCount', params: ({ context }) => ({ count: Object.keys(context.ports).length }) },
@@ -255,8 +522,10 @@ export const portsyncMachine = setup({
           },
           {
             actions: [
+              'feedEoiuDetector',
               'forgetRenamedPort',
               'rememberPort',
+              'upsertStateFilePort',
               {
                 type: 'writeStateDb',
                 params: ({ event }) => ({
@@ -267,8 +536,8 @@ export const portsyncMachine = setup({
             ],
           },
         ],
-        'netlink.dumpStarted': { actions: 'trackDump' },
-        'netlink.overflow': { actions: 'forgetDump' },
+        'netlink.dumpStarted': { actions: ['feedEoiuDetector', 'trackDump'] },
+        'netlink.overflow': { actions: ['feedEoiuDetector', 'forgetDump'] },
         'redis.up': { actions: [assign({ redisUp: true }), 'reportReadiness'] },
         'redis.down': { actions: [assign({ redisUp: false }), 'reportReadiness'] },
         shutdown: { target: 'draining' },
@@ -284,6 +553,7 @@ export const portsyncMachine = setup({
                   actions: [
                     'applyInitialState',
                     { type: 'writeAppDb', params: ({ event }) => ({ ops: configCopyOps(event.configPorts) }) },
+                    'sendExpectedPorts',
                   ],
                 },
               },
@@ -308,17 +578,22 @@ export const portsyncMachine = setup({
                   {
                     guard: 'completesTrackedDump',
                     target: 'synced',
-                    actions: ['pruneMissingPorts', 'reportReadiness'],
+                    actions: ['feedEoiuDetector', 'pruneMissingPorts', 'replaceStateFilePorts', 'reportReadiness'],
                   },
-                  { guard: ({ event }) => event.interrupted, actions: 'forgetDump' },
+                  { guard: ({ event }) => event.interrupted, actions: ['feedEoiuDetector', 'forgetDump'] },
+                  { actions: 'feedEoiuDetector' },
                 ],
               },
             },
             synced: {
               on: {
                 'netlink.dumpDone': [
-                  { guard: 'completesTrackedDump', actions: 'pruneMissingPorts' },
-                  { guard: ({ event }) => event.interrupted, actions: 'forgetDump' },
+                  {
+                    guard: 'completesTrackedDump',
+                    actions: ['feedEoiuDetector', 'pruneMissingPorts', 'replaceStateFilePorts'],
+                  },
+                  { guard: ({ event }) => event.interrupted, actions: ['feedEoiuDetector', 'forgetDump'] },
+                  { actions: 'feedEoiuDetector' },
                 ],
               },
             },
@@ -327,11 +602,19 @@ export const portsyncMachine = setup({
       },
     },
     draining: {
-      entry: sendTo('redisTables', ({ context }) => ({
-        type: 'redis.drain' as const,
-        timeoutMs: context.drainTimeoutMs,
-      })),
-      on: { 'redis.drained': 'stopped' },
+      // The final state-file save and the Redis flush run side by side; portsync is final when both are over.
+      entry: [
+        toChild('stateFile', { type: 'shutdown' }),
+        sendTo('redisTables', ({ context }) => ({
+          type: 'redis.drain' as const,
+          timeoutMs: context.drainTimeoutMs,
+        })),
+      ],
+      always: { guard: ({ context }) => context.stateSaved && context.redisDrained, target: 'stopped' },
+      on: {
+        'redis.drained': { actions: assign({ redisDrained: true }) },
+        'xstate.done.actor.stateFile': { actions: assign({ stateSaved: true }) },
+      },
       after: { drainTimeout: 'stopped' },
     },
     stopped: { type: 'final' },

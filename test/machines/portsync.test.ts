@@ -1,14 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { SimulatedClock, assign, createActor, fromCallback, setup, type AnyEventObject } from 'xstate';
+import { SimulatedClock, assign, createActor, fromCallback, fromPromise, setup, type AnyEventObject } from 'xstate';
 import {
   IFF_RUNNING,
   IFF_UP,
+  portsyncChildren,
   portsyncMachine,
   type PortsyncEvent,
   type RedisTablesCommand,
   type TableWrite,
 } from '../../src/machines/portsync.js';
 import type { NetlinkLinkEvent } from '../../src/machines/sourceEvents.js';
+import type { CleanupOutput, LoadOutput, PortMap, StateFileSlot } from '../../src/machines/stateFile.js';
+import type { SonicWarmRestartConfig } from '../../src/machines/warmRestart.js';
 
 function link(name: string, over: Partial<NetlinkLinkEvent> = {}): NetlinkLinkEvent {
   return {
@@ -29,30 +32,91 @@ function link(name: string, over: Partial<NetlinkLinkEvent> = {}): NetlinkLinkEv
   };
 }
 
-/** Starts portsync with a fake redisTables actor that records what it is asked to write. */
-function start(opts: { drainReply?: boolean; counts?: number[] } = {}) {
+const settle = () => new Promise((r) => setTimeout(r, 0));
+
+interface StartOptions {
+  drainReply?: boolean;
+  counts?: number[];
+  /** Ports of a valid state file (warm start); undefined: no state file (cold start). */
+  stateFile?: PortMap;
+  /** APP_DB PORT_TABLE content before the start (what readAppDb returns). */
+  appDb?: Record<string, Record<string, string>>;
+  /** readSonicConfig result, or a promise to resolve it later. */
+  sonic?: SonicWarmRestartConfig | Promise<SonicWarmRestartConfig>;
+  timeoutSecs?: number;
+}
+
+/**
+ * Starts portsync with fakes: redisTables records what it is asked to write (APP_DB writes applied to an in-memory
+ * APP_DB), the state file store is in memory, readSonicConfig answers `sonic`.
+ */
+async function start(opts: StartOptions = {}) {
   const state: TableWrite[] = [];
   const app: TableWrite[] = [];
+  const warm: string[] = [];
+  const saves: PortMap[] = [];
+  const appDb: Record<string, Record<string, string>> = { ...(opts.appDb ?? {}) };
+  const applyApp = (ops: TableWrite[]) => {
+    app.push(...ops);
+    for (const op of ops) {
+      if (op.op === 'del') delete appDb[op.key];
+      else appDb[op.key] = { ...(appDb[op.key] ?? {}), ...op.fields };
+    }
+  };
   const fakeTables = fromCallback<RedisTablesCommand>(({ receive, sendBack }) => {
     receive((cmd) => {
-      if (cmd.type === 'redis.write') (cmd.table === 'state' ? state : app).push(...cmd.ops);
+      if (cmd.type === 'redis.write') {
+        if (cmd.table === 'state') state.push(...cmd.ops);
+        else applyApp(cmd.ops);
+      } else if (cmd.type === 'redis.warmRestartState') warm.push(cmd.state);
+      else if (cmd.type === 'redis.incrementRestoreCount') warm.push('restore_count+1');
       else if (opts.drainReply ?? true) sendBack({ type: 'redis.drained', complete: true });
     });
   });
   const clock = new SimulatedClock();
   const machine = portsyncMachine.provide({
-    actors: { redisTables: fakeTables },
+    actors: {
+      redisTables: fakeTables,
+      stateFile: portsyncChildren.stateFile.provide({
+        actors: {
+          cleanupStale: fromPromise<CleanupOutput>(async () => ({ deleted: [] })),
+          loadState: fromPromise<LoadOutput, { slot: StateFileSlot }>(async ({ input }) => {
+            if (!opts.stateFile || input.slot === 'backup') throw { reason: 'missing', message: 'no such file' };
+            return { savedAt: 1, ports: opts.stateFile };
+          }),
+          saveState: fromPromise<void, { ports: PortMap; rotate: boolean }>(
+            async ({ input }) => void saves.push(input.ports),
+          ),
+        },
+      }),
+      warmRestart: portsyncChildren.warmRestart.provide({
+        actors: { readSonicConfig: fromPromise(async () => opts.sonic ?? { enabled: false }) },
+      }),
+      appDbGate: portsyncChildren.appDbGate.provide({
+        actors: {
+          readAppDb: fromPromise(async () => structuredClone(appDb)),
+          writeAppDb: fromPromise(async ({ input }: { input: { ops: TableWrite[] } }) => applyApp(input.ops)),
+        },
+      }),
+    },
     actions: { reportPortCount: (_, params) => opts.counts?.push(params.count) },
   });
-  const actor = createActor(machine, { input: { portPattern: '^(Ethernet|PortChannel)\\d+$' }, clock });
+  const actor = createActor(machine, {
+    input: {
+      portPattern: '^(Ethernet|PortChannel)\\d+$',
+      ...(opts.timeoutSecs !== undefined ? { warmRestart: { timeoutSecs: opts.timeoutSecs } } : {}),
+    },
+    clock,
+  });
   actor.start();
+  await settle();
   const send = (...events: PortsyncEvent[]) => events.forEach((e) => actor.send(e));
-  return { actor, state, app, send, clock };
+  return { actor, state, app, appDb, warm, saves, send, clock };
 }
 
 describe('portsync machine', () => {
-  it('writes STATE_DB PORT_TABLE from link flags and MTU, and deletes on DELLINK', () => {
-    const { state, send } = start();
+  it('writes STATE_DB PORT_TABLE from link flags and MTU, and deletes on DELLINK', async () => {
+    const { state, send } = await start();
     send(
       link('Ethernet0'),
       link('Ethernet4', { flags: IFF_UP, mtu: 1500 }),
@@ -79,9 +143,9 @@ describe('portsync machine', () => {
     ]);
   });
 
-  it('skips names outside portPattern, team links and the DELLINK of a link with a master', () => {
+  it('skips names outside portPattern, team links and the DELLINK of a link with a master', async () => {
     const counts: number[] = [];
-    const { state, send, actor } = start({ counts });
+    const { state, send, actor } = await start({ counts });
     send(
       link('eth0'),
       link('Ethernet0x'),
@@ -94,16 +158,16 @@ describe('portsync machine', () => {
     expect(counts).toEqual([1]);
   });
 
-  it('a renamed link (same ifindex) drops its old name from STATE_DB, also when renamed out of the pattern', () => {
-    const { state, send, actor } = start();
+  it('a renamed link (same ifindex) drops its old name from STATE_DB, also when renamed out of the pattern', async () => {
+    const { state, send, actor } = await start();
     send(link('Ethernet0', { ifindex: 3 }), link('Ethernet4', { ifindex: 4 }));
     send(link('Ethernet40', { ifindex: 3 }), link('eth4', { ifindex: 4 }));
     expect(state.slice(2).map((w) => `${w.op} ${w.key}`)).toEqual(['del Ethernet0', 'set Ethernet40', 'del Ethernet4']);
     expect(Object.keys(actor.getSnapshot().context.ports)).toEqual(['Ethernet40']);
   });
 
-  it('cold start copies CONFIG_DB ports to APP_DB, then PortConfigDone, then PortInitDone once all are seen', () => {
-    const { app, send } = start();
+  it('cold start copies CONFIG_DB ports to APP_DB, then PortConfigDone, then PortInitDone once all are seen', async () => {
+    const { app, send } = await start();
     send(link('Ethernet0'));
     send({
       type: 'redis.initialState',
@@ -121,8 +185,8 @@ describe('portsync machine', () => {
     expect(app.slice(3)).toEqual([{ op: 'set', key: 'PortInitDone', fields: { lanes: '0' } }]);
   });
 
-  it('sends PortInitDone at once when CONFIG_DB has no ports', () => {
-    const { app, send } = start();
+  it('sends PortInitDone at once when CONFIG_DB has no ports', async () => {
+    const { app, send } = await start();
     send({ type: 'redis.initialState', configPorts: {}, statePorts: [] });
     expect(app).toEqual([
       { op: 'set', key: 'PortConfigDone', fields: { count: '0' } },
@@ -130,8 +194,8 @@ describe('portsync machine', () => {
     ]);
   });
 
-  it('a completed re-dump is the truth: ports missing from it are deleted; interrupted dumps prove nothing', () => {
-    const { state, send, actor } = start();
+  it('a completed re-dump is the truth: ports missing from it are deleted; interrupted dumps prove nothing', async () => {
+    const { state, send, actor } = await start();
     send({ type: 'netlink.dumpStarted', seq: 1, reason: 'start' });
     send(link('Ethernet0', { inDump: true, seq: 1 }), link('Ethernet4', { inDump: true, seq: 1 }));
     send({ type: 'netlink.dumpDone', seq: 1, interrupted: false });
@@ -155,8 +219,8 @@ describe('portsync machine', () => {
     expect(Object.keys(actor.getSnapshot().context.ports).sort()).toEqual(['Ethernet0', 'Ethernet8']);
   });
 
-  it('deletes STATE_DB ports left from a previous run once a completed dump does not show them', () => {
-    const { state, send } = start();
+  it('deletes STATE_DB ports left from a previous run once a completed dump does not show them', async () => {
+    const { state, send } = await start();
     send({ type: 'redis.initialState', configPorts: {}, statePorts: ['Ethernet0', 'Ethernet96', 'eth0'] });
     send({ type: 'netlink.dumpStarted', seq: 1, reason: 'request' });
     send(link('Ethernet0', { inDump: true, seq: 1 }));
@@ -164,14 +228,14 @@ describe('portsync machine', () => {
     expect(state.filter((w) => w.op === 'del')).toEqual([{ op: 'del', key: 'Ethernet96' }]);
 
     // Late initial state (the dump completed first): stale ports go at once.
-    const late = start();
+    const late = await start();
     late.send({ type: 'netlink.dumpStarted', seq: 1, reason: 'start' });
     late.send({ type: 'netlink.dumpDone', seq: 1, interrupted: false });
     late.send({ type: 'redis.initialState', configPorts: {}, statePorts: ['Ethernet12'] });
     expect(late.state.filter((w) => w.op === 'del')).toEqual([{ op: 'del', key: 'Ethernet12' }]);
   });
 
-  it('is ready once the initial dump is done and Redis is up; reports changes to its parent; asks for a dump', () => {
+  it('is ready once the initial dump is done and Redis is up; reports changes to its parent; asks for a dump', async () => {
     const readiness: boolean[] = [];
     const requests: string[] = [];
     const fakeSource = fromCallback(({ receive }) => receive((e: AnyEventObject) => requests.push(e.type)));
@@ -190,6 +254,7 @@ describe('portsync machine', () => {
       },
     });
     const root = createActor(parent).start();
+    await settle();
     expect(requests).toEqual(['netlink.requestDump']);
     const fwd = (e: PortsyncEvent) => root.system.get('portsync').send(e);
     fwd({ type: 'redis.up' });
@@ -201,17 +266,147 @@ describe('portsync machine', () => {
     root.stop();
   });
 
-  it('on shutdown drains pending writes and reaches its final state', () => {
-    const { actor, send } = start();
+  it('on shutdown drains pending writes and reaches its final state', async () => {
+    const { actor, send } = await start();
     send({ type: 'shutdown' });
+    await settle();
     expect(actor.getSnapshot().status).toBe('done');
   });
 
-  it('on shutdown gives up after the drain timeout when Redis never answers', () => {
-    const { actor, send, clock } = start({ drainReply: false });
+  it('on shutdown gives up after the drain timeout when Redis never answers', async () => {
+    const { actor, send, clock } = await start({ drainReply: false });
     send(link('Ethernet0'), { type: 'shutdown' });
     expect(actor.getSnapshot().value).toBe('draining');
     clock.increment(4_500);
+    expect(actor.getSnapshot().status).toBe('done');
+  });
+});
+
+/** A state-file record of a link as the fake kernel below reports it. */
+function record(name: string, over: Partial<NetlinkLinkEvent> = {}) {
+  const l = link(name, over);
+  return {
+    name,
+    adminState: l.flags & IFF_UP ? ('up' as const) : ('down' as const),
+    operState: l.flags & IFF_RUNNING ? ('up' as const) : ('down' as const),
+    flags: l.flags,
+    mtu: l.mtu,
+    ifindex: l.ifindex,
+  };
+}
+
+describe('portsync with its warm-restart children', () => {
+  const config = { Ethernet0: { lanes: '1', speed: '100000' }, Ethernet4: { lanes: '5', speed: '100000' } };
+  // APP_DB as the previous run left it: Ethernet4 was reconfigured since, Ethernet8 left the configuration.
+  const previousAppDb = {
+    Ethernet0: { lanes: '1', speed: '100000' },
+    Ethernet4: { lanes: '5', speed: '40000' },
+    Ethernet8: { lanes: '9', speed: '100000' },
+    PortConfigDone: { count: '3' },
+    PortInitDone: { lanes: '0' },
+  };
+  const dump = (seq: number, names: string[]): PortsyncEvent[] => [
+    { type: 'netlink.dumpStarted', seq, reason: 'request' },
+    ...names.map((n) => link(n, { inDump: true, seq })),
+    { type: 'netlink.dumpDone', seq, interrupted: false },
+  ];
+
+  it('cold start: APP_DB written at once, WARM_RESTART_TABLE disabled, no restore_count', async () => {
+    const { app, warm, send, actor } = await start();
+    send({ type: 'redis.up' }, { type: 'redis.initialState', configPorts: config, statePorts: [] });
+    expect(app.map((w) => `${w.op} ${w.key}`)).toEqual(['set Ethernet0', 'set Ethernet4', 'set PortConfigDone']);
+    expect(warm).toEqual(['disabled']);
+    send(...dump(1, ['Ethernet0', 'Ethernet4']));
+    expect(app.map((w) => w.key).at(-1)).toBe('PortInitDone');
+    expect(actor.getSnapshot().context.ready).toBe(true);
+    expect(actor.getSnapshot().children.warmRestart?.getSnapshot().status).toBe('done');
+  });
+
+  it('warm start holds APP_DB until EOIU, then writes exactly the diff and opens the gate', async () => {
+    const files = { Ethernet0: record('Ethernet0'), Ethernet4: record('Ethernet4'), Ethernet12: record('Ethernet12') };
+    const { app, appDb, warm, send, actor } = await start({ stateFile: files, appDb: previousAppDb });
+    expect(warm).toEqual(['initialized', 'restore_count+1', 'restored']);
+    send({ type: 'redis.up' }, { type: 'redis.initialState', configPorts: config, statePorts: [] });
+    // Ethernet12 (state file, not configured) is not waited for; Ethernet4 (configured, in the file) is.
+    expect(actor.getSnapshot().context.expectedPorts).toEqual(['Ethernet0', 'Ethernet4']);
+    send({ type: 'netlink.dumpStarted', seq: 1, reason: 'request' }, link('Ethernet0', { inDump: true, seq: 1 }));
+    send({ type: 'netlink.dumpDone', seq: 1, interrupted: false });
+    await settle();
+    // The dump is done but Ethernet4 was not seen yet: still held, nothing written.
+    expect(app).toEqual([]);
+    expect(actor.getSnapshot().context.ready).toBe(false);
+    send(link('Ethernet4'));
+    await settle();
+    expect(app).toEqual([
+      { op: 'set', key: 'Ethernet4', fields: { lanes: '5', speed: '100000' } },
+      { op: 'set', key: 'PortConfigDone', fields: { count: '2' } },
+      { op: 'del', key: 'Ethernet8' },
+    ]);
+    expect(appDb).toEqual({ ...config, PortConfigDone: { count: '2' }, PortInitDone: { lanes: '0' } });
+    expect(warm).toEqual(['initialized', 'restore_count+1', 'restored', 'reconciled']);
+    expect(actor.getSnapshot().context.ready).toBe(true);
+    expect(actor.getSnapshot().children.warmRestart?.getSnapshot().status).toBe('done');
+  });
+
+  it('warm start without EOIU completes by the timeout guard; nothing is written before', async () => {
+    const files = { Ethernet0: record('Ethernet0'), Ethernet4: record('Ethernet4') };
+    const { app, warm, send, clock, actor } = await start({ stateFile: files, appDb: previousAppDb, timeoutSecs: 3 });
+    send({ type: 'redis.up' }, { type: 'redis.initialState', configPorts: config, statePorts: [] });
+    send(...dump(1, ['Ethernet0']));
+    clock.increment(2_999);
+    await settle();
+    expect(app).toEqual([]);
+    expect(actor.getSnapshot().children.appDbGate?.getSnapshot().value).toBe('closed');
+    clock.increment(1);
+    await settle();
+    expect(app.map((w) => `${w.op} ${w.key}`)).toEqual([
+      'set Ethernet4',
+      'set PortConfigDone',
+      'del Ethernet8',
+      'del PortInitDone',
+    ]);
+    expect(warm.at(-1)).toBe('reconciled');
+    // Open: later writes pass through (Ethernet4 appears, every configured port seen → PortInitDone).
+    send(link('Ethernet4'));
+    expect(app.at(-1)).toEqual({ op: 'set', key: 'PortInitDone', fields: { lanes: '0' } });
+    expect(actor.getSnapshot().context.ready).toBe(true);
+  });
+
+  it('an EOIU that comes before the warm/cold decision is not lost', async () => {
+    let answer: (c: SonicWarmRestartConfig) => void = () => undefined;
+    const sonic = new Promise<SonicWarmRestartConfig>((r) => (answer = r));
+    const files = { Ethernet0: record('Ethernet0') };
+    const { app, warm, send, clock } = await start({ stateFile: files, appDb: { Ethernet0: { lanes: '1' } }, sonic });
+    send(
+      { type: 'redis.up' },
+      { type: 'redis.initialState', configPorts: { Ethernet0: { lanes: '1' } }, statePorts: [] },
+    );
+    send(...dump(1, ['Ethernet0']));
+    await settle();
+    expect(warm).toEqual([]);
+    answer({ enabled: true, timerSecs: 600 });
+    await settle();
+    await settle();
+    expect(warm).toEqual(['initialized', 'restore_count+1', 'restored', 'reconciled']);
+    // Only what differs: PortConfigDone and PortInitDone were missing.
+    expect(app.map((w) => `${w.op} ${w.key}`)).toEqual(['set PortConfigDone', 'set PortInitDone']);
+    clock.increment(600_000);
+    expect(warm.at(-1)).toBe('reconciled');
+  });
+
+  it('the state file follows the kernel, and shutdown saves it once more before portsync is final', async () => {
+    const { saves, send, clock, actor } = await start();
+    send({ type: 'redis.up' }, { type: 'redis.initialState', configPorts: {}, statePorts: [] });
+    send(...dump(1, ['Ethernet0', 'Ethernet4']));
+    clock.increment(200);
+    await settle();
+    expect(Object.keys(saves.at(-1) ?? {})).toEqual(['Ethernet0', 'Ethernet4']);
+    send(link('Ethernet4', { kind: 'del' }), link('Ethernet0', { mtu: 1500 }));
+    const before = saves.length;
+    send({ type: 'shutdown' });
+    await settle();
+    expect(saves.length).toBe(before + 1);
+    expect(saves.at(-1)).toEqual({ Ethernet0: record('Ethernet0', { mtu: 1500 }) });
     expect(actor.getSnapshot().status).toBe('done');
   });
 });

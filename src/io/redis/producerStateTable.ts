@@ -56,6 +56,22 @@ export interface ProducerTableContent {
   pending: Map<string, Record<string, string>>;
 }
 
+/**
+ * What a consumer would see once it has taken everything pending: a key in the key set and the del set loses its
+ * consumed fields; pending temp-hash fields are applied over what remains. Keys left with no fields are absent.
+ */
+export function effectiveContent(content: ProducerTableContent): Record<string, Record<string, string>> {
+  const out: Record<string, Record<string, string>> = {};
+  for (const [key, fields] of content.table) out[key] = { ...fields };
+  const deleted = new Set(content.delSet);
+  for (const key of content.keySet) {
+    if (deleted.has(key)) delete out[key];
+    const pending = content.pending.get(key);
+    if (pending && Object.keys(pending).length > 0) out[key] = { ...(out[key] ?? {}), ...pending };
+  }
+  return out;
+}
+
 export class ProducerStateTable {
   readonly writer: CoalescingWriter;
   readonly channel: string;

@@ -1,0 +1,30 @@
+// SONiC warm-restart bookkeeping in Redis: STATE_DB `WARM_RESTART_TABLE|portsyncd` (state, restore_count), the enable
+// flags STATE_DB `WARM_RESTART_ENABLE_TABLE|swss` / `|system` (enable=true), and CONFIG_DB `WARM_RESTART|swss`
+// portsyncd_timer (read through configDb.ts).
+import type { Redis } from 'ioredis';
+
+export const warmRestartApp = 'portsyncd';
+
+/** True when WARM_RESTART_ENABLE_TABLE|swss or |system has enable=true. */
+export async function readWarmRestartEnabled(stateDb: Redis, separator: string): Promise<boolean> {
+  const [swss, system] = await Promise.all([
+    stateDb.hget(`WARM_RESTART_ENABLE_TABLE${separator}swss`, 'enable'),
+    stateDb.hget(`WARM_RESTART_ENABLE_TABLE${separator}system`, 'enable'),
+  ]);
+  return swss === 'true' || system === 'true';
+}
+
+/** CONFIG_DB portsyncd_timer as a number, or undefined when absent or not an integer (the machine checks 1..9999). */
+export function parsePortsyncdTimer(fields: Record<string, string>): number | undefined {
+  const raw = fields.portsyncd_timer;
+  if (raw === undefined || !/^\d+$/.test(raw.trim())) return undefined;
+  return Number(raw.trim());
+}
+
+export async function setWarmRestartState(stateDb: Redis, separator: string, state: string): Promise<void> {
+  await stateDb.hset(`WARM_RESTART_TABLE${separator}${warmRestartApp}`, 'state', state);
+}
+
+export async function incrementRestoreCount(stateDb: Redis, separator: string, by: number): Promise<void> {
+  await stateDb.hincrby(`WARM_RESTART_TABLE${separator}${warmRestartApp}`, 'restore_count', by);
+}
