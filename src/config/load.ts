@@ -94,8 +94,12 @@ function coerce(k: ConfigKey, raw: string): unknown {
   }
 }
 
+/** Keys that would reach Object.prototype through a plain object: never followed or set. */
+const forbidden = new Set(['__proto__', 'constructor', 'prototype']);
+
 function setPath(obj: Record<string, unknown>, key: string, value: unknown): void {
   const parts = key.split('.');
+  if (parts.some((p) => forbidden.has(p))) throw new ConfigError(`config key "${key}": not a configuration key`);
   let cur = obj;
   for (const p of parts.slice(0, -1)) {
     const next = cur[p];
@@ -110,6 +114,7 @@ function normalize(obj: unknown): unknown {
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return obj;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(obj)) {
+    if (forbidden.has(k)) throw new ConfigError(`config key "${k}": not a configuration key`);
     if (k.includes('.')) setPath(out, k, normalize(v));
     else if (typeof out[k] === 'object' && out[k] !== null && typeof v === 'object' && v !== null)
       Object.assign(out[k] as object, normalize(v));

@@ -1,6 +1,7 @@
 // The daemon-written INI files in the config dir: ptp4l.N.config, phc2sys.N.config, ts2phc.N.config,
 // synce4l.N.config, chronyd.N.config. Found by listing the directory; a path is never built from outside input.
-import { lstat, readdir, readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export const configFileName = /^(ptp4l|phc2sys|ts2phc|synce4l|chronyd)\.(\d+)\.config$/;
@@ -86,16 +87,34 @@ export async function loadConfigFiles(dir: string): Promise<ConfigFilesResult> {
   for (const name of names.filter((n) => configFileName.test(n)).sort(order)) {
     const path = join(dir, name);
     try {
-      const st = await lstat(path);
-      if (!st.isFile()) {
-        errors.push(`${path}: not a regular file, skipped`);
-        continue;
+      // Open without following a symlink and judge the opened file itself (fstat), so a name swapped for a symlink
+      // between the listing and the read cannot make us read outside the directory. O_NONBLOCK: a FIFO never blocks.
+      let text: string;
+      let handle;
+      try {
+        handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ELOOP') {
+          errors.push(`${path}: a symbolic link, skipped`);
+          continue;
+        }
+        throw err;
       }
-      if (st.size > maxBytes) {
-        errors.push(`${path}: larger than ${maxBytes} bytes, skipped`);
-        continue;
+      try {
+        const st = await handle.stat();
+        if (!st.isFile()) {
+          errors.push(`${path}: not a regular file, skipped`);
+          continue;
+        }
+        if (st.size > maxBytes) {
+          errors.push(`${path}: larger than ${maxBytes} bytes, skipped`);
+          continue;
+        }
+        text = await handle.readFile('utf8');
+      } finally {
+        await handle.close();
       }
-      const parsed = parseConfigFile(name, await readFile(path, 'utf8'));
+      const parsed = parseConfigFile(name, text);
       if (typeof parsed === 'string') errors.push(`${dir}/${parsed}`);
       else files.push(parsed);
     } catch (err) {

@@ -15,11 +15,14 @@ export const defaultThresholds: Readonly<Thresholds> = Object.freeze({
   holdOverTimeout: 5,
 });
 
+/** The longest delay a Node timer takes (2^31 − 1 ms); a longer one would fire at once. */
+export const maxHoldOverTimeout = Math.floor((2 ** 31 - 1) / 1000);
+
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
 /**
  * From a raw `ptpClockThreshold` object: missing or max ≤ 0 → default max; min > max → max - 1; holdover ≤ 0 →
- * default holdover.
+ * default holdover; holdover above maxHoldOverTimeout (≈ 24.8 days, what a timer can wait) → maxHoldOverTimeout.
  */
 export function thresholdsFrom(raw: unknown): Thresholds {
   const o = raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
@@ -29,6 +32,7 @@ export function thresholdsFrom(raw: unknown): Thresholds {
   if (minOffset > maxOffset) minOffset = maxOffset - 1;
   let holdOverTimeout = num(o['holdOverTimeout']) ?? defaultThresholds.holdOverTimeout;
   if (holdOverTimeout <= 0) holdOverTimeout = defaultThresholds.holdOverTimeout;
+  if (holdOverTimeout > maxHoldOverTimeout) holdOverTimeout = maxHoldOverTimeout;
   return { maxOffset, minOffset, holdOverTimeout };
 }
 
