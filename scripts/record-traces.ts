@@ -114,7 +114,127 @@ async function ptpHoldoverExpiry(name: string): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
 }
 
+/** A private redis-server and a network namespace with veth ports, for the portsync recordings. */
+async function portsyncWorld() {
+  const { createNetns } = await import('../test/support/netns.js');
+  const { Redis } = await import('ioredis');
+  const dir = mkdtempSync(join(tmpdir(), 'syncvisor-trace-ps-'));
+  const socket = join(dir, 'redis.sock');
+  const redis = spawn('redis-server', ['--port', '0', '--unixsocket', socket, '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
+  await waitFor('redis', () => {
+    try {
+      return readFileSync('/proc/net/unix', 'utf8').includes(socket);
+    } catch {
+      return false;
+    }
+  });
+  const ns = createNetns('svtr');
+  ns.ip(['link', 'set', 'lo', 'up']);
+  ns.addVethPair('Ethernet0', 'p0');
+  ns.addVethPair('Ethernet4', 'p4');
+  for (const l of ['Ethernet0', 'p0', 'Ethernet4', 'p4']) ns.set(l, 'up');
+  const config = new Redis({ path: socket, db: 4 });
+  const state = new Redis({ path: socket, db: 6 });
+  await config.hset('PORT|Ethernet0', { lanes: '1,2,3,4', speed: '100000', alias: 'etp1' });
+  await config.hset('PORT|Ethernet4', { lanes: '5,6,7,8', speed: '100000', alias: 'etp2' });
+  const cfgFile = (trace: string, timeoutSecs = 10) => {
+    const f = join(dir, `${trace}.yaml`);
+    writeFileSync(
+      f,
+      [
+        'services: [portsync]',
+        `redis: { url: ${socket} }`,
+        'http: { listen: "127.0.0.1:0" }',
+        `stateFile: { path: ${join(dir, 'state', 'portsyncd.json')}, debounceMs: 50 }`,
+        `warmRestart: { timeoutSecs: ${timeoutSecs} }`,
+        `trace: { path: ${join(out, `${trace}.jsonl`)} }`,
+      ].join('\n'),
+    );
+    return f;
+  };
+  const daemon = (configFile: string) => {
+    const proc = spawn('ip', ['netns', 'exec', ns.name, process.execPath, bin, 'run', '--config', configFile], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    return {
+      stderr: () => err,
+      stop: () =>
+        new Promise<number | null>((resolve) => {
+          proc.once('exit', resolve);
+          proc.kill('SIGTERM');
+        }),
+    };
+  };
+  const warmState = async () => (await state.hget('WARM_RESTART_TABLE|portsyncd', 'state')) ?? '';
+  return {
+    ns,
+    config,
+    state,
+    cfgFile,
+    daemon,
+    warmState,
+    async close() {
+      config.disconnect();
+      state.disconnect();
+      ns.destroy();
+      redis.kill('SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** portsync cold start, then a warm start that completes by EOIU, then one that completes by the timeout guard. */
+async function portsyncRuns(): Promise<void> {
+  const w = await portsyncWorld();
+  try {
+    // Cold: no state file. Settle, flap a port, stop (the final save writes the state file).
+    let d = w.daemon(w.cfgFile('portsync-cold'));
+    await waitFor('cold start', () => d.stderr().includes('http listening'), 20_000);
+    const settled = async (want: string) => {
+      const end = Date.now() + 20_000;
+      while ((await w.warmState()) !== want) {
+        if (Date.now() > end) throw new Error(`WARM_RESTART_TABLE never became ${want}: ${d.stderr().slice(-3000)}`);
+        await sleep(50);
+      }
+    };
+    await settled('disabled');
+    await sleep(500);
+    w.ns.set('p4', 'down');
+    await sleep(300);
+    w.ns.set('p4', 'up');
+    await sleep(500);
+    console.log(`portsync-cold: exit ${await d.stop()}`);
+
+    // Warm with EOIU: the state file is fresh; one MTU changes while the daemon is down.
+    w.ns.mtu('Ethernet4', 9100);
+    await w.state.del('WARM_RESTART_TABLE|portsyncd');
+    d = w.daemon(w.cfgFile('portsync-warm-eoiu'));
+    await settled('reconciled');
+    // A new configured port comes up: the state file will list it.
+    await w.config.hset('PORT|Ethernet99', { lanes: '9', speed: '100000', alias: 'etp99' });
+    w.ns.addVethPair('Ethernet99', 'p99');
+    await sleep(500);
+    console.log(`portsync-warm-eoiu: exit ${await d.stop()}`);
+
+    // Warm by timeout: Ethernet99 (state file and CONFIG_DB) is deleted while the daemon is down and never comes
+    // back, so EOIU cannot be seen; the 2 s guard completes the initial sync.
+    w.ns.del('Ethernet99');
+    await w.state.del('WARM_RESTART_TABLE|portsyncd');
+    d = w.daemon(w.cfgFile('portsync-warm-timeout', 2));
+    await settled('reconciled');
+    await sleep(500);
+    console.log(`portsync-warm-timeout: exit ${await d.stop()}`);
+  } finally {
+    await w.close();
+  }
+}
+
 const recorders: Record<string, (name: string) => Promise<void>> = {
+  portsync: portsyncRuns,
   'ptp-restart-under-load': ptpRestartUnderLoad,
   'ptp-holdover-expiry': ptpHoldoverExpiry,
 };

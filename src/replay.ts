@@ -138,7 +138,7 @@ export function replayTrace(header: TraceHeader, records: TraceRecord[], opts: {
       now = r.t;
     }
     const target = r.to === 'supervisor' ? root : root.system.get(r.to);
-    if (!target) throw new TraceError(i + 2, `no running actor "${r.to}" at t=${r.t} in the replay`);
+    if (!target) throw new TraceError(i + 2, `unknown target "${r.to}": no actor has that systemId at t=${r.t}`);
     const machine = header.machines.find((m) => m.systemId === r.to)?.machine;
     const event =
       machine && replayRegistry[machine]?.rehydrate ? replayRegistry[machine]!.rehydrate!(r.event) : r.event;

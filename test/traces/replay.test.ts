@@ -45,4 +45,27 @@ describe('recorded traces', () => {
     expect(early.snapshot.ptp).toEqual({ serving: 'live' });
     expect(early.snapshot.supervisor).toBe('running');
   });
+
+  it('portsync warm start by timeout: the guard fires warmRestart.timeoutSecs (2 s) after the sync began', () => {
+    const { steps } = replay('portsync-warm-timeout.jsonl');
+    const w = steps.filter((s) => s.kind === 'state' && s.actor === 'warmRestart');
+    const began = w.find((s) => s.text === '"initialSyncInProgress"')!;
+    const done = w.find((s) => s.text === '"initialSyncComplete"')!;
+    expect(done.t - began.t).toBeCloseTo(2_000, 3);
+  });
+
+  it('portsync warm start by EOIU completes without waiting for the guard', () => {
+    const { steps } = replay('portsync-warm-eoiu.jsonl');
+    const w = steps.filter((s) => s.kind === 'state' && s.actor === 'warmRestart');
+    const began = w.find((s) => s.text === '"initialSyncInProgress"')!;
+    const done = w.find((s) => s.text === '"initialSyncComplete"')!;
+    expect(done.t - began.t).toBeLessThan(1_000);
+    expect(steps.some((s) => s.actor === 'eoiuDetector' && s.text === '"detected"')).toBe(true);
+  });
+
+  it('portsync cold start opens the APP_DB gate at once and never reconciles', () => {
+    const { steps, snapshot } = replay('portsync-cold.jsonl');
+    expect(steps.filter((s) => s.actor === 'appDbGate' && s.text.includes('reconciling'))).toEqual([]);
+    expect(snapshot.appDbGate).toBe('open');
+  });
 });

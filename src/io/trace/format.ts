@@ -101,7 +101,9 @@ export function parseTrace(
   if (!Array.isArray(header.machines)) throw new TraceError(1, 'wrong header: machines must be a list');
   if (typeof header.supervisor !== 'object' || header.supervisor === null)
     throw new TraceError(1, 'wrong header: supervisor settings missing');
-  const targets = knownTargets ?? new Set(header.machines.map((m) => m.systemId));
+  // Nested machines (portsync's stateFile, the ptp clocks) are not in the header: without a list of known targets,
+  // the replay says which target has no actor, with the line number.
+  const targets = knownTargets;
   const records: TraceRecord[] = [];
   let last = 0;
   for (let i = 1; i < lines.length; i++) {
@@ -117,7 +119,8 @@ export function parseTrace(
     }
     if (typeof r?.t !== 'number' || !Number.isFinite(r.t) || r.t < last)
       throw new TraceError(n, 't must be a number, not decreasing');
-    if (typeof r.to !== 'string' || !targets.has(r.to)) throw new TraceError(n, `unknown target "${String(r?.to)}"`);
+    if (typeof r.to !== 'string' || r.to === '' || (targets && !targets.has(r.to)))
+      throw new TraceError(n, `unknown target "${String(r?.to)}"`);
     if (typeof r.event?.type !== 'string') throw new TraceError(n, 'event.type missing');
     last = r.t;
     records.push(r);

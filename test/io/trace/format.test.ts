@@ -53,9 +53,9 @@ describe('trace format', () => {
       line: 2,
       message: expect.stringContaining('not JSON'),
     });
-    expect(lineOf([header, rec(1, 'ptp'), rec(2, 'portsync')].join('\n'))).toMatchObject({
+    expect(lineOf([header, rec(1, 'ptp'), rec(2, '')].join('\n'))).toMatchObject({
       line: 3,
-      message: expect.stringContaining('unknown target "portsync"'),
+      message: expect.stringContaining('unknown target ""'),
     });
     expect(lineOf([header, rec(5, 'ptp'), rec(2, 'ptp')].join('\n'))).toMatchObject({
       line: 3,
