@@ -199,6 +199,23 @@ const stopGeneration = sidecarSetup.enqueueActions(({ context, enqueue }) => {
   enqueue.assign({ generation: undefined, clocks: {} });
 });
 
+/** While not serving (loading, load failed), lines are held in a bounded queue; overflow drops the oldest, counted. */
+const queueWhileNotServing = [
+  {
+    guard: 'queueWouldOverflow',
+    actions: [
+      {
+        type: 'queueOverflowed',
+        params: ({ context, event }: { context: PtpSidecarContext; event: PtpSidecarEvent }) => ({
+          dropped: context.queue.length + (event as SocketLineEvent).lines.length - context.queueMax,
+        }),
+      },
+      'queueLines',
+    ],
+  },
+  { actions: 'queueLines' },
+] as const;
+
 export const ptpSidecarMachine = sidecarSetup.createMachine({
   id: 'ptpSidecar',
   context: ({ input }) => ({
@@ -238,21 +255,7 @@ export const ptpSidecarMachine = sidecarSetup.createMachine({
         onError: { target: 'loadFailed', actions: 'logLoadFailed' },
       },
       on: {
-        'socket.line': [
-          {
-            guard: 'queueWouldOverflow',
-            actions: [
-              {
-                type: 'queueOverflowed',
-                params: ({ context, event }) => ({
-                  dropped: context.queue.length + (event as SocketLineEvent).lines.length - context.queueMax,
-                }),
-              },
-              'queueLines',
-            ],
-          },
-          { actions: 'queueLines' },
-        ],
+        'socket.line': queueWhileNotServing,
         'socket.command': [
           { guard: and(['isRestart', 'restartModeIsProcess']), actions: 'requestProcessExit' },
           { guard: 'isRestart', actions: 'setPendingRestart' },
@@ -264,21 +267,7 @@ export const ptpSidecarMachine = sidecarSetup.createMachine({
     loadFailed: {
       after: { reloadDelay: 'loading' },
       on: {
-        'socket.line': [
-          {
-            guard: 'queueWouldOverflow',
-            actions: [
-              {
-                type: 'queueOverflowed',
-                params: ({ context, event }) => ({
-                  dropped: context.queue.length + (event as SocketLineEvent).lines.length - context.queueMax,
-                }),
-              },
-              'queueLines',
-            ],
-          },
-          { actions: 'queueLines' },
-        ],
+        'socket.line': queueWhileNotServing,
         'socket.command': [
           { guard: and(['isRestart', 'restartModeIsProcess']), actions: 'requestProcessExit' },
           { guard: 'isRestart', target: 'loading' },
