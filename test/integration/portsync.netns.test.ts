@@ -2,22 +2,21 @@
 // under `ip netns exec` and talks to the test Redis over its Unix socket. After every kernel change, STATE_DB must
 // equal the kernel's truth (`ip -j link`), and a ConsumerStateTable sees the APP_DB entries.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { scanHashes } from '../../src/io/redis/scanHashes.js';
 import { consumeStateTable, type ConsumedOp } from '../support/consumerStateTable.js';
 import { canUseNetns, createNetns, type Netns } from '../support/netns.js';
+import { kernelTruth as kernelTruthOf, sortedHashes, startDaemonIn } from '../support/portsyncDaemon.js';
 
 // Databases of this file only (the shared test Redis has 64).
 const APPL_DB = 50;
 const CONFIG_DB = 51;
 const STATE_DB = 52;
 const pattern = /^(Ethernet|PortChannel)\d+$/;
-const root = resolve(import.meta.dirname, '../..');
 
 const netnsOk = canUseNetns();
 if (netnsOk !== true) console.warn(`skipping portsync integration tests: ${netnsOk}`);
@@ -36,7 +35,7 @@ describe.skipIf(netnsOk !== true)('portsync daemon in a network namespace', () =
   const messages: string[] = [];
 
   function kernelTruth(): Record<string, Record<string, string>> {
-    return truthOf(ns!);
+    return kernelTruthOf(ns!, pattern);
   }
 
   async function stateDb(): Promise<Record<string, Record<string, string>>> {
@@ -50,7 +49,7 @@ describe.skipIf(netnsOk !== true)('portsync daemon in a network namespace', () =
       await new Promise((r) => setTimeout(r, pause));
       await expect
         .poll(async () => [await stateDb(), kernelTruth()], { timeout, interval: 100 })
-        .toSatisfy(([db, kernel]) => JSON.stringify(sortKeys(db)) === JSON.stringify(sortKeys(kernel)));
+        .toSatisfy(([db, kernel]) => JSON.stringify(sortedHashes(db)) === JSON.stringify(sortedHashes(kernel)));
     }
   }
 
@@ -103,9 +102,7 @@ describe.skipIf(netnsOk !== true)('portsync daemon in a network namespace', () =
         warmRestart: { timeoutSecs: 0 },
       }),
     );
-    daemon = startDaemonIn(ns, configFile, join(dir, 'daemon.log'));
-    const d = daemon;
-    exited = new Promise((res) => d.once('exit', (code) => res(code)));
+    ({ process: daemon, exited } = startDaemonIn(ns, configFile, join(dir, 'daemon.log')));
   });
 
   afterAll(async () => {
@@ -214,30 +211,6 @@ describe.skipIf(netnsOk !== true)('portsync daemon in a network namespace', () =
   }, 30_000);
 });
 
-/** STATE_DB PORT_TABLE as portsync must write it for the kernel's links of `ns` (from `ip -j link`). */
-function truthOf(ns: Netns): Record<string, Record<string, string>> {
-  const out: Record<string, Record<string, string>> = {};
-  for (const l of ns.links()) {
-    if (!pattern.test(l.name)) continue;
-    out[l.name] = {
-      state: 'ok',
-      netdev_oper_status: l.running ? 'up' : 'down',
-      admin_status: l.up ? 'up' : 'down',
-      mtu: String(l.mtu),
-    };
-  }
-  return out;
-}
-
-/** The real CLI from the sources through tsx (no build needed), as scripts/demo.ts runs it, inside `ns`. */
-function startDaemonIn(ns: Netns, configFile: string, logPath: string): ChildProcess {
-  const entry = `const { main } = await import(${JSON.stringify(pathToFileURL(join(root, 'src/cli.ts')).href)});
-const code = await main(process.argv.slice(1)); process.exitCode = code; setImmediate(() => process.exit(code));`;
-  const log = openSync(logPath, 'a');
-  const argv = ['--import', 'tsx', '--input-type=module', '-e', entry, 'run', '--config', configFile];
-  return spawn('ip', ['netns', 'exec', ns.name, process.execPath, ...argv], { cwd: root, stdio: ['ignore', log, log] });
-}
-
 describe.skipIf(netnsOk !== true)('portsync daemon while Redis goes away', () => {
   const dir = mkdtempSync(join(tmpdir(), 'syncvisor-portsync-down-'));
   const socket = join(dir, 'redis.sock');
@@ -270,11 +243,11 @@ describe.skipIf(netnsOk !== true)('portsync daemon while Redis goes away', () =>
     ns!.exec('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', 'http://127.0.0.1:9101/readyz']);
   async function expectTruth(): Promise<void> {
     await expect
-      .poll(async () => JSON.stringify(sortKeys(Object.fromEntries(await scanHashes(state, 'PORT_TABLE|')))), {
+      .poll(async () => JSON.stringify(sortedHashes(Object.fromEntries(await scanHashes(state, 'PORT_TABLE|')))), {
         timeout: 15_000,
         interval: 100,
       })
-      .toBe(JSON.stringify(sortKeys(truthOf(ns!))));
+      .toBe(JSON.stringify(sortedHashes(kernelTruthOf(ns!, pattern))));
   }
 
   beforeAll(async () => {
@@ -294,9 +267,7 @@ describe.skipIf(netnsOk !== true)('portsync daemon while Redis goes away', () =>
         warmRestart: { timeoutSecs: 0 },
       }),
     );
-    daemon = startDaemonIn(ns, configFile, join(dir, 'daemon.log'));
-    const d = daemon;
-    exited = new Promise((res) => d.once('exit', (code) => res(code)));
+    ({ process: daemon, exited } = startDaemonIn(ns, configFile, join(dir, 'daemon.log')));
   });
 
   afterAll(async () => {
@@ -340,11 +311,3 @@ describe.skipIf(netnsOk !== true)('portsync daemon while Redis goes away', () =>
     expect(daemon!.exitCode).toBe(null);
   }, 60_000);
 });
-
-function sortKeys(o: Record<string, Record<string, string>>): Record<string, Record<string, string>> {
-  return Object.fromEntries(
-    Object.keys(o)
-      .sort()
-      .map((k) => [k, Object.fromEntries(Object.entries(o[k]!).sort())]),
-  );
-}
