@@ -1,0 +1,227 @@
+// Issue 7 b: Redis killed (SIGKILL) for 5 s while ~1,000 link flaps/s hit the real daemon (`syncvisor run --services
+// portsync`) in a network namespace. The daemon must not exit, must be unready (/readyz 503) while Redis is away, and
+// when a fresh redis-server returns on the same socket path, STATE_DB must equal the kernel truth within 1 s of the
+// daemon's reconnect (the time from Redis's return is measured and reported too; see docs/reliability.md, row b).
+// The flapping stops at the moment Redis returns; every port flaps during the outage, so every port is a pending
+// write the daemon holds (a fresh server has no data: nothing but the daemon's held writes can make STATE_DB right).
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scanHashes } from '../../src/io/redis/scanHashes.js';
+import { canUseNetns, createNetns, type Netns } from '../support/netns.js';
+import { kernelTruth, killDaemon, sortedHashes, startDaemonIn, type RunningDaemon } from '../support/portsyncDaemon.js';
+
+const run = promisify(execFile);
+const pattern = /^(Ethernet|PortChannel)\d+$/;
+const PAIRS = 32;
+const TARGET_RATE = 1_000; // flaps per second
+const BATCH = 50; // lines per `ip -batch` run
+const BEFORE_KILL_MS = 3_000;
+const OUTAGE_MS = 5_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const netnsOk = canUseNetns();
+if (netnsOk !== true) console.warn(`skipping the Redis outage reliability test: ${netnsOk}`);
+
+describe.skipIf(netnsOk !== true)('Redis killed for 5 s during 1,000 link flaps/s', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'syncvisor-redis-outage-'));
+  const socket = join(dir, 'redis.sock');
+  let server: ChildProcess | undefined;
+  let ns: Netns | undefined;
+  let daemon: RunningDaemon | undefined;
+  const state = new Redis({ path: socket, db: 6, retryStrategy: () => 20, maxRetriesPerRequest: 1, lazyConnect: true });
+  state.on('error', () => undefined);
+
+  async function startServer(): Promise<void> {
+    rmSync(socket, { force: true });
+    const s = spawn('redis-server', ['--port', '0', '--unixsocket', socket, '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    });
+    server = s;
+    // Bounded wait (expect.poll is not available in hooks).
+    for (let i = 0; i < 1_000 && !existsSync(socket); i++) await sleep(5);
+    if (!existsSync(socket)) throw new Error('private redis-server did not create its socket');
+  }
+  async function killServer(): Promise<void> {
+    const s = server;
+    server = undefined;
+    if (!s || s.exitCode !== null || s.signalCode !== null) return;
+    await new Promise<void>((res) => {
+      s.once('exit', () => res());
+      s.kill('SIGKILL');
+    });
+    rmSync(socket, { force: true });
+  }
+  const curl = async (path: string, format?: string): Promise<string> =>
+    (
+      await run(
+        'ip',
+        [
+          'netns',
+          'exec',
+          ns!.name,
+          'curl',
+          '-s',
+          '-m',
+          '2',
+          ...(format ? ['-o', '/dev/null', '-w', format] : []),
+          `http://127.0.0.1:9101${path}`,
+        ],
+        { timeout: 5_000 },
+      )
+    ).stdout;
+  const readyz = () => curl('/readyz', '%{http_code}');
+  const stateDb = async () => sortedHashes(Object.fromEntries(await scanHashes(state, 'PORT_TABLE|')));
+  const truth = () => sortedHashes(kernelTruth(ns!, pattern));
+
+  beforeAll(async () => {
+    ns = createNetns('svro');
+    const batch = join(dir, 'setup.batch');
+    const lines: string[] = [];
+    for (let i = 0; i < PAIRS; i++) lines.push(`link add Ethernet${i * 4} type veth peer name v${i}`);
+    for (let i = 0; i < PAIRS; i++) lines.push(`link set dev Ethernet${i * 4} up`, `link set dev v${i} up`);
+    writeFileSync(batch, lines.join('\n') + '\n');
+    ns.ip(['-batch', batch]);
+    await startServer();
+    const configFile = join(dir, 'syncvisor.json');
+    writeFileSync(
+      configFile,
+      JSON.stringify({
+        services: ['portsync'],
+        http: { listen: '127.0.0.1:9101' },
+        redis: { url: socket },
+        stateFile: { path: join(dir, 'portsyncd.json') },
+        warmRestart: { timeoutSecs: 0 },
+      }),
+    );
+    daemon = startDaemonIn(ns, configFile, join(dir, 'daemon.log'));
+    await state.connect();
+  });
+
+  afterAll(async () => {
+    await killDaemon(daemon);
+    await killServer();
+    ns?.destroy();
+    state.disconnect();
+    if (process.env.SYNCVISOR_KEEP_LOGS && existsSync(join(dir, 'daemon.log')))
+      console.log(readFileSync(join(dir, 'daemon.log'), 'utf8'));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('never exits, is unready while Redis is down, and STATE_DB equals the kernel truth within 1 s of its return', async () => {
+    // Start: synced and ready.
+    await expect
+      .poll(async () => JSON.stringify(await stateDb()), { timeout: 20_000, interval: 100 })
+      .toBe(JSON.stringify(truth()));
+    await expect.poll(readyz, { timeout: 10_000, interval: 100 }).toBe('200');
+
+    // The flapper: bounded rounds of `ip -batch` files, each line toggles one of the 64 links (Ethernet side: admin
+    // and oper status; peer side: the Ethernet's carrier, so its oper status), paced to TARGET_RATE.
+    const links = Array.from({ length: PAIRS }, (_, i) => [`Ethernet${i * 4}`, `v${i}`]).flat();
+    const up = new Map(links.map((l) => [l, true]));
+    let flaps = 0;
+    let stop = false;
+    let next = 0;
+    const flapStart = performance.now();
+    const flapper = (async () => {
+      const file = join(dir, 'flap.batch');
+      // Bounded: at most 20 s of rounds whatever happens to `stop`.
+      while (!stop && performance.now() - flapStart < 20_000) {
+        const lines: string[] = [];
+        for (let k = 0; k < BATCH; k++) {
+          const l = links[next++ % links.length]!;
+          up.set(l, !up.get(l));
+          lines.push(`link set dev ${l} ${up.get(l) ? 'up' : 'down'}`);
+        }
+        writeFileSync(file, lines.join('\n') + '\n');
+        await run('ip', ['-n', ns!.name, '-batch', file], { timeout: 10_000 });
+        flaps += BATCH;
+        const ahead = (flaps / TARGET_RATE) * 1_000 - (performance.now() - flapStart);
+        if (ahead > 0) await sleep(ahead);
+      }
+      return performance.now() - flapStart;
+    })();
+
+    await sleep(BEFORE_KILL_MS);
+    const flapsBeforeKill = flaps;
+    await killServer();
+    const killedAt = performance.now();
+    // Unready while Redis is away (sampled through the outage; every sample during the outage must say 503 once the
+    // daemon has noticed).
+    await expect.poll(readyz, { timeout: 3_000, interval: 50 }).toBe('503');
+    const noticedMs = performance.now() - killedAt;
+    const samples: string[] = [];
+    while (performance.now() - killedAt < OUTAGE_MS - 300) {
+      samples.push(await readyz());
+      await sleep(200);
+    }
+    expect(new Set(samples)).toEqual(new Set(['503']));
+    await sleep(Math.max(0, OUTAGE_MS - (performance.now() - killedAt)));
+    const flapsDuringOutage = flaps - flapsBeforeKill;
+
+    // Redis returns (a fresh, empty server); the flapping stops at that moment.
+    stop = true;
+    await startServer();
+    const returnedAt = performance.now();
+    const flapMs = await flapper;
+    const rate = Math.round(flaps / (flapMs / 1_000));
+    // Reconnected: the daemon's three connections (STATE_DB, APPL_DB, CONFIG_DB) plus ours. Its reconnect backoff
+    // (50 ms doubling, capped at 2 s, src/io/redis/connection.ts) decides when; bounded by that cap.
+    await state.ping();
+    let reconnectMs = NaN;
+    while (performance.now() - returnedAt < 3_000) {
+      const clients = Number(/connected_clients:(\d+)/.exec(await state.info('clients'))?.[1] ?? 0);
+      if (clients >= 4) {
+        reconnectMs = performance.now() - returnedAt;
+        break;
+      }
+      await sleep(5);
+    }
+    expect(reconnectMs, 'the daemon did not reconnect within its 2 s backoff cap').toBeLessThan(3_000);
+
+    // STATE_DB vs the kernel truth (re-read each time: the kernel's linkwatch may still settle carrier/operstate),
+    // polled with a 1 s budget from the reconnect.
+    let equalMs = NaN;
+    let db: unknown;
+    let kernel: unknown;
+    const budgetEnd = returnedAt + reconnectMs + 1_000;
+    do {
+      [db, kernel] = [await stateDb(), truth()];
+      if (JSON.stringify(db) === JSON.stringify(kernel)) {
+        equalMs = performance.now() - returnedAt;
+        break;
+      }
+      await sleep(10);
+    } while (performance.now() < budgetEnd);
+    const report = {
+      flaps,
+      flapMs: Math.round(flapMs),
+      ratePerSec: rate,
+      flapsDuringOutage,
+      noticedMs: Math.round(noticedMs),
+      reconnectMs: Math.round(reconnectMs),
+      equalMs: Math.round(equalMs),
+    };
+    console.log(`redis outage: ${JSON.stringify(report)}`);
+
+    expect(daemon!.process.exitCode).toBe(null);
+    expect(daemon!.process.signalCode).toBe(null);
+    expect(rate).toBeGreaterThan(TARGET_RATE * 0.7);
+    expect(flapsDuringOutage).toBeGreaterThan(PAIRS * 2 * 10);
+    expect(db, `STATE_DB not equal to the kernel truth within 1 s (${JSON.stringify(report)})`).toEqual(kernel);
+    // The daemon's own part is bounded by 1 s; from Redis's return it is 1 s only when the reconnect falls within
+    // the first second (it did in every run so far: the 50 ms-doubling schedule retries 150 ms after a 5 s outage).
+    expect(equalMs - reconnectMs).toBeLessThanOrEqual(1_000);
+    // And it stays equal once the kernel has settled (no transient match).
+    await sleep(1_500);
+    await expect
+      .poll(async () => JSON.stringify(await stateDb()), { timeout: 5_000, interval: 100 })
+      .toBe(JSON.stringify(truth()));
+    await expect.poll(readyz, { timeout: 5_000, interval: 100 }).toBe('200');
+    expect(daemon!.process.exitCode).toBe(null);
+  }, 60_000);
+});
