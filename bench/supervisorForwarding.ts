@@ -1,0 +1,77 @@
+// P5: events/s through the supervisor (root actor, forward by `receives` prefix) to a child machine, vs raw
+// actor.send on the same trivial machine. Both run the same number of events; the child counts what it got.
+import { assign, createActor, setup } from 'xstate';
+import { supervisorMachine } from '../src/machines/supervisor.js';
+import { median, now, type Figure } from './measure.js';
+
+const counterMachine = setup({
+  types: { context: {} as { n: number }, events: {} as { type: 'bench.tick' } },
+}).createMachine({
+  id: 'benchCounter',
+  context: { n: 0 },
+  on: { 'bench.tick': { actions: assign({ n: ({ context }) => context.n + 1 }) } },
+});
+
+const tick = { type: 'bench.tick' } as const;
+
+function viaSupervisor(events: number): number {
+  const root = createActor(supervisorMachine, {
+    systemId: 'supervisor',
+    input: {
+      children: [{ id: 'sink', systemId: 'sink', logic: counterMachine, restart: 'permanent', receives: ['bench.'] }],
+      maxRestarts: 5,
+      periodMs: 10_000,
+      backoff: { initialMs: 100, maxMs: 1_000, factor: 2 },
+      shutdownTimeoutMs: 1_000,
+    },
+  });
+  root.start();
+  const sink = root.system.get('sink');
+  if (!sink) throw new Error('P5: the supervisor did not start its child');
+  const t = now();
+  for (let i = 0; i < events; i++) root.send(tick);
+  const ms = now() - t;
+  const got = (sink.getSnapshot() as { context: { n: number } }).context.n;
+  root.stop();
+  if (got !== events) throw new Error(`P5: the child counted ${got} of ${events} forwarded events`);
+  return (events / ms) * 1000;
+}
+
+function raw(events: number): number {
+  const actor = createActor(counterMachine).start();
+  const t = now();
+  for (let i = 0; i < events; i++) actor.send(tick);
+  const ms = now() - t;
+  const got = actor.getSnapshot().context.n;
+  actor.stop();
+  if (got !== events) throw new Error(`P5: the raw actor counted ${got} of ${events}`);
+  return (events / ms) * 1000;
+}
+
+export function benchSupervisorForwarding(opts: { runs: number; events: number }): Figure {
+  viaSupervisor(Math.min(20_000, opts.events)); // warm-up (JIT)
+  raw(Math.min(20_000, opts.events));
+  const fig: number[] = [];
+  const ceil: number[] = [];
+  for (let i = 0; i < opts.runs; i++) {
+    fig.push(viaSupervisor(opts.events));
+    ceil.push(raw(opts.events));
+  }
+  const figure = median(fig);
+  const ceiling = median(ceil);
+  const ratio = figure / ceiling;
+  return {
+    id: 'P5',
+    title: `Supervisor forwarding, ${opts.events.toLocaleString('en-US')} events per run`,
+    figure,
+    unit: 'events/s',
+    ceiling,
+    ceilingLabel: 'raw actor.send on the same trivial machine (events/s)',
+    ratio,
+    target: 'ratio >= 0.7',
+    met: ratio >= 0.7,
+    runs: opts.runs,
+    samples: { figure: fig, ceiling: ceil },
+    notes: [],
+  };
+}
