@@ -51,7 +51,14 @@ export function providedPortsyncMachine(deps: PortsyncDeps) {
   });
   return portsyncMachine.provide({
     actors: {
-      redisTables: createRedisTables({ url: deps.redisUrl, databases, logger, registry, session }),
+      redisTables: createRedisTables({
+        url: deps.redisUrl,
+        databases,
+        logger,
+        registry,
+        session,
+        backoff: { initialMs: 50, maxMs: deps.config.redis.reconnectMaxMs },
+      }),
       stateFile: portsyncChildren.stateFile.provide({
         actors: store,
         actions: stateFileInstrumentation(instrumentation),

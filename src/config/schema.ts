@@ -52,6 +52,12 @@ export const configSchema = z
           .string()
           .default('/run/syncvisor')
           .describe('Directory of the embedded redis-server socket (created when missing).'),
+        reconnectMaxMs: z
+          .number()
+          .int()
+          .min(50)
+          .default(500)
+          .describe('Upper bound of the reconnect backoff (from 50 ms, doubling): how soon a returning Redis is seen.'),
         databaseConfig: z
           .string()
           .default('')

@@ -99,6 +99,8 @@ export interface PortsyncContext {
   dump: TrackedDump | undefined;
   dumpsCompleted: number;
   redisUp: boolean;
+  /** Redis has been up before: a later redis.up is a reconnect. */
+  redisWasUp: boolean;
   /** The readiness last reported to the parent. */
   ready: boolean;
   warmRestart: WarmRestartInput;
@@ -269,6 +271,7 @@ export const portsyncMachine = setup({
     },
     isDelLink: ({ event }) => (event as LinkEvent).kind === 'del',
     allConfigPortsSeen: ({ context }) => (context.configPorts ?? []).every((name) => context.everSeen[name]),
+    redisReconnected: ({ context }) => context.redisWasUp,
     completesTrackedDump: ({ context, event }) =>
       event.type === 'netlink.dumpDone' && !event.interrupted && context.dump?.seq === event.seq,
   },
@@ -415,6 +418,7 @@ export const portsyncMachine = setup({
     dump: undefined,
     dumpsCompleted: 0,
     redisUp: false,
+    redisWasUp: false,
     ready: false,
     warmRestart: input.warmRestart ?? {},
     eoiuMode: input.eoiuMode ?? 'dump',
@@ -538,7 +542,28 @@ export const portsyncMachine = setup({
         ],
         'netlink.dumpStarted': { actions: ['feedEoiuDetector', 'trackDump'] },
         'netlink.overflow': { actions: ['feedEoiuDetector', 'forgetDump'] },
-        'redis.up': { actions: [assign({ redisUp: true }), 'reportReadiness'] },
+        'redis.up': [
+          {
+            // Redis may come back empty (a restarted server): the writers only hold what changed while it was away,
+            // so every known port is written again; HSET of an unchanged value is harmless.
+            guard: 'redisReconnected',
+            actions: [
+              assign({ redisUp: true }),
+              {
+                type: 'writeStateDb',
+                params: ({ context }) => ({
+                  ops: Object.entries(context.ports).map(([key, p]) => ({
+                    op: 'set' as const,
+                    key,
+                    fields: statePortFields(p.flags, p.mtu),
+                  })),
+                }),
+              },
+              'reportReadiness',
+            ],
+          },
+          { actions: [assign({ redisUp: true, redisWasUp: true }), 'reportReadiness'] },
+        ],
         'redis.down': { actions: [assign({ redisUp: false }), 'reportReadiness'] },
         shutdown: { target: 'draining' },
       },

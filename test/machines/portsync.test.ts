@@ -143,6 +143,21 @@ describe('portsync machine', () => {
     ]);
   });
 
+  it('writes every known port again when Redis comes back (it may have restarted empty)', async () => {
+    const { state, send } = await start();
+    send({ type: 'redis.up' }, link('Ethernet0'), link('Ethernet4', { flags: IFF_UP, mtu: 1500 }));
+    send({ type: 'redis.down' }, link('Ethernet4', { kind: 'del' }), { type: 'redis.up' });
+    expect(state.slice(3)).toEqual([
+      {
+        op: 'set',
+        key: 'Ethernet0',
+        fields: { state: 'ok', netdev_oper_status: 'up', admin_status: 'up', mtu: '9100' },
+      },
+    ]);
+    // Writes so far: set Ethernet0, set Ethernet4, del Ethernet4 (held while down), then the re-sync of Ethernet0.
+    expect(state).toHaveLength(4);
+  });
+
   it('skips names outside portPattern, team links and the DELLINK of a link with a master', async () => {
     const counts: number[] = [];
     const { state, send, actor } = await start({ counts });
