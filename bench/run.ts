@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { writeFile, rename } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
+import * as prettier from 'prettier';
 import { fmt, type Figure } from './measure.js';
 import { benchMemory } from './memory.js';
 import { benchPortsyncReplay } from './portsyncReplay.js';
@@ -117,9 +118,10 @@ const lines: string[] = [
   '',
   '| | Figure | Ceiling | Ratio | Target | Met? |',
   '|---|---|---|---|---|---|',
-  ...results.map(
-    (f) =>
-      `| ${f.id} ${f.title} | ${fmt(f.figure)} ${f.unit} | ${fmt(f.ceiling)} (${f.ceilingLabel}) | ${fmt(f.ratio)} | ${f.target} | ${met(f)} |`,
+  ...results.map((f) =>
+    f.met === undefined
+      ? `| ${f.id} ${f.title} | not measured | — | — | ${f.target} | not measured |`
+      : `| ${f.id} ${f.title} | ${fmt(f.figure)} ${f.unit} | ${fmt(f.ceiling)} (${f.ceilingLabel}) | ${fmt(f.ratio)} | ${f.target} | ${met(f)} |`,
   ),
   '',
   '## Notes per figure',
@@ -136,6 +138,7 @@ for (const f of results) {
 }
 lines.push(...findings, '');
 const out = 'docs/performance.md';
-await writeFile(`${out}.tmp`, lines.join('\n'));
+const options = (await prettier.resolveConfig(out)) ?? {};
+await writeFile(`${out}.tmp`, await prettier.format(lines.join('\n'), { ...options, parser: 'markdown' }));
 await rename(`${out}.tmp`, out);
 log(`bench: wrote ${out} (${seconds.toFixed(0)} s)`);
