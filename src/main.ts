@@ -115,11 +115,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   });
   const actor = root;
   started.root = root;
-  root.on('child.down', (e) => {
-    // Children going down during a shutdown is the plan, not news.
-    const expected = actor.getSnapshot().matches('shuttingDown');
-    logger[expected ? 'info' : 'warn']({ child: e.id, reason: e.reason }, 'child down');
+  // Children going down during a shutdown is the plan, not news.
+  let shuttingDown = false;
+  root.on('supervisor.shuttingDown', (e) => {
+    shuttingDown = true;
+    logger.info({ exitCode: e.exitCode, reason: e.reason }, 'shutting down');
   });
+  root.on('child.down', (e) => logger[shuttingDown ? 'info' : 'warn']({ child: e.id, reason: e.reason }, 'child down'));
   root.on('child.restarted', (e) => logger.info({ child: e.id }, 'child restarted'));
 
   const done = new Promise<number>((resolve) => {

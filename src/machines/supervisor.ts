@@ -80,7 +80,8 @@ export type SupervisorEvent =
 export type SupervisorEmitted =
   | { type: 'child.up'; id: string }
   | { type: 'child.down'; id: string; reason: string }
-  | { type: 'child.restarted'; id: string };
+  | { type: 'child.restarted'; id: string }
+  | { type: 'supervisor.shuttingDown'; exitCode: number; reason: string };
 
 const errorPrefix = 'xstate.error.actor.';
 const donePrefix = 'xstate.done.actor.';
@@ -259,6 +260,7 @@ export const supervisorMachine = setup({
       if (!delivered) enqueue.assign({ droppedEvents: context.droppedEvents + 1 });
     }),
     beginShutdown: enqueueActions(({ context, enqueue }) => {
+      enqueue.emit({ type: 'supervisor.shuttingDown', exitCode: context.exitCode, reason: context.exitReason });
       // Pending restarts are cancelled: nothing comes back up while we go down.
       for (const id of context.order) enqueue.cancel(`restart.${id}`);
       const children = { ...context.children };

@@ -36,7 +36,7 @@ function start(children: ChildSpec[], over: Partial<SupervisorInput> = {}) {
   const errors: unknown[] = [];
   const emitted: string[] = [];
   actor.subscribe({ error: (e) => errors.push(e) });
-  actor.on('*', (e) => emitted.push(`${e.type} ${e.id}`));
+  actor.on('*', (e) => emitted.push(`${e.type} ${'id' in e ? e.id : e.reason}`));
   actor.start();
   return { actor, clock, errors, emitted };
 }
@@ -185,7 +185,7 @@ describe('supervisor', () => {
       fromCallback(() => () => {
         order.push(`${name} stopped`);
       });
-    const { actor } = start([
+    const { actor, emitted } = start([
       child('http', source('http'), { shutdownOrder: 2 }),
       child('netlinkSource', source('netlinkSource'), { shutdownOrder: 1 }),
       child('portsync', service('portsync'), { drain: true, shutdownOrder: 0 }),
@@ -193,6 +193,7 @@ describe('supervisor', () => {
     ]);
     actor.send({ type: 'shutdown', reason: 'SIGTERM' });
     expect(order).toEqual(['portsync drained', 'ptp drained', 'netlinkSource stopped', 'http stopped']);
+    expect(emitted[4]).toBe('supervisor.shuttingDown SIGTERM'); // after the four child.up, before any child.down
     expect(actor.getSnapshot().status).toBe('done');
     expect(actor.getSnapshot().output).toEqual({ exitCode: 0, reason: 'SIGTERM' });
   });
