@@ -149,4 +149,26 @@ describe('syncvisor CLI', () => {
     writeFileSync(broken, ['{"format":"nope"}', lines[1]].join('\n'));
     expect(run(['replay', broken]).stderr).toContain('trace line 1: wrong header');
   });
+
+  it('run: a child that keeps failing exceeds its restart intensity: graceful shutdown, exit code 70', () => {
+    const file = join(dir, 'not-a-dir');
+    writeFileSync(file, 'x');
+    // The ptp socket cannot be created under a regular file: socketServer fails at every start.
+    const r = run([
+      'run',
+      '--services',
+      'ptp',
+      '--http',
+      '127.0.0.1:0',
+      '--set',
+      `ptp.socketPath=${file}/events.sock`,
+      '--set',
+      'supervisor.maxRestarts=2',
+      '--set',
+      'supervisor.backoff.initialMs=10',
+    ]);
+    expect(r.code).toBe(70);
+    expect(r.stderr.match(/"msg":"child restarted"/g)).toHaveLength(2);
+    expect(r.stderr).toContain('child socketServer exceeded its restart intensity');
+  });
 });
