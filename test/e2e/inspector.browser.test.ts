@@ -1,22 +1,17 @@
 // The local inspector in a real headless Chromium: the actor tree appears, a CMD RESTART written to the real PTP
 // Unix socket makes the ptp sidecar's highlighted state change (serving → loading → serving), and the event
-// stream shows the command. Runs the real daemon (`syncvisor run --services ptp --inspect`). Until the ptp
-// composition module exists it falls back to an in-process root with a stand-in sidecar (said on stderr).
+// stream shows the command. Runs the real daemon (`syncvisor run --services ptp --inspect`).
 // Needs Debian's `chromium` (apt-get install -y chromium); skipped with a printed reason when it is missing.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer, type Server } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { assign, createActor, fromCallback, fromPromise, sendTo, setup, type AnyActorRef } from 'xstate';
-import { createLocalInspector, type LocalInspector } from '../../src/actors/inspector.js';
-import { silentLogger } from '../../src/io/log.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const chromiumPath = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
-const useDaemon = existsSync(join(repo, 'src', 'compose', 'ptp.ts'));
 const screenshot = join(repo, 'docs', 'inspector.png');
 
 if (!chromiumPath) {
@@ -99,74 +94,6 @@ async function startDaemon(dir: string): Promise<Target> {
   };
 }
 
-/** Stand-in until src/compose/ptp.ts exists: a root with a real Unix-socket source and a sidecar-shaped machine. */
-async function startInProcess(dir: string): Promise<Target> {
-  const socketPath = join(dir, 'events.sock');
-  const socketServer = fromCallback<{ type: string }, { path: string }>(({ sendBack, input }) => {
-    const srv: Server = createServer((c) => {
-      let buf = '';
-      c.on('data', (d) => {
-        buf += d.toString();
-        let i: number;
-        while ((i = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, i).replace(/\r$/, '');
-          buf = buf.slice(i + 1);
-          if (line.startsWith('CMD ')) sendBack({ type: 'socket.command', connId: 1, command: line.slice(4) } as never);
-        }
-      });
-    });
-    srv.listen(input.path);
-    return () => srv.close();
-  });
-  const sidecar = setup({
-    actors: { loadGeneration: fromPromise(() => new Promise<void>((r) => setTimeout(r, 100))) },
-    guards: { isRestart: ({ event }) => (event as { command?: string }).command === 'RESTART' },
-  }).createMachine({
-    id: 'ptpSidecar',
-    initial: 'loading',
-    states: {
-      loading: { invoke: { src: 'loadGeneration', onDone: 'serving', onError: 'loadFailed' } },
-      loadFailed: {},
-      serving: {
-        initial: 'live',
-        states: { live: {} },
-        on: { 'socket.command': { guard: 'isRestart', target: 'restarting' } },
-      },
-      restarting: { always: 'loading' },
-    },
-  });
-  const root = setup({ actors: { socketServer, sidecar }, types: { context: {} as { n: number } } }).createMachine({
-    id: 'supervisor',
-    context: { n: 0 },
-    invoke: [
-      { src: 'socketServer', id: 'socketServer', systemId: 'socketServer', input: { path: socketPath } },
-      { src: 'sidecar', id: 'ptp', systemId: 'ptp' },
-    ],
-    initial: 'running',
-    states: {
-      running: {
-        on: {
-          'socket.*': {
-            actions: [assign({ n: ({ context }) => context.n + 1 }), sendTo('ptp', ({ event }) => event)],
-          },
-        },
-      },
-    },
-  });
-  const insp: LocalInspector = createLocalInspector({ port: 0, logger: silentLogger });
-  const { url } = await insp.start();
-  const actor: AnyActorRef = createActor(root, { inspect: insp.inspect, systemId: 'supervisor' }).start();
-  await waitFor('the socket', () => (existsSync(socketPath) ? true : undefined));
-  return {
-    url,
-    socketPath,
-    stop: async () => {
-      actor.stop();
-      await insp.stop();
-    },
-  };
-}
-
 describe.skipIf(!chromiumPath)('inspector in headless Chromium', () => {
   let dir: string;
   let target: Target | undefined;
@@ -175,8 +102,7 @@ describe.skipIf(!chromiumPath)('inspector in headless Chromium', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'syncvisor-inspector-'));
-    if (!useDaemon) console.warn('inspector.browser.test: src/compose/ptp.ts missing: in-process stand-in root');
-    target = useDaemon ? await startDaemon(dir) : await startInProcess(dir);
+    target = await startDaemon(dir);
     browser = await chromium.launch({
       executablePath: chromiumPath!,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
