@@ -151,44 +151,40 @@ const startClocks = sidecarSetup.assign(({ context, spawn }) => ({
   ),
 }));
 
+type SidecarEnqueue = Parameters<Parameters<typeof sidecarSetup.enqueueActions>[0]>[0]['enqueue'];
+
+/** Spawns the clocks the edges name for the first time, then sends each edge to its clock, in order. */
+function routeEdges(enqueue: SidecarEnqueue, clocks: PtpSidecarContext['clocks'], edges: readonly ClockEdge[]): void {
+  const missing = newClocks(clocks, edges);
+  if (missing.length > 0) {
+    enqueue.assign({
+      clocks: ({ context: c, spawn }) =>
+        withClocks(c.clocks, missing, (e) =>
+          spawn('clockState', { id: `clock:${e.key}`, systemId: clockSystemId(e.key), input: seedOf(e) }),
+        ),
+    });
+  }
+  for (const e of edges) {
+    enqueue.sendTo(({ context: c }) => c.clocks[e.key] as ClockStateActor, { type: `clock.${e.verdict}` as const });
+  }
+}
+
 /** Queued lines go through the new generation before any new line. */
 const drainQueue = sidecarSetup.enqueueActions(({ context, enqueue }) => {
   if (!context.generation || context.queue.length === 0) return;
   const edges = context.generation.ingest(context.queue);
   enqueue.assign({ queue: [] });
-  const missing = newClocks(context.clocks, edges);
-  if (missing.length > 0) {
-    enqueue.assign({
-      clocks: ({ context: c, spawn }) =>
-        withClocks(c.clocks, missing, (e) =>
-          spawn('clockState', { id: `clock:${e.key}`, systemId: clockSystemId(e.key), input: seedOf(e) }),
-        ),
-    });
-  }
-  for (const e of edges) {
-    enqueue.sendTo(({ context: c }) => c.clocks[e.key] as ClockStateActor, { type: `clock.${e.verdict}` as const });
-  }
+  routeEdges(enqueue, context.clocks, edges);
 });
+
 /**
  * The data plane: the generation parses the batch and updates metrics in a plain loop; only verdict edges become
- * events. Clocks named for the first time are spawned, then each edge is sent to its clock, in order.
+ * events, routed to their clocks.
  */
 const ingestLines = sidecarSetup.enqueueActions(({ context, event, enqueue }) => {
   if (event.type !== 'socket.line' || !context.generation) return;
   const edges = context.generation.ingest(event.lines);
-  if (edges.length === 0) return;
-  const missing = newClocks(context.clocks, edges);
-  if (missing.length > 0) {
-    enqueue.assign({
-      clocks: ({ context: c, spawn }) =>
-        withClocks(c.clocks, missing, (e) =>
-          spawn('clockState', { id: `clock:${e.key}`, systemId: clockSystemId(e.key), input: seedOf(e) }),
-        ),
-    });
-  }
-  for (const e of edges) {
-    enqueue.sendTo(({ context: c }) => c.clocks[e.key] as ClockStateActor, { type: `clock.${e.verdict}` as const });
-  }
+  if (edges.length > 0) routeEdges(enqueue, context.clocks, edges);
 });
 
 /** Stops every clockState actor (and with it every holdover timer) and drops the generation's registry. */

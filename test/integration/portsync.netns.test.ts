@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { scanHashes } from '../../src/io/redis/scanHashes.js';
 import { consumeStateTable, type ConsumedOp } from '../support/consumerStateTable.js';
 import { canUseNetns, createNetns, type Netns } from '../support/netns.js';
+import { writeDatabaseConfig } from '../support/databaseConfig.js';
 import { kernelTruth as kernelTruthOf, sortedHashes, startDaemonIn } from '../support/portsyncDaemon.js';
 
 // Databases of this file only (the shared test Redis has 64).
@@ -78,18 +79,7 @@ describe.skipIf(netnsOk !== true)('portsync daemon in a network namespace', () =
     ns.set('Ethernet0', 'up');
     ns.set('p0', 'up');
 
-    const dbConfig = join(dir, 'database_config.json');
-    writeFileSync(
-      dbConfig,
-      JSON.stringify({
-        INSTANCES: { redis: { hostname: '127.0.0.1', port: 6379, unix_socket_path: socket } },
-        DATABASES: {
-          APPL_DB: { id: APPL_DB, separator: ':', instance: 'redis' },
-          CONFIG_DB: { id: CONFIG_DB, separator: '|', instance: 'redis' },
-          STATE_DB: { id: STATE_DB, separator: '|', instance: 'redis' },
-        },
-      }),
-    );
+    const dbConfig = writeDatabaseConfig(join(dir, 'database_config.json'), socket, { APPL_DB, CONFIG_DB, STATE_DB });
     const configFile = join(dir, 'syncvisor.json');
     writeFileSync(
       configFile,

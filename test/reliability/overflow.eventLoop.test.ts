@@ -18,6 +18,7 @@ import { silentLogger } from '../../src/io/log.js';
 import { scanHashes } from '../../src/io/redis/scanHashes.js';
 import { supervisorMachine, type SupervisorActor } from '../../src/machines/supervisor.js';
 import { canUseNetns, createNetns, type Netns } from '../support/netns.js';
+import { writeDatabaseConfig } from '../support/databaseConfig.js';
 import { kernelTruth, sortedHashes } from '../support/portsyncDaemon.js';
 
 // Databases of this file only (the shared test Redis has 64).
@@ -59,18 +60,7 @@ describe.skipIf(netnsOk !== true)('netlink overflow with the event loop blocked 
       if (i % 2 === 0) ns.set(`p${i}`, 'up');
     }
     await Promise.all([state.flushdb(), app.flushdb(), config.flushdb()]);
-    const dbConfig = join(dir, 'database_config.json');
-    writeFileSync(
-      dbConfig,
-      JSON.stringify({
-        INSTANCES: { redis: { hostname: '127.0.0.1', port: 6379, unix_socket_path: socket } },
-        DATABASES: {
-          APPL_DB: { id: APPL_DB, separator: ':', instance: 'redis' },
-          CONFIG_DB: { id: CONFIG_DB, separator: '|', instance: 'redis' },
-          STATE_DB: { id: STATE_DB, separator: '|', instance: 'redis' },
-        },
-      }),
-    );
+    const dbConfig = writeDatabaseConfig(join(dir, 'database_config.json'), socket, { APPL_DB, CONFIG_DB, STATE_DB });
     const cfg = configDefaults();
     cfg.redis.url = socket;
     cfg.redis.databaseConfig = dbConfig;
