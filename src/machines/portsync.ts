@@ -12,6 +12,8 @@
 import { assign, enqueueActions, fromCallback, sendParent, sendTo, setup, type ActorRefFrom } from 'xstate';
 import { appDbGateMachine, type DesiredOp } from './appDbGate.js';
 import { eoiuDetectorMachine, type EoiuMode } from './eoiuDetector.js';
+import * as table from './portTable.js';
+import type { PortTable } from './portTable.js';
 import type { ChildReadyEvent, NetlinkSourceEvent } from './sourceEvents.js';
 import { stateFileMachine, type ColdReason, type PortMap, type PortRecord, type StateFileSlot } from './stateFile.js';
 import { warmRestartMachine, type WarmRestartInput, type WarmRestartTableState } from './warmRestart.js';
@@ -81,20 +83,26 @@ export interface PortState {
 interface TrackedDump {
   seq: number;
   /** Ports seen since the dump started (dumped, or announced live meanwhile). */
-  seen: Record<string, true>;
+  seen: PortTable<true>;
 }
 
 export interface PortsyncContext {
   portPattern: string;
   drainTimeoutMs: number;
+  // The per-port collections are persistent tables (src/machines/portTable.ts): a netlink.link event costs the same
+  // with 4,096 ports as with 4, and no snapshot is ever mutated.
   /** Synced ports the kernel has now. */
-  ports: Record<string, PortState>;
+  ports: PortTable<PortState>;
+  /** String(ifindex) → name of the synced port with that ifindex (rename detection without a scan). */
+  byIfindex: PortTable<string>;
   /** Every synced port name seen since start (PortInitDone waits for all CONFIG_DB ports to be in it). */
-  everSeen: Record<string, true>;
+  everSeen: PortTable<true>;
   /** CONFIG_DB PORT names, once read. */
   configPorts: string[] | undefined;
+  /** CONFIG_DB PORT names not in everSeen yet (once CONFIG_DB was read). */
+  configUnseen: PortTable<true> | undefined;
   /** STATE_DB port names found at start that no completed dump has confirmed yet. */
-  unconfirmed: Record<string, true>;
+  unconfirmed: PortTable<true>;
   /** The dump whose start we saw; only such a dump can prove a port is gone. */
   dump: TrackedDump | undefined;
   dumpsCompleted: number;
@@ -175,7 +183,7 @@ export const portsyncChildren = {
     actions: {
       notifyLoaded: sendParent(({ context }) => ({
         type: 'stateFile.loaded' as const,
-        ports: context.ports,
+        ports: table.toRecord(context.ports),
         slot: context.origin === 'backup' ? ('backup' as const) : ('current' as const),
         savedAt: context.savedAt,
       })),
@@ -270,7 +278,7 @@ export const portsyncMachine = setup({
       return e.kind === 'del' && e.master !== 0;
     },
     isDelLink: ({ event }) => (event as LinkEvent).kind === 'del',
-    allConfigPortsSeen: ({ context }) => (context.configPorts ?? []).every((name) => context.everSeen[name]),
+    allConfigPortsSeen: ({ context }) => (context.configUnseen?.size ?? 0) === 0,
     redisReconnected: ({ context }) => context.redisWasUp,
     completesTrackedDump: ({ context, event }) =>
       event.type === 'netlink.dumpDone' && !event.interrupted && context.dump?.seq === event.seq,
@@ -313,7 +321,7 @@ export const portsyncMachine = setup({
     /** The state file follows the kernel: a link seen or changed. */
     upsertStateFilePort: enqueueActions(({ context, event, system, enqueue }) => {
       const e = event as LinkEvent;
-      const p = context.ports[e.name];
+      const p = table.get(context.ports, e.name);
       const stateFile = system.get('stateFile');
       if (p && stateFile) enqueue.sendTo(stateFile, event_({ type: 'stateFile.upsert', port: portRecord(e.name, p) }));
     }),
@@ -326,7 +334,7 @@ export const portsyncMachine = setup({
       const stateFile = system.get('stateFile');
       if (!stateFile) return;
       const ports: PortMap = {};
-      for (const [name, p] of Object.entries(context.ports)) ports[name] = portRecord(name, p);
+      for (const [name, p] of table.entries(context.ports)) ports[name] = portRecord(name, p);
       enqueue.sendTo(stateFile, event_({ type: 'stateFile.replace', ports }));
     }),
     /** syncvisor_portsync_ports; provided by the composition. */
@@ -348,61 +356,92 @@ export const portsyncMachine = setup({
     forgetRenamedPort: enqueueActions(({ context, event, system, enqueue }) => {
       const e = event as LinkEvent;
       if (e.kind !== 'new') return;
-      const old = Object.keys(context.ports).filter((n) => n !== e.name && context.ports[n]!.ifindex === e.ifindex);
-      if (old.length === 0) return;
-      const ports = { ...context.ports };
-      for (const name of old) delete ports[name];
-      enqueue.assign({ ports });
-      enqueue(stateDbDeletes(old));
+      const old = table.get(context.byIfindex, String(e.ifindex));
+      if (old === undefined || old === e.name || table.get(context.ports, old)?.ifindex !== e.ifindex) return;
+      const ports = table.remove(context.ports, old);
+      enqueue.assign({ ports, byIfindex: table.remove(context.byIfindex, String(e.ifindex)) });
+      enqueue(stateDbDeletes([old]));
       const stateFile = system.get('stateFile');
-      if (stateFile) for (const name of old) enqueue.sendTo(stateFile, event_({ type: 'stateFile.remove', name }));
-      enqueue({ type: 'reportPortCount', params: { count: Object.keys(ports).length } } as never);
+      if (stateFile) enqueue.sendTo(stateFile, event_({ type: 'stateFile.remove', name: old }));
+      enqueue({ type: 'reportPortCount', params: { count: table.size(ports) } } as never);
     }),
     rememberPort: assign(({ context, event }) => {
       const e = event as LinkEvent;
+      const before = table.get(context.ports, e.name);
+      let byIfindex = context.byIfindex;
+      // The same name with a new ifindex (deleted and re-created while we missed the DELLINK): drop the old entry.
+      if (before && before.ifindex !== e.ifindex && table.get(byIfindex, String(before.ifindex)) === e.name) {
+        byIfindex = table.remove(byIfindex, String(before.ifindex));
+      }
+      const unchanged = before && before.ifindex === e.ifindex && before.flags === e.flags && before.mtu === e.mtu;
+      const seen = context.dump && table.set(context.dump.seen, e.name, true);
       return {
-        ports: { ...context.ports, [e.name]: { ifindex: e.ifindex, flags: e.flags, mtu: e.mtu } },
-        everSeen: context.everSeen[e.name] ? context.everSeen : { ...context.everSeen, [e.name]: true as const },
-        dump: context.dump && { ...context.dump, seen: { ...context.dump.seen, [e.name]: true as const } },
+        ports: unchanged
+          ? context.ports
+          : table.set(context.ports, e.name, { ifindex: e.ifindex, flags: e.flags, mtu: e.mtu }),
+        byIfindex: table.set(byIfindex, String(e.ifindex), e.name),
+        everSeen: table.set(context.everSeen, e.name, true),
+        configUnseen: context.configUnseen && table.remove(context.configUnseen, e.name),
+        dump: context.dump && seen !== context.dump.seen ? { ...context.dump, seen: seen! } : context.dump,
       };
     }),
     forgetPort: assign(({ context, event }) => {
       const { name } = event as LinkEvent;
-      const { [name]: _gone, ...ports } = context.ports;
-      const { [name]: _unseen, ...seen } = context.dump?.seen ?? {};
-      const { [name]: _confirmed, ...unconfirmed } = context.unconfirmed;
-      return { ports, unconfirmed, dump: context.dump && { ...context.dump, seen } };
+      const gone = table.get(context.ports, name);
+      const byIfindex =
+        gone && table.get(context.byIfindex, String(gone.ifindex)) === name
+          ? table.remove(context.byIfindex, String(gone.ifindex))
+          : context.byIfindex;
+      const seen = context.dump && table.remove(context.dump.seen, name);
+      return {
+        ports: table.remove(context.ports, name),
+        byIfindex,
+        unconfirmed: table.remove(context.unconfirmed, name),
+        dump: context.dump && seen !== context.dump.seen ? { ...context.dump, seen: seen! } : context.dump,
+      };
     }),
     trackDump: assign({
-      dump: ({ event }) => (event.type === 'netlink.dumpStarted' ? { seq: event.seq, seen: {} } : undefined),
+      dump: ({ event }) =>
+        event.type === 'netlink.dumpStarted' ? { seq: event.seq, seen: table.empty<true>() } : undefined,
     }),
     /** Messages were lost: the running dump proves nothing; the source dumps again. */
     forgetDump: assign({ dump: undefined }),
     /** A completed dump is the truth: known ports it did not show are gone. */
     pruneMissingPorts: enqueueActions(({ context, enqueue }) => {
-      const seen = context.dump?.seen ?? {};
-      const gone = [...new Set([...Object.keys(context.ports), ...Object.keys(context.unconfirmed)])].filter(
-        (name) => !seen[name],
-      );
-      const ports = { ...context.ports };
-      for (const name of gone) delete ports[name];
-      enqueue.assign({ ports, unconfirmed: {}, dump: undefined, dumpsCompleted: context.dumpsCompleted + 1 });
-      if (gone.length > 0) enqueue(stateDbDeletes(gone));
-      enqueue({ type: 'reportPortCount', params: { count: Object.keys(ports).length } } as never);
+      // Once per completed dump: O(ports) here is fine.
+      const seen = context.dump?.seen ?? table.empty<true>();
+      const gone = new Set<string>();
+      for (const name of table.keys(context.ports)) if (!table.has(seen, name)) gone.add(name);
+      for (const name of table.keys(context.unconfirmed)) if (!table.has(seen, name)) gone.add(name);
+      let { ports, byIfindex } = context;
+      for (const name of gone) {
+        const p = table.get(ports, name);
+        if (p && table.get(byIfindex, String(p.ifindex)) === name)
+          byIfindex = table.remove(byIfindex, String(p.ifindex));
+        ports = table.remove(ports, name);
+      }
+      enqueue.assign({
+        ports,
+        byIfindex,
+        unconfirmed: table.empty<true>(),
+        dump: undefined,
+        dumpsCompleted: context.dumpsCompleted + 1,
+      });
+      if (gone.size > 0) enqueue(stateDbDeletes([...gone]));
+      enqueue({ type: 'reportPortCount', params: { count: table.size(ports) } } as never);
     }),
     applyInitialState: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'redis.initialState') return;
       const pattern = compiled(context.portPattern);
-      const stale = event.statePorts.filter((name) => pattern.test(name) && !context.ports[name]);
+      const stale = event.statePorts.filter((name) => pattern.test(name) && !table.has(context.ports, name));
+      const configPorts = Object.keys(event.configPorts);
+      const configUnseen = table.fromKeys(configPorts.filter((name) => !table.has(context.everSeen, name)));
       if (context.dumpsCompleted > 0) {
         // A dump already completed without these ports: they are gone.
         if (stale.length > 0) enqueue(stateDbDeletes(stale));
-        enqueue.assign({ configPorts: Object.keys(event.configPorts) });
+        enqueue.assign({ configPorts, configUnseen });
       } else {
-        enqueue.assign({
-          configPorts: Object.keys(event.configPorts),
-          unconfirmed: Object.fromEntries(stale.map((name) => [name, true as const])),
-        });
+        enqueue.assign({ configPorts, configUnseen, unconfirmed: table.fromKeys(stale) });
       }
     }),
   },
@@ -411,10 +450,12 @@ export const portsyncMachine = setup({
   context: ({ input }) => ({
     portPattern: input.portPattern,
     drainTimeoutMs: input.drainTimeoutMs ?? 4_000,
-    ports: {},
-    everSeen: {},
+    ports: table.empty<PortState>(),
+    byIfindex: table.empty<string>(),
+    everSeen: table.empty<true>(),
     configPorts: undefined,
-    unconfirmed: {},
+    configUnseen: undefined,
+    unconfirmed: table.empty<true>(),
     dump: undefined,
     dumpsCompleted: 0,
     redisUp: false,
@@ -521,7 +562,7 @@ export const portsyncMachine = setup({
               'removeStateFilePort',
               'forgetPort',
               { type: 'writeStateDb', params: ({ event }) => ({ ops: [{ op: 'del', key: event.name }] }) },
-              { type: 'reportPortCount', params: ({ context }) => ({ count: Object.keys(context.ports).length }) },
+              { type: 'reportPortCount', params: ({ context }) => ({ count: table.size(context.ports) }) },
             ],
           },
           {
@@ -536,7 +577,7 @@ export const portsyncMachine = setup({
                   ops: [{ op: 'set', key: event.name, fields: statePortFields(event.flags, event.mtu) }],
                 }),
               },
-              { type: 'reportPortCount', params: ({ context }) => ({ count: Object.keys(context.ports).length }) },
+              { type: 'reportPortCount', params: ({ context }) => ({ count: table.size(context.ports) }) },
             ],
           },
         ],
@@ -552,7 +593,7 @@ export const portsyncMachine = setup({
               {
                 type: 'writeStateDb',
                 params: ({ context }) => ({
-                  ops: Object.entries(context.ports).map(([key, p]) => ({
+                  ops: table.entries(context.ports).map(([key, p]) => ({
                     op: 'set' as const,
                     key,
                     fields: statePortFields(p.flags, p.mtu),

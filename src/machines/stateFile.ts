@@ -20,6 +20,8 @@
 //     countRecovery, countSaveFailure {message}, logCleanup {deleted}, logFutureVersion {message}, logCleanupFailure.
 // "Missing" is not a failure (first start): it is not counted, the result is a cold start.
 import { assign, emit, fromPromise, setup, type NonReducibleUnknown } from 'xstate';
+import * as table from './portTable.js';
+import type { PortTable } from './portTable.js';
 
 export interface PortRecord {
   name: string;
@@ -56,7 +58,8 @@ export interface LoadOutput {
 }
 
 export interface StateFileContext {
-  ports: PortMap;
+  /** A persistent table (src/machines/portTable.ts): an upsert costs O(√n), not a copy of every port. */
+  ports: PortTable<PortRecord>;
   debounceMs: number;
   retryMs: number;
   /** Where the ports came from. */
@@ -107,18 +110,14 @@ function asFailure(error: unknown): LoadFailure {
   return { reason: 'unreadable', message: String(error) };
 }
 
-function applyChange(ports: PortMap, event: StateFileEvent): PortMap {
+function applyChange(ports: PortTable<PortRecord>, event: StateFileEvent): PortTable<PortRecord> {
   switch (event.type) {
     case 'stateFile.upsert':
-      return { ...ports, [event.port.name]: event.port };
-    case 'stateFile.remove': {
-      if (!(event.name in ports)) return ports;
-      const next = { ...ports };
-      delete next[event.name];
-      return next;
-    }
+      return table.set(ports, event.port.name, event.port);
+    case 'stateFile.remove':
+      return table.remove(ports, event.name);
     case 'stateFile.replace':
-      return { ...event.ports };
+      return table.fromRecord(event.ports);
     default:
       return ports;
   }
@@ -162,7 +161,7 @@ export const stateFileMachine = setup({
     requestShutdown: assign({ shutdownRequested: true }),
     notifyLoaded: emit(({ context }) => ({
       type: 'stateFile.loaded' as const,
-      ports: context.ports,
+      ports: table.toRecord(context.ports),
       slot: context.origin === 'backup' ? ('backup' as const) : ('current' as const),
       savedAt: context.savedAt,
     })),
@@ -178,7 +177,7 @@ export const stateFileMachine = setup({
 }).createMachine({
   id: 'stateFile',
   context: ({ input }) => ({
-    ports: {},
+    ports: table.empty<PortRecord>(),
     debounceMs: input?.debounceMs ?? 200,
     retryMs: input?.retryMs ?? 5000,
     origin: undefined,
@@ -239,7 +238,7 @@ export const stateFileMachine = setup({
         onDone: {
           target: 'loaded',
           actions: assign({
-            ports: ({ event }) => event.output.ports,
+            ports: ({ event }) => table.fromRecord(event.output.ports),
             savedAt: ({ event }) => event.output.savedAt,
             origin: 'current',
           }),
@@ -283,7 +282,7 @@ export const stateFileMachine = setup({
           target: 'loaded',
           actions: [
             assign({
-              ports: ({ event }) => event.output.ports,
+              ports: ({ event }) => table.fromRecord(event.output.ports),
               savedAt: ({ event }) => event.output.savedAt,
               origin: 'backup',
             }),
@@ -316,7 +315,7 @@ export const stateFileMachine = setup({
       always: [{ guard: 'hasEarlyChanges', target: 'dirty', actions: 'applyEarlyChanges' }, { target: 'ready' }],
     },
     cold: {
-      entry: [assign({ origin: 'cold', ports: {} }), 'notifyCold'],
+      entry: [assign({ origin: 'cold', ports: table.empty<PortRecord>() }), 'notifyCold'],
       always: [{ guard: 'hasEarlyChanges', target: 'dirty', actions: 'applyEarlyChanges' }, { target: 'ready' }],
     },
     ready: {
@@ -341,7 +340,7 @@ export const stateFileMachine = setup({
       entry: assign({ changedWhileSaving: false }),
       invoke: {
         src: 'saveState',
-        input: ({ context }) => ({ ports: context.ports, rotate: !context.currentKnownBad }),
+        input: ({ context }) => ({ ports: table.toRecord(context.ports), rotate: !context.currentKnownBad }),
         onDone: [
           {
             guard: 'shutdownRequested',
@@ -396,7 +395,7 @@ export const stateFileMachine = setup({
     finalSaving: {
       invoke: {
         src: 'saveState',
-        input: ({ context }) => ({ ports: context.ports, rotate: !context.currentKnownBad }),
+        input: ({ context }) => ({ ports: table.toRecord(context.ports), rotate: !context.currentKnownBad }),
         onDone: {
           target: 'stopped',
           actions: [assign({ saves: ({ context }) => context.saves + 1 }), 'countSaved'],

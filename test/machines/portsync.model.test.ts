@@ -18,6 +18,7 @@ import {
   type RedisTablesCommand,
   type TableWrite,
 } from '../../src/machines/portsync.js';
+import * as table from '../../src/machines/portTable.js';
 import type { NetlinkLinkEvent } from '../../src/machines/sourceEvents.js';
 import { replayAll, shortestPaths, simplePaths, unvisited, type ModelSpec } from '../support/modelTesting.js';
 
@@ -114,11 +115,11 @@ const spec: ModelSpec<typeof machine> = {
     return JSON.stringify([
       s.value,
       s.status,
-      c.ports,
-      Object.keys(c.everSeen).sort(),
+      table.toRecord(c.ports),
+      table.keys(c.everSeen).sort(),
       c.configPorts,
-      c.unconfirmed,
-      c.dump,
+      table.keys(c.unconfirmed).sort(),
+      c.dump && [c.dump.seq, table.keys(c.dump.seen).sort()],
       Math.min(c.dumpsCompleted, 1),
       c.redisUp,
       c.ready,
@@ -126,7 +127,15 @@ const spec: ModelSpec<typeof machine> = {
       c.redisDrained,
     ]);
   },
-  project: (s) => ({ ports: ctx(s).ports, unconfirmed: ctx(s).unconfirmed, dump: ctx(s).dump, ready: ctx(s).ready }),
+  project: (s) => {
+    const c = ctx(s);
+    return {
+      ports: table.toRecord(c.ports),
+      unconfirmed: table.keys(c.unconfirmed).sort(),
+      dump: c.dump && { seq: c.dump.seq, seen: table.keys(c.dump.seen).sort() },
+      ready: c.ready,
+    };
+  },
   reset: () => {
     log.state = seedState();
     log.appWrites = [];
@@ -137,13 +146,20 @@ const spec: ModelSpec<typeof machine> = {
   check: ({ snapshot }) => {
     const c = ctx(snapshot);
     // STATE_DB: every known port with its fields; other keys only while no completed dump disproved them.
-    for (const [name, p] of Object.entries(c.ports)) {
+    for (const [name, p] of table.entries(c.ports)) {
       expect(log.state.get(name), `STATE_DB ${name}`).toEqual(statePortFields(p.flags, p.mtu));
+      // The ifindex index names exactly the known ports.
+      expect(table.get(c.byIfindex, String(p.ifindex)), `ifindex of ${name}`).toBe(name);
     }
+    expect(table.size(c.byIfindex)).toBe(table.size(c.ports));
     for (const name of log.state.keys()) {
-      if (c.ports[name]) continue;
+      if (table.has(c.ports, name)) continue;
       expect(name, 'STATE_DB key that is not a known port').toBe('Ethernet96');
-      if (c.configPorts !== undefined) expect(c.unconfirmed).toHaveProperty('Ethernet96');
+      if (c.configPorts !== undefined) expect(table.has(c.unconfirmed, 'Ethernet96')).toBe(true);
+    }
+    // The unseen CONFIG_DB ports are the configured ports not seen yet.
+    if (c.configPorts !== undefined) {
+      expect(table.keys(c.configUnseen!).sort()).toEqual(c.configPorts.filter((p) => !table.has(c.everSeen, p)).sort());
     }
     if (c.dumpsCompleted > 0 && c.configPorts !== undefined) expect(log.state.has('Ethernet96')).toBe(false);
     // APP_DB.
@@ -152,11 +168,11 @@ const spec: ModelSpec<typeof machine> = {
     else expect(keys.slice(0, 2)).toEqual(['Ethernet0', 'PortConfigDone']);
     const initDone = keys.filter((k) => k === 'PortInitDone').length;
     expect(initDone).toBeLessThanOrEqual(1);
-    if (initDone === 1) expect(c.everSeen).toHaveProperty('Ethernet0');
+    if (initDone === 1) expect(table.has(c.everSeen, 'Ethernet0')).toBe(true);
     if (snapshot.matches({ running: { appDb: 'portInitDone' } })) expect(initDone).toBe(1);
     // Readiness and the port gauge.
     if (snapshot.matches('running')) expect(c.ready).toBe(c.dumpsCompleted > 0 && c.redisUp && c.initialSyncDone);
-    if (log.counts.length > 0) expect(log.counts.at(-1)).toBe(Object.keys(c.ports).length);
+    if (log.counts.length > 0) expect(log.counts.at(-1)).toBe(table.keys(c.ports).length);
     if (snapshot.matches('draining') || snapshot.status === 'done') expect(log.drains).toBe(1);
   },
 };

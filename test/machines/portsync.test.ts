@@ -9,6 +9,7 @@ import {
   type RedisTablesCommand,
   type TableWrite,
 } from '../../src/machines/portsync.js';
+import * as table from '../../src/machines/portTable.js';
 import type { NetlinkLinkEvent } from '../../src/machines/sourceEvents.js';
 import type { CleanupOutput, LoadOutput, PortMap, StateFileSlot } from '../../src/machines/stateFile.js';
 import type { SonicWarmRestartConfig } from '../../src/machines/warmRestart.js';
@@ -169,7 +170,7 @@ describe('portsync machine', () => {
       link('Ethernet0', { kind: 'del', master: 7 }),
     );
     expect(state.map((w) => `${w.op} ${w.key}`)).toEqual(['set Ethernet0']);
-    expect(Object.keys(actor.getSnapshot().context.ports)).toEqual(['Ethernet0']);
+    expect(table.keys(actor.getSnapshot().context.ports)).toEqual(['Ethernet0']);
     expect(counts).toEqual([1]);
   });
 
@@ -178,7 +179,7 @@ describe('portsync machine', () => {
     send(link('Ethernet0', { ifindex: 3 }), link('Ethernet4', { ifindex: 4 }));
     send(link('Ethernet40', { ifindex: 3 }), link('eth4', { ifindex: 4 }));
     expect(state.slice(2).map((w) => `${w.op} ${w.key}`)).toEqual(['del Ethernet0', 'set Ethernet40', 'del Ethernet4']);
-    expect(Object.keys(actor.getSnapshot().context.ports)).toEqual(['Ethernet40']);
+    expect(table.keys(actor.getSnapshot().context.ports)).toEqual(['Ethernet40']);
   });
 
   it('cold start copies CONFIG_DB ports to APP_DB, then PortConfigDone, then PortInitDone once all are seen', async () => {
@@ -231,7 +232,7 @@ describe('portsync machine', () => {
     send(link('Ethernet8'), link('Ethernet0', { inDump: true, seq: 4 }));
     send({ type: 'netlink.dumpDone', seq: 4, interrupted: false });
     expect(state.filter((w) => w.op === 'del')).toEqual([{ op: 'del', key: 'Ethernet4' }]);
-    expect(Object.keys(actor.getSnapshot().context.ports).sort()).toEqual(['Ethernet0', 'Ethernet8']);
+    expect(table.keys(actor.getSnapshot().context.ports).sort()).toEqual(['Ethernet0', 'Ethernet8']);
   });
 
   it('deletes STATE_DB ports left from a previous run once a completed dump does not show them', async () => {

@@ -15,6 +15,7 @@ import {
   type StateFileContext,
   type StateFileSlot,
 } from '../../src/machines/stateFile.js';
+import * as table from '../../src/machines/portTable.js';
 import { replayAll, shortestPaths, simplePaths, unvisited, type ModelSpec } from '../support/modelTesting.js';
 
 const log = {
@@ -81,7 +82,8 @@ const spec: ModelSpec<typeof machine> = {
   // stopped is terminal; in finalSaving changes only pile up in the (never applied) early queue.
   serialize: (s) => {
     if (s.value === 'stopped') return 'stopped';
-    const { saves: _s, saveFailures: _f, early, ...rest } = ctx(s);
+    const { saves: _s, saveFailures: _f, early, ports, ...context } = ctx(s);
+    const rest = { ...context, ports: table.toRecord(ports) };
     if (s.value === 'finalSaving') return JSON.stringify([s.value, rest]);
     return JSON.stringify([s.value, rest, [...new Set(early.map((e) => JSON.stringify(e)))]]);
   },
@@ -107,7 +109,7 @@ const spec: ModelSpec<typeof machine> = {
       if (state === 'saving') expect(['dirty', 'saveFailed'], 'a save starts from dirty or saveFailed').toContain(from);
       else expect(state).toBe('finalSaving');
       if (state === 'finalSaving') expect(shutdownSent, 'final save only after shutdown').toBe(true);
-      expect(log.saves.at(-1)).toEqual({ ports: c.ports, rotate: !c.currentKnownBad });
+      expect(log.saves.at(-1)).toEqual({ ports: table.toRecord(c.ports), rotate: !c.currentKnownBad });
     }
     savesSeen = log.saves.length;
     const timers = clock.pending().map((t) => t.event?.type ?? '?');
@@ -125,7 +127,7 @@ const spec: ModelSpec<typeof machine> = {
       expect(['finalSaving', 'stopped', 'saving'], 'after shutdown').toContain(state);
       if (state === 'saving') expect(c.shutdownRequested).toBe(true);
     }
-    if (state === 'ready' && prev?.value === 'saving') expect(log.saves.at(-1)?.ports).toEqual(c.ports);
+    if (state === 'ready' && prev?.value === 'saving') expect(log.saves.at(-1)?.ports).toEqual(table.toRecord(c.ports));
     if (snapshot.status === 'done') expect(state).toBe('stopped');
   },
 };

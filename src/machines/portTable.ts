@@ -1,0 +1,144 @@
+// portTable: a persistent (immutable, structurally shared) string-keyed table for machine context.
+//
+// Machine context must not be mutated in place (xstate/graph model tests explore several branches from one snapshot,
+// traces replay from recorded snapshots), but copying a whole Record per netlink event made portsync quadratic in the
+// number of ports (4,096 ports: ~20 s for one dump). Here a table is BUCKETS plain objects chosen by an FNV-1a hash of
+// the key; an update copies the bucket array (BUCKETS refs) and one bucket (~n/BUCKETS entries), so for n = 4,096 an
+// update copies ~128 references instead of 4,096. Old versions stay valid and unchanged. A table is plain JSON
+// (an object with a size and an array of objects), so snapshots stay serialisable.
+//
+// Use it as a namespace: `import * as table from './portTable.js'`, then table.set(t, k, v), table.get(t, k) ...
+// Keys and entries come in bucket order (deterministic for a given history, not sorted); toRecord sorts its keys.
+
+/** One bucket: frozen by convention, never mutated after it is built. */
+export type PortTableBucket<V> = Readonly<Record<string, V>>;
+
+export interface PortTable<V> {
+  /** Number of keys (kept as a field: O(1)). */
+  readonly size: number;
+  /** Exactly BUCKETS buckets. */
+  readonly buckets: readonly PortTableBucket<V>[];
+}
+
+/** Number of buckets: 64 keeps an update near √n copies for the n = 4,096 ports of a large switch. */
+export const BUCKETS = 64;
+const BUCKET_BITS = 6;
+
+const emptyBucket: PortTableBucket<never> = Object.freeze({});
+const emptyBuckets: readonly PortTableBucket<never>[] = Object.freeze(
+  new Array<PortTableBucket<never>>(BUCKETS).fill(emptyBucket),
+);
+const emptyTable: PortTable<never> = Object.freeze({ size: 0, buckets: emptyBuckets });
+
+/** The bucket of a key: FNV-1a (32 bit) over its UTF-16 code units, then mixed. */
+export function bucketOf(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  // FNV's low bits depend only on the keys' low bits: mix (murmur3's finaliser step) and take the top bits.
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  return h >>> (32 - BUCKET_BITS);
+}
+
+/** obj[key] = value, except that "__proto__" becomes an own key (assignment would change the prototype). */
+function put<V>(obj: Record<string, V>, key: string, value: V): void {
+  if (key === '__proto__')
+    Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  else obj[key] = value;
+}
+
+/** The empty table (shared). */
+export function empty<V>(): PortTable<V> {
+  return emptyTable;
+}
+
+export function has<V>(t: PortTable<V>, key: string): boolean {
+  return Object.hasOwn(t.buckets[bucketOf(key)]!, key);
+}
+
+export function get<V>(t: PortTable<V>, key: string): V | undefined {
+  const bucket = t.buckets[bucketOf(key)]!;
+  // hasOwn: a key like "toString" or "__proto__" must not find Object.prototype's members.
+  return Object.hasOwn(bucket, key) ? bucket[key] : undefined;
+}
+
+export function size<V>(t: PortTable<V>): number {
+  return t.size;
+}
+
+/** A table with key set to value; the same table when it already held that very value. */
+export function set<V>(t: PortTable<V>, key: string, value: V): PortTable<V> {
+  const i = bucketOf(key);
+  const bucket = t.buckets[i]!;
+  const existed = Object.hasOwn(bucket, key);
+  if (existed && bucket[key] === value) return t;
+  const next: Record<string, V> = { ...bucket };
+  put(next, key, value);
+  const buckets = t.buckets.slice();
+  buckets[i] = next;
+  return { size: existed ? t.size : t.size + 1, buckets };
+}
+
+/** A table without key; the same table when it did not hold it. */
+export function remove<V>(t: PortTable<V>, key: string): PortTable<V> {
+  const i = bucketOf(key);
+  const bucket = t.buckets[i]!;
+  if (!Object.hasOwn(bucket, key)) return t;
+  const next: Record<string, V> = { ...bucket };
+  delete next[key];
+  const buckets = t.buckets.slice();
+  buckets[i] = next;
+  return { size: t.size - 1, buckets };
+}
+
+export function keys<V>(t: PortTable<V>): string[] {
+  const out: string[] = [];
+  for (const bucket of t.buckets) for (const key of Object.keys(bucket)) out.push(key);
+  return out;
+}
+
+export function entries<V>(t: PortTable<V>): [string, V][] {
+  const out: [string, V][] = [];
+  for (const bucket of t.buckets) for (const entry of Object.entries(bucket)) out.push(entry);
+  return out;
+}
+
+/** Built in one pass (O(n)), not by n updates. */
+export function fromEntries<V>(list: Iterable<readonly [string, V]>): PortTable<V> {
+  let buckets: Record<string, V>[] | undefined;
+  let n = 0;
+  for (const [key, value] of list) {
+    buckets ??= Array.from({ length: BUCKETS }, () => ({}));
+    const bucket = buckets[bucketOf(key)]!;
+    if (!Object.hasOwn(bucket, key)) n += 1;
+    put(bucket, key, value);
+  }
+  return buckets ? { size: n, buckets } : emptyTable;
+}
+
+export function fromRecord<V>(record: Readonly<Record<string, V>>): PortTable<V> {
+  return fromEntries(Object.entries(record));
+}
+
+/** A set of names as a table of `true`. */
+export function fromKeys(names: Iterable<string>): PortTable<true> {
+  const list: [string, true][] = [];
+  for (const name of names) list.push([name, true]);
+  return fromEntries(list);
+}
+
+/**
+ * A plain record with the keys sorted (for a save, a notification, a comparison): O(n log n), once per use.
+ * (JavaScript still lists integer-like keys first, in numeric order.)
+ */
+export function toRecord<V>(t: PortTable<V>): Record<string, V> {
+  const out: Record<string, V> = {};
+  for (const [key, value] of entries(t).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    put(out, key, value);
+  }
+  return out;
+}
