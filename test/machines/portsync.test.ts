@@ -425,4 +425,38 @@ describe('portsync with its warm-restart children', () => {
     expect(saves.at(-1)).toEqual({ Ethernet0: record('Ethernet0', { mtu: 1500 }) });
     expect(actor.getSnapshot().status).toBe('done');
   });
+
+  it('with 4,096 ports a link event copies one bucket per table, and earlier snapshots stay as they were', async () => {
+    const counts: number[] = [];
+    const { send, actor, saves, clock } = await start({ counts });
+    const names = Array.from({ length: 4096 }, (_, i) => `Ethernet${i * 4}`);
+    send({ type: 'netlink.dumpStarted', seq: 1 });
+    names.forEach((name, i) => send(link(name, { ifindex: 10 + i, inDump: true, seq: 1 })));
+    send({ type: 'netlink.dumpDone', seq: 1, interrupted: false });
+    const before = actor.getSnapshot().context;
+    const frozen = JSON.stringify(table.toRecord(before.ports));
+    send(link('Ethernet400', { ifindex: 110, flags: IFF_UP, mtu: 1500 }));
+    const after = actor.getSnapshot().context;
+    const copied = (a: table.PortTable<unknown>, b: table.PortTable<unknown>) =>
+      a.buckets.filter((bucket, i) => bucket !== b.buckets[i]).map((bucket) => Object.keys(bucket).length);
+    const changed = copied(after.ports, before.ports);
+    expect(changed).toHaveLength(1);
+    expect(changed[0]).toBeLessThan(4096 / 16);
+    expect(after.byIfindex).toBe(before.byIfindex);
+    expect(after.everSeen).toBe(before.everSeen);
+    expect(JSON.stringify(table.toRecord(before.ports))).toBe(frozen);
+    expect(table.get(before.ports, 'Ethernet400')).toEqual({ ifindex: 110, flags: IFF_UP | IFF_RUNNING, mtu: 9100 });
+    expect(table.get(after.ports, 'Ethernet400')).toEqual({ ifindex: 110, flags: IFF_UP, mtu: 1500 });
+    expect(counts.at(-1)).toBe(4096);
+    // A rename found through the ifindex index, and the state file follows all of it.
+    send(link('Ethernet99996', { ifindex: 110 }));
+    expect(table.has(actor.getSnapshot().context.ports, 'Ethernet400')).toBe(false);
+    expect(counts.at(-1)).toBe(4096);
+    clock.increment(200);
+    await settle();
+    const saved = saves.at(-1)!;
+    expect(Object.keys(saved)).toHaveLength(4096);
+    expect(saved['Ethernet99996']?.ifindex).toBe(110);
+    expect(saved['Ethernet400']).toBeUndefined();
+  });
 });
