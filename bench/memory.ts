@@ -77,7 +77,7 @@ export async function benchMemory(opts: { ports: number; events: number; flapsPe
       notes: [
         `Growth after ${r.events.toLocaleString('en-US')} events: ${growth.toFixed(1)} MB RSS (baseline ${r.baselineMb.toFixed(1)} MB after load and warm-up; after each 200,000-event block: ${r.afterMb.map((v) => v.toFixed(1)).join(', ')} MB). JS heap used: ${r.heapBeforeMb.toFixed(1)} → ${r.heapAfterMb.toFixed(1)} MB.`,
         `The benchmark runs the TypeScript sources through tsx, whose loader costs ${(bareTsx - bareNode).toFixed(0)} MB RSS on its own (bare node ${bareNode.toFixed(0)} MB, with tsx ${bareTsx.toFixed(0)} MB): the same daemon from compiled dist/ is estimated at ${compiledEstimate.toFixed(0)} MB.`,
-        `Events per block: ${r.flapsPerBlock} link flaps sent to the supervisor (forwarded to portsync, written to the embedded Redis) and the rest PTP offset lines through the real socket. Link flaps are few because portsync costs O(ports) per link event with 4,096 ports (see findings).`,
+        `Events per block: ${r.flapsPerBlock.toLocaleString('en-US')} link flaps sent to the supervisor (forwarded to portsync, written to the embedded Redis, saved to the state file) and the rest PTP offset lines through the real socket: ${(r.flapsPerBlock * 5).toLocaleString('en-US')} link events in all. (Before portsync's port tables became persistent tables a link event cost O(ports) and this benchmark could afford only 1,000 flaps per block; see findings.)`,
         'Memory figures are RSS after three gc() passes, in a child started with --expose-gc inside a private network namespace (the netlink source sees only its own lo).',
       ],
     };

@@ -1,0 +1,88 @@
+// P4 child: run with `ip netns exec NS node --import tsx bench/warmRestartChild.ts <config.json>` inside the P4
+// namespace. Starts the daemon in-process (portsync only, the benchmark's Redis), notes when the netlink dump is done
+// and when the APP_DB gate opens (inspection events, wall clock), waits until WARM_RESTART_TABLE|portsyncd is final
+// (reconciled or disabled) and the daemon is ready, then shuts it down gracefully (final state save).
+// Prints one JSON line: {startedAt, firstLinkAt, dumpDoneAt, eoiuAt, gateOpenAt, readyAt, mode, linkEvents}
+// (times in ms since the epoch, sub-ms precision, comparable with the Redis MONITOR timestamps).
+import { readFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
+import type { InspectionEvent } from 'xstate';
+import { loadConfig } from '../src/config/load.js';
+import { createLogger, silentLogger } from '../src/io/log.js';
+import { healthOf, startDaemon } from '../src/main.js';
+import { waitFor, waitForAsync } from './measure.js';
+
+const configPath = process.argv[2];
+if (!configPath) throw new Error('usage: warmRestartChild.ts <config.json>');
+const flags = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, string>;
+const wall = (): number => performance.timeOrigin + performance.now();
+
+let dumpDoneAt: number | undefined;
+/** When portsync had processed that dumpDone. */
+let dumpProcessedAt: number | undefined;
+let lastDumpDoneAt: number | undefined;
+let firstLinkAt: number | undefined;
+let eoiuAt: number | undefined;
+/** The state file's answer and the CONFIG_DB/STATE_DB read reached portsync (EOIU needs both). */
+let stateFileAt: number | undefined;
+let initialStateAt: number | undefined;
+let gateOpenAt: number | undefined;
+let linkEvents = 0;
+const idOf = (ev: InspectionEvent): string | undefined => (ev.actorRef as { id?: string }).id;
+const inspector = (ev: InspectionEvent): void => {
+  if (ev.type === '@xstate.event' && idOf(ev) === 'portsync') {
+    if (ev.event.type === 'netlink.link') {
+      linkEvents += 1;
+      firstLinkAt ??= wall();
+    } else if (ev.event.type === 'netlink.dumpDone') lastDumpDoneAt = wall();
+    else if (ev.event.type === 'stateFile.loaded' || ev.event.type === 'stateFile.cold') stateFileAt ??= wall();
+    else if (ev.event.type === 'redis.initialState') initialStateAt ??= wall();
+  } else if (ev.type === '@xstate.snapshot') {
+    const id = idOf(ev);
+    const snap = ev.snapshot as { value?: unknown; context?: { dumpsCompleted?: number } };
+    // The dumpDone that completed portsync's tracked dump (a restarted portsync asks for a dump of its own).
+    if (id === 'portsync' && dumpDoneAt === undefined && (snap.context?.dumpsCompleted ?? 0) > 0) {
+      dumpDoneAt = lastDumpDoneAt;
+      dumpProcessedAt = wall();
+    } else if (id === 'eoiuDetector' && eoiuAt === undefined && snap.value === 'detected') eoiuAt = wall();
+    else if (id === 'appDbGate' && gateOpenAt === undefined && snap.value === 'open') gateOpenAt = wall();
+  }
+};
+
+const startedAt = wall();
+const daemon = await startDaemon({
+  config: loadConfig({ flags }), // BENCH_VERBOSE=1: the daemon's log on stderr.
+  logger: process.env['BENCH_VERBOSE'] ? createLogger('debug') : silentLogger,
+  inspectors: [inspector],
+});
+const state = new Redis({ path: flags['redis.url']!, db: 6 });
+let mode = '';
+await waitForAsync(
+  'WARM_RESTART_TABLE|portsyncd to be final',
+  async () => {
+    mode = (await state.hget('WARM_RESTART_TABLE|portsyncd', 'state')) ?? '';
+    return mode === 'reconciled' || mode === 'disabled';
+  },
+  120_000,
+  2,
+);
+await waitFor('the daemon to be ready', () => healthOf(daemon.root).ready, 60_000, 2);
+const readyAt = wall();
+// Readiness does not wait for the CONFIG_DB read: stop only once APP_DB got PortInitDone (the drain then flushes it).
+await waitFor(
+  'portsync to reach PortInitDone',
+  () => {
+    const value = daemon.root.system.get('portsync')?.getSnapshot().value as
+      { running?: { appDb?: string } } | undefined;
+    return value?.running?.appDb === 'portInitDone';
+  },
+  60_000,
+  2,
+);
+state.disconnect();
+daemon.root.send({ type: 'shutdown', reason: 'benchmark done' });
+await daemon.done;
+process.stdout.write(
+  `${JSON.stringify({ startedAt, firstLinkAt, dumpDoneAt, dumpProcessedAt, stateFileAt, initialStateAt, eoiuAt, gateOpenAt, readyAt, mode, linkEvents })}\n`,
+);
+process.exit(0);
