@@ -19,6 +19,8 @@
 //   context: messagesSeen (netlink.link events while waiting), dumpedInterfaces (those answering a dump).
 // Everything after detection is ignored until eoiu.reset.
 import { assign, emit, setup } from 'xstate';
+import * as table from './portTable.js';
+import type { PortTable } from './portTable.js';
 import type {
   NetlinkDumpDoneEvent,
   NetlinkDumpStartedEvent,
@@ -39,11 +41,11 @@ export interface EoiuDetectorInput {
 
 export interface EoiuDetectorContext {
   mode: EoiuMode;
-  /** Expected ports not yet seen (a set as a record, so the snapshot stays plain JSON). */
-  missing: Record<string, true>;
+  /** Expected ports not yet seen (a persistent table, src/machines/portTable.ts: O(√n) per update, plain JSON). */
+  missing: PortTable<true>;
   missingCount: number;
   /** Every link name seen in an RTM_NEWLINK while waiting, so a late expected-port list still counts them. */
-  seen: Record<string, true>;
+  seen: PortTable<true>;
   expectedPorts: string[];
   /** False until the expected-port list is known (input.awaitExpectedPorts). */
   expectedKnown: boolean;
@@ -69,11 +71,10 @@ export interface EoiuDetectedEvent {
 
 function missingOf(
   ports: readonly string[],
-  seen: Record<string, true>,
-): { missing: Record<string, true>; missingCount: number } {
-  const missing: Record<string, true> = {};
-  for (const p of ports) if (seen[p] !== true) missing[p] = true;
-  return { missing, missingCount: Object.keys(missing).length };
+  seen: PortTable<true>,
+): { missing: PortTable<true>; missingCount: number } {
+  const missing = table.fromKeys(ports.filter((p) => !table.has(seen, p)));
+  return { missing, missingCount: table.size(missing) };
 }
 
 function fresh(
@@ -84,8 +85,8 @@ function fresh(
 ): EoiuDetectorContext {
   return {
     mode,
-    ...missingOf(expected, {}),
-    seen: {},
+    ...missingOf(expected, table.empty<true>()),
+    seen: table.empty<true>(),
     expectedPorts: [...expected],
     expectedKnown,
     dumpSeq,
@@ -116,11 +117,10 @@ export const eoiuDetectorMachine = setup({
     countMessage: assign(({ context, event }) => {
       if (event.type !== 'netlink.link') return {};
       let { missing, missingCount, seen } = context;
-      if (event.kind === 'new' && seen[event.name] !== true) {
-        seen = { ...seen, [event.name]: true };
-        if (missing[event.name] === true) {
-          missing = { ...missing };
-          delete missing[event.name];
+      if (event.kind === 'new' && !table.has(seen, event.name)) {
+        seen = table.set(seen, event.name, true);
+        if (table.has(missing, event.name)) {
+          missing = table.remove(missing, event.name);
           missingCount -= 1;
         }
       }

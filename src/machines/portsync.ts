@@ -345,7 +345,10 @@ export const portsyncMachine = setup({
       if (source) enqueue.sendTo(source, { type: 'netlink.requestDump' });
     }),
     reportReadiness: enqueueActions(({ context, self, enqueue }) => {
-      const ready = context.dumpsCompleted > 0 && context.redisUp && context.initialSyncDone;
+      // Ready once the kernel was dumped, Redis is up, CONFIG_DB was read (its APP_DB copy is on its way) and the
+      // initial sync is over.
+      const ready =
+        context.dumpsCompleted > 0 && context.redisUp && context.configPorts !== undefined && context.initialSyncDone;
       if (ready === context.ready) return;
       enqueue.assign({ ready });
       if (self._parent) {
@@ -620,6 +623,7 @@ export const portsyncMachine = setup({
                     'applyInitialState',
                     { type: 'writeAppDb', params: ({ event }) => ({ ops: configCopyOps(event.configPorts) }) },
                     'sendExpectedPorts',
+                    'reportReadiness',
                   ],
                 },
               },

@@ -3,6 +3,7 @@
 // (messagesSeen and the rest of the context stay frozen until eoiu.reset); in dump mode detection means our dump is
 // done and no expected port is missing; messagesSeen counts the netlink.link events since the last reset.
 import { describe, expect, it } from 'vitest';
+import * as table from '../../src/machines/portTable.js';
 import type { AnyMachineSnapshot } from 'xstate';
 import {
   eoiuDetectorMachine,
@@ -83,7 +84,7 @@ function specFor(input: EoiuDetectorInput): ModelSpec<typeof machine> {
       if (detected && !wasDetected) entries += 1;
       expect(detections.length, 'one eoiu.detected per entry into detected').toBe(entries);
       expect(c.messagesSeen).toBe(linksSinceReset);
-      expect(c.missingCount).toBe(Object.keys(c.missing).length);
+      expect(c.missingCount).toBe(table.keys(c.missing).length);
       if (detected && wasDetected) expect(c, 'detected is terminal for counting').toEqual(ctx(prev!));
       if (detected && !wasDetected) {
         expect(detections.at(-1)).toEqual({ messagesSeen: c.messagesSeen, dumpedInterfaces: c.dumpedInterfaces });

@@ -1,6 +1,7 @@
 // eoiuDetector: dump mode (our NLMSG_DONE + every expected port), marker mode (ifi_change == 0), counters,
 // nothing after detection, reset.
 import { describe, expect, it } from 'vitest';
+import * as table from '../../src/machines/portTable.js';
 import { createActor } from 'xstate';
 import { eoiuDetectorMachine, type EoiuDetectorInput } from '../../src/machines/eoiuDetector.js';
 import type { NetlinkLinkEvent } from '../../src/machines/sourceEvents.js';
@@ -57,7 +58,7 @@ describe('eoiuDetector, dump mode', () => {
     actor.send(link('Ethernet0'));
     actor.send({ type: 'netlink.dumpDone', seq: 7, interrupted: false });
     expect(actor.getSnapshot().value).toBe('waiting');
-    expect(actor.getSnapshot().context.missing).toEqual({ Ethernet8: true });
+    expect(table.toRecord(actor.getSnapshot().context.missing)).toEqual({ Ethernet8: true });
     // It appears later (a notification, not in the dump): now complete.
     actor.send(link('Ethernet8', { inDump: false, seq: 0, change: 1 }));
     expect(actor.getSnapshot().value).toBe('detected');

@@ -171,7 +171,8 @@ const spec: ModelSpec<typeof machine> = {
     if (initDone === 1) expect(table.has(c.everSeen, 'Ethernet0')).toBe(true);
     if (snapshot.matches({ running: { appDb: 'portInitDone' } })) expect(initDone).toBe(1);
     // Readiness and the port gauge.
-    if (snapshot.matches('running')) expect(c.ready).toBe(c.dumpsCompleted > 0 && c.redisUp && c.initialSyncDone);
+    if (snapshot.matches('running'))
+      expect(c.ready).toBe(c.dumpsCompleted > 0 && c.redisUp && c.configPorts !== undefined && c.initialSyncDone);
     if (log.counts.length > 0) expect(log.counts.at(-1)).toBe(table.keys(c.ports).length);
     if (snapshot.matches('draining') || snapshot.status === 'done') expect(log.drains).toBe(1);
   },

@@ -251,7 +251,7 @@ describe('portsync machine', () => {
     expect(late.state.filter((w) => w.op === 'del')).toEqual([{ op: 'del', key: 'Ethernet12' }]);
   });
 
-  it('is ready once the initial dump is done and Redis is up; reports changes to its parent; asks for a dump', async () => {
+  it('is ready once the initial dump is done, Redis is up and CONFIG_DB read; reports changes to its parent; asks for a dump', async () => {
     const readiness: boolean[] = [];
     const requests: string[] = [];
     const fakeSource = fromCallback(({ receive }) => receive((e: AnyEventObject) => requests.push(e.type)));
@@ -276,6 +276,8 @@ describe('portsync machine', () => {
     fwd({ type: 'redis.up' });
     fwd({ type: 'netlink.dumpStarted', seq: 5, reason: 'request' });
     fwd({ type: 'netlink.dumpDone', seq: 5, interrupted: false });
+    expect(readiness).toEqual([]); // CONFIG_DB not read yet: its APP_DB copy has not been written
+    fwd({ type: 'redis.initialState', configPorts: {}, statePorts: [] });
     fwd({ type: 'redis.down' });
     fwd({ type: 'redis.up' });
     expect(readiness).toEqual([true, false, true]);
@@ -430,7 +432,7 @@ describe('portsync with its warm-restart children', () => {
     const counts: number[] = [];
     const { send, actor, saves, clock } = await start({ counts });
     const names = Array.from({ length: 4096 }, (_, i) => `Ethernet${i * 4}`);
-    send({ type: 'netlink.dumpStarted', seq: 1 });
+    send({ type: 'netlink.dumpStarted', seq: 1, reason: 'start' });
     names.forEach((name, i) => send(link(name, { ifindex: 10 + i, inDump: true, seq: 1 })));
     send({ type: 'netlink.dumpDone', seq: 1, interrupted: false });
     const before = actor.getSnapshot().context;

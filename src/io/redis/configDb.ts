@@ -2,10 +2,13 @@
 import type { Redis } from 'ioredis';
 import { scanHashes } from './scanHashes.js';
 
+/** Ethernet4 before Ethernet16; one collator for all comparisons (localeCompare builds one per call). */
+const naturalOrder = new Intl.Collator('en', { numeric: true }).compare;
+
 /** CONFIG_DB `PORT|*` → name → fields (lanes, speed, alias, …), sorted by name for a stable APP_DB copy order. */
 export async function readConfigPorts(client: Redis, separator: string): Promise<Map<string, Record<string, string>>> {
   const ports = await scanHashes(client, `PORT${separator}`);
-  return new Map([...ports].sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true })));
+  return new Map([...ports].sort(([a], [b]) => naturalOrder(a, b)));
 }
 
 /** CONFIG_DB `WARM_RESTART|swss` fields (e.g. portsyncd_timer), empty when absent. */
