@@ -41,12 +41,19 @@ describe('trace round trip', () => {
       const s = connect(sock, () => resolve(s));
       s.on('error', reject);
     });
+    // Each step waits for the daemon's own log line, not a fixed pause: under load a pause may be too short.
+    const seen = (text: string) => stderr.split('\n').filter((l) => l.includes(text)).length;
     c.write(readFileSync(join(repo, 'deploy/demo/lines.txt')));
-    await new Promise((r) => setTimeout(r, 200));
+    await expect.poll(() => seen('"to":"LOCKED"'), { timeout: 10_000 }).toBeGreaterThan(0);
     c.write('CMD RESTART\n');
-    await new Promise((r) => setTimeout(r, 200));
+    await expect.poll(() => seen('"load":2'), { timeout: 10_000 }).toBeGreaterThan(0);
+    const lockedBefore = seen('"clock":"ptp4l/ens5f1","profile":"profile0","from":"FREERUN","to":"LOCKED"');
     c.write('ptp4l[1.0]: [ptp4l.0.config] master offset -3 s2 freq +500 path delay 89\n');
-    await new Promise((r) => setTimeout(r, 200));
+    await expect
+      .poll(() => seen('"clock":"ptp4l/ens5f1","profile":"profile0","from":"FREERUN","to":"LOCKED"'), {
+        timeout: 10_000,
+      })
+      .toBeGreaterThan(lockedBefore);
     c.end();
     const code = await new Promise<number | null>((resolve) => {
       p.on('exit', resolve);
