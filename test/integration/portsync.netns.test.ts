@@ -1,7 +1,7 @@
 // The daemon (`syncvisor run --services portsync`, from the sources through tsx) runs inside a network namespace
 // under `ip netns exec` and talks to the test Redis over its Unix socket. After every kernel change, STATE_DB must
 // equal the kernel's truth (`ip -j link`), and a ConsumerStateTable sees the APP_DB entries.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { scanHashes } from '../../src/io/redis/scanHashes.js';
 import { consumeStateTable, type ConsumedOp } from '../support/consumerStateTable.js';
 import { canUseNetns, createNetns, type Netns } from '../support/netns.js';
+import { PrivateRedis } from '../support/privateRedis.js';
 import { writeDatabaseConfig } from '../support/databaseConfig.js';
 import { kernelTruth as kernelTruthOf, sortedHashes, startDaemonIn } from '../support/portsyncDaemon.js';
 
@@ -204,31 +205,13 @@ describe.skipIf(netnsOk !== true)('portsync daemon in a network namespace', () =
 describe.skipIf(netnsOk !== true)('portsync daemon while Redis goes away', () => {
   const dir = mkdtempSync(join(tmpdir(), 'syncvisor-portsync-down-'));
   const socket = join(dir, 'redis.sock');
-  let server: ChildProcess | undefined;
   let ns: Netns | undefined;
   let daemon: ChildProcess | undefined;
   let exited: Promise<number | null> | undefined;
   const state = new Redis({ path: socket, db: 6, retryStrategy: () => 50, maxRetriesPerRequest: 1 });
   state.on('error', () => undefined);
 
-  async function startServer(): Promise<void> {
-    server = spawn('redis-server', ['--port', '0', '--unixsocket', socket, '--save', '', '--appendonly', 'no'], {
-      stdio: 'ignore',
-    });
-    // Bounded wait (expect.poll is not available in hooks).
-    for (let i = 0; i < 500 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 20));
-    if (!existsSync(socket)) throw new Error('private redis-server did not create its socket');
-  }
-  async function killServer(): Promise<void> {
-    const s = server;
-    server = undefined;
-    if (!s || s.exitCode !== null) return;
-    await new Promise<void>((res) => {
-      s.once('exit', () => res());
-      s.kill('SIGKILL');
-    });
-    rmSync(socket, { force: true });
-  }
+  const redis = new PrivateRedis(socket);
   const readyz = () =>
     ns!.exec('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', 'http://127.0.0.1:9101/readyz']);
   async function expectTruth(): Promise<void> {
@@ -245,7 +228,7 @@ describe.skipIf(netnsOk !== true)('portsync daemon while Redis goes away', () =>
     ns.addVethPair('Ethernet0', 'p0');
     ns.set('Ethernet0', 'up');
     ns.set('p0', 'up');
-    await startServer();
+    await redis.start();
     const configFile = join(dir, 'syncvisor.json');
     writeFileSync(
       configFile,
@@ -265,7 +248,7 @@ describe.skipIf(netnsOk !== true)('portsync daemon while Redis goes away', () =>
       daemon.kill('SIGKILL');
       await exited;
     }
-    await killServer();
+    await redis.kill();
     ns?.destroy();
     state.disconnect();
     if (process.env.SYNCVISOR_KEEP_LOGS && existsSync(join(dir, 'daemon.log')))
@@ -277,7 +260,7 @@ describe.skipIf(netnsOk !== true)('portsync daemon while Redis goes away', () =>
     await expectTruth();
     await expect.poll(readyz, { timeout: 10_000 }).toBe('200');
 
-    await killServer();
+    await redis.kill();
     await expect.poll(readyz, { timeout: 10_000 }).toBe('503');
     expect(ns!.exec('curl', ['-s', 'http://127.0.0.1:9101/metrics'])).toMatch(/^syncvisor_redis_up\{db="6"\} 0$/m);
     ns!.set('p0', 'down');
@@ -294,7 +277,7 @@ describe.skipIf(netnsOk !== true)('portsync daemon while Redis goes away', () =>
       .toBe('2');
 
     // A fresh server (no persistence): only what the daemon held and flushes can make STATE_DB right.
-    await startServer();
+    await redis.start();
     await expectTruth();
     expect(await state.hget('PORT_TABLE|Ethernet0', 'netdev_oper_status')).toBe('down');
     await expect.poll(readyz, { timeout: 10_000 }).toBe('200');

@@ -4,7 +4,7 @@
 // returning (redis.reconnectMaxMs, default 500 ms, bounds when the daemon sees it; see docs/reliability.md, row b2).
 // The flapping stops at the moment Redis returns. A fresh server has no data: the flapped ports come back from the
 // writes the daemon held, and one steady port (Ethernet200, never flapped) from the daemon's re-sync on reconnect.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scanHashes } from '../../src/io/redis/scanHashes.js';
 import { canUseNetns, createNetns, type Netns } from '../support/netns.js';
+import { PrivateRedis } from '../support/privateRedis.js';
 import { kernelTruth, killDaemon, sortedHashes, startDaemonIn, type RunningDaemon } from '../support/portsyncDaemon.js';
 
 const run = promisify(execFile);
@@ -30,32 +31,12 @@ if (netnsOk !== true) console.warn(`skipping the Redis outage reliability test: 
 describe.skipIf(netnsOk !== true)('Redis killed for 5 s during 1,000 link flaps/s', () => {
   const dir = mkdtempSync(join(tmpdir(), 'syncvisor-redis-outage-'));
   const socket = join(dir, 'redis.sock');
-  let server: ChildProcess | undefined;
   let ns: Netns | undefined;
   let daemon: RunningDaemon | undefined;
   const state = new Redis({ path: socket, db: 6, retryStrategy: () => 20, maxRetriesPerRequest: 1, lazyConnect: true });
   state.on('error', () => undefined);
 
-  async function startServer(): Promise<void> {
-    rmSync(socket, { force: true });
-    const s = spawn('redis-server', ['--port', '0', '--unixsocket', socket, '--save', '', '--appendonly', 'no'], {
-      stdio: 'ignore',
-    });
-    server = s;
-    // Bounded wait (expect.poll is not available in hooks).
-    for (let i = 0; i < 1_000 && !existsSync(socket); i++) await sleep(5);
-    if (!existsSync(socket)) throw new Error('private redis-server did not create its socket');
-  }
-  async function killServer(): Promise<void> {
-    const s = server;
-    server = undefined;
-    if (!s || s.exitCode !== null || s.signalCode !== null) return;
-    await new Promise<void>((res) => {
-      s.once('exit', () => res());
-      s.kill('SIGKILL');
-    });
-    rmSync(socket, { force: true });
-  }
+  const redis = new PrivateRedis(socket);
   const curl = async (path: string, format?: string): Promise<string> =>
     (
       await run(
@@ -91,7 +72,7 @@ describe.skipIf(netnsOk !== true)('Redis killed for 5 s during 1,000 link flaps/
     );
     writeFileSync(batch, lines.join('\n') + '\n');
     ns.ip(['-batch', batch]);
-    await startServer();
+    await redis.start();
     const configFile = join(dir, 'syncvisor.json');
     writeFileSync(
       configFile,
@@ -109,7 +90,7 @@ describe.skipIf(netnsOk !== true)('Redis killed for 5 s during 1,000 link flaps/
 
   afterAll(async () => {
     await killDaemon(daemon);
-    await killServer();
+    await redis.kill();
     ns?.destroy();
     state.disconnect();
     if (process.env.SYNCVISOR_KEEP_LOGS && existsSync(join(dir, 'daemon.log')))
@@ -153,7 +134,7 @@ describe.skipIf(netnsOk !== true)('Redis killed for 5 s during 1,000 link flaps/
 
     await sleep(BEFORE_KILL_MS);
     const flapsBeforeKill = flaps;
-    await killServer();
+    await redis.kill();
     const killedAt = performance.now();
     // Unready while Redis is away (sampled through the outage; every sample during the outage must say 503 once the
     // daemon has noticed).
@@ -170,7 +151,7 @@ describe.skipIf(netnsOk !== true)('Redis killed for 5 s during 1,000 link flaps/
 
     // Redis returns (a fresh, empty server); the flapping stops at that moment.
     stop = true;
-    await startServer();
+    await redis.start();
     const returnedAt = performance.now();
     const flapMs = await flapper;
     const rate = Math.round(flaps / (flapMs / 1_000));
