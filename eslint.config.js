@@ -1,10 +1,10 @@
-// Lint rules, including the layer rules of ARCHITECTURE.md §2: imports point down only.
+// Lint rules, including the layer rules of docs/architecture.md: imports point down only.
 import tseslint from 'typescript-eslint';
 
 const nodeBuiltins = ['node:*', 'fs', 'path', 'os', 'net', 'http', 'child_process', 'crypto', 'events', 'timers'];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'build/**', 'node_modules/**', 'coverage/**', 'src/io/http/inspector/assets/**'] },
+  { ignores: ['dist/**', 'build/**', 'node_modules/**', 'coverage/**', 'src/io/observe/inspector/assets/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {
@@ -19,10 +19,10 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: nodeBuiltins, message: 'src/machines is pure: no node:* imports (ARCHITECTURE.md §2).' },
+            { group: nodeBuiltins, message: 'src/machines is pure: no node:* imports.' },
             {
               group: ['**/io/**', '**/io', '../io/*'],
-              message: 'src/machines must not import src/io (ARCHITECTURE.md §2).',
+              message: 'src/machines must not import src/io.',
             },
             { group: ['**/actors/**', '../actors/*'], message: 'src/machines must not import src/actors.' },
           ],
@@ -44,7 +44,7 @@ export default tseslint.config(
           patterns: [
             {
               group: ['xstate', 'xstate/*', '@statelyai/*'],
-              message: 'src/io knows nothing about XState (ARCHITECTURE.md §2).',
+              message: 'src/io knows nothing about XState.',
             },
             {
               group: ['**/machines/**', '../machines/*', '**/actors/**'],

@@ -1,8 +1,8 @@
-// Runs the real daemon in this process (src/main.ts startDaemon, silent logger), with config flags, for the
+// Runs the real daemon in this process (src/daemon/main.ts startDaemon, silent logger), with config flags, for the
 // benchmarks that measure through the whole actor tree.
 import { loadConfig } from '../src/config/load.js';
 import { silentLogger } from '../src/io/log.js';
-import { healthOf, startDaemon, type RunningDaemon } from '../src/main.js';
+import { healthOf, startDaemon, type RunningDaemon } from '../src/daemon/main.js';
 import { waitFor } from './measure.js';
 
 export async function startBenchDaemon(flags: Record<string, string>): Promise<RunningDaemon> {

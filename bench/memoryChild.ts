@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import type { PtpGeneration } from '../src/io/ptp/generation.js';
-import type { NetlinkLinkEvent } from '../src/machines/sourceEvents.js';
+import type { NetlinkLinkEvent } from '../src/machines/supervisor/sourceEvents.js';
 import { startBenchDaemon, stopBenchDaemon } from './daemon.js';
 import { waitFor, waitForAsync } from './measure.js';
 import { connect } from './ptpIngest.js';

@@ -14,7 +14,7 @@ import { RedisConnection } from '../src/io/redis/connection.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../src/io/redis/embedded.js';
 import { scanHashes } from '../src/io/redis/scanHashes.js';
 import { StateTable } from '../src/io/redis/stateTable.js';
-import { statePortFields } from '../src/machines/portsync.js';
+import { statePortFields } from '../src/machines/portsync/portsync.js';
 import { median, now, type Figure } from './measure.js';
 
 const NLMSG_HDRLEN = 16;

@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
-import type { RunningDaemon } from '../src/main.js';
+import type { RunningDaemon } from '../src/daemon/main.js';
 import { startBenchDaemon, stopBenchDaemon } from './daemon.js';
 import { median, now, type Figure } from './measure.js';
 import { connect, currentGeneration } from './ptpIngest.js';

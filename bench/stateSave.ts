@@ -3,8 +3,8 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeStateFile, decodeStateFile, type PersistedPort } from '../src/io/stateFile/codec.js';
-import { saveStateFile } from '../src/io/stateFile/store.js';
+import { encodeStateFile, decodeStateFile, type PersistedPort } from '../src/io/warmRestart/stateFileCodec.js';
+import { saveStateFile } from '../src/io/warmRestart/stateFileStore.js';
 import { median, now, type Figure } from './measure.js';
 
 export function benchPorts(count: number): Record<string, PersistedPort> {

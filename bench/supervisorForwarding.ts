@@ -1,7 +1,7 @@
 // P5: events/s through the supervisor (root actor, forward by `receives` prefix) to a child machine, vs raw
 // actor.send on the same trivial machine. Both run the same number of events; the child counts what it got.
 import { assign, createActor, setup } from 'xstate';
-import { supervisorMachine } from '../src/machines/supervisor.js';
+import { supervisorMachine } from '../src/machines/supervisor/supervisor.js';
 import { median, now, type Figure } from './measure.js';
 
 const counterMachine = setup({

@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import type { InspectionEvent } from 'xstate';
 import { loadConfig } from '../src/config/load.js';
 import { createLogger, silentLogger } from '../src/io/log.js';
-import { healthOf, startDaemon } from '../src/main.js';
+import { healthOf, startDaemon } from '../src/daemon/main.js';
 import { waitFor, waitForAsync } from './measure.js';
 
 const configPath = process.argv[2];

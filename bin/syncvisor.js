@@ -2,9 +2,11 @@
 // The package bin: runs the compiled CLI (npm ci builds it; `npm run build` after a change).
 import { existsSync } from 'node:fs';
 
-const cli = new URL('../dist/cli.js', import.meta.url);
+const cli = new URL('../dist/cli/main.js', import.meta.url);
 if (!existsSync(cli)) {
-  process.stderr.write('syncvisor: dist/cli.js is missing: run `npm ci` (or `npm run build`) in the package first\n');
+  process.stderr.write(
+    'syncvisor: dist/cli/main.js is missing: run `npm ci` (or `npm run build`) in the package first\n',
+  );
   process.exit(1);
 }
 const { main } = await import(cli.href);

@@ -171,9 +171,9 @@ function createNamespace(): string {
   return name;
 }
 
-/** Runs src/cli.ts's main() as bin/syncvisor.js runs dist/cli.js's (`node -e CODE args…`: argv starts at 1). */
+/** Runs src/cli/main.ts's main() as bin/syncvisor.js runs dist/cli/main.js's (`node -e CODE args…`: argv starts at 1). */
 const sourceEntry = `
-const { main } = await import(${JSON.stringify(pathToFileURL(join(root, 'src/cli.ts')).href)});
+const { main } = await import(${JSON.stringify(pathToFileURL(join(root, 'src/cli/main.ts')).href)});
 const code = await main(process.argv.slice(1));
 process.exitCode = code;
 setImmediate(() => process.exit(code));

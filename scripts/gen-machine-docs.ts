@@ -1,4 +1,4 @@
-// Generates docs/machines/<name>.md for every `*Machine` StateMachine exported by src/machines/*.ts, plus an index
+// Generates docs/machines/<name>.md for every `*Machine` StateMachine exported by src/machines/**/*.ts, plus an index
 // docs/machines/README.md. Each page: the file's leading comment, a mermaid stateDiagram-v2 drawn from the machine's
 // StateNode tree (nested states, initial states, transitions labelled by event, `after` delay and `always`), a
 // transition table, and the named actors, guards, delays and actions. `--check` exits 1 when a page is stale,
@@ -16,7 +16,7 @@ import {
   machineNames,
   type ChartNode,
   type ChartTransition,
-} from '../src/actors/machineChart.js';
+} from '../src/actors/observe/machineChart.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const defaultSrcDir = join(repoRoot, 'src', 'machines');
@@ -260,10 +260,10 @@ export function renderIndex(docs: MachineDoc[]): string {
   ].join('\n');
 }
 
-/** Import every .ts file of srcDir and collect its exported `*Machine` state machines, sorted by page name. */
+/** Import every .ts file under srcDir (recursively) and collect its exported `*Machine` state machines, sorted by page name. */
 export async function collectMachines(srcDir: string): Promise<MachineDoc[]> {
   const docs: MachineDoc[] = [];
-  const files = readdirSync(srcDir)
+  const files = (readdirSync(srcDir, { recursive: true }) as string[])
     .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && !f.endsWith('.test.ts'))
     .sort();
   for (const f of files) {

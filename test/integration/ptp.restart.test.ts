@@ -10,8 +10,8 @@ import { configSchema } from '../../src/config/schema.js';
 import { MetricsHub } from '../../src/io/http/metricsHub.js';
 import { silentLogger } from '../../src/io/log.js';
 import { sendCommand } from '../../src/io/socket/sendCommand.js';
-import { ptpChildSpecs } from '../../src/compose/ptp.js';
-import { supervisorMachine } from '../../src/machines/supervisor.js';
+import { ptpChildSpecs } from '../../src/daemon/ptp.js';
+import { supervisorMachine } from '../../src/machines/supervisor/supervisor.js';
 
 const shared = join(import.meta.dirname, '../fixtures/ptp/examples');
 const dir = mkdtempSync(join(tmpdir(), 'syncvisor-ptp-int-'));

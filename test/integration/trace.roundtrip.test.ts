@@ -6,8 +6,8 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseTrace } from '../../src/io/trace/format.js';
-import { replayTrace } from '../../src/replay.js';
+import { parseTrace } from '../../src/io/observe/traceFormat.js';
+import { replayTrace } from '../../src/actors/observe/replay.js';
 
 const repo = join(import.meta.dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'syncvisor-roundtrip-'));

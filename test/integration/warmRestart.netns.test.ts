@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { scanHashes } from '../../src/io/redis/scanHashes.js';
-import { loadStateFile, saveStateFile } from '../../src/io/stateFile/store.js';
+import { loadStateFile, saveStateFile } from '../../src/io/warmRestart/stateFileStore.js';
 import { canUseNetns, createNetns, type Netns } from '../support/netns.js';
 import { writeDatabaseConfig } from '../support/databaseConfig.js';
 import { kernelTruth, killDaemon, sortedHashes, startDaemonIn, type RunningDaemon } from '../support/portsyncDaemon.js';

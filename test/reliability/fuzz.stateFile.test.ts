@@ -12,8 +12,8 @@ import {
   StateFileError,
   stateFileChecksum,
   type PersistedPort,
-} from '../../src/io/stateFile/codec.js';
-import { backupPathOf, loadStateFileChain, saveStateFile } from '../../src/io/stateFile/store.js';
+} from '../../src/io/warmRestart/stateFileCodec.js';
+import { backupPathOf, loadStateFileChain, saveStateFile } from '../../src/io/warmRestart/stateFileStore.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'syncvisor-fuzz-state-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

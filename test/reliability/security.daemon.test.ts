@@ -23,7 +23,7 @@ interface Daemon {
 
 /** The real CLI from the sources through tsx, inside `ns`, with only paths set (every security knob at default). */
 function startDaemon(ns: Netns, dir: string, extra: string[]): Daemon {
-  const entry = `const { main } = await import(${JSON.stringify(pathToFileURL(join(root, 'src/cli.ts')).href)});
+  const entry = `const { main } = await import(${JSON.stringify(pathToFileURL(join(root, 'src/cli/main.ts')).href)});
 const code = await main(process.argv.slice(1)); process.exitCode = code; setImmediate(() => process.exit(code));`;
   const log = join(dir, 'daemon.log');
   const fd = openSync(log, 'a');

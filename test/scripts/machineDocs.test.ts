@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generate, leadingComment, mermaidOf } from '../../scripts/gen-machine-docs.js';
-import { chartOf } from '../../src/actors/machineChart.js';
+import { chartOf } from '../../src/actors/observe/machineChart.js';
 import { doorMachine } from './fixtures/machines/door.js';
 
 const fixtures = resolve(import.meta.dirname, 'fixtures', 'machines');

@@ -16,7 +16,7 @@ export interface RunningDaemon {
 
 /** `syncvisor run --config FILE` inside `ns`; stdout and stderr are appended to logPath. */
 export function startDaemonIn(ns: Netns, configFile: string, logPath: string): RunningDaemon {
-  const entry = `const { main } = await import(${JSON.stringify(pathToFileURL(join(root, 'src/cli.ts')).href)});
+  const entry = `const { main } = await import(${JSON.stringify(pathToFileURL(join(root, 'src/cli/main.ts')).href)});
 const code = await main(process.argv.slice(1)); process.exitCode = code; setImmediate(() => process.exit(code));`;
   const log = openSync(logPath, 'a');
   const argv = ['--import', 'tsx', '--input-type=module', '-e', entry, 'run', '--config', configFile];

@@ -3,8 +3,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseTrace } from '../../src/io/trace/format.js';
-import { replayTrace } from '../../src/replay.js';
+import { parseTrace } from '../../src/io/observe/traceFormat.js';
+import { replayTrace } from '../../src/actors/observe/replay.js';
 
 const dir = import.meta.dirname;
 const traces = readdirSync(dir).filter((f) => f.endsWith('.jsonl'));

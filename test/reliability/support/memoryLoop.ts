@@ -8,7 +8,7 @@ import { decodeDatagram } from '../../../src/io/netlink/decode.js';
 import { parseConfigFile } from '../../../src/io/ptp/configFiles.js';
 import { parseConfigMap } from '../../../src/io/ptp/configMap.js';
 import { loadPtpGeneration } from '../../../src/io/ptp/generation.js';
-import { decodeStateFile, encodeStateFile } from '../../../src/io/stateFile/codec.js';
+import { decodeStateFile, encodeStateFile } from '../../../src/io/warmRestart/stateFileCodec.js';
 import { ptpLine, ptpNoise } from './ptpArbitraries.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;

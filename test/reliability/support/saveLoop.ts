@@ -1,7 +1,7 @@
 // Child process of the kill -9 test (bundled by esbuild so that a start costs ~0.1 s): loads the state file through
 // the real load chain, reports what it got, then saves continuously through the real saveStateFile, reporting each
 // completed save on stdout (a pipe: synchronous on Linux, so a reported save has really completed).
-import { loadStateFileChain, saveStateFile } from '../../../src/io/stateFile/store.js';
+import { loadStateFileChain, saveStateFile } from '../../../src/io/warmRestart/stateFileStore.js';
 import { digest, portsFor } from './statePorts.js';
 
 async function saveLoop(path: string): Promise<void> {

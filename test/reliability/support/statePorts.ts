@@ -1,6 +1,6 @@
 // What the kill -9 test saves for each generation, shared by the saving child and the checking test.
 import { createHash } from 'node:crypto';
-import { canonicalJson, type PersistedPort } from '../../../src/io/stateFile/codec.js';
+import { canonicalJson, type PersistedPort } from '../../../src/io/warmRestart/stateFileCodec.js';
 
 /** The ports saved for generation `gen`: sizes vary so that the kill lands in writes of different lengths. */
 export function portsFor(gen: number): Record<string, PersistedPort> {

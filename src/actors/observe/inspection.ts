@@ -1,0 +1,115 @@
+// Which inspection observers the daemon gets: the local inspector (--inspect), the Stately inspector
+// (--stately-inspect) and the trace recorder (--trace). With none of them, createActor gets no `inspect` at all.
+import type { InspectionEvent } from 'xstate';
+import type { Config } from '../../config/schema.js';
+import type { Logger } from '../../io/log.js';
+import { hashConfig, toTraceJson, traceFormat, traceVersion, type TraceMachine } from '../../io/observe/traceFormat.js';
+import { isStateMachine } from './machineChart.js';
+import { collectTreeSnapshot } from './treeSnapshot.js';
+import { writeFileAtomic } from '../../io/observe/traceWriter.js';
+import { openTraceWriter, type TraceWriter } from '../../io/observe/traceWriter.js';
+import type { SupervisorActor } from '../../machines/supervisor/supervisor.js';
+
+export interface AttachedInspectors {
+  inspectors: Array<(ev: InspectionEvent) => void>;
+  /** Called once the root runs (the trace header lists the machines then). */
+  started(root: SupervisorActor): void;
+  stop(): Promise<void>;
+}
+
+export async function attachInspectors(config: Config, logger: Logger): Promise<AttachedInspectors> {
+  const inspectors: Array<(ev: InspectionEvent) => void> = [];
+  const stops: Array<() => Promise<void> | void> = [];
+  let trace: TraceWriter | undefined;
+
+  if (config.inspect.enabled) {
+    const { createLocalInspector } = await import('./inspector.js');
+    const local = createLocalInspector({ port: config.inspect.port, logger });
+    const { url } = await local.start();
+    logger.info({ url }, 'inspector: open this page');
+    process.stderr.write(`syncvisor: inspector at ${url}\n`);
+    inspectors.push(local.inspect);
+    stops.push(() => local.stop());
+  }
+  if (config.inspect.stately) {
+    const { createStatelyInspector } = await import('./inspector.js');
+    const stately = createStatelyInspector({ logger });
+    inspectors.push(stately.inspect);
+    stops.push(() => stately.stop());
+  }
+  let startTrace: ((root: SupervisorActor) => void) | undefined;
+  if (config.trace.path) {
+    const { createTraceRecorder } = await import('./traceRecorder.js');
+    // Events of the root's start come before the header can list the machines: held, then written after it.
+    let held: InspectionEvent[] = [];
+    let record: ((ev: InspectionEvent) => void) | undefined;
+    inspectors.push((ev) => (record ? record(ev) : held.push(ev)));
+    startTrace = (root) => {
+      const ctx = root.getSnapshot().context;
+      const machines: TraceMachine[] = [{ systemId: 'supervisor', machine: 'supervisor' }];
+      for (const id of ctx.order) {
+        const s = ctx.specs[id]!;
+        const logic = s.logic as { id?: string; config?: unknown };
+        machines.push({
+          systemId: s.systemId,
+          machine: isStateMachine(logic) ? logic.id : 'callback',
+          input: s.input === undefined ? undefined : JSON.parse(toTraceJson(s.input)),
+          receives: s.receives,
+          drain: s.drain,
+          reportsReady: s.reportsReady,
+          shutdownOrder: s.shutdownOrder,
+        });
+      }
+      const supervisor = {
+        maxRestarts: ctx.maxRestarts,
+        periodMs: ctx.periodMs,
+        backoff: ctx.backoff,
+        shutdownTimeoutMs: ctx.shutdownTimeoutMs,
+      };
+      trace = openTraceWriter(config.trace.path, {
+        format: traceFormat,
+        version: traceVersion,
+        configHash: hashConfig(config),
+        machines,
+        supervisor,
+      });
+      let untraceable = 0;
+      record = createTraceRecorder(trace, (type) => {
+        if (untraceable++ === 0) logger.warn({ event: type }, 'trace: an event reached an actor without systemId');
+      });
+      // The live tree just before the shutdown reaches the root, written beside the trace: the snapshot a replay
+      // of this trace must end in (`syncvisor replay FILE --expect FILE.snapshot.json`).
+      let snapshotWritten = false;
+      const recordAndSnapshot = record;
+      record = (ev) => {
+        if (
+          !snapshotWritten &&
+          ev.type === '@xstate.event' &&
+          ev.actorRef === root &&
+          (ev.event.type === 'shutdown' || ev.event.type === 'supervisor.exit')
+        ) {
+          snapshotWritten = true;
+          writeFileAtomic(
+            `${config.trace.path}.snapshot.json`,
+            `${JSON.stringify(collectTreeSnapshot(root), null, 2)}\n`,
+          );
+        }
+        recordAndSnapshot(ev);
+      };
+      held.forEach(record);
+      held = [];
+      logger.info({ path: config.trace.path }, 'trace: recording');
+    };
+  }
+
+  return {
+    inspectors,
+    started(root) {
+      startTrace?.(root);
+    },
+    async stop() {
+      for (const s of stops) await s();
+      if (trace) await trace.close();
+    },
+  };
+}

@@ -1,0 +1,24 @@
+// The machines a trace can name, for `syncvisor replay`, and how to rebuild the I/O results that are more than data.
+import type { AnyEventObject, AnyStateMachine } from 'xstate';
+import { PtpGeneration } from '../../io/ptp/generation.js';
+import { portsyncMachine } from '../../machines/portsync/portsync.js';
+import { ptpSidecarMachine } from '../../machines/ptp/ptpSidecar.js';
+import { supervisorMachine } from '../../machines/supervisor/supervisor.js';
+
+export interface ReplayEntry {
+  machine: AnyStateMachine;
+  /** Turns a recorded event back into what the machine got live (e.g. a loaded PTP generation). */
+  rehydrate?: (event: AnyEventObject) => AnyEventObject;
+}
+
+export const replayRegistry: Record<string, ReplayEntry> = {
+  supervisor: { machine: supervisorMachine },
+  portsync: { machine: portsyncMachine },
+  ptpSidecar: {
+    machine: ptpSidecarMachine,
+    rehydrate: (event) =>
+      event.type.startsWith('xstate.done.actor.') && PtpGeneration.isTrace(event.output)
+        ? { ...event, output: PtpGeneration.fromTrace(event.output) }
+        : event,
+  },
+};

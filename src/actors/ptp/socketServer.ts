@@ -1,0 +1,63 @@
+// socketServer: owns the PTP sidecar's listening Unix socket and its connections (src/io/socket/lineServer.ts) and
+// turns them into the socket.* events of src/machines/supervisor/sourceEvents.ts. It is the supervisor's child, not the
+// sidecar's, so a CMD RESTART of the sidecar closes neither the listener nor any connection.
+import { fromCallback } from 'xstate';
+import type { Registry } from 'prom-client';
+import type { Logger } from 'pino';
+import { startLineServer, type LineServer } from '../../io/socket/lineServer.js';
+import type { SocketSourceEvent } from '../../machines/supervisor/sourceEvents.js';
+
+export interface SocketServerInput {
+  path: string;
+  maxLineBytes: number;
+  maxConnections: number;
+}
+
+export interface SocketServerDeps {
+  registry: Registry;
+  logger: Logger;
+  /** Child id reported in child.failed (default 'socketServer'). */
+  id?: string;
+}
+
+export function createSocketServer(deps: SocketServerDeps) {
+  const id = deps.id ?? 'socketServer';
+  return fromCallback<{ type: string }, SocketServerInput>(({ sendBack, input }) => {
+    let server: LineServer | undefined;
+    let stopped = false;
+    const send = (e: SocketSourceEvent): void => sendBack(e);
+    startLineServer(
+      {
+        path: input.path,
+        maxLineBytes: input.maxLineBytes,
+        maxConnections: input.maxConnections,
+        registry: deps.registry,
+      },
+      {
+        onLines: (connId, lines) => send({ type: 'socket.line', connId, lines }),
+        onCommand: (connId, command) => send({ type: 'socket.command', connId, command }),
+        onConnected: (connId) => send({ type: 'socket.connected', connId }),
+        onDisconnected: (connId) => {
+          if (!stopped) send({ type: 'socket.disconnected', connId });
+        },
+      },
+    ).then(
+      (s) => {
+        if (stopped) {
+          void s.close();
+          return;
+        }
+        server = s;
+        deps.logger.info({ path: input.path }, 'ptp socket listening');
+      },
+      (err: Error) => {
+        deps.logger.error({ path: input.path, err: err.message }, 'ptp socket cannot listen');
+        if (!stopped) sendBack({ type: 'child.failed', id, error: err.message });
+      },
+    );
+    return () => {
+      stopped = true;
+      void server?.close();
+    };
+  });
+}

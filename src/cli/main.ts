@@ -1,0 +1,187 @@
+// The process edge: arguments, configuration, exit codes. `syncvisor run | ctl restart | replay`.
+import { readFileSync } from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ConfigError, loadConfig } from '../config/load.js';
+import { createLogger } from '../io/log.js';
+import { sendCommand } from '../io/socket/sendCommand.js';
+import { exitCodes } from '../machines/supervisor/spec.js';
+
+const version = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+const usage = {
+  main: `syncvisor ${version} — an actor-model supervisor for portsync (netlink → SONiC Redis) and a PTP sidecar
+
+Usage:
+  syncvisor run [options]           run the daemon (see: syncvisor run --help)
+  syncvisor ctl restart [--socket]  ask the PTP sidecar to restart (CMD RESTART)
+  syncvisor replay FILE [options]   re-run a recorded trace on a simulated clock
+  syncvisor --version | --help
+
+Docs: README.md, docs/configuration.md (every key), docs/operations.md (exit codes, signals).
+`,
+  run: `Usage: syncvisor run [options]
+
+Runs the supervisor with the enabled services until SIGTERM/SIGINT.
+
+Options:
+  --config FILE          JSON or YAML configuration (keys as in docs/configuration.md)
+  --services LIST        comma-separated: portsync,ptp (default both)
+  --redis URL|SOCKET     redis://host:port or a Unix socket path; default: start a private redis-server
+  --http HOST:PORT       /metrics /healthz /readyz address (default 127.0.0.1:9101)
+  --log-level LEVEL      trace|debug|info|warn|error|fatal|silent
+  --inspect              serve the local inspector page on 127.0.0.1
+  --inspect-port N       its port (default 9102; 0 picks a free one)
+  --stately-inspect      also attach the Stately inspector (@statelyai/inspect)
+  --trace FILE           record every event entering the actor system as JSONL
+  --set KEY=VALUE        set any configuration key (repeatable), e.g. --set ptp.socketPath=/tmp/ptp.sock
+  -h, --help             this text
+
+Precedence: defaults < --config file < environment (SYNCVISOR_*, PORTSYNCD_*, PTP_PROFILE_PATH, NODE_NAME) < flags.
+Exit codes: 0 clean shutdown, 1 usage, 2 invalid configuration, 70 a child exceeded its restart intensity,
+75 ptp.restart.mode=process restart requested.
+`,
+  ctl: `Usage: syncvisor ctl restart [--socket PATH]
+
+Connects to the PTP sidecar socket, writes "CMD RESTART\\n" and closes. The sidecar re-reads its configuration
+while its listener and every connection stay open.
+
+Options:
+  --socket PATH   sidecar socket (default: ptp.socketPath of the configuration, /cloud-native/events.sock)
+  --config FILE   read ptp.socketPath from this configuration
+  -h, --help      this text
+`,
+};
+
+class UsageError extends Error {}
+
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+function parse(
+  args: string[],
+  options: ParseArgsConfig['options'],
+  allowPositionals = false,
+): { values: Values; positionals: string[] } {
+  try {
+    return parseArgs({
+      args,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals,
+      strict: true,
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+async function runCommand(args: string[]): Promise<number> {
+  const { values } = parse(args, {
+    config: { type: 'string' },
+    services: { type: 'string' },
+    redis: { type: 'string' },
+    http: { type: 'string' },
+    'log-level': { type: 'string' },
+    inspect: { type: 'boolean' },
+    'inspect-port': { type: 'string' },
+    'stately-inspect': { type: 'boolean' },
+    trace: { type: 'string' },
+    set: { type: 'string', multiple: true },
+  });
+  if (values.help) {
+    process.stdout.write(usage.run);
+    return exitCodes.ok;
+  }
+  const flags: Record<string, string> = {};
+  for (const kv of (values.set as string[] | undefined) ?? []) {
+    const i = kv.indexOf('=');
+    if (i <= 0) throw new UsageError(`--set expects KEY=VALUE, got "${kv}"`);
+    flags[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  const flagKeys: Record<string, string> = {
+    services: 'services',
+    redis: 'redis.url',
+    http: 'http.listen',
+    'log-level': 'log.level',
+    'inspect-port': 'inspect.port',
+    trace: 'trace.path',
+  };
+  for (const [flag, key] of Object.entries(flagKeys)) {
+    const v = values[flag];
+    if (typeof v === 'string') flags[key] = v;
+  }
+  if (values.inspect) flags['inspect.enabled'] = 'true';
+  if (values['stately-inspect']) flags['inspect.stately'] = 'true';
+  const config = loadConfig({ file: values.config as string | undefined, env: process.env, flags });
+  const logger = createLogger(config.log.level);
+  const { startDaemon } = await import('../daemon/main.js');
+  const { attachInspectors } = await import('../actors/observe/inspection.js');
+  const inspection = await attachInspectors(config, logger);
+  const daemon = await startDaemon({ config, logger, handleSignals: true, inspectors: inspection.inspectors });
+  inspection.started(daemon.root);
+  const code = await daemon.done;
+  await inspection.stop();
+  logger.flush();
+  return code;
+}
+
+async function ctlCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { socket: { type: 'string' }, config: { type: 'string' } }, true);
+  if (values.help || positionals.length === 0) {
+    process.stdout.write(usage.ctl);
+    return values.help ? exitCodes.ok : exitCodes.usage;
+  }
+  if (positionals[0] !== 'restart' || positionals.length > 1)
+    throw new UsageError(`unknown ctl command "${positionals.join(' ')}" (known: restart)`);
+  const socket =
+    (values.socket as string | undefined) ??
+    loadConfig({ file: values.config as string | undefined, env: process.env }).ptp.socketPath;
+  try {
+    await sendCommand(socket, 'RESTART');
+  } catch (err) {
+    process.stderr.write(`syncvisor ctl restart: ${(err as Error).message}\n`);
+    return 1;
+  }
+  return exitCodes.ok;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'run':
+        return await runCommand(rest);
+      case 'ctl':
+        return await ctlCommand(rest);
+      case 'replay': {
+        const { replayCommand } = await import('./replay.js');
+        return await replayCommand(rest);
+      }
+      case '--version':
+      case '-V':
+        process.stdout.write(`${version}\n`);
+        return exitCodes.ok;
+      case undefined:
+      case '--help':
+      case '-h':
+      case 'help':
+        process.stdout.write(usage.main);
+        return cmd === undefined ? exitCodes.usage : exitCodes.ok;
+      default:
+        throw new UsageError(`unknown command "${cmd}"`);
+    }
+  } catch (err) {
+    if (err instanceof ConfigError || (err instanceof Error && err.name === 'DatabaseConfigError')) {
+      process.stderr.write(`syncvisor: invalid configuration:\n${err.message.replace(/^/gm, '  ')}\n`);
+      return exitCodes.config;
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(
+        `syncvisor: ${err.message}\nTry: syncvisor ${cmd && cmd !== '--help' ? `${cmd} ` : ''}--help\n`,
+      );
+      return exitCodes.usage;
+    }
+    process.stderr.write(`syncvisor: ${(err as Error).message}\n`);
+    return exitCodes.usage;
+  }
+}

@@ -1,0 +1,117 @@
+// Composition of the portsync service: the netlinkSource (owned by the supervisor, so a portsync restart keeps the
+// kernel socket) and the portsync machine with its Redis tables, metrics and the I/O of its warm-restart children
+// (state file store, Redis reads of the warm-restart config and APP_DB) provided.
+import { Gauge } from 'prom-client';
+import type { Config } from '../config/schema.js';
+import type { MetricsHub } from '../io/http/metricsHub.js';
+import type { Logger } from '../io/log.js';
+import { loadDatabaseConfig } from '../io/redis/databaseConfig.js';
+import { createNetlinkSource } from '../actors/portsync/netlinkSource.js';
+import { RedisTablesSession, createRedisTables } from '../actors/portsync/redisTables.js';
+import { createStateFileStore } from '../actors/warmRestart/stateFileStore.js';
+import {
+  appDbGateInstrumentation,
+  stateFileInstrumentation,
+  warmRestartInstrumentation,
+} from '../actors/warmRestart/instrumentation.js';
+import { createWarmRestartRedisActors } from '../actors/warmRestart/warmRestartRedis.js';
+import { warmRestartMetrics } from '../io/warmRestart/metrics.js';
+import { portsyncChildren, portsyncMachine, type PortsyncInput } from '../machines/portsync/portsync.js';
+import type { ChildSpec } from '../machines/supervisor/spec.js';
+
+export interface PortsyncDeps {
+  config: Config;
+  logger: Logger;
+  metrics: MetricsHub;
+  /** redis:// URL or Unix socket path. */
+  redisUrl: string;
+  /** Open the netlink socket in this network namespace (path, e.g. /var/run/netns/NAME). */
+  netns?: string;
+  /** Wall clock for the state file's savedAt and age (default Date.now). */
+  now?: () => number;
+}
+
+/** The portsync machine with its I/O provided (exported for tests that run it without the supervisor). */
+export function providedPortsyncMachine(deps: PortsyncDeps) {
+  const registry = deps.metrics.global;
+  // Throws DatabaseConfigError on a bad redis.databaseConfig file: a configuration error at start.
+  const databases = loadDatabaseConfig(deps.config.redis.databaseConfig);
+  const ports =
+    (registry.getSingleMetric('syncvisor_portsync_ports') as Gauge | undefined) ??
+    new Gauge({ name: 'syncvisor_portsync_ports', help: 'Ports portsync currently syncs.', registers: [registry] });
+  const { logger, config } = deps;
+  const session = new RedisTablesSession();
+  const instrumentation = { metrics: warmRestartMetrics(registry), logger };
+  const redis = createWarmRestartRedisActors({ session, logger });
+  const store = createStateFileStore({
+    path: config.stateFile.path,
+    maxAgeDays: config.stateFile.maxAgeDays,
+    logger,
+    now: deps.now ?? Date.now,
+  });
+  return portsyncMachine.provide({
+    actors: {
+      redisTables: createRedisTables({
+        url: deps.redisUrl,
+        databases,
+        logger,
+        registry,
+        session,
+        backoff: { initialMs: 50, maxMs: deps.config.redis.reconnectMaxMs },
+      }),
+      stateFile: portsyncChildren.stateFile.provide({
+        actors: store,
+        actions: stateFileInstrumentation(instrumentation),
+      }),
+      warmRestart: portsyncChildren.warmRestart.provide({
+        actors: { readSonicConfig: redis.readSonicConfig },
+        actions: warmRestartInstrumentation(instrumentation),
+      }),
+      appDbGate: portsyncChildren.appDbGate.provide({
+        actors: { readAppDb: redis.readAppDb, writeAppDb: redis.writeAppDb },
+        actions: appDbGateInstrumentation(instrumentation),
+      }),
+    },
+    actions: {
+      reportPortCount: (_, params) => ports.set(params.count),
+    },
+  });
+}
+
+export function portsyncChildSpecs(deps: PortsyncDeps): ChildSpec[] {
+  const input: PortsyncInput = {
+    portPattern: deps.config.portsync.portPattern,
+    // Leave the supervisor's shutdown budget some room for the final state and the sources.
+    drainTimeoutMs: Math.max(100, Math.floor(deps.config.supervisor.shutdownTimeoutMs * 0.8)),
+    warmRestart: {
+      timeoutSecs: deps.config.warmRestart.timeoutSecs,
+      checkEnableTable: deps.config.sonic.checkEnableTable,
+    },
+    eoiuMode: deps.config.eoiu.mode,
+    stateFileDebounceMs: deps.config.stateFile.debounceMs,
+  };
+  return [
+    {
+      id: 'netlinkSource',
+      systemId: 'netlinkSource',
+      logic: createNetlinkSource({
+        registry: deps.metrics.global,
+        logger: deps.logger,
+        ...(deps.netns !== undefined ? { netns: deps.netns } : {}),
+      }),
+      restart: 'permanent',
+      shutdownOrder: 1,
+    },
+    {
+      id: 'portsync',
+      systemId: 'portsync',
+      logic: providedPortsyncMachine(deps),
+      input,
+      restart: 'permanent',
+      receives: ['netlink.'],
+      drain: true,
+      reportsReady: true,
+      shutdownOrder: 0,
+    },
+  ];
+}

@@ -1,0 +1,194 @@
+// portsync, model-based: every state and bounded simple paths over link, dump, Redis and shutdown events, replayed on
+// a real actor with a fake redisTables child that applies the writes to an in-memory STATE_DB / APP_DB.
+// Invariants: STATE_DB holds exactly the known ports with their fields (plus only ports not yet disproved by a
+// completed dump); nothing reaches APP_DB before CONFIG_DB was read; PortInitDone comes once, after PortConfigDone,
+// and only when every CONFIG_DB port was seen; readiness = a completed dump, Redis up and the initial sync over.
+// The warm-restart children are replaced (their behaviour is tested in test/machines/portsync/portsync.test.ts and their own
+// model tests): the gate passes writes through, and what the children would tell portsync about the initial sync and
+// is a model event of its own (appDbGate.opened). The state file never finishes its final save here, so draining ends
+// by the drain timeout (the normal end is tested in test/machines/portsync/portsync.test.ts).
+import { describe, expect, it } from 'vitest';
+import { createMachine, fromCallback, sendParent, type AnyMachineSnapshot } from 'xstate';
+import {
+  IFF_RUNNING,
+  IFF_UP,
+  portsyncMachine,
+  statePortFields,
+  type PortsyncContext,
+  type RedisTablesCommand,
+  type TableWrite,
+} from '../../../src/machines/portsync/portsync.js';
+import * as table from '../../../src/machines/portsync/portTable.js';
+import type { NetlinkLinkEvent } from '../../../src/machines/supervisor/sourceEvents.js';
+import { replayAll, shortestPaths, simplePaths, unvisited, type ModelSpec } from '../../support/modelTesting.js';
+
+const log = {
+  state: new Map<string, Record<string, string>>(),
+  appWrites: [] as TableWrite[],
+  drains: 0,
+  counts: [] as number[],
+};
+const seedState = () => new Map([['Ethernet96', statePortFields(IFF_UP, 9100)]]);
+
+const apply = (db: Map<string, Record<string, string>>, ops: TableWrite[]) => {
+  for (const op of ops) {
+    if (op.op === 'del') db.delete(op.key);
+    else db.set(op.key, { ...(db.get(op.key) ?? {}), ...op.fields });
+  }
+};
+
+const machine = portsyncMachine.provide({
+  actors: {
+    redisTables: fromCallback<RedisTablesCommand>(({ receive }) => {
+      receive((cmd) => {
+        if (cmd.type === 'redis.drain') log.drains += 1;
+        else if (cmd.type !== 'redis.write') return;
+        else if (cmd.table === 'state') apply(log.state, cmd.ops);
+        else log.appWrites.push(...cmd.ops);
+      });
+    }),
+    warmRestart: createMachine({}) as never,
+    stateFile: createMachine({}) as never,
+    appDbGate: createMachine({
+      on: {
+        'appDb.write': {
+          actions: sendParent(({ event }) => ({
+            type: 'appDbGate.forward',
+            ops: (event as unknown as { ops: unknown }).ops,
+          })),
+        },
+      },
+    }) as never,
+  },
+  actions: { reportPortCount: (_, p: { count: number }) => void log.counts.push(p.count) },
+});
+
+const link = (name: string, over: Partial<NetlinkLinkEvent> = {}): NetlinkLinkEvent => ({
+  type: 'netlink.link',
+  kind: 'new',
+  name,
+  ifindex: name === 'Ethernet0' ? 10 : name === 'Ethernet4' ? 14 : 99,
+  flags: IFF_UP | IFF_RUNNING,
+  change: 0,
+  mtu: 9100,
+  operstate: 6,
+  master: 0,
+  linkKind: 'veth',
+  inDump: false,
+  seq: 0,
+  ...over,
+});
+
+const ctx = (s: AnyMachineSnapshot) => s.context as PortsyncContext;
+
+const spec: ModelSpec<typeof machine> = {
+  machine,
+  input: { portPattern: '^Ethernet\\d+$', drainTimeoutMs: 1000 },
+  // The initial-sync flag doubles the states of the cold-path model.
+  limit: 60_000,
+  events: {
+    'netlink.link': [
+      link('Ethernet0'),
+      link('Ethernet0', { flags: IFF_UP, mtu: 1500 }),
+      link('Ethernet4', { inDump: true, seq: 1 }),
+      link('Ethernet0', { kind: 'del' }),
+      link('Ethernet4', { kind: 'del', master: 3 }),
+      link('eth0'),
+    ],
+    'netlink.dumpStarted': [{ type: 'netlink.dumpStarted', seq: 1, reason: 'request' }],
+    'netlink.dumpDone': [
+      { type: 'netlink.dumpDone', seq: 1, interrupted: false },
+      { type: 'netlink.dumpDone', seq: 1, interrupted: true },
+    ],
+    'netlink.overflow': [{ type: 'netlink.overflow', source: 'kernel' }],
+    'redis.up': [{ type: 'redis.up' }],
+    'redis.down': [{ type: 'redis.down' }],
+    'redis.initialState': [
+      { type: 'redis.initialState', configPorts: { Ethernet0: { lanes: '1' } }, statePorts: ['Ethernet96'] },
+    ],
+    shutdown: [{ type: 'shutdown' }],
+    'redis.drained': [{ type: 'redis.drained', complete: true }],
+    'appDbGate.opened': [{ type: 'appDbGate.opened', set: 0, del: 0 }],
+  },
+  serialize: (s) => {
+    const c = ctx(s);
+    return JSON.stringify([
+      s.value,
+      s.status,
+      table.toRecord(c.ports),
+      table.keys(c.everSeen).sort(),
+      c.configPorts,
+      table.keys(c.unconfirmed).sort(),
+      c.dump && [c.dump.seq, table.keys(c.dump.seen).sort()],
+      Math.min(c.dumpsCompleted, 1),
+      c.redisUp,
+      c.ready,
+      c.initialSyncDone,
+      c.redisDrained,
+    ]);
+  },
+  project: (s) => {
+    const c = ctx(s);
+    return {
+      ports: table.toRecord(c.ports),
+      unconfirmed: table.keys(c.unconfirmed).sort(),
+      dump: c.dump && { seq: c.dump.seq, seen: table.keys(c.dump.seen).sort() },
+      ready: c.ready,
+    };
+  },
+  reset: () => {
+    log.state = seedState();
+    log.appWrites = [];
+    log.drains = 0;
+    log.counts = [];
+  },
+  effects: () => log,
+  check: ({ snapshot }) => {
+    const c = ctx(snapshot);
+    // STATE_DB: every known port with its fields; other keys only while no completed dump disproved them.
+    for (const [name, p] of table.entries(c.ports)) {
+      expect(log.state.get(name), `STATE_DB ${name}`).toEqual(statePortFields(p.flags, p.mtu));
+      // The ifindex index names exactly the known ports.
+      expect(table.get(c.byIfindex, String(p.ifindex)), `ifindex of ${name}`).toBe(name);
+    }
+    expect(table.size(c.byIfindex)).toBe(table.size(c.ports));
+    for (const name of log.state.keys()) {
+      if (table.has(c.ports, name)) continue;
+      expect(name, 'STATE_DB key that is not a known port').toBe('Ethernet96');
+      if (c.configPorts !== undefined) expect(table.has(c.unconfirmed, 'Ethernet96')).toBe(true);
+    }
+    // The unseen CONFIG_DB ports are the configured ports not seen yet.
+    if (c.configPorts !== undefined) {
+      expect(table.keys(c.configUnseen!).sort()).toEqual(c.configPorts.filter((p) => !table.has(c.everSeen, p)).sort());
+    }
+    if (c.dumpsCompleted > 0 && c.configPorts !== undefined) expect(log.state.has('Ethernet96')).toBe(false);
+    // APP_DB.
+    const keys = log.appWrites.map((w) => w.key);
+    if (c.configPorts === undefined) expect(keys).toEqual([]);
+    else expect(keys.slice(0, 2)).toEqual(['Ethernet0', 'PortConfigDone']);
+    const initDone = keys.filter((k) => k === 'PortInitDone').length;
+    expect(initDone).toBeLessThanOrEqual(1);
+    if (initDone === 1) expect(table.has(c.everSeen, 'Ethernet0')).toBe(true);
+    if (snapshot.matches({ running: { appDb: 'portInitDone' } })) expect(initDone).toBe(1);
+    // Readiness and the port gauge.
+    if (snapshot.matches('running'))
+      expect(c.ready).toBe(c.dumpsCompleted > 0 && c.redisUp && c.configPorts !== undefined && c.initialSyncDone);
+    if (log.counts.length > 0) expect(log.counts.at(-1)).toBe(table.keys(c.ports).length);
+    if (snapshot.matches('draining') || snapshot.status === 'done') expect(log.drains).toBe(1);
+  },
+};
+
+describe('portsync model (xstate/graph)', () => {
+  it('shortest paths reach every state node, and the invariants hold in each', () => {
+    const paths = shortestPaths(spec);
+    expect(paths.length).toBeGreaterThan(20);
+    const visited = replayAll(spec, paths);
+    expect(unvisited(machine, visited)).toEqual([]);
+  }, 120_000);
+
+  it('bounded simple paths keep the invariants', () => {
+    const paths = simplePaths(spec, { maxDepth: 12, max: 400 });
+    expect(paths.length).toBeGreaterThan(100);
+    replayAll(spec, paths);
+  });
+});
