@@ -29,7 +29,7 @@ function viaSupervisor(events: number): number {
   const sink = root.system.get('sink');
   if (!sink) throw new Error('P5: the supervisor did not start its child');
   const t = now();
-  for (let i = 0; i < events; i++) root.send(tick);
+  for (let i = 0; i < events; i++) root.send(tick as never);
   const ms = now() - t;
   const got = (sink.getSnapshot() as { context: { n: number } }).context.n;
   root.stop();

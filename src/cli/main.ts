@@ -1,7 +1,8 @@
 // The process edge: arguments, configuration, exit codes. `syncvisor run | ctl restart | replay`.
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ConfigError, loadConfig } from '../config/load.js';
+import { loadConfig } from '../config/load.js';
+import { describeError, UsageError } from './errors.js';
 import { createLogger } from '../io/log.js';
 import { sendCommand } from '../io/socket/sendCommand.js';
 import { exitCodes } from '../machines/supervisor/spec.js';
@@ -54,7 +55,6 @@ Options:
 `,
 };
 
-class UsageError extends Error {}
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
@@ -140,7 +140,7 @@ async function ctlCommand(args: string[]): Promise<number> {
     await sendCommand(socket, 'RESTART');
   } catch (err) {
     process.stderr.write(`syncvisor ctl restart: ${(err as Error).message}\n`);
-    return 1;
+    return exitCodes.unavailable;
   }
   return exitCodes.ok;
 }
@@ -171,17 +171,8 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command "${cmd}"`);
     }
   } catch (err) {
-    if (err instanceof ConfigError || (err instanceof Error && err.name === 'DatabaseConfigError')) {
-      process.stderr.write(`syncvisor: invalid configuration:\n${err.message.replace(/^/gm, '  ')}\n`);
-      return exitCodes.config;
-    }
-    if (err instanceof UsageError) {
-      process.stderr.write(
-        `syncvisor: ${err.message}\nTry: syncvisor ${cmd && cmd !== '--help' ? `${cmd} ` : ''}--help\n`,
-      );
-      return exitCodes.usage;
-    }
-    process.stderr.write(`syncvisor: ${(err as Error).message}\n`);
-    return exitCodes.usage;
+    const { code, message } = describeError(err, cmd && cmd !== '--help' ? cmd : undefined);
+    process.stderr.write(`${message}\n`);
+    return code;
   }
 }

@@ -2,6 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { isDeepStrictEqual, parseArgs } from 'node:util';
 import { parseTrace, TraceError } from '../io/observe/traceFormat.js';
+import { exitCodes } from '../machines/supervisor/spec.js';
+import { UsageError } from './errors.js';
 import { replayTrace } from '../actors/observe/replay.js';
 
 export const replayUsage = `Usage: syncvisor replay FILE [--until MS] [--print states|events|snapshot] [--expect SNAPSHOT.json]
@@ -32,40 +34,33 @@ export async function replayCommand(args: string[]): Promise<number> {
       },
     }));
   } catch (err) {
-    process.stderr.write(`syncvisor replay: ${(err as Error).message}\n`);
-    return 1;
+    throw new UsageError((err as Error).message);
   }
   if (values.help) {
     process.stdout.write(replayUsage);
-    return 0;
+    return exitCodes.ok;
   }
   const file = positionals[0];
   const print = (values.print as string | undefined) ?? 'states';
-  if (!file || positionals.length > 1 || !['states', 'events', 'snapshot'].includes(print)) {
-    process.stderr.write(replayUsage);
-    return 1;
-  }
+  if (!file || positionals.length > 1) throw new UsageError('replay expects exactly one trace FILE');
+  if (!['states', 'events', 'snapshot'].includes(print))
+    throw new UsageError(`--print expects states, events or snapshot, got "${print}"`);
   const until = values.until === undefined ? undefined : Number(values.until);
-  if (until !== undefined && !(until >= 0)) {
-    process.stderr.write(`syncvisor replay: --until expects milliseconds, got "${String(values.until)}"\n`);
-    return 1;
-  }
+  if (until !== undefined && !(until >= 0))
+    throw new UsageError(`--until expects milliseconds, got "${String(values.until)}"`);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     process.stderr.write(`syncvisor replay: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}\n`);
-    return 2;
+    return exitCodes.noInput;
   }
   let result;
   try {
     const { header, records } = parseTrace(text);
     result = replayTrace(header, records, until === undefined ? {} : { until });
   } catch (err) {
-    if (err instanceof TraceError) {
-      process.stderr.write(`syncvisor replay: ${file}: ${err.message}\n`);
-      return 2;
-    }
+    if (err instanceof TraceError) err.message = `${file}: ${err.message}`;
     throw err;
   }
   if (print === 'snapshot') process.stdout.write(`${JSON.stringify(result.snapshot, null, 2)}\n`);
@@ -81,11 +76,11 @@ export async function replayCommand(args: string[]): Promise<number> {
       process.stderr.write(
         `syncvisor replay: the final snapshot differs from ${String(values.expect)}\n  expected: ${JSON.stringify(expected)}\n  actual:   ${JSON.stringify(result.snapshot)}\n`,
       );
-      return 1;
+      return exitCodes.differs;
     }
     process.stderr.write(
       `syncvisor replay: final snapshot matches ${String(values.expect)} (${result.delivered} events)\n`,
     );
   }
-  return 0;
+  return exitCodes.ok;
 }

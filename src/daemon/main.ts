@@ -1,5 +1,6 @@
 // The composition root: builds the actor tree from the configuration, provides the real I/O, wires signals and
 // exit codes. Everything here is glue; behaviour lives in src/machines, I/O in src/io.
+import { constants as osConstants } from 'node:os';
 import { createActor, type InspectionEvent } from 'xstate';
 import { Counter, Gauge } from 'prom-client';
 import type { Config } from '../config/schema.js';
@@ -8,7 +9,7 @@ import { MetricsHub } from '../io/http/metricsHub.js';
 import type { HealthStatus } from '../io/http/server.js';
 import type { Logger } from '../io/log.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../io/redis/embedded.js';
-import { supervisorMachine, type SupervisorActor } from '../machines/supervisor/supervisor.js';
+import { childView, supervisorMachine, type SupervisorActor } from '../machines/supervisor/supervisor.js';
 import { exitCodes, type ChildSpec } from '../machines/supervisor/spec.js';
 import { portsyncChildSpecs } from './portsync.js';
 import { ptpChildSpecs } from './ptp.js';
@@ -58,7 +59,7 @@ export function healthOf(root: SupervisorActor): HealthStatus {
   const detail: Record<string, unknown> = {};
   let ready = true;
   for (const id of snap.context.order) {
-    const c = snap.context.children[id]!;
+    const c = childView(root, id);
     const reports = snap.context.specs[id]!.reportsReady === true;
     detail[id] = { status: c.status, ...(reports ? { ready: c.ready } : {}), restarts: c.totalRestarts };
     if (reports && !(c.status === 'running' && c.ready)) ready = false;
@@ -117,23 +118,34 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   started.root = root;
   // Children going down during a shutdown is the plan, not news.
   let shuttingDown = false;
+  let resolveDeadline: ((code: number) => void) | undefined;
+  const deadline = new Promise<number>((resolve) => (resolveDeadline = resolve));
   root.on('supervisor.shuttingDown', (e) => {
     shuttingDown = true;
-    logger.info({ exitCode: e.exitCode, reason: e.reason }, 'shutting down');
+    logger[e.exitCode === exitCodes.ok ? 'info' : 'error']({ exitCode: e.exitCode, reason: e.reason }, 'shutting down');
+    // Each phase has shutdownTimeoutMs; should the tree still not finish (a child stuck in a synchronous stop), the
+    // daemon exits anyway, one second after the last phase's deadline, with EX_SOFTWARE.
+    const phases = new Set(children.map((c) => c.shutdownOrder ?? 0)).size;
+    const limitMs = phases * config.supervisor.shutdownTimeoutMs + 1_000;
+    setTimeout(() => {
+      logger.error({ limitMs }, 'shutdown did not finish in time: exiting without waiting for the rest');
+      resolveDeadline?.(exitCodes.software);
+    }, limitMs).unref();
   });
   root.on('child.down', (e) => logger[shuttingDown ? 'info' : 'warn']({ child: e.id, reason: e.reason }, 'child down'));
   root.on('child.restarted', (e) => logger.info({ child: e.id }, 'child restarted'));
 
-  const done = new Promise<number>((resolve) => {
+  const finished = new Promise<number>((resolve) => {
     actor.subscribe({
       complete: () => resolve(actor.getSnapshot().output?.exitCode ?? exitCodes.ok),
       error: (err) => {
         // The supervisor handles every child error; reaching here is a bug in the root itself.
         logger.fatal({ err: (err as Error).message }, 'supervisor failed');
-        resolve(exitCodes.intensity);
+        resolve(exitCodes.software);
       },
     });
-  }).then(async (code) => {
+  });
+  const done = Promise.race([finished, deadline]).then(async (code) => {
     const out = actor.getSnapshot().output;
     logger.info({ exitCode: code, reason: out?.reason }, 'supervisor stopped');
     if (embedded) await embedded.stop();
@@ -150,7 +162,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       signals++;
       if (signals > 1) {
         logger.warn({ signal: sig }, 'second signal: exiting now');
-        process.exit(exitCodes.usage);
+        process.exit(128 + (osConstants.signals[sig] ?? 0));
       }
       logger.info({ signal: sig, drainMs: config.supervisor.shutdownTimeoutMs }, 'graceful shutdown');
       actor.send({ type: 'shutdown', reason: sig });
@@ -160,7 +172,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     // A bug outside any actor is still no reason to lose state: shut down gracefully with EX_SOFTWARE.
     const onFatal = (err: unknown) => {
       logger.fatal({ err: err instanceof Error ? err.stack : String(err) }, 'uncaught error; shutting down');
-      actor.send({ type: 'supervisor.exit', code: exitCodes.intensity, reason: 'uncaught error' });
+      actor.send({ type: 'supervisor.exit', code: exitCodes.software, reason: 'uncaught error' });
     };
     process.on('uncaughtException', onFatal);
     process.on('unhandledRejection', onFatal);

@@ -5,7 +5,7 @@ import { Gauge } from 'prom-client';
 import type { Config } from '../config/schema.js';
 import type { MetricsHub } from '../io/http/metricsHub.js';
 import type { Logger } from '../io/log.js';
-import { loadDatabaseConfig } from '../io/redis/databaseConfig.js';
+import { loadDatabaseConfig } from '../config/databaseConfig.js';
 import { createNetlinkSource } from '../actors/portsync/netlinkSource.js';
 import { RedisTablesSession, createRedisTables } from '../actors/portsync/redisTables.js';
 import { createStateFileStore } from '../actors/warmRestart/stateFileStore.js';

@@ -95,7 +95,7 @@ export function ptpChildSpecs(deps: PtpDeps): ChildSpec[] {
     maxConnections: config.ptp.maxConnections,
   };
   // The machine hard-codes 75 to stay free of imports; keep the two in step.
-  void (exitCodes.ptpRestart satisfies 75);
+  void (exitCodes.tempfail satisfies 75);
   return [
     {
       id: 'socketServer',

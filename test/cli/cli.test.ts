@@ -40,25 +40,27 @@ describe('syncvisor CLI', () => {
     expect(run(['replay', '--help']).stdout).toContain('--expect SNAPSHOT.json');
   });
 
-  it('an unknown command or flag is a usage error (exit 1)', () => {
-    expect(run(['frobnicate'])).toMatchObject({ code: 1 });
+  it('an unknown command or flag is a usage error (exit 64, EX_USAGE) naming the --help to read', () => {
+    expect(run(['frobnicate'])).toMatchObject({ code: 64 });
     const r = run(['run', '--bogus']);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(64);
     expect(r.stderr).toContain("Unknown option '--bogus'");
+    expect(r.stderr).toContain('Try: syncvisor run --help');
+    expect(run(['replay', '--print', 'colours', 'x.jsonl'])).toMatchObject({ code: 64 });
   });
 
-  it('an invalid config exits 2 naming the key and the reason', () => {
+  it('an invalid config exits 78 (EX_CONFIG) naming the key and the reason', () => {
     const f = join(dir, 'bad.yaml');
     writeFileSync(f, 'ptp:\n  maxLineBytes: tiny\n');
     const r = run(['run', '--config', f]);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(78);
     expect(r.stderr).toContain('config key "ptp.maxLineBytes" (from file');
     expect(r.stderr).toMatch(/expected number/);
     const u = run(['run', '--services', 'ptp'], { SYNCVISOR_PTP_BOGUS: '1', PORTSYNCD_EOIU_TIMEOUT_SECS: '-3' });
-    expect(u.code).toBe(2);
+    expect(u.code).toBe(78);
     expect(u.stderr).toContain('"warmRestart.timeoutSecs" (from environment PORTSYNCD_EOIU_TIMEOUT_SECS)');
     const k = run(['run', '--set', 'ptp.nope=1']);
-    expect(k).toMatchObject({ code: 2 });
+    expect(k).toMatchObject({ code: 78 });
     expect(k.stderr).toContain('"ptp.nope": unknown key');
   });
 
@@ -78,9 +80,9 @@ describe('syncvisor CLI', () => {
     expect(Buffer.concat(received).toString()).toBe('CMD RESTART\n');
   });
 
-  it('ctl restart says so in one line and exits 1 when nothing listens', () => {
+  it('ctl restart says so in one line and exits 69 (EX_UNAVAILABLE) when nothing listens', () => {
     const r = run(['ctl', 'restart', '--socket', join(dir, 'nobody.sock')]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(69);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toContain('nobody.sock');
   });
@@ -128,7 +130,7 @@ describe('syncvisor CLI', () => {
     expect(stderr).toContain('"msg":"supervisor stopped"');
   });
 
-  it('replay: matches a recorded snapshot (exit 0), a wrong one exits 1, a bad trace exits 2 with its line', () => {
+  it('replay: matches a recorded snapshot (exit 0), a wrong one exits 1, a bad trace exits 65 with its line', () => {
     const traces = join(import.meta.dirname, '../traces');
     const trace = join(traces, 'ptp-holdover-expiry.jsonl');
     const ok = run(['replay', trace, '--expect', `${trace}.snapshot.json`]);
@@ -144,8 +146,9 @@ describe('syncvisor CLI', () => {
     const broken = join(dir, 'broken.jsonl');
     writeFileSync(broken, [lines[0], lines[1], lines[2]!.slice(0, 20)].join('\n'));
     const b = run(['replay', broken]);
-    expect(b.code).toBe(2);
+    expect(b.code).toBe(65);
     expect(b.stderr).toContain('trace line 3: truncated line');
+    expect(run(['replay', join(dir, 'missing.jsonl')])).toMatchObject({ code: 66 });
     writeFileSync(broken, ['{"format":"nope"}', lines[1]].join('\n'));
     expect(run(['replay', broken]).stderr).toContain('trace line 1: wrong header');
   });

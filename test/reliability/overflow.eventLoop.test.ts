@@ -16,7 +16,7 @@ import { configDefaults } from '../../src/config/load.js';
 import { MetricsHub } from '../../src/io/http/metricsHub.js';
 import { silentLogger } from '../../src/io/log.js';
 import { scanHashes } from '../../src/io/redis/scanHashes.js';
-import { supervisorMachine, type SupervisorActor } from '../../src/machines/supervisor/supervisor.js';
+import { childView, supervisorMachine, type SupervisorActor } from '../../src/machines/supervisor/supervisor.js';
 import { canUseNetns, createNetns, type Netns } from '../support/netns.js';
 import { writeDatabaseConfig } from '../support/databaseConfig.js';
 import { kernelTruth, sortedHashes } from '../support/portsyncDaemon.js';
@@ -113,7 +113,7 @@ describe.skipIf(netnsOk !== true)('netlink overflow with the event loop blocked 
   it('detects the overflow, dumps again, and STATE_DB ends equal to the kernel truth', async () => {
     // Initial sync.
     await expect
-      .poll(() => root!.getSnapshot().context.children.portsync?.ready, { timeout: 20_000, interval: 50 })
+      .poll(() => childView(root!, 'portsync').ready, { timeout: 20_000, interval: 50 })
       .toBe(true);
     await expect
       .poll(async () => JSON.stringify(await stateDb()), { timeout: 20_000, interval: 100 })
@@ -175,6 +175,6 @@ describe.skipIf(netnsOk !== true)('netlink overflow with the event loop blocked 
     expect(overflowDumps).toBeGreaterThanOrEqual(1);
     expect(Object.keys(truth()).length).toBeGreaterThan(PAIRS / 2);
     expect(root!.getSnapshot().status).toBe('active');
-    expect(root!.getSnapshot().context.children.portsync?.totalRestarts).toBe(0);
+    expect(childView(root!, 'portsync').totalRestarts).toBe(0);
   }, 60_000);
 });

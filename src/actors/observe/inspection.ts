@@ -61,10 +61,10 @@ export async function attachInspectors(config: Config, logger: Logger): Promise<
         });
       }
       const supervisor = {
-        maxRestarts: ctx.maxRestarts,
-        periodMs: ctx.periodMs,
-        backoff: ctx.backoff,
-        shutdownTimeoutMs: ctx.shutdownTimeoutMs,
+        maxRestarts: ctx.input.maxRestarts,
+        periodMs: ctx.input.periodMs,
+        backoff: ctx.input.backoff,
+        shutdownTimeoutMs: ctx.input.shutdownTimeoutMs,
       };
       trace = openTraceWriter(config.trace.path, {
         format: traceFormat,

@@ -10,7 +10,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../../io/log.js';
 import { readConfigPorts } from '../../io/redis/configDb.js';
 import { RedisConnection } from '../../io/redis/connection.js';
-import type { DatabaseConfig } from '../../io/redis/databaseConfig.js';
+import type { DatabaseConfig } from '../../config/databaseConfig.js';
 import { ProducerStateTable } from '../../io/redis/producerStateTable.js';
 import { StateTable } from '../../io/redis/stateTable.js';
 import { incrementRestoreCount, setWarmRestartState } from '../../io/warmRestart/warmRestartTable.js';

@@ -37,7 +37,7 @@ const assetTypes: Record<string, string> = {
 export function defaultAssetsDir(): string {
   const candidates = [
     new URL('./inspector/assets/', import.meta.url),
-    new URL('../../../src/io/observe/inspector/assets/', import.meta.url),
+    new URL('./inspector/assets/', import.meta.url),
   ];
   for (const c of candidates) {
     const p = fileURLToPath(c);

@@ -18,8 +18,9 @@ export interface BackoffSpec {
 }
 
 export interface ChildSpec {
-  /** Actor id inside the supervisor, and the systemId unless `systemId` says otherwise. */
+  /** Actor id of the child (inside its lifecycle) and of its lifecycle inside the supervisor. */
   id: string;
+  /** systemId of the child: how routes and other actors find it (`system.get`). */
   systemId: string;
   logic: AnyActorLogic;
   input?: unknown;
@@ -48,13 +49,28 @@ export interface SupervisorExitEvent {
   reason: string;
 }
 
-/** Exit codes of the daemon. */
+/**
+ * Exit codes of the daemon (sysexits.h where one fits). The CLI maps each error kind to one of these in one table
+ * (src/cli/errors.ts); docs/operations.md lists them.
+ */
 export const exitCodes = {
   ok: 0,
-  usage: 1,
-  config: 2,
-  /** A child exceeded its restart intensity (EX_SOFTWARE). */
-  intensity: 70,
-  /** ptp.restart.mode=process: CMD RESTART asks the external supervisor to restart us (EX_TEMPFAIL). */
-  ptpRestart: 75,
+  /** `syncvisor replay --expect`: the replayed snapshot differs from the expected one (as diff(1) exits 1). */
+  differs: 1,
+  /** EX_USAGE: an unknown command, flag or argument. */
+  usage: 64,
+  /** EX_DATAERR: an input file (a trace) is malformed. */
+  dataErr: 65,
+  /** EX_NOINPUT: an input file (a trace) cannot be read. */
+  noInput: 66,
+  /** EX_UNAVAILABLE: `syncvisor ctl`: nothing answers on the sidecar socket. */
+  unavailable: 69,
+  /** EX_SOFTWARE: a child exceeded its restart intensity, or an unexpected internal failure. */
+  software: 70,
+  /** EX_TEMPFAIL: ptp restart.mode=process — CMD RESTART asks the external supervisor to restart us. */
+  tempfail: 75,
+  /** EX_CONFIG: the configuration is invalid (a key, a value, a file it names, a listen address). */
+  config: 78,
 } as const;
+
+export type ExitCode = (typeof exitCodes)[keyof typeof exitCodes];

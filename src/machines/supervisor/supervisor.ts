@@ -1,12 +1,14 @@
-// The root of the actor tree: spawns the I/O sources and the services from ChildSpecs, restarts them by their
-// policy (OTP semantics: permanent | transient | temporary) with exponential backoff, escalates when a child
-// exceeds its restart intensity, forwards source events to the concern machines by systemId, and shuts down in
-// phases (services drain first, then sources, then http).
+// The root of the actor tree: one child lifecycle machine per ChildSpec (src/machines/supervisor/child.ts: running /
+// backoff / stopping / stopped, restarts by policy with backoff and intensity), the routing table that sends source
+// events to the concern machines by systemId, escalation (a child that exceeded its restart intensity shuts the
+// daemon down with exit code 70) and the phased graceful shutdown (services drain first, then sources, then http).
 //
-// Time never comes from Date.now(): the intensity window is kept by a delayed `supervisor.forgetRestart` event per
-// restart, so the whole chart runs on the actor clock (SimulatedClock in tests).
-import { and, assign, enqueueActions, setup, type ActorRefFrom, type AnyEventObject } from 'xstate';
-import type { ChildReadyEvent } from './sourceEvents.js';
+// Time never comes from Date.now(): backoff, the intensity window and the drain timeout are delays on the actor
+// clock (SimulatedClock in tests).
+import { and, assign, emit, enqueueActions, setup, type ActorRefFrom } from 'xstate';
+import { childLifecycleMachine, type ChildLifecycleOutput, type ChildNotice } from './child.js';
+import { routesFor, routingTable, type Route } from './routing.js';
+import type { NetlinkSourceEvent, SocketSourceEvent } from './sourceEvents.js';
 import { exitCodes, type BackoffSpec, type ChildSpec, type SupervisorExitEvent } from './spec.js';
 
 export interface SupervisorInput {
@@ -17,29 +19,14 @@ export interface SupervisorInput {
   shutdownTimeoutMs: number;
 }
 
-export type ChildStatus = 'running' | 'backoff' | 'stopping' | 'stopped';
-
-export interface ChildState {
-  status: ChildStatus;
-  ready: boolean;
-  /** Restarts within the intensity window. */
-  recentRestarts: number;
-  /** All restarts since start. */
-  totalRestarts: number;
-  /** Delay before the pending restart. */
-  backoffMs: number;
-  lastError?: string;
-}
-
 export interface SupervisorContext {
-  specs: Record<string, ChildSpec>;
+  input: SupervisorInput;
   /** Child ids in spawn order. */
   order: string[];
-  children: Record<string, ChildState>;
-  maxRestarts: number;
-  periodMs: number;
-  backoff: BackoffSpec;
-  shutdownTimeoutMs: number;
+  specs: Record<string, ChildSpec>;
+  routes: Route[];
+  /** Lifecycles that have not ended yet (a temporary child that stopped has ended). */
+  live: string[];
   /** Shutdown phases (distinct shutdownOrder values, ascending) and the index of the one draining now. */
   phases: number[];
   phase: number;
@@ -67,71 +54,44 @@ export interface ChildFailedEvent {
   error: string;
 }
 
+/** A lifecycle ended: `xstate.done.actor.<id>` with its output. */
+export interface LifecycleDoneEvent {
+  type: `xstate.done.actor.${string}`;
+  output: ChildLifecycleOutput;
+}
+
+/** The source events the supervisor routes to the concerns (by the `receives` prefixes of their specs). */
+export type RoutedEvent = NetlinkSourceEvent | SocketSourceEvent;
+
 export type SupervisorEvent =
   | SupervisorShutdownEvent
   | SupervisorExitEvent
-  | ChildReadyEvent
-  | ChildFailedEvent
-  | { type: 'supervisor.restartChild'; id: string }
-  | { type: 'supervisor.forgetRestart'; id: string }
-  | AnyEventObject;
+  | ChildNotice
+  | LifecycleDoneEvent
+  | RoutedEvent;
 
 /** Emitted for observers (metrics, logs): `actor.on('child.restarted', …)`. */
 export type SupervisorEmitted =
-  | { type: 'child.up'; id: string }
-  | { type: 'child.down'; id: string; reason: string }
-  | { type: 'child.restarted'; id: string }
+  | Exclude<ChildNotice, { type: 'child.dropped' }>
   | { type: 'supervisor.shuttingDown'; exitCode: number; reason: string };
 
-const errorPrefix = 'xstate.error.actor.';
+/** The lifecycle a child's state lives in (the supervisor's child with the spec's id). */
+export type ChildLifecycleRef = ActorRefFrom<typeof childLifecycleMachine>;
+
 const donePrefix = 'xstate.done.actor.';
 
-/** The child a lifecycle event is about: xstate.error.actor.<id>, xstate.done.actor.<id>, or an event with `id`. */
-export function childIdOf(event: AnyEventObject): string {
-  if (event.type.startsWith(errorPrefix)) return event.type.slice(errorPrefix.length);
-  if (event.type.startsWith(donePrefix)) return event.type.slice(donePrefix.length);
-  return typeof event.id === 'string' ? event.id : '';
+/** The systemId of a child's lifecycle machine. */
+export const lifecycleSystemId = (id: string): string => `supervisor.${id}`;
+
+function lifecycleOutput(event: { type: string; output?: unknown }): ChildLifecycleOutput | undefined {
+  return event.type.startsWith(donePrefix) ? (event.output as ChildLifecycleOutput | undefined) : undefined;
 }
 
-function errorText(event: AnyEventObject): string {
-  if (event.type.startsWith(donePrefix)) return 'finished';
-  const e = event.error;
-  if (e instanceof Error) return e.message;
-  return typeof e === 'string' ? e : JSON.stringify(e ?? 'finished');
-}
-
-function spec(context: SupervisorContext, id: string): ChildSpec | undefined {
-  return context.specs[id];
-}
-
-function backoffOf(context: SupervisorContext, id: string): BackoffSpec {
-  return spec(context, id)?.backoff ?? context.backoff;
-}
-
-/** Children of the phase being drained that have not stopped yet. */
+/** Live lifecycles of the phase being drained. */
 function phaseChildren(context: SupervisorContext): string[] {
   const order = context.phases[context.phase];
-  return context.order.filter(
-    (id) => (context.specs[id]!.shutdownOrder ?? 0) === order && context.children[id]!.status !== 'stopped',
-  );
+  return context.live.filter((id) => (context.specs[id]!.shutdownOrder ?? 0) === order);
 }
-
-function withChild(context: SupervisorContext, id: string, patch: Partial<ChildState>): SupervisorContext['children'] {
-  const prev = context.children[id];
-  if (!prev) return context.children;
-  return { ...context.children, [id]: { ...prev, ...patch } };
-}
-
-/** What happens when a child errors, finishes, or reports an asynchronous failure. */
-const childExit = [
-  {
-    guard: and(['isLiveChild', 'shouldRestart', 'intensityExceeded']),
-    target: '#supervisor.shuttingDown',
-    actions: ['markStopped', 'setExit'],
-  },
-  { guard: and(['isLiveChild', 'shouldRestart']), actions: 'scheduleRestart' },
-  { guard: 'isLiveChild', actions: 'markStopped' },
-] as const;
 
 export const supervisorMachine = setup({
   types: {
@@ -141,117 +101,59 @@ export const supervisorMachine = setup({
     output: {} as SupervisorOutput,
     emitted: {} as SupervisorEmitted,
   },
+  actors: { childLifecycle: childLifecycleMachine },
   guards: {
-    /**
-     * Lifecycle event of the current incarnation of a child: it is running (or draining). A late `child.failed` for
-     * a child already in backoff or stopped is stale and must not count as a second failure.
-     */
-    isLiveChild: ({ context, event }) => {
-      const c = context.children[childIdOf(event)];
-      return c !== undefined && (c.status === 'running' || c.status === 'stopping');
-    },
-    shouldRestart: ({ context, event }) => {
-      const s = spec(context, childIdOf(event));
-      if (!s || s.restart === 'temporary') return false;
-      if (s.restart === 'transient') return !event.type.startsWith(donePrefix);
-      return true;
-    },
-    intensityExceeded: ({ context, event }) => {
-      const id = childIdOf(event);
-      const max = spec(context, id)?.maxRestarts ?? context.maxRestarts;
-      return (context.children[id]?.recentRestarts ?? 0) + 1 > max;
-    },
-    isForwardable: ({ context, event }) =>
-      context.order.some((id) => context.specs[id]!.receives?.some((p) => event.type.startsWith(p))),
+    /** The lifecycle that ended says its child exceeded its restart intensity. */
+    childEscalated: ({ event }) => lifecycleOutput(event)?.escalate === true,
+    isRoutable: ({ context, event }) => routesFor(context.routes, event.type).length > 0,
     phaseDrained: ({ context }) => phaseChildren(context).length === 0,
     lastPhase: ({ context }) => context.phase >= context.phases.length - 1,
   },
-  delays: {
-    /** Exponential backoff: initialMs × factor^(restarts in the window − 1), capped at maxMs. */
-    restartBackoff: ({ context, event }) => context.children[childIdOf(event)]?.backoffMs ?? context.backoff.initialMs,
-    /** The intensity window: a restart counts against maxRestarts for this long. */
-    intensityPeriod: ({ context, event }) => spec(context, childIdOf(event))?.periodMs ?? context.periodMs,
-    shutdownTimeout: ({ context }) => context.shutdownTimeoutMs,
-  },
   actions: {
-    spawnAll: enqueueActions(({ context, enqueue }) => {
-      for (const id of context.order) {
-        const s = context.specs[id]!;
-        enqueue.spawnChild(s.logic, { id: s.id, systemId: s.systemId, input: s.input } as never);
-        enqueue.emit({ type: 'child.up', id });
-      }
+    spawnLifecycles: enqueueActions(({ context, enqueue }) => {
+      const { input } = context;
+      for (const id of context.order)
+        enqueue.spawnChild('childLifecycle', {
+          id,
+          // Named, so that traces record what a source sends to it and a replay can deliver it there.
+          systemId: lifecycleSystemId(id),
+          input: {
+            spec: context.specs[id]!,
+            maxRestarts: input.maxRestarts,
+            periodMs: input.periodMs,
+            backoff: input.backoff,
+            shutdownTimeoutMs: input.shutdownTimeoutMs,
+            routes: context.routes,
+          },
+        });
     }),
-    respawnChild: enqueueActions(({ context, event, enqueue }) => {
-      const id = childIdOf(event);
-      const s = spec(context, id);
-      if (!s || context.children[id]?.status !== 'backoff') return;
-      enqueue.spawnChild(s.logic, { id: s.id, systemId: s.systemId, input: s.input } as never);
-      enqueue.assign({ children: withChild(context, id, { status: 'running', ready: false }) });
-      enqueue.emit({ type: 'child.restarted', id });
-      enqueue.emit({ type: 'child.up', id });
-    }),
-    /** Stops the failed incarnation and schedules the next one after the backoff delay. */
-    scheduleRestart: enqueueActions(({ context, event, enqueue }) => {
-      const id = childIdOf(event);
-      const recent = (context.children[id]?.recentRestarts ?? 0) + 1;
-      const b = backoffOf(context, id);
-      const backoffMs = Math.min(b.maxMs, Math.round(b.initialMs * b.factor ** (recent - 1)));
-      enqueue.stopChild(id);
-      enqueue.cancel(`restart.${id}`); // at most one pending restart per child
-      enqueue.assign({
-        children: withChild(context, id, {
-          status: 'backoff',
-          ready: false,
-          recentRestarts: recent,
-          totalRestarts: (context.children[id]?.totalRestarts ?? 0) + 1,
-          backoffMs,
-          lastError: errorText(event),
-        }),
-      });
-      enqueue.emit({ type: 'child.down', id, reason: errorText(event) });
-      enqueue.raise({ type: 'supervisor.restartChild', id }, { delay: 'restartBackoff', id: `restart.${id}` });
-      enqueue.raise({ type: 'supervisor.forgetRestart', id }, { delay: 'intensityPeriod' });
-    }),
-    forgetRestart: assign({
-      children: ({ context, event }) => {
-        const id = childIdOf(event);
-        const c = context.children[id];
-        return c ? withChild(context, id, { recentRestarts: Math.max(0, c.recentRestarts - 1) }) : context.children;
+    /** A child's lifecycle notice (up, down, restarted) becomes an emitted event for metrics and logs. */
+    emitNotice: emit(({ event }) => event as SupervisorEmitted),
+    countDropped: assign({ droppedEvents: ({ context }) => context.droppedEvents + 1 }),
+    forgetLifecycle: assign({
+      live: ({ context, event }) => {
+        const id = lifecycleOutput(event)?.id;
+        return id === undefined ? context.live : context.live.filter((x) => x !== id);
       },
     }),
-    markStopped: enqueueActions(({ context, event, enqueue }) => {
-      const id = childIdOf(event);
-      enqueue.stopChild(id);
-      enqueue.assign({
-        children: withChild(context, id, {
-          status: 'stopped',
-          ready: false,
-          ...(event.type.startsWith(errorPrefix) || event.type === 'child.failed'
-            ? { lastError: errorText(event) }
-            : {}),
-        }),
-      });
-      enqueue.emit({ type: 'child.down', id, reason: errorText(event) });
-    }),
-    setReady: assign({
-      children: ({ context, event }) =>
-        event.type === 'child.ready' ? withChild(context, event.id, { ready: event.ready }) : context.children,
-    }),
     setExit: assign(({ event }) => {
-      if (event.type === 'supervisor.exit') return { exitCode: event.code, exitReason: event.reason };
-      if (event.type === 'shutdown') return { exitCode: exitCodes.ok, exitReason: event.reason ?? 'shutdown' };
+      if (event.type === 'supervisor.exit') {
+        const e = event as SupervisorExitEvent;
+        return { exitCode: e.code, exitReason: e.reason };
+      }
+      if (event.type === 'shutdown')
+        return { exitCode: exitCodes.ok, exitReason: (event as SupervisorShutdownEvent).reason ?? 'shutdown' };
+      const out = lifecycleOutput(event);
       return {
-        exitCode: exitCodes.intensity,
-        exitReason: `child ${childIdOf(event)} exceeded its restart intensity: ${errorText(event)}`,
+        exitCode: exitCodes.software,
+        exitReason: `child ${out?.id ?? '?'} exceeded its restart intensity: ${out?.reason ?? ''}`,
       };
     }),
-    /** Sends the event to every running concern whose `receives` prefixes match; counts it when none is there. */
-    forward: enqueueActions(({ context, event, enqueue, system }) => {
+    /** Sends the event to every concern whose `receives` prefix matches; counts it when none is there. */
+    route: enqueueActions(({ context, event, enqueue, system }) => {
       let delivered = false;
-      for (const id of context.order) {
-        const s = context.specs[id]!;
-        if (!s.receives?.some((p) => event.type.startsWith(p))) continue;
-        const target = context.children[id]?.status === 'running' ? system.get(s.systemId) : undefined;
+      for (const systemId of routesFor(context.routes, event.type)) {
+        const target = system.get(systemId);
         if (target) {
           enqueue.sendTo(target, event);
           delivered = true;
@@ -259,41 +161,14 @@ export const supervisorMachine = setup({
       }
       if (!delivered) enqueue.assign({ droppedEvents: context.droppedEvents + 1 });
     }),
-    beginShutdown: enqueueActions(({ context, enqueue }) => {
-      enqueue.emit({ type: 'supervisor.shuttingDown', exitCode: context.exitCode, reason: context.exitReason });
-      // Pending restarts are cancelled: nothing comes back up while we go down.
-      for (const id of context.order) enqueue.cancel(`restart.${id}`);
-      const children = { ...context.children };
-      for (const id of context.order)
-        if (children[id]!.status === 'backoff') children[id] = { ...children[id]!, status: 'stopped' };
-      enqueue.assign({ children });
-    }),
-    /** Drain children of the current phase get `shutdown`; the others are stopped at once. */
-    beginPhase: enqueueActions(({ context, enqueue, system }) => {
-      let children = context.children;
-      for (const id of phaseChildren(context)) {
-        const s = context.specs[id]!;
-        const ref = system.get(s.systemId);
-        if (s.drain && ref) {
-          enqueue.sendTo(ref, { type: 'shutdown' });
-          children = { ...children, [id]: { ...children[id]!, status: 'stopping' } };
-        } else {
-          enqueue.stopChild(id);
-          children = { ...children, [id]: { ...children[id]!, status: 'stopped', ready: false } };
-          enqueue.emit({ type: 'child.down', id, reason: 'shutdown' });
-        }
-      }
-      enqueue.assign({ children });
-    }),
-    /** The drain timeout passed: whoever of this phase is still there is stopped. */
-    forceStopPhase: enqueueActions(({ context, enqueue }) => {
-      let children = context.children;
-      for (const id of phaseChildren(context)) {
-        enqueue.stopChild(id);
-        children = { ...children, [id]: { ...children[id]!, status: 'stopped', ready: false } };
-        enqueue.emit({ type: 'child.down', id, reason: 'shutdown timeout' });
-      }
-      enqueue.assign({ children });
+    announceShutdown: emit(({ context }) => ({
+      type: 'supervisor.shuttingDown' as const,
+      exitCode: context.exitCode,
+      reason: context.exitReason,
+    })),
+    /** Every live lifecycle of the current phase is told to stop: drain children get shutdownTimeoutMs. */
+    stopPhase: enqueueActions(({ context, enqueue }) => {
+      for (const id of phaseChildren(context)) enqueue.sendTo(id, { type: 'supervisor.stop' });
     }),
     nextPhase: assign({ phase: ({ context }) => context.phase + 1 }),
   },
@@ -301,21 +176,15 @@ export const supervisorMachine = setup({
   id: 'supervisor',
   context: ({ input }) => {
     const specs: Record<string, ChildSpec> = {};
-    const children: Record<string, ChildState> = {};
-    for (const s of input.children) {
-      specs[s.id] = s;
-      children[s.id] = { status: 'running', ready: false, recentRestarts: 0, totalRestarts: 0, backoffMs: 0 };
-    }
-    const phases = [...new Set(input.children.map((s) => s.shutdownOrder ?? 0))].sort((a, b) => a - b);
+    for (const s of input.children) specs[s.id] = s;
+    const order = input.children.map((s) => s.id);
     return {
+      input,
+      order,
       specs,
-      order: input.children.map((s) => s.id),
-      children,
-      maxRestarts: input.maxRestarts,
-      periodMs: input.periodMs,
-      backoff: input.backoff,
-      shutdownTimeoutMs: input.shutdownTimeoutMs,
-      phases,
+      routes: routingTable(input.children),
+      live: order,
+      phases: [...new Set(input.children.map((s) => s.shutdownOrder ?? 0))].sort((a, b) => a - b),
       phase: 0,
       exitCode: exitCodes.ok,
       exitReason: '',
@@ -323,40 +192,40 @@ export const supervisorMachine = setup({
     };
   },
   initial: 'running',
+  on: {
+    'child.up': { actions: 'emitNotice' },
+    'child.down': { actions: 'emitNotice' },
+    'child.restarted': { actions: 'emitNotice' },
+    'child.dropped': { actions: 'countDropped' },
+  },
   states: {
     running: {
-      entry: 'spawnAll',
+      entry: 'spawnLifecycles',
       on: {
-        'xstate.error.actor.*': childExit,
-        'xstate.done.actor.*': childExit,
-        'child.failed': childExit,
-        'supervisor.restartChild': { actions: 'respawnChild' },
-        'supervisor.forgetRestart': { actions: 'forgetRestart' },
-        'child.ready': { actions: 'setReady' },
+        'xstate.done.actor.*': [
+          { guard: 'childEscalated', target: 'shuttingDown', actions: ['forgetLifecycle', 'setExit'] },
+          { actions: 'forgetLifecycle' },
+        ],
         shutdown: { target: 'shuttingDown', actions: 'setExit' },
         'supervisor.exit': { target: 'shuttingDown', actions: 'setExit' },
-        '*': { guard: 'isForwardable', actions: 'forward' },
+        '*': { guard: 'isRoutable', actions: 'route' },
       },
     },
     shuttingDown: {
-      entry: 'beginShutdown',
+      entry: 'announceShutdown',
       initial: 'draining',
       on: {
-        'xstate.error.actor.*': { guard: 'isLiveChild', actions: 'markStopped' },
-        'xstate.done.actor.*': { guard: 'isLiveChild', actions: 'markStopped' },
-        'child.failed': { guard: 'isLiveChild', actions: 'markStopped' },
-        'child.ready': { actions: 'setReady' },
+        'xstate.done.actor.*': { actions: 'forgetLifecycle' },
         // Sources keep running until their phase: services may still need their events while they drain.
-        '*': { guard: 'isForwardable', actions: 'forward' },
+        '*': { guard: 'isRoutable', actions: 'route' },
       },
       states: {
         draining: {
-          entry: 'beginPhase',
+          entry: 'stopPhase',
           always: [
             { guard: and(['phaseDrained', 'lastPhase']), target: '#supervisor.stopped' },
             { guard: 'phaseDrained', target: 'draining', reenter: true, actions: 'nextPhase' },
           ],
-          after: { shutdownTimeout: { actions: 'forceStopPhase' } },
         },
       },
     },
@@ -366,3 +235,25 @@ export const supervisorMachine = setup({
 });
 
 export type SupervisorActor = ActorRefFrom<typeof supervisorMachine>;
+
+/** A child's state as observers see it (health detail, tests): read from its lifecycle's public snapshot. */
+export interface ChildView {
+  status: 'running' | 'backoff' | 'stopping' | 'stopped';
+  ready: boolean;
+  recentRestarts: number;
+  totalRestarts: number;
+  lastError?: string;
+}
+
+export function childView(root: { getSnapshot(): unknown }, id: string): ChildView {
+  const snap = root.getSnapshot() as { children: Record<string, ChildLifecycleRef | undefined> };
+  const ref = snap.children[id];
+  if (!ref) return { status: 'stopped', ready: false, recentRestarts: 0, totalRestarts: 0 };
+  const s = ref.getSnapshot();
+  const c = s.context;
+  const base = { recentRestarts: c.recentRestarts, totalRestarts: c.totalRestarts, lastError: c.lastError };
+  if (s.status !== 'active') return { status: 'stopped', ready: false, ...base };
+  if (s.matches('backoff')) return { status: 'backoff', ready: false, ...base };
+  if (s.matches({ up: 'stopping' })) return { status: 'stopping', ready: false, ...base };
+  return { status: 'running', ready: s.matches({ up: { running: 'ready' } }), ...base };
+}

@@ -1,9 +1,9 @@
 // supervisor, model-based: every state and bounded simple paths of running → shuttingDown (phases) → stopped with a
-// permanent draining service and a transient source, replayed on a real actor with its children (callback fakes
-// that count their incarnations) and its backoff, intensity and drain timers on a ModelClock. Invariants: never more
-// than one incarnation of a child, and one exactly while its status says running/stopping; a restart timer is armed
-// only for a child in backoff; after shutdown nothing starts again; exit code 70 only when a child exceeded its
-// restart intensity; stopped means every child stopped.
+// draining service (phase 0) and a source (phase 1), replayed on a real actor whose child lifecycles are callback
+// fakes that record the supervisor.stop they get (the lifecycle itself has its own model test). Invariants: a phase
+// is told to stop only once every earlier phase has ended, and each lifecycle at most once; nothing is told to stop
+// while running; exit code 70 only when a lifecycle ended escalated, the code of supervisor.exit after it, 0 after
+// shutdown; stopped means every lifecycle ended; events nobody receives are counted.
 import { describe, expect, it } from 'vitest';
 import { createActor, fromCallback, type AnyEventObject, type AnyMachineSnapshot } from 'xstate';
 import {
@@ -12,6 +12,7 @@ import {
   type SupervisorInput,
 } from '../../../src/machines/supervisor/supervisor.js';
 import { exitCodes, type ChildSpec } from '../../../src/machines/supervisor/spec.js';
+import { childLifecycleMachine } from '../../../src/machines/supervisor/child.js';
 import {
   ModelClock,
   replayAll,
@@ -23,21 +24,21 @@ import {
 } from '../../support/modelTesting.js';
 
 const ids = ['svc', 'src'] as const;
-const log = { live: { svc: 0, src: 0 } as Record<string, number>, starts: 0, received: [] as string[] };
-let startsAtShutdown: number | undefined;
-let exitCause: { event: AnyEventObject; recent: number } | undefined;
+const log = { stops: [] as string[], spawned: 0 };
+let exitCause: AnyEventObject | undefined;
 
-const child = (id: string) =>
-  fromCallback(({ receive }) => {
-    log.live[id] = (log.live[id] ?? 0) + 1;
-    log.starts += 1;
-    receive((e) => void log.received.push(`${id}:${e.type}`));
-    return () => void (log.live[id] = (log.live[id] ?? 0) - 1);
+const lifecycle = fromCallback<AnyEventObject, { spec: ChildSpec }>(({ receive, input }) => {
+  log.spawned += 1;
+  receive((e) => {
+    if (e.type === 'supervisor.stop') log.stops.push(input.spec.id);
   });
+});
+const machine = supervisorMachine.provide({ actors: { childLifecycle: lifecycle as never } });
 
+const noop = fromCallback(() => {});
 const children: ChildSpec[] = [
-  { id: 'svc', systemId: 'svc', logic: child('svc'), restart: 'permanent', drain: true, receives: ['test.'] },
-  { id: 'src', systemId: 'src', logic: child('src'), restart: 'transient', shutdownOrder: 1, maxRestarts: 1 },
+  { id: 'svc', systemId: 'svc', logic: noop, restart: 'permanent', drain: true, receives: ['test.'] },
+  { id: 'src', systemId: 'src', logic: noop, restart: 'transient', shutdownOrder: 1 },
 ];
 const input: SupervisorInput = {
   children,
@@ -49,80 +50,61 @@ const input: SupervisorInput = {
 
 const ctx = (s: AnyMachineSnapshot) => s.context as SupervisorContext;
 const top = (s: AnyMachineSnapshot) => (typeof s.value === 'string' ? s.value : Object.keys(s.value)[0]!);
-const statusOf = (s: AnyMachineSnapshot, id: string) => ctx(s).children[id]!.status;
+const done = (id: string, escalate: boolean) => ({
+  type: `xstate.done.actor.${id}`,
+  output: { id, escalate, reason: escalate ? 'boom' : 'stopped' },
+});
 
-const spec: ModelSpec<typeof supervisorMachine> = {
-  machine: supervisorMachine,
+const spec: ModelSpec<typeof machine> = {
+  machine,
   input,
-  systemRefsExist: true,
   events: {
-    'xstate.error.actor.*': ids.map((id) => ({ type: `xstate.error.actor.${id}`, error: { message: 'boom' } })),
-    'xstate.done.actor.*': ids.map((id) => ({ type: `xstate.done.actor.${id}` })),
-    'child.failed': [{ type: 'child.failed', id: 'svc', error: 'socket lost' }],
-    'child.ready': [{ type: 'child.ready', id: 'svc', ready: true }],
-    'supervisor.restartChild': ids.map((id) => ({ type: 'supervisor.restartChild', id })),
-    'supervisor.forgetRestart': ids.map((id) => ({ type: 'supervisor.forgetRestart', id })),
+    'xstate.done.actor.*': ids.flatMap((id) => [done(id, false), done(id, true)]),
+    'child.up': [{ type: 'child.up', id: 'svc' }],
+    'child.down': [{ type: 'child.down', id: 'svc', reason: 'boom' }],
+    'child.restarted': [{ type: 'child.restarted', id: 'svc' }],
+    'child.dropped': [{ type: 'child.dropped', id: 'src', eventType: 'test.ping' }],
     shutdown: [{ type: 'shutdown' }],
-    'supervisor.exit': [{ type: 'supervisor.exit', code: exitCodes.ptpRestart, reason: 'CMD RESTART' }],
+    'supervisor.exit': [{ type: 'supervisor.exit', code: exitCodes.tempfail, reason: 'CMD RESTART' }],
     '*': [{ type: 'test.ping' }],
   },
-  // A child's lifecycle events come from its incarnation, so only while it has one; timer events only while armed.
-  filterEvents: (s, e) => {
-    const id = typeof e.id === 'string' ? e.id : e.type.replace(/^xstate\.(error|done)\.actor\./, '');
-    // child.failed from an old incarnation (child in backoff) is covered by the regression test below.
-    if (/^xstate\.(error|done)\.actor\./.test(e.type) || e.type === 'child.failed')
-      return ['running', 'stopping'].includes(statusOf(s, id));
-    if (e.type === 'supervisor.restartChild') return statusOf(s, id) === 'backoff';
-    if (e.type === 'supervisor.forgetRestart') return ctx(s).children[id]!.recentRestarts > 0;
-    return true;
-  },
-  isScheduled: (e) =>
-    e.type.startsWith('xstate.after.') || e.type === 'supervisor.restartChild' || e.type === 'supervisor.forgetRestart',
+  // A lifecycle ends once; a stopped supervisor takes no events.
+  filterEvents: (s, e) =>
+    s.status === 'active' && (e.type.startsWith('xstate.done.actor.') ? ctx(s).live.includes(e.output.id) : true),
   serialize: (s) => {
     const c = ctx(s);
-    const kids = ids.map((id) => [c.children[id]!.status, c.children[id]!.ready, c.children[id]!.recentRestarts]);
-    return JSON.stringify([s.value, kids, c.phase, c.exitCode]);
+    return JSON.stringify([s.value, c.live, c.phase, c.exitCode, c.droppedEvents > 0]);
   },
   reset: () => {
-    log.live = { svc: 0, src: 0 };
-    log.starts = 0;
-    log.received = [];
-    startsAtShutdown = undefined;
+    log.stops = [];
+    log.spawned = 0;
     exitCause = undefined;
   },
-  effects: () => ({ starts: log.starts, received: log.received }),
-  check: ({ snapshot, prev, event, clock }) => {
+  effects: () => ({ stops: log.stops, spawned: log.spawned }),
+  check: ({ snapshot, prev, event }) => {
     const c = ctx(snapshot);
     const state = top(snapshot);
-    if (prev && top(prev) === 'running' && state !== 'running') {
-      startsAtShutdown = log.starts;
-      const id = typeof event.id === 'string' ? event.id : event.type.replace(/^xstate\.(error|done)\.actor\./, '');
-      exitCause = { event, recent: ctx(prev).children[id]?.recentRestarts ?? -1 };
+    expect(log.spawned, 'one lifecycle per spec, never respawned').toBe(ids.length);
+    if (prev && top(prev) === 'running' && state !== 'running') exitCause = event;
+    expect(new Set(log.stops).size, 'each lifecycle is told to stop once').toBe(log.stops.length);
+    if (state === 'running') expect(log.stops, 'nothing stops while running').toEqual([]);
+    for (const id of log.stops) {
+      const order = children.find((s) => s.id === id)!.shutdownOrder ?? 0;
+      const earlier = children.filter((s) => (s.shutdownOrder ?? 0) < order).map((s) => s.id);
+      for (const e of earlier) expect(c.live, `${id} stopped before phase of ${e} ended`).not.toContain(e);
     }
-    for (const id of ids) {
-      const status = c.children[id]!.status;
-      expect(log.live[id], `incarnations of ${id}`).toBeLessThanOrEqual(1);
-      expect(log.live[id], `${id} is ${status}`).toBe(status === 'running' || status === 'stopping' ? 1 : 0);
-      if (status === 'backoff') expect(state).toBe('running');
+    if (state === 'running') expect(c.exitCode).toBe(exitCodes.ok);
+    else if (exitCause!.type === 'shutdown') expect(c.exitCode).toBe(exitCodes.ok);
+    else if (exitCause!.type === 'supervisor.exit') expect(c.exitCode).toBe(exitCodes.tempfail);
+    else {
+      expect(exitCause!.output.escalate, `exit after ${exitCause!.type}`).toBe(true);
+      expect(c.exitCode).toBe(exitCodes.software);
+      expect(c.exitReason).toBe(`child ${exitCause!.output.id as string} exceeded its restart intensity: boom`);
     }
-    const restartTimers = clock.pending().filter((t) => t.event?.type === 'supervisor.restartChild');
-    for (const t of restartTimers) expect(statusOf(snapshot, t.event!.id as string), 'restart armed').toBe('backoff');
-    if (state !== 'running') {
-      expect(log.starts, 'nothing starts after shutdown began').toBe(startsAtShutdown);
-      expect(restartTimers, 'restart timers after shutdown began').toEqual([]);
-      const cause = exitCause!.event;
-      if (cause.type === 'shutdown') expect(c.exitCode).toBe(exitCodes.ok);
-      else if (cause.type === 'supervisor.exit') expect(c.exitCode).toBe(exitCodes.ptpRestart);
-      else {
-        expect(c.exitCode, `exit code after ${cause.type}`).toBe(exitCodes.intensity);
-        const id = typeof cause.id === 'string' ? cause.id : cause.type.replace(/^xstate\.(error|done)\.actor\./, '');
-        const max = children.find((s) => s.id === id)!.maxRestarts ?? input.maxRestarts;
-        expect(exitCause!.recent, 'intensity exceeded').toBe(max);
-      }
-    } else expect(c.exitCode).toBe(exitCodes.ok);
+    if (event.type === 'test.ping' && prev) expect(c.droppedEvents).toBe(ctx(prev).droppedEvents + 1);
     if (state === 'stopped') {
       expect(snapshot.status).toBe('done');
-      for (const id of ids) expect(c.children[id]!.status).toBe('stopped');
+      expect(c.live).toEqual([]);
     }
   },
 };
@@ -130,35 +112,34 @@ const spec: ModelSpec<typeof supervisorMachine> = {
 describe('supervisor model (xstate/graph)', () => {
   it('shortest paths and every transition reach every state node, and the invariants hold in each', () => {
     const paths = shortestPaths(spec);
-    expect(paths.length).toBeGreaterThan(20);
+    expect(paths.length).toBeGreaterThan(10);
     const visited = replayAll(spec, paths);
     for (const id of replayAll(spec, transitionPaths(spec, 3000))) visited.add(id);
     expect(unvisited(supervisorMachine, visited)).toEqual([]);
   });
 
   it('bounded simple paths keep the invariants', () => {
-    const paths = simplePaths(spec, { maxDepth: 10, max: 400 });
+    const paths = simplePaths(spec, { maxDepth: 8, max: 400 });
     expect(paths.length).toBeGreaterThan(100);
     replayAll(spec, paths);
   });
 
-  // Found by this model (path: xstate.init → xstate.error.actor.svc → child.failed{id:svc} → …): a child in backoff
-  // used to count as live, so a late child.failed from the incarnation that already failed counted a second restart
-  // and left an orphan restart timer armed after stop. Fixed: isLiveChild means running or draining.
-  it('a late child.failed for a child in backoff neither counts a restart nor leaves a timer armed', () => {
-    spec.reset();
+  it('with real lifecycles, a child that keeps crashing escalates once its restarts exceed the intensity', () => {
+    const crashing = fromCallback(() => {
+      throw new Error('crash');
+    });
     const clock = new ModelClock();
-    const actor = createActor(supervisorMachine, { clock: clock as never, input });
+    const actor = createActor(supervisorMachine, {
+      clock: clock as never,
+      input: { ...input, children: [{ ...children[0]!, logic: crashing }] },
+    });
     clock.attach(actor);
     actor.start();
-    actor.send({ type: 'xstate.error.actor.svc', error: new Error('boom') });
-    actor.send({ type: 'child.failed', id: 'svc', error: 'late report from the failed incarnation' });
-    const svc = actor.getSnapshot().context.children.svc!;
-    actor.send({ type: 'shutdown' });
-    actor.stop();
-    expect({ recentRestarts: svc.recentRestarts, armedAfterStop: clock.pending() }).toEqual({
-      recentRestarts: 1,
-      armedAfterStop: [],
+    clock.advance(100 + 200);
+    expect(actor.getSnapshot().output).toEqual({
+      exitCode: exitCodes.software,
+      reason: 'child svc exceeded its restart intensity: crash',
     });
+    expect(childLifecycleMachine.id).toBe('childLifecycle');
   });
 });

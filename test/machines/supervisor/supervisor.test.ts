@@ -8,7 +8,7 @@ import {
   sendParent,
   type AnyActorLogic,
 } from 'xstate';
-import { supervisorMachine, type SupervisorInput } from '../../../src/machines/supervisor/supervisor.js';
+import { childView, supervisorMachine, type SupervisorInput } from '../../../src/machines/supervisor/supervisor.js';
 import type { ChildSpec } from '../../../src/machines/supervisor/spec.js';
 
 const defaults: Omit<SupervisorInput, 'children'> = {
@@ -46,7 +46,7 @@ describe('supervisor', () => {
     const log: string[] = [];
     const { actor, clock, errors } = start([child('a', crashing(log, 'a'))], { maxRestarts: 10 });
     expect(log).toEqual(['start a']);
-    expect(actor.getSnapshot().context.children.a!.status).toBe('backoff');
+    expect(childView(actor, 'a').status).toBe('backoff');
     clock.increment(99);
     expect(log).toHaveLength(1);
     clock.increment(1); // 100 ms: first restart
@@ -65,7 +65,7 @@ describe('supervisor', () => {
     expect(log).toHaveLength(6);
     expect(actor.getSnapshot().status).toBe('active');
     expect(errors).toEqual([]);
-    expect(actor.getSnapshot().context.children.a!.lastError).toBe('a crashed');
+    expect(childView(actor, 'a').lastError).toBe('a crashed');
   });
 
   it('escalates when a child exceeds maxRestarts within periodMs: graceful shutdown, exit code 70', () => {
@@ -113,12 +113,12 @@ describe('supervisor', () => {
     clock.increment(100);
     await tick();
     expect(runs).toEqual({ p: 2, t: 1, tmp: 1 });
-    const c = actor.getSnapshot().context.children;
-    expect(c.t!.status).toBe('stopped');
-    expect(c.tmp!.status).toBe('stopped');
+    const c = { t: childView(actor, 't'), tmp: childView(actor, 'tmp'), p: childView(actor, 'p') };
+    expect(c.t.status).toBe('stopped');
+    expect(c.tmp.status).toBe('stopped');
     // The second run of p finished too: its next restart is already scheduled.
-    expect(c.p!.status).toBe('backoff');
-    expect(c.p!.totalRestarts).toBe(2);
+    expect(c.p.status).toBe('backoff');
+    expect(c.p.totalRestarts).toBe(2);
   });
 
   it('transient restarts after an error; temporary never restarts, even after an error', () => {
@@ -130,7 +130,7 @@ describe('supervisor', () => {
     clock.increment(100);
     expect(log.filter((l) => l === 'start t')).toHaveLength(2);
     expect(log.filter((l) => l === 'start tmp')).toHaveLength(1);
-    expect(actor.getSnapshot().context.children.tmp!.status).toBe('stopped');
+    expect(childView(actor, 'tmp').status).toBe('stopped');
   });
 
   it('a child that throws does not take the root down (the root handles every child error)', () => {
@@ -147,7 +147,7 @@ describe('supervisor', () => {
       if (starts === 1) sendBack({ type: 'child.failed', id: 'a', error: 'EADDRINUSE' });
     });
     const { actor, clock, emitted } = start([child('a', failsLater)]);
-    expect(actor.getSnapshot().context.children.a!.lastError).toBe('EADDRINUSE');
+    expect(childView(actor, 'a').lastError).toBe('EADDRINUSE');
     clock.increment(100);
     expect(starts).toBe(2);
     expect(emitted).toEqual(['child.up a', 'child.down a', 'child.restarted a', 'child.up a']);
@@ -222,6 +222,6 @@ describe('supervisor', () => {
   it('tracks readiness reported by children', () => {
     const svc = createMachine({ entry: sendParent({ type: 'child.ready', id: 'ptp', ready: true }) });
     const { actor } = start([child('ptp', svc, { reportsReady: true })]);
-    expect(actor.getSnapshot().context.children.ptp!.ready).toBe(true);
+    expect(childView(actor, 'ptp').ready).toBe(true);
   });
 });

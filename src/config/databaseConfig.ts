@@ -1,6 +1,8 @@
 // SONiC's database_config.json → the database ids and key separators we use. Without a file: APPL_DB 0 ':',
-// CONFIG_DB 4 '|', STATE_DB 6 '|' (ARCHITECTURE.md §4).
+// CONFIG_DB 4 '|', STATE_DB 6 '|' (SONiC's defaults).
+// A bad file is a configuration error (DatabaseConfigError is a ConfigError: the CLI exits with EX_CONFIG).
 import { readFileSync } from 'node:fs';
+import { ConfigError } from './load.js';
 
 export interface DatabaseRef {
   id: number;
@@ -19,8 +21,8 @@ export const defaultDatabaseConfig: DatabaseConfig = {
   stateDb: { id: 6, separator: '|' },
 };
 
-export class DatabaseConfigError extends Error {
-  override readonly name = 'DatabaseConfigError';
+export class DatabaseConfigError extends ConfigError {
+  override name = 'DatabaseConfigError';
 }
 
 function pick(databases: Record<string, unknown>, name: string, fallback: DatabaseRef): DatabaseRef {

@@ -2,13 +2,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { redisClientOptions, reconnectDelay } from '../../../src/io/redis/connection.js';
+import { redisClientOptions, reconnectDelay } from '../../src/io/redis/connection.js';
 import {
   DatabaseConfigError,
   defaultDatabaseConfig,
   loadDatabaseConfig,
   parseDatabaseConfig,
-} from '../../../src/io/redis/databaseConfig.js';
+} from '../../src/config/databaseConfig.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'syncvisor-dbconfig-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
