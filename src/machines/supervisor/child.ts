@@ -1,14 +1,14 @@
-// One supervised child's lifecycle: running (notReady | ready) → backoff → running …, stopping (drain), stopped, or
-// escalated when the child exceeded its restart intensity. The supervisor spawns one of these per ChildSpec; this
-// machine spawns the child itself (its id and systemId from the spec), restarts it by its policy (OTP: permanent |
-// transient | temporary) after an exponential backoff on the actor clock, and forwards the events its child sends
-// back (a source's netlink.* / socket.* events) to the concerns the supervisor's routing table names.
+// One supervised child's lifecycle. The supervisor spawns one of these per ChildSpec; this machine spawns the child
+// itself (its id and systemId from the spec) on entry of `up` and stops it on exit, restarts it by its policy (OTP:
+// permanent | transient | temporary) after an exponential backoff on the actor clock, and routes the events its
+// child sends back (a source's netlink.* / socket.* events) to the concerns the supervisor's routing table names.
 //
-//   running ──error/done/failed [shouldRestart ∧ intensityExceeded]──▶ escalated (final, output.escalate)
-//   running ──error/done/failed [shouldRestart]──▶ backoff ──after restartBackoff──▶ running
-//   running ──error/done/failed──▶ stopped (final)
-//   running ──supervisor.stop [drains]──▶ stopping ──done/error/failed, or after shutdownTimeout──▶ stopped
-//   running | backoff ──supervisor.stop──▶ stopped
+//   up.running ──error/done/failed [shouldRestart ∧ intensityExceeded]──▶ escalated (final: output.escalate)
+//   up.running ──error/done/failed [shouldRestart]──▶ backoff ──after restartBackoff──▶ up
+//   up.running ──error/done/failed──▶ stopped (final)
+//   up.running ──supervisor.stop [drains]──▶ up.stopping ──done/error/failed, or after shutdownTimeout──▶ stopped
+//   up.running | backoff ──supervisor.stop──▶ stopped
+//   up.running: notReady ⇄ ready by child.ready (a child that does not report readiness is ready once running)
 //
 // The intensity window needs no wall clock: each restart raises a delayed `child.forgetRestart` after periodMs.
 import { and, assign, enqueueActions, sendParent, sendTo, setup, stopChild, type AnyEventObject } from 'xstate';

@@ -64,11 +64,7 @@ export interface LifecycleDoneEvent {
 export type RoutedEvent = NetlinkSourceEvent | SocketSourceEvent;
 
 export type SupervisorEvent =
-  | SupervisorShutdownEvent
-  | SupervisorExitEvent
-  | ChildNotice
-  | LifecycleDoneEvent
-  | RoutedEvent;
+  SupervisorShutdownEvent | SupervisorExitEvent | ChildNotice | LifecycleDoneEvent | RoutedEvent;
 
 /** Emitted for observers (metrics, logs): `actor.on('child.restarted', …)`. */
 export type SupervisorEmitted =
