@@ -1,4 +1,4 @@
-// Events that the I/O source actors (owned by the supervisor) send up, and that the supervisor forwards to the
+// Events that the I/O source actors (children of the supervisor) send back, and that their lifecycle routes to the
 // concern machines by systemId. They are the contract between src/actors and src/machines, and the unit of traces.
 
 /** One RTM_NEWLINK / RTM_DELLINK, decoded. `inDump` is true when it answers our RTM_GETLINK dump. */
