@@ -188,6 +188,7 @@ export async function startSidecar(dir: string, daemonBase: string): Promise<Sid
 /** One sample value of `name{labels…}` (the given labels must all match), or undefined. */
 export function metric(text: string, name: string, labels: Record<string, string>): number | undefined {
   for (const line of text.split('\n')) {
+    if (line.startsWith(`${name} `) && Object.keys(labels).length === 0) return Number(line.slice(name.length + 1));
     if (!line.startsWith(`${name}{`)) continue;
     const close = line.lastIndexOf('}');
     const body = line.slice(name.length + 1, close);
