@@ -73,11 +73,14 @@ export interface FakeLinuxptpDaemon {
   base: string;
   emitLogsCalls: number;
   aliasCalls: number;
+  /** What /port-aliases answers from now on. */
+  setAliases(aliases: Record<string, string>): void;
   close(): Promise<void>;
 }
 
-export async function startFakeLinuxptpDaemon(aliases: Record<string, string>): Promise<FakeLinuxptpDaemon> {
+export async function startFakeLinuxptpDaemon(initial: Record<string, string>): Promise<FakeLinuxptpDaemon> {
   const state = { emitLogsCalls: 0, aliasCalls: 0 };
+  let aliases = initial;
   const server: Server = createServer((req, res) => {
     if (req.url === '/port-aliases') {
       state.aliasCalls++;
@@ -98,6 +101,9 @@ export async function startFakeLinuxptpDaemon(aliases: Record<string, string>): 
     },
     get aliasCalls() {
       return state.aliasCalls;
+    },
+    setAliases: (a) => {
+      aliases = a;
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -134,6 +134,33 @@ describe('the recorded real ptp4l log, replayed', () => {
       expect(metric(text, 'openshift_ptp_process_status', { ...ptp4l, config })).toBe(0);
       expect(metric(text, 'openshift_ptp_process_restart_count', { ...ptp4l, config })).toBe(1);
     }
+  });
+
+  it('refreshes the aliases at each load: after CMD RESTART the labels use the new alias', async () => {
+    const calls = daemon.aliasCalls;
+    daemon.setAliases({ [slave.iface]: 'ens1f-new' });
+    conn.write('CMD RESTART\n');
+    await until(
+      'the reload',
+      () => daemon.aliasCalls,
+      (n) => n === calls + 1,
+      5_000,
+      sidecar.stderr,
+    );
+    await until(
+      'ready again',
+      async () => (await fetch(`${sidecar.base}/readyz`)).status,
+      (s) => s === 200,
+    );
+    conn.write(`ptp4l[2000.000]: [${slave.config}] master offset -7 s0 freq +10 path delay 1700\n`);
+    await expect
+      .poll(async () =>
+        metric(await sidecar.metrics(), 'openshift_ptp_offset_ns', { from: 'master', ...ptp4l, iface: 'ens1f-new' }),
+      )
+      .toBe(-7);
+    const text = await sidecar.metrics();
+    expect(seriesWith(text, 'openshift_ptp_offset_ns', 'iface', slave.alias)).toEqual([]);
+    expect(metric(text, 'openshift_ptp_interface_role', { ...ptp4l, iface: slave.iface })).toBe(1);
     conn.end();
   });
 });
