@@ -93,7 +93,7 @@ export class PortAliasSource {
       const { body } = await daemonGet({
         url: this.opts.url,
         timeoutMs: this.opts.timeoutMs,
-        retries: this.opts.retries,
+        retries: this.log.isFailing('portAliases') ? 0 : this.opts.retries,
         retryDelayMs: this.opts.retryDelayMs,
         maxBodyBytes: aliasLimits.maxBodyBytes,
         signal,

@@ -1,7 +1,8 @@
 // linuxptp-daemon's HTTP side, as the sidecar uses it: GET /emit-logs (replay the daemon's state into the socket) and
 // GET /port-aliases (interface → alias map, see aliases.ts). Every call has a timeout per attempt, a bounded number of
 // retries, a bounded response body, and is quiet when no daemon answers: one warning when a call starts failing, one
-// info line when it answers again, and a counter for every attempt in between.
+// info line when it answers again, and a counter in between. While a call keeps failing it makes one attempt only, so
+// a node without linuxptp-daemon does not pay the retry delays at every load.
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 
@@ -115,6 +116,11 @@ export class DaemonCallLog {
     }
   }
 
+  /** True after a failure until the next success: callers then make one attempt only (no retries). */
+  isFailing(call: DaemonCall): boolean {
+    return this.failing.has(call);
+  }
+
   ok(call: DaemonCall, url: string, detail: object = {}): void {
     this.counter.inc({ call, result: 'ok' });
     if (this.failing.delete(call)) this.logger.info({ call, url, ...detail }, 'linuxptp-daemon answers again');
@@ -196,7 +202,7 @@ export class EmitLogsClient {
         const { status } = await daemonGet({
           url: this.opts.url,
           timeoutMs: this.opts.timeoutMs,
-          retries: this.opts.retries,
+          retries: this.log.isFailing('emitLogs') ? 0 : this.opts.retries,
           retryDelayMs: this.opts.retryDelayMs,
           maxBodyBytes: 4096,
           signal: this.abort.signal,
