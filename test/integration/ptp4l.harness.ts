@@ -140,7 +140,7 @@ export async function until<T>(
 }
 
 /** `syncvisor run --services ptp` on the config under `dir`, with the fake daemon's URLs. Resolves when ready. */
-export async function startSidecar(dir: string, daemonBase: string): Promise<Sidecar> {
+export async function startSidecar(dir: string, daemonBase: string, extra: string[] = []): Promise<Sidecar> {
   const { profiles, cfg } = writeSidecarConfig(dir);
   const socket = join(dir, 'events.sock');
   const args = ['run', '--services', 'ptp', '--http', '127.0.0.1:0', '--log-level', 'debug'];
@@ -150,6 +150,7 @@ export async function startSidecar(dir: string, daemonBase: string): Promise<Sid
     `ptp.profilePath=${profiles}`,
     `ptp.emitLogsUrl=${daemonBase}/emit-logs`,
     `ptp.portAliasesUrl=${daemonBase}/port-aliases`,
+    ...extra,
   ])
     args.push('--set', kv);
   const proc = spawn(process.execPath, [bin, ...args], {
