@@ -213,11 +213,14 @@ export function seriesWith(text: string, name: string, label: string, value: str
 
 /**
  * What linuxptp-daemon does to a process's stdout line before it writes it to the socket: the message tag's level
- * suffix is dropped (`[ptp4l.0.config:6]` and the unexpanded `[ptp4l.0.config:{level}]` both become
- * `[ptp4l.0.config]`).
+ * suffix is dropped (`[ptp4l.0.config:6]`, `[ptp4l.0.config:6:x]` and the unexpanded `[ptp4l.0.config:{level}]` all
+ * become `[ptp4l.0.config]`).
  */
 export function stripTagSuffix(line: string): string {
-  return line.replace(/\[((?:ptp4l|phc2sys|ts2phc|synce4l|chronyd)\.\d+\.config):(?:\{level\}|[A-Za-z0-9]+)\]/, '[$1]');
+  return line.replace(
+    /\[((?:ptp4l|phc2sys|ts2phc|synce4l|chronyd)\.\d+\.config)(?::(?:\{level\}|[A-Za-z0-9]+)){1,2}\]/,
+    '[$1]',
+  );
 }
 
 /** The daemon's process status line for a config. */
