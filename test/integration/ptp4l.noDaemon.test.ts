@@ -56,12 +56,13 @@ describe('no linuxptp-daemon answering', () => {
     const text = await s.metrics();
     expect(metric(text, 'syncvisor_ptp_daemon_requests_total', { call: 'portAliases', result: 'error' })).toBe(3);
     expect(metric(text, 'syncvisor_ptp_daemon_requests_total', { call: 'portAliases', result: 'ok' })).toBe(0);
-    // One emit-logs call per load at least (a connection's request may be coalesced into one).
+    // The first load's call (with its retries) is still running when the two restarts come: the second load gets one
+    // follow-up call, the third is covered by it.
     await expect
       .poll(async () =>
         metric(await s.metrics(), 'syncvisor_ptp_daemon_requests_total', { call: 'emitLogs', result: 'error' }),
       )
-      .toBeGreaterThanOrEqual(3);
+      .toBeGreaterThanOrEqual(2);
     expect(warnings(s, 'portAliases')).toBe(1);
     expect(warnings(s, 'emitLogs')).toBe(1);
     expect(s.stderr()).toContain('ECONNREFUSED');
