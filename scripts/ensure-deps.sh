@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what syncvisor needs on a fresh Debian machine with Node 20, as root: Debian packages when missing
-# (redis-server, iproute2; for tests also chromium and systemd), then npm ci (builds the netlink addon and dist/)
+# (redis-server, iproute2; for tests also chromium, systemd and linuxptp), then npm ci (builds the netlink addon and dist/)
 # when node_modules is missing or older than package-lock.json. Usage: scripts/ensure-deps.sh [run|test]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,8 @@ command -v ip >/dev/null || need+=(iproute2)
 if [ "$mode" = test ]; then
   command -v chromium >/dev/null || need+=(chromium)
   command -v systemd-analyze >/dev/null || need+=(systemd)
+  # Real ptp4l (software timestamps, free_running) for the ptp integration tests; /usr/sbin may not be on PATH.
+  command -v ptp4l >/dev/null || [ -x /usr/sbin/ptp4l ] || need+=(linuxptp)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

@@ -5,6 +5,17 @@ import { z } from 'zod';
 
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:9101');
 
+/** '' (disabled) or an http(s) URL, for the linuxptp-daemon calls. */
+const daemonUrl = z.string().refine((v) => {
+  if (v === '') return true;
+  try {
+    const u = new URL(v);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}, "expected '' or an http(s) URL");
+
 export const serviceNames = ['portsync', 'ptp'] as const;
 export type ServiceName = (typeof serviceNames)[number];
 
@@ -173,11 +184,32 @@ export const configSchema = z
           })
           .strict()
           .prefault({}),
-        emitLogsUrl: z
-          .string()
-          .default('')
-          .describe('Optional URL fetched (GET) after each load so the daemon replays its state.'),
-        emitLogsTimeoutMs: z.number().int().min(1).default(2_000).describe('Timeout of that GET.'),
+        emitLogsUrl: daemonUrl
+          .default('http://localhost:8081/emit-logs')
+          .describe(
+            "linuxptp-daemon's emit-logs URL, fetched (GET) after each load and on every accepted connection so the daemon replays its state; '' disables.",
+          ),
+        emitLogsTimeoutMs: z.number().int().min(1).default(2_000).describe('Timeout of one emit-logs attempt.'),
+        emitLogsCoalesceMs: z
+          .number()
+          .int()
+          .min(0)
+          .default(1_000)
+          .describe('A connection accepted this long after an emit-logs call (or during one) is covered by it.'),
+        portAliasesUrl: daemonUrl
+          .default('http://localhost:8081/port-aliases')
+          .describe(
+            "linuxptp-daemon's interface alias map (JSON), fetched at each load and cached; offset and clock-state labels use the alias. '' disables.",
+          ),
+        portAliasesTimeoutMs: z.number().int().min(1).default(2_000).describe('Timeout of one port-aliases attempt.'),
+        daemonRetries: z
+          .number()
+          .int()
+          .min(0)
+          .max(10)
+          .default(2)
+          .describe('Retries after a failed emit-logs or port-aliases attempt.'),
+        daemonRetryDelayMs: z.number().int().min(0).max(60_000).default(200).describe('Delay before each retry.'),
       })
       .strict()
       .prefault({}),

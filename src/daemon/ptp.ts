@@ -6,7 +6,9 @@ import type { MetricsHub } from '../io/http/metricsHub.js';
 import type { Logger } from '../io/log.js';
 import type { PtpGeneration } from '../io/ptp/generation.js';
 import { createSocketServer, type SocketServerInput } from '../actors/ptp/socketServer.js';
-import { createEmitLogs, createPtpLoader } from '../actors/ptp/ptpGeneration.js';
+import { configErrorCounter, createEmitLogs, createPtpLoader } from '../actors/ptp/ptpGeneration.js';
+import { PortAliasSource } from '../io/ptp/aliases.js';
+import { DaemonCallLog, EmitLogsClient } from '../io/ptp/daemonApi.js';
 import { clockStateMachine } from '../machines/ptp/clockState.js';
 import { ptpSidecarMachine, type PtpSidecarInput } from '../machines/ptp/ptpSidecar.js';
 import { exitCodes, type ChildSpec } from '../machines/supervisor/spec.js';
@@ -23,6 +25,32 @@ export function providedPtpSidecarMachine(deps: PtpDeps) {
   const ptp = config.ptp;
   let current: PtpGeneration | undefined;
   metrics.attach(() => current?.registry);
+  // linuxptp-daemon's HTTP side: quiet when no daemon answers (one log line, then the counter).
+  const daemonLog = new DaemonCallLog(metrics.global, logger);
+  const configErrors = configErrorCounter(metrics.global);
+  const aliases = new PortAliasSource(
+    {
+      url: ptp.portAliasesUrl,
+      timeoutMs: ptp.portAliasesTimeoutMs,
+      retries: ptp.daemonRetries,
+      retryDelayMs: ptp.daemonRetryDelayMs,
+    },
+    daemonLog,
+    (problem) => {
+      configErrors.inc({ source: 'portAliases' });
+      logger.warn({ source: 'portAliases', problem }, 'ptp configuration skipped');
+    },
+  );
+  const emitLogsClient = new EmitLogsClient(
+    {
+      url: ptp.emitLogsUrl,
+      timeoutMs: ptp.emitLogsTimeoutMs,
+      retries: ptp.daemonRetries,
+      retryDelayMs: ptp.daemonRetryDelayMs,
+      coalesceMs: ptp.emitLogsCoalesceMs,
+    },
+    daemonLog,
+  );
 
   const clockState = clockStateMachine.provide({
     actions: {
@@ -44,16 +72,18 @@ export function providedPtpSidecarMachine(deps: PtpDeps) {
         nodeName: ptp.nodeName,
         registry: metrics.global,
         logger,
+        aliases,
         onLoaded: (g) => {
           current?.stop();
           current = g;
         },
       }),
-      emitLogs: createEmitLogs(ptp.emitLogsUrl, ptp.emitLogsTimeoutMs),
+      emitLogs: createEmitLogs(emitLogsClient),
       clockState,
     },
     actions: {
       acceptLiveStart: () => logger.info('CMD LIVE_START accepted'),
+      requestLogsForConnection: () => void emitLogsClient.request('connection'),
       ignoreUnknownCommand: ({ event }) =>
         logger.warn(
           { command: event.type === 'socket.command' ? event.command.slice(0, 200) : '' },

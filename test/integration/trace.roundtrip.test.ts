@@ -28,6 +28,8 @@ describe('trace round trip', () => {
       `ptp.configDir=${dir}/cfg`,
       `ptp.profilePath=${dir}/profiles`,
       'ptp.nodeName=node1',
+      // No linuxptp-daemon here: without its emit-logs call the sidecar is 'live' at once after each load.
+      'ptp.emitLogsUrl=',
     ])
       args.push('--set', kv);
     const p = spawn(process.execPath, [join(repo, 'bin/syncvisor.js'), ...args], {

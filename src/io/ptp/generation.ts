@@ -5,6 +5,7 @@ import { loadConfigFiles, type PtpConfigFile } from './configFiles.js';
 import { PtpLineParser, type ClockEdge, type ParserConfig } from './lineParser.js';
 import { PtpMetrics, type ClockStateName, type RoleName } from './metrics.js';
 import { defaultThresholds } from './thresholds.js';
+import { PortAliases } from './aliases.js';
 
 export interface PtpLoadOptions {
   profilePath: string;
@@ -12,6 +13,8 @@ export interface PtpLoadOptions {
   nodeName: string;
   /** Called once per malformed file or entry (the caller logs and counts it). */
   onError?: (source: 'configMap' | 'configFile', message: string) => void;
+  /** Interface aliases of this load (linuxptp-daemon's port-aliases). */
+  aliases?: PortAliases;
 }
 
 /** A clock known at load: its state statechart is started at once (FREERUN). */
@@ -33,8 +36,9 @@ export class PtpGeneration {
     readonly nodeName: string,
     readonly profiles: readonly PtpProfile[],
     readonly files: readonly PtpConfigFile[],
+    readonly aliases: PortAliases = PortAliases.none,
   ) {
-    this.metrics = new PtpMetrics(nodeName);
+    this.metrics = new PtpMetrics(nodeName, aliases);
     const byName = new Map(profiles.map((p) => [p.name, p]));
     for (const p of profiles) {
       this.metrics.setThreshold(p.name, 'MinOffsetThreshold', p.thresholds.minOffset);
@@ -93,6 +97,7 @@ export class PtpGeneration {
       kind: 'ptpGeneration',
       nodeName: this.nodeName,
       profiles: this.profiles,
+      ...(this.aliases.size > 0 ? { aliases: this.aliases.toJSON() } : {}),
       files: this.files.map((f) => ({
         ...f,
         global: Object.fromEntries(f.global),
@@ -111,7 +116,7 @@ export class PtpGeneration {
       global: new Map(Object.entries(f.global)),
       interfaces: f.interfaces.map((s) => ({ ...s, options: new Map(Object.entries(s.options)) })),
     })) as unknown as PtpConfigFile[];
-    return new PtpGeneration(t.nodeName, t.profiles, files);
+    return new PtpGeneration(t.nodeName, t.profiles, files, new PortAliases(t.aliases ?? {}));
   }
 
   /** What inspectors and traces see of a generation (context must stay serialisable). */
@@ -131,7 +136,7 @@ export async function loadPtpGeneration(opts: PtpLoadOptions): Promise<PtpGenera
   for (const e of cm.errors) opts.onError?.('configMap', e);
   const files = await loadConfigFiles(opts.configDir);
   for (const e of files.errors) opts.onError?.('configFile', e);
-  return new PtpGeneration(opts.nodeName, cm.profiles, files.files);
+  return new PtpGeneration(opts.nodeName, cm.profiles, files.files, opts.aliases);
 }
 
 /** A generation as a trace records it (Maps as plain objects). */
@@ -139,6 +144,8 @@ export interface GenerationTrace {
   kind: 'ptpGeneration';
   nodeName: string;
   profiles: readonly PtpProfile[];
+  /** Absent in traces recorded before aliases existed. */
+  aliases?: Record<string, string>;
   files: Array<
     Omit<PtpConfigFile, 'global' | 'interfaces'> & {
       global: Record<string, string>;

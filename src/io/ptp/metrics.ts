@@ -1,6 +1,7 @@
 // The openshift_ptp_* metrics of one sidecar generation, on their own prom-client Registry (dropped on restart).
 // Label children are cached per series so the line path does not re-hash label sets on every line.
 import { Counter, Gauge, Registry } from 'prom-client';
+import { PortAliases } from './aliases.js';
 
 export const clockStateValue = { FREERUN: 0, LOCKED: 1, HOLDOVER: 2 } as const;
 export type ClockStateName = keyof typeof clockStateValue;
@@ -110,7 +111,11 @@ export class PtpMetrics {
   private readonly processStatus: GaugeFamily;
   private readonly restarts: Family<CounterChild>;
 
-  constructor(readonly node: string) {
+  /** `aliases`: the interface label of offsets, clock state and nmea status (roles keep the real name). */
+  constructor(
+    readonly node: string,
+    readonly aliases: PortAliases = PortAliases.none,
+  ) {
     const registers = [this.registry];
     const gauge = (name: string, help: string, labelNames: string[]): GaugeFamily =>
       new GaugeFamily(`openshift_ptp_${name}`, help, labelNames, registers);
@@ -153,14 +158,15 @@ export class PtpMetrics {
     delay: number | undefined,
   ): void {
     const n = this.node;
-    this.offset.get(from, process, n, iface).set(offset);
-    this.maxOffset.get(from, process, n, iface).set(maxOffset);
-    if (freq !== undefined) this.freq.get(from, process, n, iface).set(freq);
-    if (delay !== undefined) this.delay.get(from, process, n, iface).set(delay);
+    const label = this.aliases.of(iface);
+    this.offset.get(from, process, n, label).set(offset);
+    this.maxOffset.get(from, process, n, label).set(maxOffset);
+    if (freq !== undefined) this.freq.get(from, process, n, label).set(freq);
+    if (delay !== undefined) this.delay.get(from, process, n, label).set(delay);
   }
 
   setClockState(process: string, iface: string, state: ClockStateName): void {
-    this.clockState.get(process, this.node, iface).set(clockStateValue[state]);
+    this.clockState.get(process, this.node, this.aliases.of(iface)).set(clockStateValue[state]);
   }
 
   setRole(process: string, iface: string, role: RoleName): void {
@@ -176,7 +182,7 @@ export class PtpMetrics {
   }
 
   setNmeaStatus(process: string, iface: string, v: number): void {
-    this.nmea.get(process, this.node, iface).set(v);
+    this.nmea.get(process, this.node, this.aliases.of(iface)).set(v);
   }
 
   setClockClass(process: string, config: string, v: number): void {

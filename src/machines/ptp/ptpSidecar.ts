@@ -131,6 +131,8 @@ const sidecarSetup = setup({
     /** Logged by the composition, with context.loads. */
     logGenerationLoaded: () => {},
     logEmitLogsFailed: () => {},
+    /** The socket accepted a connection: GET emit-logs, as the reference does (coalesced by the composition). */
+    requestLogsForConnection: () => {},
     /** Logged by the composition: a restart began (stopping the generation). */
     logRestart: () => {},
     queueLines: assign(({ context, event }) => {
@@ -229,6 +231,7 @@ export const ptpSidecarMachine = sidecarSetup.createMachine({
   initial: 'loading',
   on: {
     shutdown: '.stopped',
+    'socket.connected': { guard: 'emitLogsConfigured', actions: 'requestLogsForConnection' },
   },
   states: {
     loading: {
