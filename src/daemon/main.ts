@@ -95,7 +95,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   children.push({
     id: 'http',
     systemId: 'http',
-    logic: createHttpServerLogic({ listen: config.http.listen, metrics, status, logger }),
+    logic: createHttpServerLogic({
+      listen: config.http.listen,
+      maxConnections: config.http.maxConnections,
+      idleTimeoutMs: config.http.idleTimeoutMs,
+      maxRequestsInFlight: config.http.maxRequestsInFlight,
+      metrics,
+      status,
+      logger,
+    }),
     restart: 'permanent',
     shutdownOrder: 2,
   });
