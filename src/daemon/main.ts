@@ -10,8 +10,10 @@ import type { Logger } from '../io/log.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../io/redis/embedded.js';
 import { supervisorMachine, type SupervisorActor } from '../machines/supervisor/supervisor.js';
 import { exitCodes, type ChildSpec } from '../machines/supervisor/spec.js';
+import { embeddedRedisChildSpec } from './embeddedRedis.js';
 import { portsyncChildSpecs } from './portsync.js';
 import { ptpChildSpecs } from './ptp.js';
+import { installSignalHandlers } from './signals.js';
 
 export interface DaemonOptions {
   config: Config;
@@ -92,6 +94,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     await embedded?.stop(); // e.g. a bad database_config.json: no redis-server left behind
     throw err;
   }
+  // --- embedded redis-server: a supervised child (restarted when it dies), stopped after everything else ---
+  if (embedded) children.push(embeddedRedisChildSpec(embedded, logger));
+  // --- end embedded redis-server ---
   children.push({
     id: 'http',
     systemId: 'http',
@@ -153,18 +158,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   opts.onStarted?.(root);
 
   if (opts.handleSignals) {
-    let signals = 0;
-    const onSignal = (sig: NodeJS.Signals) => {
-      signals++;
-      if (signals > 1) {
-        logger.warn({ signal: sig }, 'second signal: exiting now');
-        process.exit(exitCodes.usage);
-      }
-      logger.info({ signal: sig, drainMs: config.supervisor.shutdownTimeoutMs }, 'graceful shutdown');
-      actor.send({ type: 'shutdown', reason: sig });
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+    // --- signals: src/daemon/signals.ts decides and documents each one ---
+    installSignalHandlers({
+      root: actor,
+      logger,
+      services: config.services,
+      drainMs: config.supervisor.shutdownTimeoutMs,
+      beforeImmediateExit: () => embedded?.killNow(),
+    });
+    // --- end signals ---
     // A bug outside any actor is still no reason to lose state: shut down gracefully with EX_SOFTWARE.
     const onFatal = (err: unknown) => {
       logger.fatal({ err: err instanceof Error ? err.stack : String(err) }, 'uncaught error; shutting down');

@@ -5,7 +5,13 @@ import type { Logger } from '../../io/log.js';
 import { exitCodes } from '../../machines/supervisor/spec.js';
 
 /** Listen errors that no retry can fix: the daemon stops at once with the configuration exit code. */
-export const permanentListenErrors = new Set(['EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL', 'ENOTFOUND', 'ERR_SOCKET_BAD_PORT']);
+export const permanentListenErrors = new Set([
+  'EADDRINUSE',
+  'EACCES',
+  'EADDRNOTAVAIL',
+  'ENOTFOUND',
+  'ERR_SOCKET_BAD_PORT',
+]);
 
 export function createHttpServerLogic(
   opts: HttpServerOptions & { logger: Logger; onListening?: (address: string) => void },

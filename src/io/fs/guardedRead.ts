@@ -34,8 +34,7 @@ export interface GuardedReadResult {
 
 /** Reads `path` as described above; rejects only with a GuardedReadError. */
 export async function readGuarded(path: string, opts: GuardedReadOptions): Promise<GuardedReadResult> {
-  const flags =
-    constants.O_RDONLY | constants.O_NONBLOCK | (opts.followSymlinks ? 0 : constants.O_NOFOLLOW);
+  const flags = constants.O_RDONLY | constants.O_NONBLOCK | (opts.followSymlinks ? 0 : constants.O_NOFOLLOW);
   let handle;
   try {
     handle = await open(path, flags);
@@ -49,7 +48,11 @@ export async function readGuarded(path: string, opts: GuardedReadOptions): Promi
   try {
     const stat = await handle.stat();
     if (!stat.isFile())
-      throw new GuardedReadError('not-regular', path, `${path} is not a regular file (${kindOf(stat)}); not reading it`);
+      throw new GuardedReadError(
+        'not-regular',
+        path,
+        `${path} is not a regular file (${kindOf(stat)}); not reading it`,
+      );
     if (stat.size > opts.maxBytes)
       throw new GuardedReadError(
         'too-large',

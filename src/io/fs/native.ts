@@ -10,7 +10,10 @@ export interface FsAddon {
   raiseNoFileLimit(): { soft: number; hard: number };
 }
 
-const addonPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../build/Release/syncvisor_fs.node');
+const addonPath = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../../build/Release/syncvisor_fs.node',
+);
 let addon: FsAddon | undefined;
 
 export function fsAddon(): FsAddon {

@@ -157,7 +157,9 @@ async function takeOwnership(path: string): Promise<HeldLock> {
     const found = await probe(path);
     if (found === 'alive') throw new SocketInUseError(`another process listens on ${path}`);
     if (found === 'unknown')
-      throw new SocketInUseError(`${path} neither accepts nor refuses a connection (a stalled listener?); not removing it`);
+      throw new SocketInUseError(
+        `${path} neither accepts nor refuses a connection (a stalled listener?); not removing it`,
+      );
     await unlink(path).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;
     });

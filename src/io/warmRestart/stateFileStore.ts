@@ -3,7 +3,8 @@
 import { constants, type Stats } from 'node:fs';
 import { lstat, open, rename, rm, mkdir, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { GuardedReadError, readGuarded } from '../fs/guardedRead.js';
+import type { GuardedReadError} from '../fs/guardedRead.js';
+import { readGuarded } from '../fs/guardedRead.js';
 import {
   decodeStateFile,
   type DecodeResult,
@@ -140,11 +141,7 @@ export async function saveStateFile(
   await unlink(tmp).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== 'ENOENT') throw err;
   });
-  const fh = await open(
-    tmp,
-    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
-    0o644,
-  );
+  const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
   try {
     await fh.writeFile(encodeStateFile(ports, opts.now), 'utf8');
     await fh.sync();
