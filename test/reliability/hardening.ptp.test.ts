@@ -243,6 +243,7 @@ describe.skipIf(netnsOk !== true)('hardening: the real daemon (ptp)', () => {
       () => curl('/metrics').body,
       (t) => t.includes('openshift_ptp_offset_ns{from="master",process="ptp4l",node="node1",iface="ens5f1"}'),
     );
+    console.log(`256 idle clients: the real client reset=${reset?.message ?? 'no'}`);
     expect(reset).toBeUndefined();
     expect(real.destroyed).toBe(false);
     const text = curl('/metrics').body;
@@ -298,6 +299,8 @@ describe.skipIf(netnsOk !== true)('hardening: the real daemon (ptp)', () => {
     });
     running.push(b);
     const bExit = await Promise.race([b.exited, new Promise((r) => setTimeout(() => r('still running'), 15_000))]);
+    const moved = lstatSync(sock, { throwIfNoEntry: false });
+    console.log(`second instance: ${JSON.stringify(bExit)}; A's socket inode kept: ${moved?.ino === before.ino}`);
     expect(bExit).toEqual({ code: 2, signal: null });
     expect(b.log()).toMatch(/another syncvisor instance owns/);
     const after = lstatSync(sock);
@@ -385,6 +388,9 @@ describe.skipIf(netnsOk !== true)('hardening: the real daemon (ptp)', () => {
     running.push(inUse);
     const exit = await Promise.race([inUse.exited, new Promise((r) => setTimeout(() => r('still running'), 10_000))]);
     const ms = Date.now() - t0;
+    console.log(
+      `EADDRINUSE: ${JSON.stringify(exit)} after ${ms} ms, restarts ${inUse.log().split('child restarted').length - 1}`,
+    );
     expect(exit).toEqual({ code: 2, signal: null });
     const errors = inUse
       .log()
@@ -393,7 +399,6 @@ describe.skipIf(netnsOk !== true)('hardening: the real daemon (ptp)', () => {
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/http cannot listen on 127\.0\.0\.1:9101: EADDRINUSE/);
     expect(inUse.log()).not.toContain('child restarted');
-    console.log(`EADDRINUSE: exit 2 after ${ms} ms`);
     await first.stop();
   });
 });

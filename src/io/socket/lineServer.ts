@@ -1,7 +1,7 @@
 // A Unix-socket line server: many clients, newline framing per connection, bounded line length and connection count.
 // Lines are handed over in batches (one callback per read chunk), `CMD …` lines separately, in arrival order.
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
+import { chmod, lstat, mkdir, rename, unlink } from 'node:fs/promises';
 import { acquireLock, LockBusyError, type HeldLock } from '../fs/lockFile.js';
 import { dirname } from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -347,11 +347,18 @@ export async function startLineServer(opts: LineServerOptions, handlers: LineSer
     handlers.onConnected?.(connId);
   });
 
+  // Bound under a temporary name and renamed into place: libuv unlinks the name it bound when the server closes,
+  // whatever is there by then; this way that name is the temporary one (gone), and the path is removed by us only
+  // while it still is our inode.
+  const bindPath = `${path}.new`;
   let own: { dev: number; ino: number } | undefined;
   try {
+    await unlink(bindPath).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(path, () => {
+      server.listen(bindPath, () => {
         server.off('error', reject);
         resolve();
       });
@@ -359,12 +366,13 @@ export async function startLineServer(opts: LineServerOptions, handlers: LineSer
     server.on('error', () => {
       /* errors after listen concern single connections */
     });
-    const st = await lstat(path);
+    await chmod(bindPath, opts.mode ?? 0o660);
+    const st = await lstat(bindPath);
     own = { dev: st.dev, ino: st.ino };
-    await chmod(path, opts.mode ?? 0o660);
+    await rename(bindPath, path);
   } catch (err) {
     server.close();
-    if (own) await unlink(path).catch(() => {});
+    await unlink(bindPath).catch(() => {});
     lock.release();
     throw err;
   }
