@@ -4,6 +4,8 @@ import { createActor, type InspectionEvent } from 'xstate';
 import { Counter, Gauge } from 'prom-client';
 import type { Config } from '../config/schema.js';
 import { createHttpServerLogic } from '../actors/http/httpServer.js';
+import { ConfigError } from '../config/load.js';
+import { fdBudget, reservedFds } from '../io/fs/fdLimit.js';
 import { MetricsHub } from '../io/http/metricsHub.js';
 import type { HealthStatus } from '../io/http/server.js';
 import type { Logger } from '../io/log.js';
@@ -72,6 +74,15 @@ export function healthOf(root: SupervisorActor): HealthStatus {
 export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const { config, logger } = opts;
   const metrics = new MetricsHub();
+  // --- file descriptors: the connection caps plus a reserve must fit in RLIMIT_NOFILE (raised to its hard limit) ---
+  const caps = config.http.maxConnections + (config.services.includes('ptp') ? config.ptp.maxConnections : 0);
+  const fds = fdBudget(caps);
+  if (!fds.fits)
+    throw new ConfigError(
+      `http.maxConnections + ptp.maxConnections (${caps}) plus ${reservedFds} reserved descriptors exceed the open-file limit (${fds.soft}; hard ${fds.hard}): lower the caps or raise LimitNOFILE / ulimit -n`,
+    );
+  logger.debug({ nofile: fds.soft, caps, reserved: reservedFds }, 'file descriptor budget');
+  // --- end file descriptors ---
   let embedded: EmbeddedRedis | undefined;
   let redisUrl = config.redis.url;
   if (config.services.includes('portsync') && !redisUrl) {

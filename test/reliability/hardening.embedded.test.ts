@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { canUseNetns, createNetns, type Netns } from '../support/netns.js';
 import { alive, pgidOf, startDaemon, until, type Daemon } from './support/daemon.js';
 
@@ -25,6 +25,10 @@ beforeAll(() => {
   ns.set('peer0', 'up');
   mkdirSync(join(dir, 'cfg'));
   mkdirSync(join(dir, 'profiles'));
+});
+// Each test's daemons end with it, even when it fails (they hold the namespace's ports).
+afterEach(async () => {
+  for (const d of running.splice(0)) await d.stop();
 });
 afterAll(async () => {
   for (const d of running) await d.stop();

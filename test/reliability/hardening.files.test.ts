@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { GuardedReadError, readGuarded } from '../../src/io/fs/guardedRead.js';
+import type { GuardedReadError } from '../../src/io/fs/guardedRead.js';
+import { readGuarded } from '../../src/io/fs/guardedRead.js';
 import { loadStateFileChain, saveStateFile, tmpPathOf } from '../../src/io/warmRestart/stateFileStore.js';
 import { repo } from './support/daemon.js';
 

@@ -17,9 +17,9 @@ import {
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { canUseNetns, createNetns, type Netns } from '../support/netns.js';
-import { alive, repo, rssMb, startDaemon, until, type Daemon } from './support/daemon.js';
+import { alive, bin, cleanEnv, repo, rssMb, startDaemon, until, type Daemon } from './support/daemon.js';
 
 const netnsOk = canUseNetns();
 const fixtures = join(repo, 'test/fixtures/ptp');
@@ -29,6 +29,10 @@ const running: Daemon[] = [];
 
 beforeAll(() => {
   if (netnsOk === true) ns = createNetns('svh');
+});
+// Each test's daemons end with it, even when it fails (they hold the namespace's ports).
+afterEach(async () => {
+  for (const d of running.splice(0)) await d.stop();
 });
 afterAll(async () => {
   for (const d of running) await d.stop();
