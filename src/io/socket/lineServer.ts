@@ -1,6 +1,7 @@
 // A Unix-socket line server: many clients, newline framing per connection, bounded line length and connection count.
 // Lines are handed over in batches (one callback per read chunk), `CMD …` lines separately, in arrival order.
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { lstatSync, unlinkSync } from 'node:fs';
 import { chmod, lstat, mkdir, rename, unlink } from 'node:fs/promises';
 import { acquireLock, LockBusyError, type HeldLock } from '../fs/lockFile.js';
 import { dirname } from 'node:path';
@@ -377,11 +378,14 @@ export async function startLineServer(opts: LineServerOptions, handlers: LineSer
     throw err;
   }
 
-  /** Removes the socket file only when it is still the one we bound (same dev and inode), then drops the lock. */
-  const removeOwn = async (): Promise<void> => {
+  /**
+   * Removes the socket file only when it is still the one we bound (same dev and inode), then drops the lock.
+   * Synchronous, at the start of close(): the process may exit before the server's close callback runs.
+   */
+  const removeOwn = (): void => {
     try {
-      const st = await lstat(path);
-      if (own && st.dev === own.dev && st.ino === own.ino) await unlink(path);
+      const st = lstatSync(path);
+      if (own && st.dev === own.dev && st.ino === own.ino) unlinkSync(path);
     } catch {
       // gone already
     } finally {
@@ -397,9 +401,10 @@ export async function startLineServer(opts: LineServerOptions, handlers: LineSer
     },
     close() {
       closing ??= new Promise<void>((resolve) => {
+        removeOwn();
         server.close(() => resolve());
         for (const c of open.values()) c.sock.destroy();
-      }).then(removeOwn);
+      });
       return closing;
     },
   };
