@@ -81,7 +81,7 @@ const redisPids = (d: Daemon): number[] =>
   );
 
 describe.skipIf(netnsOk !== true)('hardening: the embedded redis-server', () => {
-  it('runs in its own process group, is restarted after a kill -9, and portsync says SIGHUP has nothing to reload', async () => {
+  it('runs in its own process group, is restarted after a kill -9, a stall makes /readyz 503, and portsync says SIGHUP has nothing to reload', async () => {
     const d = daemon(9101);
     await until(
       'ready',
@@ -111,6 +111,26 @@ describe.skipIf(netnsOk !== true)('hardening: the embedded redis-server', () => 
     expect(pids).toHaveLength(2);
     expect(alive(pids[1]!)).toBe(true);
     console.log(`redis-server kill -9: ready again after ${readyAgainMs} ms`);
+
+    // A stalled Redis (every client paused, PING included) makes /readyz 503, and it is 200 again afterwards.
+    const t1 = Date.now();
+    spawnSync('redis-cli', ['-s', join(dir, 'run/redis.sock'), 'CLIENT', 'PAUSE', '6000', 'ALL'], { timeout: 5_000 });
+    await until(
+      'unready during the stall',
+      () => status('/readyz'),
+      (s) => s === 503,
+      5_500,
+    );
+    const unreadyMs = Date.now() - t1;
+    await until(
+      'ready after the stall',
+      () => status('/readyz'),
+      (s) => s === 200,
+      10_000,
+    );
+    console.log(
+      `redis stall (CLIENT PAUSE 6 s): /readyz 503 after ${unreadyMs} ms, 200 again after ${Date.now() - t1} ms`,
+    );
 
     // A second instance on the same runtime dir is refused at once and leaves the first one's server alone.
     const second = daemon(9102, join(dir, 'events2.sock'));

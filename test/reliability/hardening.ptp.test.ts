@@ -380,6 +380,15 @@ describe.skipIf(netnsOk !== true)('hardening: the real daemon (ptp)', () => {
     expect(await bad.exited).toEqual({ code: 2, signal: null });
     expect(bad.log()).toMatch(/http\.listen.*port must be 0…65535/);
 
+    // Connection caps that do not fit the open-file limit (with the reserve) are a configuration error.
+    const starved = spawnSync(
+      'ip',
+      ['netns', 'exec', ns.name, 'prlimit', '--nofile=200:200', process.execPath, bin, 'run', ...ptpArgs(dir, sock)],
+      { encoding: 'utf8', timeout: 20_000, env: cleanEnv({ NODE_NAME: 'node1' }) },
+    );
+    expect(starved.status).toBe(2);
+    expect(starved.stderr).toMatch(/exceed the open-file limit \(200; hard 200\)/);
+
     const first = ptpDaemon(dir, sock);
     await until(
       'first ready',

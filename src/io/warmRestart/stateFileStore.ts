@@ -3,7 +3,7 @@
 import { constants, type Stats } from 'node:fs';
 import { lstat, open, rename, rm, mkdir, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { GuardedReadError} from '../fs/guardedRead.js';
+import type { GuardedReadError } from '../fs/guardedRead.js';
 import { readGuarded } from '../fs/guardedRead.js';
 import {
   decodeStateFile,
