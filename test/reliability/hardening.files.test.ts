@@ -9,7 +9,14 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { GuardedReadError } from '../../src/io/fs/guardedRead.js';
 import { readGuarded } from '../../src/io/fs/guardedRead.js';
-import { loadStateFileChain, saveStateFile, tmpPathOf } from '../../src/io/warmRestart/stateFileStore.js';
+import {
+  cleanupStaleStateFiles,
+  loadStateFile,
+  loadStateFileChain,
+  saveStateFile,
+  StateFileReadCache,
+  tmpPathOf,
+} from '../../src/io/warmRestart/stateFileStore.js';
 import { repo } from './support/daemon.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'syncvisor-harden-files-'));
@@ -76,5 +83,18 @@ describe('hardening: files', () => {
     const err = (await readGuarded(big, { maxBytes: 1024 }).catch((e: unknown) => e)) as GuardedReadError;
     expect(err.reason).toBe('too-large');
     expect((await readGuarded(big, { maxBytes: 4096 })).data.length).toBe(2048);
+  });
+
+  it('what the stale cleanup read is what the load uses (one read per start), only while the file is unchanged', async () => {
+    const path = join(dir, 'once', 'state.json');
+    await saveStateFile(path, { Ethernet0: port }, { now: Date.now() });
+    const cache = new StateFileReadCache();
+    await cleanupStaleStateFiles(path, 3650, Date.now(), cache);
+    const cached = await cache.take(path);
+    expect(cached && !(cached instanceof Error) && cached.ok).toBe(true);
+    expect(await cache.take(path)).toBeUndefined(); // once
+    await cleanupStaleStateFiles(path, 3650, Date.now(), cache);
+    await saveStateFile(path, { Ethernet0: { ...port, mtu: 1500 } }, { now: Date.now() }); // changed after the cleanup
+    expect((await loadStateFile(path, 'current', cache)).ports['Ethernet0']?.mtu).toBe(1500);
   });
 });
