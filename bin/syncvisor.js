@@ -1,4 +1,7 @@
 #!/usr/bin/env node
+// SIGUSR1 would open Node's debugger on 127.0.0.1:9229 (code execution as our user): a listener disables that; the
+// daemon's own handler (src/daemon/signals.ts) logs it once the logger exists.
+process.on('SIGUSR1', () => {});
 // The package bin: runs the compiled CLI (npm ci builds it; `npm run build` after a change).
 import { existsSync } from 'node:fs';
 

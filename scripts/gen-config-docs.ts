@@ -86,7 +86,7 @@ export function renderConfigDocs(): string {
     '',
     'Environment and flag values are text: numbers are parsed, booleans accept `true/false/1/0/yes/no/on/off`, lists',
     'are comma-separated (`SYNCVISOR_SERVICES=ptp`). The merged result is validated as a whole; an invalid value names',
-    'the key and where it came from, and the daemon exits with code 2.',
+    'the key and where it came from, and the daemon exits with code 78 (EX_CONFIG).',
     '',
   );
 

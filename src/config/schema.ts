@@ -3,7 +3,10 @@
 // from this file (npm run docs:config), so each key carries a description.
 import { z } from 'zod';
 
-const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:9101');
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:9101')
+  .refine((v) => Number(v.slice(v.lastIndexOf(':') + 1)) <= 65_535, 'port must be 0…65535');
 
 /** '' (disabled) or an http(s) URL, for the linuxptp-daemon calls. */
 const daemonUrl = z.string().refine((v) => {
@@ -48,6 +51,24 @@ export const configSchema = z
         listen: hostPort
           .default('127.0.0.1:9101')
           .describe('Address of /metrics, /healthz, /readyz. Loopback unless you say otherwise.'),
+        maxConnections: z
+          .number()
+          .int()
+          .min(1)
+          .default(64)
+          .describe('Further connections are answered 503 and closed, counted.'),
+        idleTimeoutMs: z
+          .number()
+          .int()
+          .min(100)
+          .default(30_000)
+          .describe('A connection without a request (or a request not complete) this long is closed.'),
+        maxRequestsInFlight: z
+          .number()
+          .int()
+          .min(1)
+          .default(16)
+          .describe('Pipelined requests one connection may have unanswered; beyond it the connection is closed.'),
       })
       .strict()
       .prefault({}),
@@ -166,7 +187,20 @@ export const configSchema = z
           .describe('Directory of the ConfigMap; the file read is <profilePath>/<nodeName>.'),
         nodeName: z.string().default('').describe('Node name: the `node` metric label and the ConfigMap file name.'),
         maxLineBytes: z.number().int().min(64).default(65_536).describe('Longer lines are discarded and counted.'),
-        maxConnections: z.number().int().min(1).default(256).describe('Further connections are refused and counted.'),
+        maxConnections: z
+          .number()
+          .int()
+          .min(1)
+          .default(256)
+          .describe(
+            'At the limit a new connection replaces the one idle longest (idle >= 1 s), else it gets `ERR` and is closed.',
+          ),
+        idleTimeoutMs: z
+          .number()
+          .int()
+          .min(0)
+          .default(600_000)
+          .describe('A connection that sends nothing this long is closed and counted; 0 = never.'),
         queueMax: z
           .number()
           .int()

@@ -1,18 +1,21 @@
 // The composition root: builds the actor tree from the configuration, provides the real I/O, wires signals and
 // exit codes. Everything here is glue; behaviour lives in src/machines, I/O in src/io.
-import { constants as osConstants } from 'node:os';
 import { createActor, type InspectionEvent } from 'xstate';
 import { Counter, Gauge } from 'prom-client';
 import type { Config } from '../config/schema.js';
 import { createHttpServerLogic } from '../actors/http/httpServer.js';
+import { ConfigError } from '../config/load.js';
+import { fdBudget, reservedFds } from '../io/fs/fdLimit.js';
 import { MetricsHub } from '../io/http/metricsHub.js';
 import type { HealthStatus } from '../io/http/server.js';
 import type { Logger } from '../io/log.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../io/redis/embedded.js';
 import { childView, supervisorMachine, type SupervisorActor } from '../machines/supervisor/supervisor.js';
 import { exitCodes, type ChildSpec } from '../machines/supervisor/spec.js';
+import { embeddedRedisChildSpec } from './embeddedRedis.js';
 import { portsyncChildSpecs } from './portsync.js';
 import { ptpChildSpecs } from './ptp.js';
+import { installSignalHandlers } from './signals.js';
 
 export interface DaemonOptions {
   config: Config;
@@ -71,6 +74,15 @@ export function healthOf(root: SupervisorActor): HealthStatus {
 export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const { config, logger } = opts;
   const metrics = new MetricsHub();
+  // --- file descriptors: the connection caps plus a reserve must fit in RLIMIT_NOFILE (raised to its hard limit) ---
+  const caps = config.http.maxConnections + (config.services.includes('ptp') ? config.ptp.maxConnections : 0);
+  const fds = fdBudget(caps);
+  if (!fds.fits)
+    throw new ConfigError(
+      `http.maxConnections + ptp.maxConnections (${caps}) plus ${reservedFds} reserved descriptors exceed the open-file limit (${fds.soft}; hard ${fds.hard}): lower the caps or raise LimitNOFILE / ulimit -n`,
+    );
+  logger.debug({ nofile: fds.soft, caps, reserved: reservedFds }, 'file descriptor budget');
+  // --- end file descriptors ---
   let embedded: EmbeddedRedis | undefined;
   let redisUrl = config.redis.url;
   if (config.services.includes('portsync') && !redisUrl) {
@@ -93,10 +105,21 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     await embedded?.stop(); // e.g. a bad database_config.json: no redis-server left behind
     throw err;
   }
+  // --- embedded redis-server: a supervised child (restarted when it dies), stopped after everything else ---
+  if (embedded) children.push(embeddedRedisChildSpec(embedded, logger));
+  // --- end embedded redis-server ---
   children.push({
     id: 'http',
     systemId: 'http',
-    logic: createHttpServerLogic({ listen: config.http.listen, metrics, status, logger }),
+    logic: createHttpServerLogic({
+      listen: config.http.listen,
+      maxConnections: config.http.maxConnections,
+      idleTimeoutMs: config.http.idleTimeoutMs,
+      maxRequestsInFlight: config.http.maxRequestsInFlight,
+      metrics,
+      status,
+      logger,
+    }),
     restart: 'permanent',
     shutdownOrder: 2,
   });
@@ -157,18 +180,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   opts.onStarted?.(root);
 
   if (opts.handleSignals) {
-    let signals = 0;
-    const onSignal = (sig: NodeJS.Signals) => {
-      signals++;
-      if (signals > 1) {
-        logger.warn({ signal: sig }, 'second signal: exiting now');
-        process.exit(128 + (osConstants.signals[sig] ?? 0));
-      }
-      logger.info({ signal: sig, drainMs: config.supervisor.shutdownTimeoutMs }, 'graceful shutdown');
-      actor.send({ type: 'shutdown', reason: sig });
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+    // --- signals: src/daemon/signals.ts decides and documents each one ---
+    installSignalHandlers({
+      root: actor,
+      logger,
+      services: config.services,
+      drainMs: config.supervisor.shutdownTimeoutMs,
+      beforeImmediateExit: () => embedded?.killNow(),
+    });
+    // --- end signals ---
     // A bug outside any actor is still no reason to lose state: shut down gracefully with EX_SOFTWARE.
     const onFatal = (err: unknown) => {
       logger.fatal({ err: err instanceof Error ? err.stack : String(err) }, 'uncaught error; shutting down');

@@ -123,6 +123,7 @@ export function ptpChildSpecs(deps: PtpDeps): ChildSpec[] {
     path: config.ptp.socketPath,
     maxLineBytes: config.ptp.maxLineBytes,
     maxConnections: config.ptp.maxConnections,
+    idleTimeoutMs: config.ptp.idleTimeoutMs,
   };
   // The machine hard-codes 75 to stay free of imports; keep the two in step.
   void (exitCodes.tempfail satisfies 75);

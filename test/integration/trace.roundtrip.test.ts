@@ -39,6 +39,7 @@ describe('trace round trip', () => {
     p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     await expect.poll(() => stderr.includes('http listening'), { timeout: 15_000 }).toBe(true);
     await expect.poll(() => stderr.includes('"msg":"trace: recording"'), { timeout: 5_000 }).toBe(true);
+    await expect.poll(() => stderr.includes('"msg":"ptp socket listening"'), { timeout: 5_000 }).toBe(true);
     const c = await new Promise<Socket>((resolve, reject) => {
       const s = connect(sock, () => resolve(s));
       s.on('error', reject);

@@ -4,13 +4,15 @@
 import { fromCallback } from 'xstate';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
-import { startLineServer, type LineServer } from '../../io/socket/lineServer.js';
+import { SocketInUseError, startLineServer, type LineServer } from '../../io/socket/lineServer.js';
+import { exitCodes } from '../../machines/supervisor/spec.js';
 import type { SocketSourceEvent } from '../../machines/supervisor/sourceEvents.js';
 
 export interface SocketServerInput {
   path: string;
   maxLineBytes: number;
   maxConnections: number;
+  idleTimeoutMs?: number;
 }
 
 export interface SocketServerDeps {
@@ -31,6 +33,7 @@ export function createSocketServer(deps: SocketServerDeps) {
         path: input.path,
         maxLineBytes: input.maxLineBytes,
         maxConnections: input.maxConnections,
+        ...(input.idleTimeoutMs !== undefined ? { idleTimeoutMs: input.idleTimeoutMs } : {}),
         registry: deps.registry,
       },
       {
@@ -50,9 +53,16 @@ export function createSocketServer(deps: SocketServerDeps) {
         server = s;
         deps.logger.info({ path: input.path }, 'ptp socket listening');
       },
-      (err: Error) => {
+      (err: NodeJS.ErrnoException) => {
+        if (stopped) return;
+        // Another owner of the path, a permission problem: retrying cannot help, so fail fast with one clear line.
+        if (err instanceof SocketInUseError || err.code === 'EACCES' || err.code === 'EADDRINUSE') {
+          deps.logger.error({ path: input.path, err: err.message }, `ptp socket cannot listen: ${err.message}`);
+          sendBack({ type: 'supervisor.exit', code: exitCodes.config, reason: `ptp socket: ${err.message}` });
+          return;
+        }
         deps.logger.error({ path: input.path, err: err.message }, 'ptp socket cannot listen');
-        if (!stopped) sendBack({ type: 'child.failed', id, error: err.message });
+        sendBack({ type: 'child.failed', id, error: err.message });
       },
     );
     return () => {

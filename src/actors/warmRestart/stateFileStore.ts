@@ -3,7 +3,12 @@
 // Failures reject: load with a StateFileError (reason, message, isFutureVersion), which the machine decides on.
 import { fromPromise } from 'xstate';
 import type { Logger } from '../../io/log.js';
-import { cleanupStaleStateFiles, loadStateFile, saveStateFile } from '../../io/warmRestart/stateFileStore.js';
+import {
+  cleanupStaleStateFiles,
+  loadStateFile,
+  saveStateFile,
+  StateFileReadCache,
+} from '../../io/warmRestart/stateFileStore.js';
 import type { CleanupOutput, LoadOutput, PortMap, StateFileSlot } from '../../machines/warmRestart/stateFile.js';
 
 export interface StateFileStoreDeps {
@@ -16,9 +21,11 @@ export interface StateFileStoreDeps {
 
 export function createStateFileStore(deps: StateFileStoreDeps) {
   const { path, maxAgeDays, logger, now } = deps;
+  // The cleanup's read of each file is reused by the load right after it: one read per file per start.
+  const cache = new StateFileReadCache();
   return {
     cleanupStale: fromPromise<CleanupOutput>(async () => {
-      const result = await cleanupStaleStateFiles(path, maxAgeDays, now());
+      const result = await cleanupStaleStateFiles(path, maxAgeDays, now(), cache);
       if (result.deleted.length > 0) {
         logger.info(
           { path, deleted: result.deleted, ageDays: result.currentAgeDays, maxAgeDays },
@@ -28,7 +35,7 @@ export function createStateFileStore(deps: StateFileStoreDeps) {
       return result;
     }),
     loadState: fromPromise<LoadOutput, { slot: StateFileSlot }>(async ({ input }) => {
-      const content = await loadStateFile(path, input.slot);
+      const content = await loadStateFile(path, input.slot, cache);
       return { savedAt: content.savedAt, ports: content.ports };
     }),
     saveState: fromPromise<void, { ports: PortMap; rotate: boolean }>(async ({ input }) => {

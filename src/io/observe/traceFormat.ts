@@ -53,29 +53,86 @@ export function hashConfig(config: unknown): string {
   return createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16);
 }
 
-/** JSON that survives what events carry: Errors become {message}, cycles and functions are cut, Buffers → base64. */
-export function toTraceJson(value: unknown): string {
+/** Objects nested deeper than this are recorded as "[depth limit]" (a 3,000-deep ConfigMap value must not crash). */
+export const maxTraceDepth = 64;
+
+interface Pending {
+  value: unknown;
+  holder: Record<string | number, unknown>;
+  key: string | number;
+  depth: number;
+}
+
+/**
+ * What an event becomes in a trace, built iteratively (no recursion, so no stack overflow at any depth): toTrace()
+ * wins over toJSON(); Errors become {error}; functions and symbols are dropped (null in arrays); bigints become
+ * strings; Buffers become {base64}; an object seen before becomes "[cycle]"; deeper than maxTraceDepth, "[depth limit]".
+ */
+export function toTraceValue(value: unknown): unknown {
   const seen = new WeakSet<object>();
-  // A function replacer sees the holder as `this`: toTrace() must win over toJSON(), which JSON.stringify calls first.
-  return JSON.stringify(value, function (this: Record<string, unknown>, k: string, v: unknown) {
-    const original = this[k];
-    if (
-      typeof original === 'object' &&
-      original !== null &&
-      typeof (original as { toTrace?: unknown }).toTrace === 'function'
-    )
-      return (original as { toTrace: () => unknown }).toTrace();
-    if (v instanceof Error) return { error: v.message };
-    if (typeof v === 'function' || typeof v === 'symbol') return undefined;
-    if (typeof v === 'bigint') return v.toString();
+  const root: Record<string, unknown> = {};
+  const stack: Pending[] = [{ value, holder: root, key: 'v', depth: 0 }];
+  while (stack.length > 0) {
+    const { value: original, holder, key, depth } = stack.pop()!;
+    const inArray = Array.isArray(holder);
+    let v = original;
     if (typeof v === 'object' && v !== null) {
-      if ((v as { type?: unknown }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data))
-        return { base64: Buffer.from((v as { data: number[] }).data).toString('base64') };
-      if (seen.has(v)) return '[cycle]';
-      seen.add(v);
+      if (typeof (v as { toTrace?: unknown }).toTrace === 'function') v = (v as { toTrace: () => unknown }).toTrace();
+      else if (!Buffer.isBuffer(v) && typeof (v as { toJSON?: unknown }).toJSON === 'function')
+        v = (v as { toJSON: (k: string) => unknown }).toJSON(String(key));
     }
-    return v;
-  });
+    if (v === undefined || typeof v === 'function' || typeof v === 'symbol') {
+      if (inArray) holder[key] = null;
+      continue;
+    }
+    if (typeof v === 'bigint') {
+      holder[key] = v.toString();
+      continue;
+    }
+    if (typeof v !== 'object' || v === null) {
+      holder[key] = v;
+      continue;
+    }
+    if (v instanceof Error) {
+      holder[key] = { error: v.message };
+      continue;
+    }
+    if (Buffer.isBuffer(v)) {
+      holder[key] = { base64: v.toString('base64') };
+      continue;
+    }
+    if ((v as { type?: unknown }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data)) {
+      holder[key] = { base64: Buffer.from((v as { data: number[] }).data).toString('base64') };
+      continue;
+    }
+    if (seen.has(v)) {
+      holder[key] = '[cycle]';
+      continue;
+    }
+    seen.add(v);
+    if (depth >= maxTraceDepth) {
+      holder[key] = '[depth limit]';
+      continue;
+    }
+    if (Array.isArray(v)) {
+      const out: unknown[] = new Array<unknown>(v.length).fill(null);
+      holder[key] = out;
+      for (let i = v.length - 1; i >= 0; i--)
+        stack.push({ value: v[i], holder: out as unknown as Record<number, unknown>, key: i, depth: depth + 1 });
+    } else {
+      const out: Record<string, unknown> = {};
+      holder[key] = out;
+      const keys = Object.keys(v);
+      for (let i = keys.length - 1; i >= 0; i--)
+        stack.push({ value: (v as Record<string, unknown>)[keys[i]!], holder: out, key: keys[i]!, depth: depth + 1 });
+    }
+  }
+  return root['v'];
+}
+
+/** JSON that survives what events carry (see toTraceValue); never recurses, so any depth is safe. */
+export function toTraceJson(value: unknown): string {
+  return JSON.stringify(toTraceValue(value));
 }
 
 /** Parses a whole trace; every problem names its line. */

@@ -1,8 +1,8 @@
 // The daemon-written INI files in the config dir: ptp4l.N.config, phc2sys.N.config, ts2phc.N.config,
 // synce4l.N.config, chronyd.N.config. Found by listing the directory; a path is never built from outside input.
-import { constants } from 'node:fs';
-import { open, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readGuarded, type GuardedReadError } from '../fs/guardedRead.js';
 
 export const configFileName = /^(ptp4l|phc2sys|ts2phc|synce4l|chronyd)\.(\d+)\.config$/;
 
@@ -87,38 +87,24 @@ export async function loadConfigFiles(dir: string): Promise<ConfigFilesResult> {
   for (const name of names.filter((n) => configFileName.test(n)).sort(order)) {
     const path = join(dir, name);
     try {
-      // Open without following a symlink and judge the opened file itself (fstat), so a name swapped for a symlink
-      // between the listing and the read cannot make us read outside the directory. O_NONBLOCK: a FIFO never blocks.
+      // Without following a symlink, judged by fstat of the opened file (src/io/fs/guardedRead.ts): a name swapped for
+      // a symlink between the listing and the read cannot make us read outside the directory; a FIFO never blocks.
       let text: string;
-      let handle;
       try {
-        handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+        text = (await readGuarded(path, { maxBytes })).data.toString('utf8');
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ELOOP') {
-          errors.push(`${path}: a symbolic link, skipped`);
-          continue;
-        }
-        throw err;
-      }
-      try {
-        const st = await handle.stat();
-        if (!st.isFile()) {
-          errors.push(`${path}: not a regular file, skipped`);
-          continue;
-        }
-        if (st.size > maxBytes) {
-          errors.push(`${path}: larger than ${maxBytes} bytes, skipped`);
-          continue;
-        }
-        text = await handle.readFile('utf8');
-      } finally {
-        await handle.close();
+        const reason = (err as GuardedReadError).reason;
+        if (reason === 'missing') continue; // removed between listing and reading
+        if (reason === 'symlink') errors.push(`${path}: a symbolic link, skipped`);
+        else if (reason === 'not-regular') errors.push(`${path}: not a regular file, skipped`);
+        else if (reason === 'too-large') errors.push(`${path}: larger than ${maxBytes} bytes, skipped`);
+        else errors.push((err as Error).message);
+        continue;
       }
       const parsed = parseConfigFile(name, text);
       if (typeof parsed === 'string') errors.push(`${dir}/${parsed}`);
       else files.push(parsed);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // removed between listing and reading
       errors.push(`${path}: ${(err as Error).message}`);
     }
   }

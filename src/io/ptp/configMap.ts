@@ -1,6 +1,6 @@
 // The PTP profile ConfigMap: <profilePath>/<nodeName>, a JSON array of profiles (a single object is accepted too).
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readGuarded, type GuardedReadError } from '../fs/guardedRead.js';
 import { thresholdsFrom, type Thresholds } from './thresholds.js';
 
 export interface PtpProfile {
@@ -61,13 +61,12 @@ export async function loadConfigMap(profilePath: string, nodeName: string): Prom
   const path = join(profilePath, nodeName);
   let text: string;
   try {
-    const buf = await readFile(path);
-    if (buf.length > maxBytes) return { profiles: [], errors: [`${path}: larger than ${maxBytes} bytes`] };
-    text = buf.toString('utf8');
+    // Kubernetes mounts a ConfigMap key as a symlink into ..data/: follow it, but read only a regular file (fstat),
+    // non-blocking (a FIFO never hangs the load) and at most maxBytes (a symlink to /dev/zero is refused, not read).
+    text = (await readGuarded(path, { maxBytes, followSymlinks: true })).data.toString('utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { profiles: [], errors: [] };
-    return { profiles: [], errors: [`${path}: ${(err as Error).message}`] };
+    if ((err as GuardedReadError).reason === 'missing') return { profiles: [], errors: [] };
+    return { profiles: [], errors: [(err as Error).message] };
   }
   return parseConfigMap(text, path);
 }

@@ -177,11 +177,18 @@ export function checkPipelineResults(
   logger: Logger,
   table: string,
   isRetryable: (err: Error) => boolean = () => false,
+  /** The key each pipelined command wrote (same index as results), so that a rejected write names its key. */
+  keys?: readonly string[],
 ): void {
   if (results === null) throw new RetryableWriteError('pipeline discarded');
-  for (const [err] of results) {
+  for (let i = 0; i < results.length; i++) {
+    const err = results[i]![0];
     if (!err) continue;
     if (err.name !== 'ReplyError' || isRetryable(err)) throw new RetryableWriteError(err.message);
-    logger.warn({ table, err: err.message }, 'redis rejected a write; discarded');
+    const key = keys?.[i];
+    logger.warn(
+      { table, ...(key !== undefined ? { key } : {}), err: err.message },
+      `redis rejected a write${key !== undefined ? ` of ${key}` : ''}; discarded`,
+    );
   }
 }

@@ -14,6 +14,33 @@ export interface RedisConnectionOptions {
   registry?: Registry;
   /** Backoff of reconnects: initialMs · 2^attempt, capped at maxMs. */
   backoff?: { initialMs: number; maxMs: number };
+  /**
+   * Health check while connected: a PING every intervalMs; no answer within timeoutMs counts as down (a stalled
+   * server is not ready) until a PING is answered again. Default 1,000 / 2,000 ms; intervalMs 0 turns it off.
+   */
+  health?: { intervalMs: number; timeoutMs: number };
+}
+
+/** Where a URL points, without its password: for log lines. */
+export function redisTarget(url: string): string {
+  if (!/^rediss?:\/\//.test(url)) return url;
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.username ? `${decodeURIComponent(u.username)}@` : ''}${u.host}`;
+  } catch {
+    return 'redis URL (unparsable)';
+  }
+}
+
+/** A clear sentence for the errors an operator must act on. */
+export function explainRedisError(message: string, target: string): string {
+  if (/WRONGPASS|invalid password|invalid username-password/i.test(message))
+    return `redis at ${target} refused the credentials (wrong password or user): ${message}`;
+  if (/NOAUTH/i.test(message)) return `redis at ${target} requires a password and none was given: ${message}`;
+  if (/NOPERM/i.test(message)) return `redis at ${target}: the user lacks a permission: ${message}`;
+  if (/ECONNREFUSED|ENOENT|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|ENOTFOUND|EACCES/.test(message))
+    return `redis at ${target} is unreachable: ${message}`;
+  return `redis at ${target}: ${message}`;
 }
 
 export type RedisStatusListener = (up: boolean) => void;
@@ -54,21 +81,94 @@ export class RedisConnection {
   private readonly listeners = new Set<RedisStatusListener>();
   private readonly logger: Logger;
   private readonly gauge;
+  private readonly target: string;
+  /** The last error logged while down, and how many identical ones followed (logged once, counted). */
+  private lastError: string | undefined;
+  private repeated = 0;
+  private connected = false;
+  private stalled = false;
+  private healthTimer: NodeJS.Timeout | undefined;
+  private pingSince: number | undefined;
 
   constructor(opts: RedisConnectionOptions) {
     this.db = opts.db;
     this.logger = opts.logger.child({ redisDb: opts.db });
     this.gauge = opts.registry ? redisMetrics(opts.registry).up.labels(String(opts.db)) : undefined;
     this.gauge?.set(0);
+    this.target = redisTarget(opts.url);
     this.client = new Redis(redisClientOptions(opts.url, opts.db, opts.backoff));
-    this.client.on('ready', () => this.setUp(true));
-    this.client.on('close', () => this.setUp(false));
-    this.client.on('end', () => this.setUp(false));
-    this.client.on('error', (err: Error) => {
-      // ioredis emits every failed connect attempt; log at debug while down, warn on the first.
-      if (this.upNow) this.logger.warn({ err: err.message }, 'redis error');
-      else this.logger.debug({ err: err.message }, 'redis error while down');
+    this.client.on('ready', () => {
+      this.connected = true;
+      this.stalled = false;
+      this.setUp(true);
     });
+    this.client.on('close', () => {
+      this.connected = false;
+      this.setUp(false);
+    });
+    this.client.on('end', () => {
+      this.connected = false;
+      this.setUp(false);
+    });
+    this.client.on('error', (err: Error) => this.onError(err));
+    const health = opts.health ?? { intervalMs: 1_000, timeoutMs: 2_000 };
+    if (health.intervalMs > 0) {
+      this.healthTimer = setInterval(() => this.check(health.timeoutMs), health.intervalMs);
+      this.healthTimer.unref();
+    }
+  }
+
+  /**
+   * ioredis emits every failed attempt: the first error of a kind is logged clearly (unreachable, wrong password…) at
+   * error level, identical repeats only at debug, and their count is logged when the error changes or Redis is back.
+   */
+  private onError(err: Error): void {
+    const text = explainRedisError(err.message, this.target);
+    if (text === this.lastError) {
+      this.repeated++;
+      this.logger.debug({ err: err.message }, 'redis error (repeated)');
+      return;
+    }
+    this.flushRepeats();
+    this.lastError = text;
+    this.logger.error({ target: this.target, err: err.message }, text);
+  }
+
+  private flushRepeats(): void {
+    if (this.repeated > 0)
+      this.logger.warn({ target: this.target, repeated: this.repeated, err: this.lastError }, 'redis error repeated');
+    this.repeated = 0;
+  }
+
+  /** One PING at a time; an answer later than timeoutMs (or none) marks the server stalled: down until it answers. */
+  private check(timeoutMs: number): void {
+    if (this.closed || !this.connected) return;
+    const now = Date.now();
+    if (this.pingSince !== undefined) {
+      if (!this.stalled && now - this.pingSince > timeoutMs) {
+        this.stalled = true;
+        this.logger.error(
+          { target: this.target, timeoutMs },
+          `redis at ${this.target} does not answer PING within ${timeoutMs} ms (stalled); not ready until it does`,
+        );
+        this.setUp(false);
+      }
+      return;
+    }
+    this.pingSince = now;
+    this.client.ping().then(
+      () => {
+        this.pingSince = undefined;
+        if (this.stalled && this.connected && !this.closed) {
+          this.stalled = false;
+          this.logger.info({ target: this.target, stalledMs: Date.now() - now }, 'redis answers again');
+          this.setUp(true);
+        }
+      },
+      () => {
+        this.pingSince = undefined; // a connection error: 'close' reports it
+      },
+    );
   }
 
   get isUp(): boolean {
@@ -97,6 +197,7 @@ export class RedisConnection {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.healthTimer);
     try {
       if (this.upNow) await this.client.quit();
       else this.client.disconnect();
@@ -111,8 +212,11 @@ export class RedisConnection {
     if (up === this.upNow) return;
     this.upNow = up;
     this.gauge?.set(up ? 1 : 0);
-    if (up) this.logger.info('redis up');
-    else if (!this.closed) this.logger.warn('redis down; writes are held until it is back');
+    if (up) {
+      this.flushRepeats();
+      this.lastError = undefined;
+      this.logger.info({ target: this.target }, 'redis up');
+    } else if (!this.closed) this.logger.warn('redis down; writes are held until it is back');
     for (const listener of [...this.listeners]) listener(up);
   }
 }

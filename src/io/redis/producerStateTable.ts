@@ -149,12 +149,15 @@ export class ProducerStateTable {
     if (!this.conn.isUp) throw new RetryableWriteError('redis down');
     const shas = this.shas ?? (await this.loadScripts());
     const pipeline = this.conn.client.pipeline();
+    const keys: string[] = []; // the key of each pipelined command, for the log of a rejected write
     for (const op of ops) {
       const temp = this.tempKey(op.key);
       if (op.op === 'del' || op.replace) {
         pipeline.evalsha(shas.del, 4, this.channel, this.keySetKey, temp, this.delSetKey, 'G', op.key);
+        keys.push(op.key);
       }
       if (op.op === 'set') {
+        keys.push(op.key);
         pipeline.evalsha(
           shas.set,
           3,
@@ -168,10 +171,16 @@ export class ProducerStateTable {
       }
     }
     const results = await pipeline.exec();
-    checkPipelineResults(results, logger, label, (err) => {
-      if (!err.message.startsWith('NOSCRIPT')) return false;
-      this.shas = undefined;
-      return true;
-    });
+    checkPipelineResults(
+      results,
+      logger,
+      label,
+      (err) => {
+        if (!err.message.startsWith('NOSCRIPT')) return false;
+        this.shas = undefined;
+        return true;
+      },
+      keys,
+    );
   }
 }

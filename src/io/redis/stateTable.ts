@@ -59,16 +59,24 @@ export class StateTable {
   private async flush(ops: PendingOp[], logger: Logger, label: string): Promise<void> {
     if (!this.conn.isUp) throw new RetryableWriteError('redis down');
     const pipeline = this.conn.client.pipeline();
+    const keys: string[] = []; // the key of each pipelined command, for the log of a rejected write
     for (const op of ops) {
       const key = this.redisKey(op.key);
       if (op.op === 'del') {
         pipeline.del(key);
+        keys.push(key);
         continue;
       }
-      if (op.replace) pipeline.del(key);
+      if (op.replace) {
+        pipeline.del(key);
+        keys.push(key);
+      }
       const flat = Object.entries(op.fields).flat();
-      if (flat.length > 0) pipeline.hset(key, ...flat);
+      if (flat.length > 0) {
+        pipeline.hset(key, ...flat);
+        keys.push(key);
+      }
     }
-    checkPipelineResults(await pipeline.exec(), logger, label);
+    checkPipelineResults(await pipeline.exec(), logger, label, undefined, keys);
   }
 }

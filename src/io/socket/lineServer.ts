@@ -1,7 +1,9 @@
 // A Unix-socket line server: many clients, newline framing per connection, bounded line length and connection count.
 // Lines are handed over in batches (one callback per read chunk), `CMD …` lines separately, in arrival order.
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
+import { lstatSync, unlinkSync } from 'node:fs';
+import { chmod, lstat, mkdir, rename, unlink } from 'node:fs/promises';
+import { acquireLock, LockBusyError, type HeldLock } from '../fs/lockFile.js';
 import { dirname } from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
 
@@ -24,6 +26,13 @@ export interface LineServerOptions {
   registry?: Registry;
   /** Socket file mode, default 0o660. */
   mode?: number;
+  /** A connection silent this long is closed and counted; 0 = never. Default 600,000 ms. */
+  idleTimeoutMs?: number;
+  /**
+   * At the connection limit, a new connection takes the place of the one idle longest (one that never sent a line
+   * first) when that one has been idle at least this long; otherwise it is answered `ERR …` and closed. Default 1,000.
+   */
+  evictIdleMs?: number;
 }
 
 export interface LineServer {
@@ -43,6 +52,7 @@ interface SocketMetrics {
   discarded: Counter;
   refused: Counter;
   connections: Gauge;
+  idleClosed: Counter<'reason'>;
 }
 
 function socketMetrics(registry: Registry | undefined): SocketMetrics {
@@ -82,6 +92,16 @@ function socketMetrics(registry: Registry | undefined): SocketMetrics {
           registers: reg,
         }),
     ),
+    idleClosed: get(
+      'syncvisor_socket_idle_closed_total',
+      () =>
+        new Counter({
+          name: 'syncvisor_socket_idle_closed_total',
+          help: 'Idle connections closed: after the idle timeout (timeout) or to make room at the limit (evicted).',
+          labelNames: ['reason'],
+          registers: reg,
+        }),
+    ),
     connections: get(
       'syncvisor_socket_connections',
       () => new Gauge({ name: 'syncvisor_socket_connections', help: 'Open socket connections.', registers: reg }),
@@ -91,36 +111,64 @@ function socketMetrics(registry: Registry | undefined): SocketMetrics {
 
 const knownCommands = new Set(['RESTART', 'LIVE_START']);
 
-/** Resolves true when something accepts a connection on `path`. */
-function answers(path: string): Promise<boolean> {
+/**
+ * What a connect to `path` finds: 'alive' (accepted), 'refused' (ECONNREFUSED / ENOENT: nobody listens, the file is
+ * stale), or 'unknown' (EAGAIN from a full backlog, a timeout, anything else: maybe a live but stalled listener).
+ */
+function probe(path: string): Promise<'alive' | 'refused' | 'unknown'> {
   return new Promise((resolve) => {
-    const probe = createConnection(path);
-    const done = (alive: boolean): void => {
-      probe.removeAllListeners();
-      probe.on('error', () => {});
-      probe.destroy();
-      resolve(alive);
+    const c = createConnection(path);
+    const done = (r: 'alive' | 'refused' | 'unknown'): void => {
+      c.removeAllListeners();
+      c.on('error', () => {});
+      c.destroy();
+      resolve(r);
     };
-    probe.once('connect', () => done(true));
-    probe.once('error', () => done(false));
-    probe.setTimeout(1000, () => done(false));
+    c.once('connect', () => done('alive'));
+    c.once('error', (err: NodeJS.ErrnoException) =>
+      done(err.code === 'ECONNREFUSED' || err.code === 'ENOENT' ? 'refused' : 'unknown'),
+    );
+    c.setTimeout(1000, () => done('unknown'));
   });
 }
 
-/** Removes a stale socket file; refuses when a live listener answers or the path is not a socket. */
-async function clearStale(path: string): Promise<void> {
-  let st;
+/**
+ * Takes `<path>.lock` (src/io/fs/lockFile.ts): only its holder may remove or replace the socket file. Holding it, a
+ * leftover socket is removed only when a connect is refused outright; one that accepts, stalls or answers EAGAIN
+ * belongs to a live process that is not a syncvisor (or an older one without the lock) and is left alone.
+ */
+async function takeOwnership(path: string): Promise<HeldLock> {
+  let lock: HeldLock;
   try {
-    st = await lstat(path);
+    lock = acquireLock(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if (err instanceof LockBusyError)
+      throw new SocketInUseError(`another syncvisor instance owns ${path} (${err.message})`);
     throw err;
   }
-  if (!st.isSocket()) throw new SocketInUseError(`${path} exists and is not a socket; not removing it`);
-  if (await answers(path)) throw new SocketInUseError(`another process listens on ${path}`);
-  await unlink(path).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'ENOENT') throw err;
-  });
+  try {
+    let st;
+    try {
+      st = await lstat(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return lock;
+      throw err;
+    }
+    if (!st.isSocket()) throw new SocketInUseError(`${path} exists and is not a socket; not removing it`);
+    const found = await probe(path);
+    if (found === 'alive') throw new SocketInUseError(`another process listens on ${path}`);
+    if (found === 'unknown')
+      throw new SocketInUseError(
+        `${path} neither accepts nor refuses a connection (a stalled listener?); not removing it`,
+      );
+    await unlink(path).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+    return lock;
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
 }
 
 /** Per-connection framing state: a bounded partial line, or discard mode until the next newline. */
@@ -135,6 +183,18 @@ class Framer {
     private readonly handlers: LineServerHandlers,
     private readonly metrics: SocketMetrics,
   ) {}
+
+  /** Bytes of the line ending at `nl` (exclusive), a trailing `\r` not counted. */
+  private lineBytes(chunk: Buffer, start: number, nl: number): number {
+    const len = this.partialLen + (nl - start);
+    const last = nl > start ? chunk[nl - 1] : this.lastPartialByte();
+    return last === 13 ? len - 1 : len;
+  }
+
+  private lastPartialByte(): number | undefined {
+    const tail = this.partial.at(-1);
+    return tail && tail.length > 0 ? tail[tail.length - 1] : undefined;
+  }
 
   push(chunk: Buffer): void {
     let batch: string[] = [];
@@ -151,7 +211,7 @@ class Framer {
       let line: string | undefined;
       if (this.discarding) {
         this.discarding = false;
-      } else if (this.partialLen + (nl - start) > this.maxLineBytes) {
+      } else if (this.lineBytes(chunk, start, nl) > this.maxLineBytes) {
         this.partial = [];
         this.partialLen = 0;
         this.metrics.discarded.inc();
@@ -164,20 +224,12 @@ class Framer {
         line = chunk.toString('utf8', start, nl);
       }
       start = nl + 1;
-      if (line === undefined) continue;
-      if (line.endsWith('\r')) line = line.slice(0, -1);
-      if (line.startsWith('CMD ')) {
-        flush();
-        const command = line.slice(4);
-        this.metrics.commands.inc({ command: knownCommands.has(command) ? command : 'other' });
-        this.handlers.onCommand(this.connId, command);
-      } else if (line.length > 0) {
-        batch.push(line);
-      }
+      if (line !== undefined) this.deliver(line, batch, flush);
     }
     if (start < chunk.length && !this.discarding) {
       const rest = chunk.length - start;
-      if (this.partialLen + rest > this.maxLineBytes) {
+      // One byte more than the limit may wait: it can be the `\r` of a line of exactly maxLineBytes.
+      if (this.partialLen + rest > this.maxLineBytes + 1) {
         // Memory stays bounded: a line without a newline is dropped as soon as it exceeds the limit.
         this.partial = [];
         this.partialLen = 0;
@@ -191,6 +243,40 @@ class Framer {
     }
     flush();
   }
+
+  /** The peer closed: a last line without a newline is still a line (as Go's bufio.Scanner returns it). */
+  end(): void {
+    if (this.discarding || this.partialLen === 0) return;
+    const bytes = this.partialLen - (this.lastPartialByte() === 13 ? 1 : 0);
+    const text = Buffer.concat(this.partial).toString('utf8');
+    this.partial = [];
+    this.partialLen = 0;
+    if (bytes > this.maxLineBytes) {
+      this.metrics.discarded.inc();
+      return;
+    }
+    let batch: string[] = [];
+    const flush = (): void => {
+      if (batch.length === 0) return;
+      this.metrics.lines.inc(batch.length);
+      this.handlers.onLines(this.connId, batch);
+      batch = [];
+    };
+    this.deliver(text, batch, flush);
+    flush();
+  }
+
+  private deliver(raw: string, batch: string[], flush: () => void): void {
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (line.startsWith('CMD ')) {
+      flush();
+      const command = line.slice(4);
+      this.metrics.commands.inc({ command: knownCommands.has(command) ? command : 'other' });
+      this.handlers.onCommand(this.connId, command);
+    } else if (line.length > 0) {
+      batch.push(line);
+    }
+  }
 }
 
 /** Listens on `opts.path` (creating its directory), mode 0660. Rejects with SocketInUseError when it must not. */
@@ -199,25 +285,61 @@ export async function startLineServer(opts: LineServerOptions, handlers: LineSer
   const maxConnections = opts.maxConnections ?? 256;
   const metrics = socketMetrics(opts.registry);
   const path = opts.path;
+  const idleTimeoutMs = opts.idleTimeoutMs ?? 600_000;
+  const evictIdleMs = opts.evictIdleMs ?? 1_000;
   await mkdir(dirname(path), { recursive: true });
-  await clearStale(path);
+  const lock = await takeOwnership(path);
 
-  const open = new Map<number, Socket>();
+  interface Conn {
+    sock: Socket;
+    /** Date.now() of the last byte received (of the accept before any). */
+    lastActive: number;
+    sentAny: boolean;
+  }
+  const open = new Map<number, Conn>();
   let nextId = 1;
-  const server: Server = createServer((sock) => {
-    if (open.size >= maxConnections) {
-      metrics.refused.inc();
-      sock.destroy();
-      return;
+  /** The connection to give up at the limit: one that never sent a byte first, then the one idle longest. */
+  const evictable = (now: number): Conn | undefined => {
+    let best: Conn | undefined;
+    for (const c of open.values()) {
+      if (now - c.lastActive < evictIdleMs) continue;
+      if (!best || (!c.sentAny && best.sentAny) || (c.sentAny === best.sentAny && c.lastActive < best.lastActive))
+        best = c;
     }
-    const connId = nextId++;
-    open.set(connId, sock);
-    metrics.connections.set(open.size);
-    const framer = new Framer(maxLineBytes, connId, handlers, metrics);
-    sock.on('data', (chunk: Buffer) => framer.push(chunk));
+    return best;
+  };
+  const server: Server = createServer((sock) => {
     sock.on('error', () => {
       /* a peer reset is an ordinary disconnect */
     });
+    if (open.size >= maxConnections) {
+      const victim = evictable(Date.now());
+      if (victim) {
+        metrics.idleClosed.inc({ reason: 'evicted' });
+        victim.sock.destroy();
+      } else {
+        metrics.refused.inc();
+        sock.end(`ERR too many connections (limit ${maxConnections})\n`);
+        sock.setTimeout(1_000, () => sock.destroy());
+        return;
+      }
+    }
+    const connId = nextId++;
+    const conn: Conn = { sock, lastActive: Date.now(), sentAny: false };
+    open.set(connId, conn);
+    metrics.connections.set(open.size);
+    const framer = new Framer(maxLineBytes, connId, handlers, metrics);
+    sock.on('data', (chunk: Buffer) => {
+      conn.lastActive = Date.now();
+      conn.sentAny = true;
+      framer.push(chunk);
+    });
+    sock.on('end', () => framer.end());
+    if (idleTimeoutMs > 0)
+      sock.setTimeout(idleTimeoutMs, () => {
+        metrics.idleClosed.inc({ reason: 'timeout' });
+        sock.destroy();
+      });
     sock.on('close', () => {
       open.delete(connId);
       metrics.connections.set(open.size);
@@ -226,17 +348,50 @@ export async function startLineServer(opts: LineServerOptions, handlers: LineSer
     handlers.onConnected?.(connId);
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(path, () => {
-      server.off('error', reject);
-      resolve();
+  // Bound under a temporary name and renamed into place: libuv unlinks the name it bound when the server closes,
+  // whatever is there by then; this way that name is the temporary one (gone), and the path is removed by us only
+  // while it still is our inode.
+  const bindPath = `${path}.new`;
+  let own: { dev: number; ino: number } | undefined;
+  try {
+    await unlink(bindPath).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
     });
-  });
-  server.on('error', () => {
-    /* errors after listen concern single connections */
-  });
-  await chmod(path, opts.mode ?? 0o660);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(bindPath, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', () => {
+      /* errors after listen concern single connections */
+    });
+    await chmod(bindPath, opts.mode ?? 0o660);
+    const st = await lstat(bindPath);
+    own = { dev: st.dev, ino: st.ino };
+    await rename(bindPath, path);
+  } catch (err) {
+    server.close();
+    await unlink(bindPath).catch(() => {});
+    lock.release();
+    throw err;
+  }
+
+  /**
+   * Removes the socket file only when it is still the one we bound (same dev and inode), then drops the lock.
+   * Synchronous, at the start of close(): the process may exit before the server's close callback runs.
+   */
+  const removeOwn = (): void => {
+    try {
+      const st = lstatSync(path);
+      if (own && st.dev === own.dev && st.ino === own.ino) unlinkSync(path);
+    } catch {
+      // gone already
+    } finally {
+      lock.release();
+    }
+  };
 
   let closing: Promise<void> | undefined;
   return {
@@ -246,9 +401,10 @@ export async function startLineServer(opts: LineServerOptions, handlers: LineSer
     },
     close() {
       closing ??= new Promise<void>((resolve) => {
+        removeOwn();
         server.close(() => resolve());
-        for (const sock of open.values()) sock.destroy();
-      }).then(() => unlink(path).catch(() => {}));
+        for (const c of open.values()) c.sock.destroy();
+      });
       return closing;
     },
   };

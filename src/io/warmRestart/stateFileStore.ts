@@ -1,9 +1,13 @@
 // The state file on disk: atomic save with rotation, the load chain (current, then backup) and stale cleanup.
 // Pure node:fs, no XState; every failure is a typed value or a rejected promise with a StateFileError/Node error.
-import { open, readFile, rename, rm, stat, mkdir } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { lstat, open, rename, rm, mkdir, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import type { GuardedReadError } from '../fs/guardedRead.js';
+import { readGuarded } from '../fs/guardedRead.js';
 import {
   decodeStateFile,
+  type DecodeResult,
   encodeStateFile,
   StateFileError,
   type PersistedPort,
@@ -28,20 +32,60 @@ function errCode(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
 }
 
-/** Reads and decodes one slot; rejects with a StateFileError (reason 'missing' when the file does not exist). */
-export async function loadStateFile(path: string, slot: StateFileSlot = 'current'): Promise<StateFileContent> {
-  const file = slotPath(path, slot);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if (errCode(err) === 'ENOENT') throw new StateFileError('missing', `${file} does not exist`);
-    throw new StateFileError('unreadable', `${file}: ${(err as Error).message}`);
+/** A state file larger than this is refused unread (thousands of ports need well under 1 MiB). */
+export const stateFileMaxBytes = 16 * 1024 * 1024;
+
+interface CachedRead {
+  stat: Stats;
+  result: DecodeResult | StateFileError;
+}
+
+/**
+ * What the stale cleanup read, handed to the load that follows, so that a start reads each file once. An entry is
+ * used only while the path still names the same file (dev, ino, size, mtime, ctime), and only once.
+ */
+export class StateFileReadCache {
+  private readonly entries = new Map<string, CachedRead>();
+  put(file: string, entry: CachedRead): void {
+    this.entries.set(file, entry);
   }
-  const result = decodeStateFile(text);
+  async take(file: string): Promise<CachedRead['result'] | undefined> {
+    const entry = this.entries.get(file);
+    if (!entry) return undefined;
+    this.entries.delete(file);
+    const now = await lstat(file).catch(() => undefined);
+    const a = entry.stat;
+    if (!now || now.dev !== a.dev || now.ino !== a.ino || now.size !== a.size) return undefined;
+    if (now.mtimeMs !== a.mtimeMs || now.ctimeMs !== a.ctimeMs) return undefined;
+    return entry.result;
+  }
+}
+
+/** One guarded read (regular file, no symlink, at most stateFileMaxBytes) and decode of `file`. */
+async function readAndDecode(file: string): Promise<{ stat?: Stats; result: DecodeResult | StateFileError }> {
+  let data: Buffer;
+  let st: Stats;
+  try {
+    ({ data, stat: st } = await readGuarded(file, { maxBytes: stateFileMaxBytes }));
+  } catch (err) {
+    const e = err as GuardedReadError;
+    if (e.reason === 'missing') return { result: new StateFileError('missing', `${file} does not exist`) };
+    return { result: new StateFileError('unreadable', e.message) };
+  }
+  return { stat: st, result: decodeStateFile(data.toString('utf8')) };
+}
+
+/** Reads and decodes one slot; rejects with a StateFileError (reason 'missing' when the file does not exist). */
+export async function loadStateFile(
+  path: string,
+  slot: StateFileSlot = 'current',
+  cache?: StateFileReadCache,
+): Promise<StateFileContent> {
+  const file = slotPath(path, slot);
+  const result = (await cache?.take(file)) ?? (await readAndDecode(file)).result;
+  if (result instanceof StateFileError) throw result;
   if (!result.ok) {
-    result.error.message = `${file}: ${result.error.message}`;
-    throw result.error;
+    throw new StateFileError(result.error.reason, `${file}: ${result.error.message}`, result.error.foundVersion);
   }
   return result.value;
 }
@@ -92,7 +136,12 @@ export async function saveStateFile(
   const dir = dirname(path);
   const tmp = tmpPathOf(path);
   await mkdir(dir, { recursive: true });
-  const fh = await open(tmp, 'w', 0o644);
+  // The temp name is predictable: never follow what may be planted there. Remove whatever is at the name (a symlink
+  // is removed, its target untouched), then create a new file exclusively and without following a symlink.
+  await unlink(tmp).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
+  const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
   try {
     await fh.writeFile(encodeStateFile(ports, opts.now), 'utf8');
     await fh.sync();
@@ -131,32 +180,35 @@ export interface CleanupResult {
 
 const dayMs = 86_400_000;
 
-async function ageDays(file: string, now: number): Promise<number | undefined> {
-  let mtimeMs: number;
+async function ageDays(file: string, now: number, cache?: StateFileReadCache): Promise<number | undefined> {
+  let st: Stats;
   try {
-    mtimeMs = (await stat(file)).mtimeMs;
+    st = await lstat(file);
   } catch (err) {
     if (errCode(err) === 'ENOENT') return undefined;
     throw err;
   }
   // savedAt is what we wrote; mtime is only a fallback for files that do not decode (a copy can refresh mtime).
-  let at = mtimeMs;
-  try {
-    const decoded = decodeStateFile(await readFile(file, 'utf8'));
-    if (decoded.ok) at = decoded.value.savedAt;
-  } catch {
-    // unreadable: keep mtime; the load step reports it
-  }
+  let at = st.mtimeMs;
+  const read = await readAndDecode(file);
+  if (!(read.result instanceof StateFileError) && read.result.ok) at = read.result.value.savedAt;
+  if (read.stat) cache?.put(file, { stat: read.stat, result: read.result });
   return (now - at) / dayMs;
 }
 
 /** Deletes the current and backup files when they are older than maxAgeDays. */
-export async function cleanupStaleStateFiles(path: string, maxAgeDays: number, now: number): Promise<CleanupResult> {
+export async function cleanupStaleStateFiles(
+  path: string,
+  maxAgeDays: number,
+  now: number,
+  /** Keeps what was read for the load that follows (read once per start). */
+  cache?: StateFileReadCache,
+): Promise<CleanupResult> {
   const deleted: StateFileSlot[] = [];
   let currentAgeDays: number | undefined;
   for (const slot of ['current', 'backup'] as const) {
     const file = slotPath(path, slot);
-    const age = await ageDays(file, now);
+    const age = await ageDays(file, now, cache);
     if (slot === 'current') currentAgeDays = age;
     if (age !== undefined && age > maxAgeDays) {
       await rm(file, { force: true });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseTrace, toTraceJson, TraceError } from '../../../src/io/observe/traceFormat.js';
+import { maxTraceDepth, parseTrace, toTraceJson, TraceError } from '../../../src/io/observe/traceFormat.js';
 
 const header = JSON.stringify({
   format: 'syncvisor-trace',
@@ -77,5 +77,32 @@ describe('trace format', () => {
       rich: { full: true },
       big: '10',
     });
+  });
+});
+
+describe('toTraceJson on deep input', () => {
+  it('a 100,000-deep value is cut at maxTraceDepth, not a stack overflow; shallow values are unchanged', () => {
+    let deep: unknown = 'bottom';
+    for (let i = 0; i < 100_000; i++) deep = { d: deep };
+    const text = toTraceJson({ type: 'x', deep });
+    let v = (JSON.parse(text) as { deep: unknown }).deep;
+    let depth = 1;
+    while (typeof v === 'object' && v !== null) {
+      v = (v as { d: unknown }).d;
+      depth++;
+    }
+    expect(v).toBe('[depth limit]');
+    expect(depth).toBe(maxTraceDepth);
+    const arr: unknown[] = [];
+    let a = arr;
+    for (let i = 0; i < 50_000; i++) {
+      const next: unknown[] = [];
+      a.push(next);
+      a = next;
+    }
+    expect(() => toTraceJson(arr)).not.toThrow();
+    expect(toTraceJson({ a: [1, undefined, () => 1], b: 2n, e: new Error('boom'), s: Symbol('x') })).toBe(
+      '{"a":[1,null,null],"b":"2","e":{"error":"boom"}}',
+    );
   });
 });

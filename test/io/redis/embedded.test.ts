@@ -29,10 +29,12 @@ describe('embedded redis-server', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('refuses to take over a socket where a live Redis answers', async () => {
+  it('refuses to take over the runtime dir of a live instance (its lock is held)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'syncvisor-embedded-'));
     const first = await startEmbeddedRedis({ runtimeDir: dir });
-    await expect(startEmbeddedRedis({ runtimeDir: dir })).rejects.toThrow(/already listens/);
+    await expect(startEmbeddedRedis({ runtimeDir: dir })).rejects.toThrow(
+      /another syncvisor instance runs its embedded Redis/,
+    );
     await first.stop();
     rmSync(dir, { recursive: true, force: true });
   });

@@ -1,0 +1,104 @@
+// One guarded way to read a file that matters (the ConfigMap, the INI files, the warm-restart state file): open it
+// non-blocking (a FIFO or a device never blocks the thread pool), optionally without following a symlink, judge the
+// opened file itself with fstat (regular files only, size ≤ the limit), then read at most the limit from the handle.
+// A symlink to /dev/zero, a FIFO or a 600 MB file is refused with a clear error before any byte is buffered.
+import { constants, type Stats } from 'node:fs';
+import { open } from 'node:fs/promises';
+
+export type GuardedReadReason = 'missing' | 'symlink' | 'not-regular' | 'too-large' | 'io';
+
+export class GuardedReadError extends Error {
+  override name = 'GuardedReadError';
+  constructor(
+    readonly reason: GuardedReadReason,
+    readonly path: string,
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface GuardedReadOptions {
+  /** Files larger than this are refused (fstat size, and again while reading: a growing file is cut off). */
+  maxBytes: number;
+  /** Follow a symlink at the last path component (default false: O_NOFOLLOW, a symlink is refused). */
+  followSymlinks?: boolean;
+}
+
+export interface GuardedReadResult {
+  data: Buffer;
+  /** fstat of the opened handle (dev, ino, size, mtime identify what was read). */
+  stat: Stats;
+}
+
+/** Reads `path` as described above; rejects only with a GuardedReadError. */
+export async function readGuarded(path: string, opts: GuardedReadOptions): Promise<GuardedReadResult> {
+  const flags = constants.O_RDONLY | constants.O_NONBLOCK | (opts.followSymlinks ? 0 : constants.O_NOFOLLOW);
+  let handle;
+  try {
+    handle = await open(path, flags);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new GuardedReadError('missing', path, `${path} does not exist`, code);
+    if (code === 'ELOOP' && !opts.followSymlinks)
+      throw new GuardedReadError('symlink', path, `${path} is a symbolic link; not following it`, code);
+    throw new GuardedReadError('io', path, `${path}: ${(err as Error).message}`, code);
+  }
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile())
+      throw new GuardedReadError(
+        'not-regular',
+        path,
+        `${path} is not a regular file (${kindOf(stat)}); not reading it`,
+      );
+    if (stat.size > opts.maxBytes)
+      throw new GuardedReadError(
+        'too-large',
+        path,
+        `${path} is ${stat.size} bytes, larger than the limit of ${opts.maxBytes} bytes; not reading it`,
+      );
+    // Read at most maxBytes + 1 bytes (to notice a file that grew after the fstat), never more.
+    let buf = Buffer.allocUnsafe(Math.min(stat.size, opts.maxBytes) + 1);
+    let len = 0;
+    for (;;) {
+      if (len === buf.length) {
+        if (len > opts.maxBytes)
+          throw new GuardedReadError(
+            'too-large',
+            path,
+            `${path} grew beyond the limit of ${opts.maxBytes} bytes while being read; not using it`,
+          );
+        const bigger = Buffer.allocUnsafe(Math.min(buf.length * 2, opts.maxBytes + 1));
+        buf.copy(bigger, 0, 0, len);
+        buf = bigger;
+      }
+      const { bytesRead } = await handle.read(buf, len, buf.length - len, len);
+      if (bytesRead === 0) break;
+      len += bytesRead;
+    }
+    if (len > opts.maxBytes)
+      throw new GuardedReadError(
+        'too-large',
+        path,
+        `${path} grew beyond the limit of ${opts.maxBytes} bytes while being read; not using it`,
+      );
+    return { data: buf.subarray(0, len), stat };
+  } catch (err) {
+    if (err instanceof GuardedReadError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new GuardedReadError('io', path, `${path}: ${(err as Error).message}`, code);
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+function kindOf(st: Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isSocket()) return 'a socket';
+  return 'not a file';
+}
