@@ -145,7 +145,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const deadline = new Promise<number>((resolve) => (resolveDeadline = resolve));
   root.on('supervisor.shuttingDown', (e) => {
     shuttingDown = true;
-    logger[e.exitCode === exitCodes.ok ? 'info' : 'error']({ exitCode: e.exitCode, reason: e.reason }, 'shutting down');
+    // A clean stop is news at info; a failure (70) is the error line of the run; any other code (a configuration
+    // error, a process restart) has already been said by whoever asked for it.
+    const level = e.exitCode === exitCodes.ok ? 'info' : e.exitCode === exitCodes.software ? 'error' : 'warn';
+    logger[level]({ exitCode: e.exitCode, reason: e.reason }, 'shutting down');
     // Each phase has shutdownTimeoutMs; should the tree still not finish (a child stuck in a synchronous stop), the
     // daemon exits anyway, one second after the last phase's deadline, with EX_SOFTWARE.
     const phases = new Set(children.map((c) => c.shutdownOrder ?? 0)).size;
