@@ -53,6 +53,10 @@ function supervisorMetrics(hub: MetricsHub, root: SupervisorActor): void {
   root.on('child.down', (e) => up.labels(e.id).set(0));
 }
 
+/** An exit the operator must look at (restart intensity, a bug): logged at error, not info. */
+const failed = (code: number | undefined): boolean =>
+  code !== undefined && code !== exitCodes.ok && code !== exitCodes.ptpRestart;
+
 export function healthOf(root: SupervisorActor): HealthStatus {
   const snap = root.getSnapshot();
   const detail: Record<string, unknown> = {};
@@ -61,7 +65,7 @@ export function healthOf(root: SupervisorActor): HealthStatus {
     const c = snap.context.children[id]!;
     const reports = snap.context.specs[id]!.reportsReady === true;
     detail[id] = { status: c.status, ...(reports ? { ready: c.ready } : {}), restarts: c.totalRestarts };
-    if (reports && !(c.status === 'running' && c.ready)) ready = false;
+    if (c.status !== 'running' || (reports && !c.ready)) ready = false;
   }
   const live = snap.status === 'active' && snap.matches('running');
   return { live, ready, detail };
@@ -119,7 +123,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   let shuttingDown = false;
   root.on('supervisor.shuttingDown', (e) => {
     shuttingDown = true;
-    logger.info({ exitCode: e.exitCode, reason: e.reason }, 'shutting down');
+    logger[failed(e.exitCode) ? 'error' : 'info']({ exitCode: e.exitCode, reason: e.reason }, 'shutting down');
   });
   root.on('child.down', (e) => logger[shuttingDown ? 'info' : 'warn']({ child: e.id, reason: e.reason }, 'child down'));
   root.on('child.restarted', (e) => logger.info({ child: e.id }, 'child restarted'));
@@ -135,7 +139,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     });
   }).then(async (code) => {
     const out = actor.getSnapshot().output;
-    logger.info({ exitCode: code, reason: out?.reason }, 'supervisor stopped');
+    logger[failed(code) ? 'error' : 'info']({ exitCode: code, reason: out?.reason }, 'supervisor stopped');
     if (embedded) await embedded.stop();
     return code;
   });

@@ -27,7 +27,6 @@ export async function attachInspectors(config: Config, logger: Logger): Promise<
     const local = createLocalInspector({ port: config.inspect.port, logger });
     const { url } = await local.start();
     logger.info({ url }, 'inspector: open this page');
-    process.stderr.write(`syncvisor: inspector at ${url}\n`);
     inspectors.push(local.inspect);
     stops.push(() => local.stop());
   }
