@@ -119,6 +119,15 @@ async function runCommand(args: string[]): Promise<number> {
   const config = loadConfig({ file: values.config as string | undefined, env: process.env, flags });
   checkWritable(config);
   const logger = createLogger({ level: config.log.level, format: config.log.format });
+  logger.info(
+    {
+      services: config.services,
+      ...(config.services.includes('portsync') ? { stateFile: config.stateFile.path } : {}),
+      ...(config.services.includes('portsync') && !config.redis.url ? { redisDir: config.redis.runtimeDir } : {}),
+      ...(config.services.includes('ptp') ? { ptpSocket: config.ptp.socketPath } : {}),
+    },
+    `syncvisor ${version} starting`,
+  );
   const { startDaemon, healthOf } = await import('../daemon/main.js');
   const { attachInspectors } = await import('../actors/observe/inspection.js');
   const { notifierFromEnv } = await import('../io/notify/sdNotify.js');
