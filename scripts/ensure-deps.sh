@@ -58,7 +58,7 @@ fi
 
 if newer dist/.syncvisor-built src tsconfig.json tsconfig.build.json package.json; then
   echo "syncvisor: compiling TypeScript (sources changed)" >&2
-  if ! ./node_modules/.bin/tsc -p tsconfig.build.json; then
+  if ! ./node_modules/.bin/tsc -p tsconfig.build.json --incremental --tsBuildInfoFile dist/.tsbuildinfo; then
     echo "syncvisor: the TypeScript build failed (errors above); fix them, or run from the sources: npx tsx src/cli/main.ts" >&2
     exit 1
   fi

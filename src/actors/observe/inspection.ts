@@ -27,6 +27,8 @@ export async function attachInspectors(config: Config, logger: Logger): Promise<
     const local = createLocalInspector({ port: config.inspect.port, logger });
     const { url } = await local.start();
     logger.info({ url }, 'inspector: open this page');
+    // Also on stdout, for the person who asked for it (stderr carries the log stream, whatever its level).
+    process.stdout.write(`syncvisor: inspector at ${url}\n`);
     inspectors.push(local.inspect);
     stops.push(() => local.stop());
   }
