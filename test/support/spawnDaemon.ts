@@ -30,6 +30,8 @@ export interface SpawnOptions {
   stdio?: StdioOptions;
   /** Run through another program first (e.g. ['ip', 'netns', 'exec', NAME]); it must exec the daemon. */
   wrapper?: string[];
+  /** Another copy of bin/syncvisor.js to run (default: this checkout's). */
+  wrapperBin?: string;
 }
 
 const running = new Set<ChildProcess>();
@@ -45,7 +47,7 @@ const matches = (rec: Record<string, unknown>, msg: string, fields: Record<strin
   rec.msg === msg && Object.entries(fields).every(([k, v]) => JSON.stringify(rec[k]) === JSON.stringify(v));
 
 export function spawnSyncvisor(args: string[], opts: SpawnOptions = {}): SpawnedDaemon {
-  const argv = [process.execPath, binPath, ...args];
+  const argv = [process.execPath, opts.wrapperBin ?? binPath, ...args];
   const cmd = opts.wrapper ? [...opts.wrapper, ...argv] : argv;
   const child = spawn(cmd[0]!, cmd.slice(1), {
     cwd: opts.cwd ?? repoRoot,

@@ -34,7 +34,7 @@ export async function attachInspectors(config: Config, logger: Logger): Promise<
   }
   if (config.inspect.stately) {
     const { createStatelyInspector } = await import('./inspector.js');
-    const stately = createStatelyInspector({ logger });
+    const stately = await createStatelyInspector({ logger });
     inspectors.push(stately.inspect);
     stops.push(() => stately.stop());
   }
