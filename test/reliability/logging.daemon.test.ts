@@ -126,7 +126,8 @@ describe('logging under a hostile stderr', () => {
     // The event loop is not blocked on the log: HTTP answers while stderr is full.
     expect((await fetch(`http://${http}/healthz`)).status).toBe(200);
     const grown = rssKiB(d.pid) - before;
-    expect(grown).toBeLessThan(64 * 1024);
+    // Mostly the 90 MB of socket input being processed (measured: +50 MiB); an unbounded log buffer adds 270 B a line.
+    expect(grown).toBeLessThan(128 * 1024);
     const { code, elapsed } = await stopTimed(d);
     expect(code).toBe(0);
     expect(elapsed).toBeLessThan(10_000);
