@@ -209,7 +209,7 @@ export function createLogger(levelOrOptions: LevelWithSilent | LogOptions = 'inf
     {
       level: o.level ?? 'info',
       // No `svc` here: service loggers are children that add `svc` once (portsync, ptp).
-      base: { pid: process.pid },
+      base: undefined, // no pid or hostname: journald and the runtimes add them, and a field named pid stays one
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },

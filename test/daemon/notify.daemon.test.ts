@@ -20,7 +20,7 @@ mkdirSync(join(dir, 'cfg'));
 copyFileSync(join(repoRoot, 'deploy/demo/node1.json'), join(dir, 'profiles/node1'));
 
 /** Binds a datagram socket at `path` and collects every message, in order. */
-async function notifyListener(path: string): Promise<{ messages: string[] }> {
+async function notifyListener(path: string): Promise<{ messages: string[]; at: number[] }> {
   const py = `import socket,sys,json
 s=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM); s.bind(sys.argv[1]); print("bound",flush=True)
 while True:
@@ -28,6 +28,7 @@ while True:
   const p = spawn('python3', ['-c', py, path], { stdio: ['ignore', 'pipe', 'inherit'] });
   listeners.push(p);
   const messages: string[] = [];
+  const at: number[] = [];
   let buf = '';
   await new Promise<void>((resolve, reject) => {
     p.on('error', reject);
@@ -38,11 +39,14 @@ while True:
         const line = buf.slice(0, i);
         buf = buf.slice(i + 1);
         if (line === 'bound') resolve();
-        else messages.push(JSON.parse(line) as string);
+        else {
+          messages.push(JSON.parse(line) as string);
+          at.push(Date.now());
+        }
       }
     });
   });
-  return { messages };
+  return { messages, at };
 }
 
 let port = 19900 + Math.floor(Math.random() * 90);
@@ -104,4 +108,21 @@ describe('sd_notify', () => {
     expect(l.messages.some((m) => m.startsWith('READY=1'))).toBe(false);
     await d.stop();
   }, 40_000);
+
+  it('with portsync: READY=1 only after its start decision and initial sync (cold start: CONFIG_DB read)', async () => {
+    const path = join(dir, 'systemd3.sock');
+    const l = await notifyListener(path);
+    const { args } = ptpArgs(join(dir, 'ptp3.sock'));
+    args[2] = 'portsync,ptp';
+    args.push('--set', `redis.runtimeDir=${join(dir, 'redis')}`, '--set', `stateFile.path=${join(dir, 'state.json')}`);
+    const d = spawnSyncvisor(args, { env: { NOTIFY_SOCKET: path } });
+    await expect
+      .poll(() => l.messages.findIndex((m) => m.startsWith('READY=1')), { timeout: 30_000 })
+      .toBeGreaterThan(-1);
+    const i = l.messages.findIndex((m) => m.startsWith('READY=1'));
+    expect(l.messages[i]).toMatch(/STATUS=ready: .*portsync/);
+    const synced = await d.waitForLog('cold start', { mode: 'cold' });
+    expect(Date.parse(String(synced.time))).toBeLessThanOrEqual(l.at[i]!);
+    expect((await d.stop()).code).toBe(0);
+  }, 60_000);
 });
