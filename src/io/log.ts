@@ -205,6 +205,8 @@ export function createLogger(levelOrOptions: LevelWithSilent | LogOptions = 'inf
   const dfd = o.fd ?? 2;
   const format = resolveLogFormat(o.format, dfd);
   const destination = new BoundedDestination(dfd, o.maxBufferBytes ?? 1024 * 1024, format);
+  // Node's own writes to stderr (warnings) must not turn a vanished reader (EPIPE) into an uncaught error.
+  if (dfd === 2 && process.stderr.listenerCount('error') === 0) process.stderr.on('error', () => undefined);
   const logger = pino(
     {
       level: o.level ?? 'info',
