@@ -1,6 +1,6 @@
 // One way for tests to run the real `syncvisor` binary (bin/syncvisor.js on dist/: `npm run build` first): its log
-// lines captured and parsed, waits on a log line rather than a pause, and every child it started killed in the
-// file's afterAll (and at process exit) even when a test fails half way.
+// lines captured and parsed, waits on a log line rather than a pause, and every child it started stopped in the
+// file's afterAll (SIGTERM, then SIGKILL; at process exit SIGKILL) even when a test fails half way.
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { afterAll } from 'vitest';
@@ -40,7 +40,19 @@ function killAll(): void {
   for (const p of running) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
   running.clear();
 }
-afterAll(killAll);
+/** SIGTERM first, so a daemon still stops its embedded redis-server; SIGKILL what is left after 5 s. */
+async function stopAll(): Promise<void> {
+  const left = [...running].filter((p) => p.exitCode === null && p.signalCode === null);
+  for (const p of left) p.kill('SIGTERM');
+  await Promise.race([
+    Promise.all(
+      left.map((p) => new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r(0) : p.once('exit', r)))),
+    ),
+    new Promise((r) => setTimeout(r, 5_000)),
+  ]);
+  killAll();
+}
+afterAll(stopAll, 10_000);
 process.once('exit', killAll);
 
 const matches = (rec: Record<string, unknown>, msg: string, fields: Record<string, unknown>): boolean =>
