@@ -11,6 +11,12 @@
       "sources": ["native/fslock.c"],
       "defines": ["NAPI_VERSION=8"],
       "cflags": ["-Wall", "-Wextra", "-Wno-unused-parameter", "-O2"]
+    },
+    {
+      "target_name": "syncvisor_notify",
+      "sources": ["native/notify.c"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags": ["-Wall", "-Wextra", "-Wno-unused-parameter", "-O2"]
     }
   ]
 }

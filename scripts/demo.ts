@@ -6,7 +6,9 @@
 // daemon's HTTP ports (which live on the namespace's loopback) to 127.0.0.1 on the host through Unix sockets.
 // Without root it runs the daemon on the host's own links instead and says so.
 //
-// Ctrl-C, SIGTERM or `--duration SECONDS` stops the daemon gracefully and removes everything the demo made.
+// Ctrl-C, SIGTERM, SIGHUP or `--duration SECONDS` stops the daemon gracefully and removes everything the demo made;
+// a second signal, an error or any other exit removes it at once. npm runs it as `node --import tsx` (no tsx parent
+// process relaying signals).
 //
 //   npm run demo [-- --duration 30] [--http-port 9101] [--inspect-port 9102] [--no-inspect] [--ports 4] [--built]
 //                [--services portsync,ptp]
@@ -69,9 +71,23 @@ let stopReason: string | undefined;
 let onStop = (reason: string): void => {
   stopReason ??= reason;
 };
-process.once('SIGINT', () => onStop('SIGINT'));
-process.once('SIGTERM', () => onStop('SIGTERM'));
 const say = (s: string): void => console.log(`demo: ${s}`);
+// Every signal is handled, every time: a second Ctrl-C (or a relay that delivers it twice) must not kill the demo
+// before its cleanup ran. The first one stops gracefully; a later one removes everything at once and exits.
+let signals = 0;
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(sig, () => {
+    if (signals++ === 0) return onStop(sig);
+    say(`${sig} again: removing everything now`);
+    process.exit(130); // the 'exit' handler below removes everything
+  });
+}
+for (const ev of ['uncaughtException', 'unhandledRejection'] as const) {
+  process.on(ev, (err) => {
+    console.error(`demo: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exit(1);
+  });
+}
 
 // --- everything we make, so cleanup can undo it whatever happened ------------------------------------------------
 const made = {

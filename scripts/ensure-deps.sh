@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what syncvisor needs on a fresh Debian machine with Node 20, as root: Debian packages when missing
-# (redis-server, iproute2; for tests also chromium, systemd and linuxptp), then npm ci (builds the netlink addon and dist/)
-# when node_modules is missing or older than package-lock.json. Usage: scripts/ensure-deps.sh [run|test]
+# (redis-server, iproute2; for tests also chromium, systemd and linuxptp), npm ci when node_modules does not match
+# package-lock.json, then the native addons and dist/ when their sources changed. Usage: ensure-deps.sh [run|test]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-run}
@@ -9,6 +9,10 @@ mode=${1:-run}
 need=()
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v ip >/dev/null || need+=(iproute2)
+# node-gyp builds the native addons from source.
+command -v g++ >/dev/null || need+=(g++)
+command -v make >/dev/null || need+=(make)
+command -v python3 >/dev/null || need+=(python3)
 if [ "$mode" = test ]; then
   command -v chromium >/dev/null || need+=(chromium)
   command -v systemd-analyze >/dev/null || need+=(systemd)
@@ -26,14 +30,39 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
+# Three steps, each with its own stamp, so that an interrupted run redoes only the step it was in:
+# 1. npm ci without scripts (node_modules matches package-lock.json), 2. the native addons (node-gyp),
+# 3. the TypeScript build, only when a source is newer than the last build. Build errors are shown and stop here.
 stamp=node_modules/.syncvisor-lock.sha
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "syncvisor: npm ci (builds the netlink addon and dist/)" >&2
-  npm ci --no-audit --no-fund
+  echo "syncvisor: npm ci (first run: about a minute)" >&2
+  npm ci --no-audit --no-fund --ignore-scripts
   echo "$want" >"$stamp"
-else
-  # Sources may have changed since the last build.
-  [ -f build/Release/syncvisor_netlink.node ] || npm run install
-  npm run build >/dev/null
+  rm -f build/.syncvisor-built dist/.syncvisor-built
+fi
+
+newer() { # newer STAMP PATH...: true when STAMP is missing or any file under PATH is newer than it
+  [ ! -f "$1" ] && return 0
+  local s=$1
+  shift
+  [ -n "$(find "$@" -newer "$s" -type f -print -quit 2>/dev/null)" ]
+}
+
+if newer build/.syncvisor-built native binding.gyp; then
+  echo "syncvisor: building the native addons (node-gyp)" >&2
+  if ! npm run --silent install; then
+    echo "syncvisor: the native addon build failed (see above; needs g++, make, python3 and Node's headers)" >&2
+    exit 1
+  fi
+  touch build/.syncvisor-built
+fi
+
+if newer dist/.syncvisor-built src tsconfig.json tsconfig.build.json package.json; then
+  echo "syncvisor: compiling TypeScript (sources changed)" >&2
+  if ! ./node_modules/.bin/tsc -p tsconfig.build.json --incremental --tsBuildInfoFile dist/.tsbuildinfo; then
+    echo "syncvisor: the TypeScript build failed (errors above); fix them, or run from the sources: npx tsx src/cli/main.ts" >&2
+    exit 1
+  fi
+  touch dist/.syncvisor-built
 fi

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadConfig } from '../config/load.js';
+import { checkWritable } from '../config/paths.js';
 import { describeError, UsageError } from './errors.js';
 import { createLogger } from '../io/log.js';
 import { sendCommand } from '../io/socket/sendCommand.js';
@@ -32,6 +33,7 @@ Options:
   --redis URL|SOCKET     redis://host:port or a Unix socket path; default: start a private redis-server
   --http HOST:PORT       /metrics /healthz /readyz address (default 127.0.0.1:9101)
   --log-level LEVEL      trace|debug|info|warn|error|fatal|silent
+  --log-format FORMAT    json|pretty|auto (default auto: pretty on a terminal, JSON otherwise); logs go to stderr
   --inspect              serve the local inspector page on 127.0.0.1
   --inspect-port N       its port (default 9102; 0 picks a free one)
   --stately-inspect      also attach the Stately inspector (@statelyai/inspect)
@@ -82,6 +84,7 @@ async function runCommand(args: string[]): Promise<number> {
     redis: { type: 'string' },
     http: { type: 'string' },
     'log-level': { type: 'string' },
+    'log-format': { type: 'string' },
     inspect: { type: 'boolean' },
     'inspect-port': { type: 'string' },
     'stately-inspect': { type: 'boolean' },
@@ -103,6 +106,7 @@ async function runCommand(args: string[]): Promise<number> {
     redis: 'redis.url',
     http: 'http.listen',
     'log-level': 'log.level',
+    'log-format': 'log.format',
     'inspect-port': 'inspect.port',
     trace: 'trace.path',
   };
@@ -113,12 +117,31 @@ async function runCommand(args: string[]): Promise<number> {
   if (values.inspect) flags['inspect.enabled'] = 'true';
   if (values['stately-inspect']) flags['inspect.stately'] = 'true';
   const config = loadConfig({ file: values.config as string | undefined, env: process.env, flags });
-  const logger = createLogger(config.log.level);
-  const { startDaemon } = await import('../daemon/main.js');
+  checkWritable(config);
+  const logger = createLogger({ level: config.log.level, format: config.log.format });
+  logger.info(
+    {
+      services: config.services,
+      ...(config.services.includes('portsync') ? { stateFile: config.stateFile.path } : {}),
+      ...(config.services.includes('portsync') && !config.redis.url ? { redisDir: config.redis.runtimeDir } : {}),
+      ...(config.services.includes('ptp') ? { ptpSocket: config.ptp.socketPath } : {}),
+    },
+    `syncvisor ${version} starting`,
+  );
+  const { startDaemon, healthOf } = await import('../daemon/main.js');
   const { attachInspectors } = await import('../actors/observe/inspection.js');
+  const { notifierFromEnv } = await import('../io/notify/sdNotify.js');
+  // Read (and removed from the environment) before any child such as redis-server is spawned.
+  const notifier = notifierFromEnv(process.env);
   const inspection = await attachInspectors(config, logger);
   const daemon = await startDaemon({ config, logger, handleSignals: true, inspectors: inspection.inspectors });
   inspection.started(daemon.root);
+  const { attachLogMetrics } = await import('../daemon/logMetrics.js');
+  attachLogMetrics(daemon.metrics, logger);
+  if (notifier) {
+    const { attachSystemdNotify } = await import('../daemon/notify.js');
+    attachSystemdNotify({ root: daemon.root, notifier, health: () => healthOf(daemon.root), logger });
+  }
   const code = await daemon.done;
   await inspection.stop();
   logger.flush();

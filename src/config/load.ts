@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
+import { resolvePaths } from './paths.js';
 import { configSchema, type Config } from './schema.js';
 
 export class ConfigError extends Error {
@@ -129,6 +130,17 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** Dotted key → raw text, from command-line flags. */
   flags?: Record<string, string>;
+  /** Effective user id for paths.mode=auto (default: the process's). */
+  uid?: number;
+}
+
+function hasPath(obj: Record<string, unknown>, key: string): boolean {
+  let cur: unknown = obj;
+  for (const p of key.split('.')) {
+    if (typeof cur !== 'object' || cur === null || !Object.hasOwn(cur, p)) return false;
+    cur = (cur as Record<string, unknown>)[p];
+  }
+  return true;
 }
 
 export function readConfigFile(file: string): Record<string, unknown> {
@@ -176,7 +188,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     origin.set(key, 'command line');
   }
   const result = configSchema.safeParse(merged);
-  if (result.success) return result.data;
+  if (result.success) return resolvePaths(result.data, (key) => hasPath(merged, key), env, opts.uid);
   const lines = result.error.issues.map((issue) => {
     const path = issue.path.join('.');
     if (issue.code === 'unrecognized_keys') {

@@ -43,6 +43,12 @@ export const configSchema = z
           .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
           .default('info')
           .describe('pino log level.'),
+        format: z
+          .enum(['auto', 'json', 'pretty'])
+          .default('auto')
+          .describe(
+            'json: one JSON object a line with string level names (journald, collectors). pretty: one readable line a record. auto: pretty when stderr is a terminal, else json.',
+          ),
       })
       .strict()
       .prefault({}),
@@ -252,6 +258,18 @@ export const configSchema = z
         enabled: z.boolean().default(false).describe('Serve the local inspector page (127.0.0.1 only).'),
         port: z.number().int().min(0).max(65535).default(9102).describe('Port of the local inspector.'),
         stately: z.boolean().default(false).describe('Also attach @statelyai/inspect (Stately inspector).'),
+      })
+      .strict()
+      .prefault({}),
+    // Where the daemon writes: the standard system paths (root under systemd, the container image) or per-user ones.
+    paths: z
+      .object({
+        mode: z
+          .enum(['auto', 'system', 'user'])
+          .default('auto')
+          .describe(
+            'system: the defaults below as written (/run/syncvisor, /var/lib/syncvisor, /cloud-native). user: runtime files under $XDG_RUNTIME_DIR/syncvisor (else /tmp/syncvisor-UID), the state file under $XDG_STATE_HOME/syncvisor (else ~/.local/state/syncvisor). auto: system as root, user otherwise. Keys set explicitly always win.',
+          ),
       })
       .strict()
       .prefault({}),

@@ -57,6 +57,18 @@ function supervisorMetrics(hub: MetricsHub, root: SupervisorActor): void {
   root.on('child.down', (e) => up.labels(e.id).set(0));
 }
 
+/**
+ * The level of the exit lines: a clean stop or a requested process restart is news at info; a failure the operator
+ * must look at (restart intensity, a bug: 70) is the error line of the run; any other code (a configuration error,
+ * a permanent listen error) has already been said at error by whoever asked for the exit, so it is a warning here.
+ */
+const exitLevel = (code: number | undefined): 'info' | 'warn' | 'error' =>
+  code === undefined || code === exitCodes.ok || code === exitCodes.tempfail
+    ? 'info'
+    : code === exitCodes.software
+      ? 'error'
+      : 'warn';
+
 export function healthOf(root: SupervisorActor): HealthStatus {
   const snap = root.getSnapshot();
   const detail: Record<string, unknown> = {};
@@ -65,7 +77,7 @@ export function healthOf(root: SupervisorActor): HealthStatus {
     const c = childView(root, id);
     const reports = snap.context.specs[id]!.reportsReady === true;
     detail[id] = { status: c.status, ...(reports ? { ready: c.ready } : {}), restarts: c.totalRestarts };
-    if (reports && !(c.status === 'running' && c.ready)) ready = false;
+    if (c.status !== 'running' || (reports && !c.ready)) ready = false;
   }
   const live = snap.status === 'active' && snap.matches('running');
   return { live, ready, detail };
@@ -145,10 +157,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const deadline = new Promise<number>((resolve) => (resolveDeadline = resolve));
   root.on('supervisor.shuttingDown', (e) => {
     shuttingDown = true;
-    // A clean stop is news at info; a failure (70) is the error line of the run; any other code (a configuration
-    // error, a process restart) has already been said by whoever asked for it.
-    const level = e.exitCode === exitCodes.ok ? 'info' : e.exitCode === exitCodes.software ? 'error' : 'warn';
-    logger[level]({ exitCode: e.exitCode, reason: e.reason }, 'shutting down');
+    logger[exitLevel(e.exitCode)]({ exitCode: e.exitCode, reason: e.reason }, 'shutting down');
     // Each phase has shutdownTimeoutMs; should the tree still not finish (a child stuck in a synchronous stop), the
     // daemon exits anyway, one second after the last phase's deadline, with EX_SOFTWARE.
     const phases = new Set(children.map((c) => c.shutdownOrder ?? 0)).size;
@@ -173,7 +182,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   });
   const done = Promise.race([finished, deadline]).then(async (code) => {
     const out = actor.getSnapshot().output;
-    logger.info({ exitCode: code, reason: out?.reason }, 'supervisor stopped');
+    logger[exitLevel(code)]({ exitCode: code, reason: out?.reason }, 'supervisor stopped');
     if (embedded) await embedded.stop();
     return code;
   });

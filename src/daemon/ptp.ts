@@ -3,7 +3,7 @@
 // The current generation's registry is attached to the MetricsHub; a restart replaces it.
 import type { Config } from '../config/schema.js';
 import type { MetricsHub } from '../io/http/metricsHub.js';
-import type { Logger } from '../io/log.js';
+import { rateLimitedLog, type Logger } from '../io/log.js';
 import type { PtpGeneration } from '../io/ptp/generation.js';
 import { createSocketServer, type SocketServerInput } from '../actors/ptp/socketServer.js';
 import { configErrorCounter, createEmitLogs, createPtpLoader } from '../actors/ptp/ptpGeneration.js';
@@ -24,6 +24,9 @@ export function providedPtpSidecarMachine(deps: PtpDeps) {
   const { config, logger, metrics } = deps;
   const ptp = config.ptp;
   let current: PtpGeneration | undefined;
+  // A socket client can repeat these as fast as it writes: a few lines per window, then one "suppressed N".
+  const warnUnknownCommand = rateLimitedLog(logger, 'warn', 'unknown CMD ignored');
+  const warnQueueFull = rateLimitedLog(logger, 'warn', 'ptp line queue full: oldest lines dropped');
   metrics.attach(() => current?.registry);
   // linuxptp-daemon's HTTP side: quiet when no daemon answers (one log line, then the counter).
   const daemonLog = new DaemonCallLog(metrics.global, logger);
@@ -85,15 +88,8 @@ export function providedPtpSidecarMachine(deps: PtpDeps) {
       acceptLiveStart: () => logger.info('CMD LIVE_START accepted'),
       requestLogsForConnection: () => void emitLogsClient.request('connection'),
       ignoreUnknownCommand: ({ event }) =>
-        logger.warn(
-          { command: event.type === 'socket.command' ? event.command.slice(0, 200) : '' },
-          'unknown CMD ignored',
-        ),
-      queueOverflowed: ({ context }, params) =>
-        logger.warn(
-          { dropped: params.dropped, queueMax: context.queueMax },
-          'ptp line queue full: oldest lines dropped',
-        ),
+        warnUnknownCommand({ command: event.type === 'socket.command' ? event.command.slice(0, 200) : '' }),
+      queueOverflowed: ({ context }, params) => warnQueueFull({ dropped: params.dropped, queueMax: context.queueMax }),
       logLoadFailed: ({ event }) =>
         logger.error({ err: String((event as { error?: unknown }).error) }, 'ptp load failed'),
       logGenerationLoaded: ({ context }) => logger.debug({ load: context.loads }, 'ptp generation ready'),
@@ -134,6 +130,7 @@ export function ptpChildSpecs(deps: PtpDeps): ChildSpec[] {
       logic: createSocketServer({ registry: metrics.global, logger }),
       input: socketInput,
       restart: 'permanent',
+      reportsReady: true,
       shutdownOrder: 1,
     },
     {

@@ -154,9 +154,8 @@ describe('syncvisor CLI', () => {
   });
 
   it('run: a child that keeps failing exceeds its restart intensity: graceful shutdown, exit code 70', () => {
-    const file = join(dir, 'not-a-dir');
-    writeFileSync(file, 'x');
-    // The ptp socket cannot be created under a regular file: socketServer fails at every start.
+    // A socket path longer than sun_path (108 bytes) in a writable directory: the start-up checks pass, but
+    // socketServer fails at every start.
     const r = run([
       'run',
       '--services',
@@ -164,7 +163,7 @@ describe('syncvisor CLI', () => {
       '--http',
       '127.0.0.1:0',
       '--set',
-      `ptp.socketPath=${file}/events.sock`,
+      `ptp.socketPath=${dir}/${'x'.repeat(120)}.sock`,
       '--set',
       'supervisor.maxRestarts=2',
       '--set',
@@ -173,5 +172,14 @@ describe('syncvisor CLI', () => {
     expect(r.code).toBe(70);
     expect(r.stderr.match(/"msg":"child restarted"/g)).toHaveLength(2);
     expect(r.stderr).toContain('child socketServer exceeded its restart intensity');
+  });
+
+  it('run: a directory it cannot write is one clear configuration error naming the key (exit 2)', () => {
+    const file = join(dir, 'not-a-dir-either');
+    writeFileSync(file, 'x');
+    const r = run(['run', '--services', 'ptp', '--http', '127.0.0.1:0', '--set', `ptp.socketPath=${file}/events.sock`]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`config key "ptp.socketPath": directory ${file} is not writable`);
+    expect(r.stderr).not.toContain('child restarted');
   });
 });

@@ -1,12 +1,25 @@
 // `npm run demo -- --duration 10`: the demo starts the daemon (in a network namespace when root), replays PTP lines,
 // stops after 10 s, exits 0, and leaves nothing behind: no namespace, no temp dir (socket, Redis, state file).
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const root = resolve(import.meta.dirname, '../..');
 const leftovers: { netns?: string; tmp?: string } = {};
+
+/** Processes whose command line names `text` (the demo's temp dir: the daemon, its Redis, the bridge). */
+function processesNaming(text: string): number[] {
+  const out: number[] = [];
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text)) out.push(Number(pid));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
 
 afterAll(() => {
   // Only on failure is there anything to remove; the demo's own cleanup is what the test checks.
@@ -14,15 +27,30 @@ afterAll(() => {
   if (leftovers.tmp) rmSync(leftovers.tmp, { recursive: true, force: true });
 });
 
-function runDemo(args: string[], timeoutMs: number): Promise<{ code: number | null; out: string }> {
+const children = new Set<ChildProcess>();
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
+/** As `npm run demo` runs it (node --import tsx, no signal relay); `onOutput` sees the output as it comes. */
+function runDemo(
+  args: string[],
+  timeoutMs: number,
+  onOutput?: (out: string, child: ChildProcess) => void,
+): Promise<{ code: number | null; out: string }> {
   return new Promise((done) => {
-    const child = spawn(join(root, 'node_modules/.bin/tsx'), [join(root, 'scripts/demo.ts'), ...args], {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts/demo.ts'), ...args], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    children.add(child);
     let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const add = (d: Buffer): void => {
+      out += d.toString();
+      onOutput?.(out, child);
+    };
+    child.stdout.on('data', add);
+    child.stderr.on('data', add);
     const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
     child.on('close', (code) => {
       clearTimeout(timer);
@@ -57,4 +85,29 @@ describe('npm run demo', () => {
       expect(out).toContain('not root');
     }
   });
+
+  it(
+    'two quick Ctrl-C (SIGINT twice) mid-run still leave no namespace, temp dir or process',
+    { timeout: 120_000 },
+    async () => {
+      let sent = false;
+      const { out } = await runDemo(['--http-port', '0', '--inspect-port', '0'], 100_000, (text, child) => {
+        if (sent || !text.includes('syncvisor is running')) return;
+        sent = true;
+        child.kill('SIGINT');
+        setTimeout(() => child.kill('SIGINT'), 50);
+      });
+      const tmp = /temp dir: (\S+)/.exec(out)?.[1];
+      const netns = /namespace: (svdemo\d+)/.exec(out)?.[1];
+      leftovers.tmp = tmp;
+      leftovers.netns = netns;
+      expect(sent, out).toBe(true);
+      expect(tmp).toBeDefined();
+      expect(existsSync(tmp!)).toBe(false);
+      expect(processesNaming(tmp!)).toEqual([]);
+      if (process.getuid?.() === 0) {
+        expect(spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout).not.toContain(netns!);
+      }
+    },
+  );
 });

@@ -1,10 +1,15 @@
 // deploy/kubernetes/: the ptp-sidecar DaemonSet, its ConfigMap and metrics Service fit together: probes hit the
 // daemon's health endpoints on the metrics port, the socket / ConfigMap / config-dir volumes are mounted where the
 // configuration points, NODE_NAME comes from the downward API, and the arguments plus env form a valid configuration.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
+import { DaemonSet } from 'kubernetes-models/apps/v1/DaemonSet';
+import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import { Namespace } from 'kubernetes-models/v1/Namespace';
+import { Service } from 'kubernetes-models/v1/Service';
 import { loadConfig } from '../../src/config/load.js';
 
 const dir = resolve(import.meta.dirname, '../../deploy/kubernetes');
@@ -19,6 +24,7 @@ const [daemonSet] = docs('daemonset.yaml');
 const [configMap] = docs('configmap.yaml');
 const [service] = docs('service.yaml');
 const [namespace] = docs('namespace.yaml');
+const [serviceMonitor] = docs('servicemonitor.yaml');
 const pod = daemonSet.spec.template.spec;
 const container = pod.containers.find((c: any) => c.name === 'syncvisor');
 const volume = (name: string): any => pod.volumes.find((v: any) => v.name === name);
@@ -90,9 +96,13 @@ describe('deploy/kubernetes', () => {
     expect(service.spec.ports).toContainEqual(expect.objectContaining({ port: 9101, targetPort: 'metrics' }));
   });
 
-  it('runs non-root with a read-only root filesystem, no capabilities, and resource bounds', () => {
-    expect(pod.securityContext.runAsNonRoot).toBe(true);
+  it('has no init container and no capability at all, a read-only root filesystem, and resource bounds', () => {
+    expect(pod.initContainers).toBeUndefined();
+    expect(pod.hostNetwork ?? false).toBe(false);
+    expect(pod.securityContext.seccompProfile.type).toBe('RuntimeDefault');
     expect(container.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true });
+    expect(container.securityContext.privileged ?? false).toBe(false);
+    expect(container.securityContext.capabilities.add).toBeUndefined();
     expect(container.securityContext.capabilities.drop).toEqual(['ALL']);
     expect(container.resources.requests).toBeDefined();
     expect(container.resources.limits.memory).toBeDefined();
@@ -106,5 +116,54 @@ describe('deploy/kubernetes', () => {
     expect(config.ptp.nodeName).toBe('node1');
     expect(config.ptp.socketPath).toBe('/cloud-native/events.sock');
     expect(config.ptp.profilePath).toBe('/etc/linuxptp');
+  });
+
+  it('every manifest validates against its Kubernetes (or Prometheus Operator) schema', () => {
+    const models: Record<string, new (o: any) => { validate(): void }> = {
+      DaemonSet,
+      ConfigMap,
+      Service,
+      Namespace,
+      ServiceMonitor,
+    };
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml'))) {
+      for (const o of docs(file)) {
+        const Model = models[o.kind];
+        expect(Model, `${file}: a schema for ${o.kind}`).toBeDefined();
+        expect(() => new Model!(o).validate(), `${file}: ${o.kind}`).not.toThrow();
+      }
+    }
+  });
+
+  it('the schema check fails on a broken manifest (it really validates)', () => {
+    const broken = structuredClone(daemonSet);
+    broken.spec.template.spec.containers[0].ports[0].containerPort = 'metrics';
+    expect(() => new DaemonSet(broken).validate()).toThrow(/containerPort/);
+    const noSelector = structuredClone(serviceMonitor);
+    delete noSelector.spec.selector;
+    expect(() => new ServiceMonitor(noSelector).validate()).toThrow(/selector/);
+  });
+
+  it('the namespace enforces the Pod Security level the pod needs (privileged: hostPath) and audits at baseline', () => {
+    const labels = namespace.metadata.labels;
+    expect(labels['pod-security.kubernetes.io/enforce']).toBe('privileged');
+    expect(labels['pod-security.kubernetes.io/audit']).toBe('baseline');
+    expect(labels['pod-security.kubernetes.io/warn']).toBe('baseline');
+    // privileged is needed only because of hostPath volumes: nothing else in the pod goes beyond baseline.
+    expect(pod.volumes.some((v: any) => v.hostPath)).toBe(true);
+    expect(pod.hostPID ?? false).toBe(false);
+    expect(pod.hostIPC ?? false).toBe(false);
+  });
+
+  it('a ServiceMonitor scrapes the metrics port of the Service', () => {
+    expect(serviceMonitor.metadata.namespace).toBe(namespace.metadata.name);
+    expect(service.metadata.labels).toMatchObject(serviceMonitor.spec.selector.matchLabels);
+    expect(serviceMonitor.spec.endpoints[0].port).toBe(service.spec.ports[0].name);
+    expect(serviceMonitor.spec.endpoints[0].path).toBe('/metrics');
+  });
+
+  it('pins the image to the package version', () => {
+    const { version } = JSON.parse(readFileSync(resolve(dir, '../../package.json'), 'utf8')) as { version: string };
+    for (const c of pod.containers) expect(c.image).toBe(`syncvisor:${version}`);
   });
 });

@@ -69,8 +69,15 @@ describe('deploy/systemd/syncvisor.service', () => {
     mkdirSync(join(fakeRoot, 'usr/bin'), { recursive: true });
     mkdirSync(join(fakeRoot, 'usr/lib/systemd'), { recursive: true });
     writeFileSync(join(fakeRoot, 'etc/systemd/system/syncvisor.service'), unitText);
-    writeFileSync(join(fakeRoot, 'usr/bin/syncvisor'), '#!/bin/sh\nexit 0\n');
-    chmodSync(join(fakeRoot, 'usr/bin/syncvisor'), 0o755);
+    // The real program: the package's bin run by this Node, as an installed /usr/bin/syncvisor would be.
+    const exec = join(fakeRoot, 'usr/bin/syncvisor');
+    writeFileSync(exec, `#!/bin/sh\nexec ${process.execPath} ${join(root, 'bin/syncvisor.js')} "$@"\n`);
+    chmodSync(exec, 0o755);
+    // ExecStart's arguments are ones the program accepts (run --config FILE is valid syntax: --help answers 0).
+    const execStart = one('ExecStart').split(/\s+/);
+    const help = spawnSync(exec, [...execStart.slice(1), '--help'], { encoding: 'utf8', timeout: 20_000 });
+    expect(help.stdout).toContain('Usage: syncvisor run');
+    expect(help.status).toBe(0);
     expect(existsSync('/usr/lib/systemd/system/sysinit.target'), 'the systemd package ships sysinit.target').toBe(true);
     cpSync('/usr/lib/systemd/system', join(fakeRoot, 'usr/lib/systemd/system'), {
       recursive: true,
@@ -105,8 +112,10 @@ describe('deploy/systemd/syncvisor.service', () => {
     expect(r.stderr).toContain('/usr/bin/syncvisor');
   });
 
-  it('runs the daemon with the system configuration file', () => {
-    expect(one('Type')).toBe('simple');
+  it('runs the daemon with the system configuration file, Type=notify with a watchdog', () => {
+    expect(one('Type')).toBe('notify');
+    expect(one('NotifyAccess')).toBe('main');
+    expect(seconds(one('WatchdogSec'))).toBeGreaterThan(0);
     expect(one('ExecStart')).toBe('/usr/bin/syncvisor run --config /etc/syncvisor/syncvisor.yaml');
   });
 
@@ -143,6 +152,17 @@ describe('deploy/systemd/syncvisor.service', () => {
     for (const key of ['ProtectKernelModules', 'ProtectKernelTunables', 'ProtectControlGroups', 'RestrictSUIDSGID']) {
       expect(one(key), key).toBe('yes');
     }
+  });
+
+  it('orders after network.target without pulling it in; the SONiC drop-in orders after database.service', () => {
+    const unitSection = unit.get('Unit')!;
+    expect(unitSection.get('Wants') ?? []).not.toContain('network.target');
+    expect(one('After', unitSection)).toContain('network.target');
+    const sonic = parseUnit(readFileSync(join(root, 'deploy/systemd/syncvisor.service.d/sonic.conf'), 'utf8')).get(
+      'Unit',
+    )!;
+    expect(one('Requires', sonic)).toBe('database.service');
+    expect(one('After', sonic)).toBe('database.service');
   });
 
   it('is enabled for the multi-user target', () => {

@@ -2,17 +2,20 @@
 // Unix socket makes the ptp sidecar's highlighted state change (serving → loading → serving), and the event
 // stream shows the command. Runs the real daemon (`syncvisor run --services ptp --inspect`).
 // Needs Debian's `chromium` (apt-get install -y chromium); skipped with a printed reason when it is missing.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { spawnSyncvisor } from '../support/spawnDaemon.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const chromiumPath = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
-const screenshot = join(repo, 'docs', 'inspector.png');
+// The committed docs/inspector.png is rewritten only when asked (UPDATE_SCREENSHOTS=1 npm test -- test/e2e); a plain
+// run leaves the tree clean and writes the screenshot to a temporary directory.
+const update = process.env.UPDATE_SCREENSHOTS === '1';
 
 if (!chromiumPath) {
   console.warn('inspector.browser.test: skipped: no Chromium at /usr/bin/chromium (apt-get install -y chromium)');
@@ -48,10 +51,8 @@ async function startDaemon(dir: string): Promise<Target> {
   const profiles = join(dir, 'profiles');
   mkdirSync(profiles);
   writeFileSync(join(profiles, 'node1'), JSON.stringify([{ name: 'ptp4l.0.config', interface: 'lo' }]));
-  const child: ChildProcess = spawn(
-    process.execPath,
+  const daemon = spawnSyncvisor(
     [
-      join(repo, 'bin', 'syncvisor.js'),
       'run',
       '--services',
       'ptp',
@@ -71,13 +72,14 @@ async function startDaemon(dir: string): Promise<Target> {
       '--set',
       'ptp.nodeName=node1',
     ],
-    { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const url = await waitFor('the inspector URL on stderr', () => {
-    if (child.exitCode !== null) throw new Error(`daemon exited ${child.exitCode}: ${stderr}`);
-    return /inspector at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stderr)?.[1];
+  const child: ChildProcess = daemon.process;
+  let stdout = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  const url = await waitFor('the inspector URL on stdout', () => {
+    if (child.exitCode !== null) throw new Error(`daemon exited ${child.exitCode}: ${daemon.stderr()}`);
+    return /inspector at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stdout)?.[1];
   });
   await waitFor('the ptp socket', () => (existsSync(socketPath) ? true : undefined));
   return {
@@ -170,9 +172,15 @@ describe.skipIf(!chromiumPath)('inspector in headless Chromium', () => {
     expect(shown.length).toBeGreaterThan(0);
     await page.locator('#follow-selected').uncheck();
 
-    mkdirSync(join(repo, 'docs'), { recursive: true });
-    await page.screenshot({ path: screenshot, fullPage: true });
-    expect(existsSync(screenshot)).toBe(true);
+    // Made here, not at import: a file that is only collected leaves no directory behind.
+    const shotDir = update ? join(repo, 'docs') : mkdtempSync(join(tmpdir(), 'syncvisor-shot-'));
+    const screenshot = join(shotDir, 'inspector.png');
+    try {
+      await page.screenshot({ path: screenshot, fullPage: true });
+      expect(existsSync(screenshot)).toBe(true);
+    } finally {
+      if (!update) rmSync(shotDir, { recursive: true, force: true });
+    }
     expect(errors).toEqual([]);
   }, 60_000);
 });

@@ -1,6 +1,6 @@
 // The real binary end to end: `syncvisor run --services ptp` with the example configuration, lines over a real Unix
 // socket, `/metrics` over HTTP, and `syncvisor ctl restart` (a child process) after the configuration changed.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import {
   copyFileSync,
   mkdirSync,
@@ -15,13 +15,14 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSyncvisor } from '../support/spawnDaemon.js';
 
 const repo = join(import.meta.dirname, '../..');
 const bin = join(repo, 'bin/syncvisor.js');
 const fixtures = join(repo, 'test/fixtures/ptp');
 const dir = mkdtempSync(join(tmpdir(), 'syncvisor-ptpd-'));
 const sock = join(dir, 'events.sock');
-let daemon: ReturnType<typeof spawn>;
+let daemon: ChildProcess;
 let stderr = '';
 let base = '';
 
@@ -53,10 +54,7 @@ beforeAll(async () => {
   const args = ['run', '--services', 'ptp', '--http', '127.0.0.1:0'];
   for (const kv of [`ptp.socketPath=${sock}`, `ptp.configDir=${dir}/cfg`, `ptp.profilePath=${dir}/profiles`])
     args.push('--set', kv);
-  daemon = spawn(process.execPath, [bin, ...args], {
-    env: { ...process.env, NODE_NAME: 'node1' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  daemon = spawnSyncvisor(args, { env: { NODE_NAME: 'node1' } }).process;
   daemon.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const address = await until('http', () => /"address":"([^"]+)","msg":"http listening"/.exec(stderr)?.[1], Boolean);
   base = `http://${address}`;

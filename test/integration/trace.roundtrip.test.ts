@@ -1,6 +1,5 @@
 // A trace recorded by the real daemon (real Unix socket, real config files) replays on a simulated clock to the
 // snapshot the daemon itself wrote just before its shutdown.
-import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseTrace } from '../../src/io/observe/traceFormat.js';
 import { replayTrace } from '../../src/actors/observe/replay.js';
+import { spawnSyncvisor } from '../support/spawnDaemon.js';
 
 const repo = join(import.meta.dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'syncvisor-roundtrip-'));
@@ -32,20 +32,20 @@ describe('trace round trip', () => {
       'ptp.emitLogsUrl=',
     ])
       args.push('--set', kv);
-    const p = spawn(process.execPath, [join(repo, 'bin/syncvisor.js'), ...args], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    await expect.poll(() => stderr.includes('http listening'), { timeout: 15_000 }).toBe(true);
-    await expect.poll(() => stderr.includes('"msg":"trace: recording"'), { timeout: 5_000 }).toBe(true);
-    await expect.poll(() => stderr.includes('"msg":"ptp socket listening"'), { timeout: 5_000 }).toBe(true);
+    const d = spawnSyncvisor(args);
+    // Connect only once the socket listens (not merely HTTP): under load the two are far apart.
+    await d.waitForLog('ptp socket listening', {}, 20_000);
+    await d.waitForLog('trace: recording', {}, 10_000);
+    const stderr = (): string => d.stderr();
     const c = await new Promise<Socket>((resolve, reject) => {
       const s = connect(sock, () => resolve(s));
       s.on('error', reject);
     });
     // Each step waits for the daemon's own log line, not a fixed pause: under load a pause may be too short.
-    const seen = (text: string) => stderr.split('\n').filter((l) => l.includes(text)).length;
+    const seen = (text: string) =>
+      stderr()
+        .split('\n')
+        .filter((l) => l.includes(text)).length;
     c.write(readFileSync(join(repo, 'deploy/demo/lines.txt')));
     await expect.poll(() => seen('"to":"LOCKED"'), { timeout: 10_000 }).toBeGreaterThan(0);
     c.write('CMD RESTART\n');
@@ -58,10 +58,7 @@ describe('trace round trip', () => {
       })
       .toBeGreaterThan(lockedBefore);
     c.end();
-    const code = await new Promise<number | null>((resolve) => {
-      p.on('exit', resolve);
-      p.kill('SIGTERM');
-    });
+    const { code } = await d.stop();
     expect(code).toBe(0);
     const live = JSON.parse(readFileSync(`${trace}.snapshot.json`, 'utf8')) as Record<string, unknown>;
     expect(live.ptp).toEqual({ serving: 'live' });

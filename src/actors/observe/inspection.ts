@@ -27,13 +27,14 @@ export async function attachInspectors(config: Config, logger: Logger): Promise<
     const local = createLocalInspector({ port: config.inspect.port, logger });
     const { url } = await local.start();
     logger.info({ url }, 'inspector: open this page');
-    process.stderr.write(`syncvisor: inspector at ${url}\n`);
+    // Also on stdout, for the person who asked for it (stderr carries the log stream, whatever its level).
+    process.stdout.write(`syncvisor: inspector at ${url}\n`);
     inspectors.push(local.inspect);
     stops.push(() => local.stop());
   }
   if (config.inspect.stately) {
     const { createStatelyInspector } = await import('./inspector.js');
-    const stately = createStatelyInspector({ logger });
+    const stately = await createStatelyInspector({ logger });
     inspectors.push(stately.inspect);
     stops.push(() => stately.stop());
   }

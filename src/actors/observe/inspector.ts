@@ -3,9 +3,9 @@
 // 127.0.0.1. createStatelyInspector relays the same events to the Stately inspector through @statelyai/inspect
 // (the successor of @xstate/inspect, which targets XState v4 only). main.ts passes `inspect` to createActor only
 // when --inspect / --stately-inspect is given: otherwise no observer is attached at all.
+import type * as StatelyInspect from '@statelyai/inspect';
+import type * as StatelyInspectServer from '@statelyai/inspect/server';
 import type { ActorRefLike, InspectionEvent } from 'xstate';
-import { createWebSocketInspector } from '@statelyai/inspect';
-import { createInspectorServer as createStatelyRelay } from '@statelyai/inspect/server';
 import type { Logger } from '../../io/log.js';
 import { createInspectorServer } from '../../io/observe/inspectorServer.js';
 import { InspectorStore, type ActorInfo, type ActorStatus, type JsonValue } from '../../io/observe/inspectorStore.js';
@@ -239,7 +239,18 @@ export interface StatelyInspector {
  * Attach @statelyai/inspect: a local relay (createInspectorServer) and a WebSocket inspector feeding it.
  * @xstate/inspect is not used: it targets XState v4 only.
  */
-export function createStatelyInspector(opts: StatelyInspectorOptions): StatelyInspector {
+export async function createStatelyInspector(opts: StatelyInspectorOptions): Promise<StatelyInspector> {
+  // An optional dependency, loaded only for --stately-inspect (the runtime image does not ship it).
+  let mods: [typeof StatelyInspect, typeof StatelyInspectServer];
+  try {
+    mods = await Promise.all([import('@statelyai/inspect'), import('@statelyai/inspect/server')]);
+  } catch (err) {
+    throw new Error(
+      `--stately-inspect needs the optional package @statelyai/inspect (npm install @statelyai/inspect): ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+  const [{ createWebSocketInspector }, { createInspectorServer: createStatelyRelay }] = mods;
   const port = opts.port ?? 8080;
   const relay = createStatelyRelay({ port, autoOpen: opts.autoOpen ?? false });
   const ws = createWebSocketInspector({ url: `ws://localhost:${port}` });

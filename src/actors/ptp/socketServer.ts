@@ -52,6 +52,8 @@ export function createSocketServer(deps: SocketServerDeps) {
         }
         server = s;
         deps.logger.info({ path: input.path }, 'ptp socket listening');
+        // Readiness includes the listener: linuxptp-daemon cannot reach a sidecar whose socket is not bound.
+        sendBack({ type: 'child.ready', id, ready: true });
       },
       (err: NodeJS.ErrnoException) => {
         if (stopped) return;
