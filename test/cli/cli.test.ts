@@ -174,11 +174,11 @@ describe('syncvisor CLI', () => {
     expect(r.stderr).toContain('child socketServer exceeded its restart intensity');
   });
 
-  it('run: a directory it cannot write is one clear configuration error naming the key (exit 2)', () => {
+  it('run: a directory it cannot write is one clear configuration error naming the key (exit 78)', () => {
     const file = join(dir, 'not-a-dir-either');
     writeFileSync(file, 'x');
     const r = run(['run', '--services', 'ptp', '--http', '127.0.0.1:0', '--set', `ptp.socketPath=${file}/events.sock`]);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(78);
     expect(r.stderr).toContain(`config key "ptp.socketPath": directory ${file} is not writable`);
     expect(r.stderr).not.toContain('child restarted');
   });

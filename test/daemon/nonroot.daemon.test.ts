@@ -47,13 +47,13 @@ describe.skipIf(!isRoot)('a run as a normal user', () => {
     expect(after).toEqual(before);
   }, 90_000);
 
-  it('forced to the system paths, it exits 2 naming each directory it cannot write', async () => {
+  it('forced to the system paths, it exits 78 (EX_CONFIG) naming each directory it cannot write', async () => {
     const d = spawnSyncvisor(['run', '--http', '127.0.0.1:0', '--set', 'redis.runtimeDir=/run/syncvisor-test-x'], {
       wrapper: asNobody,
       env: { ...userEnv, SYNCVISOR_PATHS_MODE: 'system' },
     });
     const r = await d.exited;
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(78);
     expect(d.stderr()).toContain('config key "redis.runtimeDir": directory /run/syncvisor-test-x is not writable');
     expect(d.stderr()).toMatch(/config key "ptp\.socketPath": directory \/cloud-native is not writable/);
     expect(d.stderr()).not.toContain('FATAL');
