@@ -156,12 +156,14 @@ export const configSchema = z
         nodeName: z.string().default('').describe('Node name: the `node` metric label and the ConfigMap file name.'),
         maxLineBytes: z.number().int().min(64).default(65_536).describe('Longer lines are discarded and counted.'),
         maxConnections: z.number().int().min(1).default(256).describe('Further connections are refused and counted.'),
-        queueMax: z
+        queueMaxBytes: z
           .number()
           .int()
-          .min(1)
-          .default(10_000)
-          .describe('Lines held while the sidecar loads; overflow drops the oldest, counted.'),
+          .min(65_536)
+          .default(16 * 1024 * 1024)
+          .describe(
+            'Bytes of lines held while the sidecar loads; when full, the sockets are not read (backpressure) and lines already read are dropped, counted.',
+          ),
         restart: z
           .object({
             mode: z

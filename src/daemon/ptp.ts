@@ -1,15 +1,18 @@
 // Composition of the ptp service: the socketServer (owned by the supervisor, so a sidecar restart keeps the listener
-// and every connection) and the ptp sidecar machine with its loader, emit-logs GET and clock reporting provided.
-// The current generation's registry is attached to the MetricsHub; a restart replaces it.
+// and every connection) and the ptp sidecar machine with its actors provided: the loader, the emit-logs GET, the
+// data-plane actor (the serving generation: parser + metrics, attached to the MetricsHub while it serves) and the
+// clock bank. The generation actor's invocation is the only owner of a generation: nothing here stops one.
+import { Counter } from 'prom-client';
 import type { Config } from '../config/schema.js';
 import type { MetricsHub } from '../io/http/metricsHub.js';
 import type { Logger } from '../io/log.js';
 import type { PtpGeneration } from '../io/ptp/generation.js';
 import { createSocketServer, type SocketServerInput } from '../actors/ptp/socketServer.js';
 import { createEmitLogs, createPtpLoader } from '../actors/ptp/ptpGeneration.js';
-import { clockStateMachine } from '../machines/ptp/clockState.js';
+import { createGenerationActor } from '../actors/ptp/generationActor.js';
+import { createClockBank } from '../actors/ptp/clockBank.js';
 import { ptpSidecarMachine, type PtpSidecarInput } from '../machines/ptp/ptpSidecar.js';
-import { exitCodes, type ChildSpec } from '../machines/supervisor/spec.js';
+import type { ChildSpec } from '../machines/supervisor/spec.js';
 
 export interface PtpDeps {
   config: Config;
@@ -17,24 +20,38 @@ export interface PtpDeps {
   metrics: MetricsHub;
 }
 
+/** At most one warning per interval for a repetitive condition; the count in between is summarised. */
+function rateLimited(intervalMs: number) {
+  let last = -Infinity;
+  let suppressed = 0;
+  return (log: (suppressed: number) => void): void => {
+    const now = Date.now();
+    if (now - last < intervalMs) {
+      suppressed++;
+      return;
+    }
+    last = now;
+    log(suppressed);
+    suppressed = 0;
+  };
+}
+
 /** The sidecar machine with its I/O provided (exported for tests that run it without the supervisor). */
 export function providedPtpSidecarMachine(deps: PtpDeps) {
   const { config, logger, metrics } = deps;
   const ptp = config.ptp;
-  let current: PtpGeneration | undefined;
-  metrics.attach(() => current?.registry);
-
-  const clockState = clockStateMachine.provide({
-    actions: {
-      reportClockState: ({ context }, params) => {
-        current?.setClockState(context.process, context.iface, params.to);
-        logger.info(
-          { clock: context.key, profile: context.profile, from: context.current, to: params.to },
-          'ptp clock state',
-        );
-      },
-    },
-  });
+  let serving: PtpGeneration | undefined;
+  metrics.attach(() => serving?.registry);
+  const queueDropped =
+    (metrics.global.getSingleMetric('syncvisor_ptp_queue_dropped_lines_total') as Counter | undefined) ??
+    new Counter({
+      name: 'syncvisor_ptp_queue_dropped_lines_total',
+      help: 'Lines read while the load queue (ptp.queueMaxBytes) was full, dropped.',
+      registers: [metrics.global],
+    });
+  const warnQueueFull = rateLimited(10_000);
+  const socketServer = (system: { get(id: string): { send(e: { type: string }): void } | undefined }) =>
+    system.get('socketServer');
 
   return ptpSidecarMachine.provide({
     actors: {
@@ -44,13 +61,17 @@ export function providedPtpSidecarMachine(deps: PtpDeps) {
         nodeName: ptp.nodeName,
         registry: metrics.global,
         logger,
-        onLoaded: (g) => {
-          current?.stop();
-          current = g;
-        },
       }),
       emitLogs: createEmitLogs(ptp.emitLogsUrl, ptp.emitLogsTimeoutMs),
-      clockState,
+      ptpGeneration: createGenerationActor({
+        registry: metrics.global,
+        logger,
+        attach: (g) => (serving = g),
+        detach: (g) => {
+          if (serving === g) serving = undefined;
+        },
+      }),
+      clockBank: createClockBank(),
     },
     actions: {
       acceptLiveStart: () => logger.info('CMD LIVE_START accepted'),
@@ -59,11 +80,17 @@ export function providedPtpSidecarMachine(deps: PtpDeps) {
           { command: event.type === 'socket.command' ? event.command.slice(0, 200) : '' },
           'unknown CMD ignored',
         ),
-      queueOverflowed: ({ context }, params) =>
-        logger.warn(
-          { dropped: params.dropped, queueMax: context.queueMax },
-          'ptp line queue full: oldest lines dropped',
-        ),
+      queueOverflowed: ({ context }, params) => {
+        queueDropped.inc(params.dropped);
+        warnQueueFull((suppressed) =>
+          logger.warn(
+            { dropped: params.dropped, queueMaxBytes: context.queueMaxBytes, suppressed },
+            'ptp line queue full: reading paused, lines already read dropped',
+          ),
+        );
+      },
+      pauseReading: ({ system }) => socketServer(system)?.send({ type: 'socket.pause' }),
+      resumeReading: ({ system }) => socketServer(system)?.send({ type: 'socket.resume' }),
       logLoadFailed: ({ event }) =>
         logger.error({ err: String((event as { error?: unknown }).error) }, 'ptp load failed'),
       logGenerationLoaded: ({ context }) => logger.debug({ load: context.loads }, 'ptp generation ready'),
@@ -73,7 +100,12 @@ export function providedPtpSidecarMachine(deps: PtpDeps) {
           'emit-logs GET failed',
         ),
       logRestart: ({ context }) =>
-        logger.info({ load: context.loads, clocks: Object.keys(context.clocks).length }, 'ptp sidecar restarting'),
+        logger.info({ load: context.loads, clocks: Object.keys(context.clockStates).length }, 'ptp sidecar restarting'),
+      logClockState: (_, e) =>
+        logger.info(
+          { clock: e.key, profile: e.profile, from: e.from, to: e.to, offset: e.offset, clockClass: e.clockClass },
+          'ptp clock state',
+        ),
     },
   });
 }
@@ -81,7 +113,7 @@ export function providedPtpSidecarMachine(deps: PtpDeps) {
 export function ptpSidecarInput(config: Config): PtpSidecarInput {
   return {
     id: 'ptp',
-    queueMax: config.ptp.queueMax,
+    queueMaxBytes: config.ptp.queueMaxBytes,
     restartMode: config.ptp.restart.mode,
     emitLogs: config.ptp.emitLogsUrl !== '',
   };
@@ -94,8 +126,6 @@ export function ptpChildSpecs(deps: PtpDeps): ChildSpec[] {
     maxLineBytes: config.ptp.maxLineBytes,
     maxConnections: config.ptp.maxConnections,
   };
-  // The machine hard-codes 75 to stay free of imports; keep the two in step.
-  void (exitCodes.ptpRestart satisfies 75);
   return [
     {
       id: 'socketServer',

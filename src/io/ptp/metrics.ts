@@ -108,6 +108,7 @@ export class PtpMetrics {
   private readonly nmea: GaugeFamily;
   private readonly clockClass: GaugeFamily;
   private readonly processStatus: GaugeFamily;
+  private readonly haProfileStatus: GaugeFamily;
   private readonly restarts: Family<CounterChild>;
 
   constructor(readonly node: string) {
@@ -133,6 +134,11 @@ export class PtpMetrics {
     this.nmea = gauge('nmea_status', 'NMEA status: 0 unavailable, 1 available.', ['process', 'node', 'iface']);
     this.clockClass = gauge('clock_class', 'PTP clock class.', ['process', 'config', 'node']);
     this.processStatus = gauge('process_status', 'PTP process status: 0 DOWN, 1 UP.', ['process', 'node', 'config']);
+    this.haProfileStatus = gauge(
+      'ha_profile_status',
+      'HA profile state as phc2sys reports it (1 active, 0 inactive).',
+      ['process', 'node', 'profile'],
+    );
     const rc = new Counter({
       name: 'openshift_ptp_process_restart_count',
       help: 'Times a PTP process reported UP.',
@@ -186,6 +192,10 @@ export class PtpMetrics {
   setProcessStatus(process: string, config: string, up: boolean): void {
     this.processStatus.get(process, this.node, config).set(up ? 1 : 0);
     if (up) this.restarts.get(process, this.node, config).inc();
+  }
+
+  setHaProfileStatus(process: string, profile: string, v: number): void {
+    this.haProfileStatus.get(process, this.node, profile).set(v);
   }
 
   text(): Promise<string> {

@@ -30,6 +30,10 @@ export interface LineServer {
   readonly path: string;
   /** Number of open connections. */
   readonly connections: number;
+  /** Backpressure: stop reading every connection (new ones start paused) until resume(). */
+  pause(): void;
+  resume(): void;
+  readonly paused: boolean;
   close(): Promise<void>;
 }
 
@@ -204,6 +208,7 @@ export async function startLineServer(opts: LineServerOptions, handlers: LineSer
 
   const open = new Map<number, Socket>();
   let nextId = 1;
+  let paused = false;
   const server: Server = createServer((sock) => {
     if (open.size >= maxConnections) {
       metrics.refused.inc();
@@ -215,6 +220,7 @@ export async function startLineServer(opts: LineServerOptions, handlers: LineSer
     metrics.connections.set(open.size);
     const framer = new Framer(maxLineBytes, connId, handlers, metrics);
     sock.on('data', (chunk: Buffer) => framer.push(chunk));
+    if (paused) sock.pause();
     sock.on('error', () => {
       /* a peer reset is an ordinary disconnect */
     });
@@ -243,6 +249,17 @@ export async function startLineServer(opts: LineServerOptions, handlers: LineSer
     path,
     get connections() {
       return open.size;
+    },
+    get paused() {
+      return paused;
+    },
+    pause() {
+      paused = true;
+      for (const sock of open.values()) sock.pause();
+    },
+    resume() {
+      paused = false;
+      for (const sock of open.values()) sock.resume();
     },
     close() {
       closing ??= new Promise<void>((resolve) => {
