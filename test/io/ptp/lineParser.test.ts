@@ -37,7 +37,7 @@ describe('PTP line parser', () => {
       'ptp4l/ens1f0 holdover 5000', // SLAVE to FAULTY: port events are edges themselves
       'chronyd/CLOCK_REALTIME locked 5000', // no chronyd config: default thresholds
     ]);
-    expect(g.parser.stats).toEqual({ parsed: 13, ignored: 1 });
+    expect(g.parser.stats).toEqual({ parsed: 13, ignored: 1, unknownClock: 0 });
     const n = 'node="node1"';
     expect(series(await g.metrics.text())).toEqual([
       `openshift_ptp_offset_ns{from="master",process="ptp4l",${n},iface="ens5f1"} -1`,
@@ -55,6 +55,7 @@ describe('PTP line parser', () => {
       `openshift_ptp_delay_ns{from="master",process="ptp4l",${n},iface="ens5f1"} 89`,
       `openshift_ptp_delay_ns{from="phc",process="phc2sys",${n},iface="CLOCK_REALTIME"} 1085`,
       `openshift_ptp_delay_ns{from="sys",process="phc2sys",${n},iface="CLOCK_REALTIME"} 502`,
+      `openshift_ptp_delay_ns{from="master",process="ts2phc",${n},iface="ens5f1"} 0`,
       `openshift_ptp_interface_role{process="ptp4l",${n},iface="ens5f1"} 1`,
       `openshift_ptp_interface_role{process="ptp4l",${n},iface="ens5f0"} 2`,
       `openshift_ptp_interface_role{process="ptp4l",${n},iface="ens1f0"} 3`,
@@ -96,9 +97,9 @@ describe('PTP line parser', () => {
       "chronyd[1]: [chronyd.0.config] Can't synchronise: no selectable sources",
     ]);
     expect(edges.map((e) => `${e.key} ${e.verdict}`)).toEqual([
-      'ts2phc/ens5f1 holdover',
-      'T-BC/ens5f1 holdover',
-      'dpll/ens5f1 locked',
+      'ts2phc/ens5f1 daemonHoldover',
+      'T-BC/ens5f1 daemonHoldover',
+      'dpll/ens5f1 daemonLocked',
       'gnss/ens5f1 freerun',
       'chronyd/CLOCK_REALTIME freerun',
     ]);
@@ -124,7 +125,7 @@ describe('PTP line parser', () => {
       '\u0000\uffff[]]][:::',
     ];
     expect(g.ingest(bad)).toEqual([]);
-    expect(g.parser.stats).toEqual({ parsed: 0, ignored: bad.length });
+    expect(g.parser.stats).toEqual({ parsed: 0, ignored: bad.length, unknownClock: 0 });
     expect(series(await g.metrics.text()).filter((l) => !/interface_role|threshold/.test(l))).toEqual([]);
   });
 
@@ -205,5 +206,115 @@ describe('PTP configuration loading', () => {
     } finally {
       rmSync(d, { recursive: true, force: true });
     }
+  });
+
+  // Line families and metrics derived from CEP's tests (lines in, metric values out).
+  describe('CEP line families', () => {
+    const text = async (g: PtpGeneration) => series(await g.metrics.text());
+
+    it('ptp4l summary: offset = rms, max = max, freq and delay, on the SLAVE port', async () => {
+      const g = await load();
+      g.ingest(['ptp4l[74737.942]: [ptp4l.0.config] rms 53 max 74 freq -16642 +/- 40 delay 1089 +/- 20']);
+      const t = await text(g);
+      expect(t).toContain('openshift_ptp_offset_ns{from="master",process="ptp4l",node="node1",iface="ens5f1"} 53');
+      expect(t).toContain('openshift_ptp_max_offset_ns{from="master",process="ptp4l",node="node1",iface="ens5f1"} 74');
+      expect(t).toContain(
+        'openshift_ptp_frequency_adjustment_ns{from="master",process="ptp4l",node="node1",iface="ens5f1"} -16642',
+      );
+      expect(t).toContain('openshift_ptp_delay_ns{from="master",process="ptp4l",node="node1",iface="ens5f1"} 1089');
+    });
+
+    it('ts2phc without "master" (newer linuxptp): offset, delay 0, range-checked verdict', async () => {
+      const g = await load();
+      const e = g.ingest(['ts2phc[1]: [ts2phc.0.config] ens5f1 offset 0 s2 freq -0']);
+      expect(e.map((x) => `${x.key} ${x.verdict} ${x.offset}`)).toEqual(['ts2phc/ens5f1 locked 0']);
+      const t = await text(g);
+      expect(t).toContain('openshift_ptp_offset_ns{from="master",process="ts2phc",node="node1",iface="ens5f1"} 0');
+      expect(t).toContain('openshift_ptp_delay_ns{from="master",process="ts2phc",node="node1",iface="ens5f1"} 0');
+      expect(g.ingest(['ts2phc[1]: [ts2phc.0.config] ens5f1 offset 500 s2 freq -0']).map((x) => x.verdict)).toEqual([
+        'outOfRange',
+      ]);
+    });
+
+    it('chronyd as linuxptp-daemon writes it (`chronyd[PID][chronyd.0.config]: …`), matched anywhere', async () => {
+      const g = await load();
+      const e = g.ingest([
+        'chronyd[4242][chronyd.0.config]: Selected source 10.0.0.1',
+        "chronyd[4242][chronyd.0.config]: Can't synchronise: no selectable sources",
+      ]);
+      expect(e.map((x) => `${x.key} ${x.verdict}`)).toEqual([
+        'chronyd/CLOCK_REALTIME locked',
+        'chronyd/CLOCK_REALTIME freerun',
+      ]);
+    });
+
+    it('offsets from dpll / gnss / T-BC status lines with from = the process', async () => {
+      const g = await load();
+      g.ingest([
+        'dpll[1]:[ts2phc.0.config] ens5f1 frequency_status 3 offset 5 phase_status 3 pps_status 1 s2',
+        'gnss[1]:[ts2phc.0.config] ens5f1 gnss_status 3 offset 7 s2',
+        'T-BC[1]:[ptp4l.0.config] ens5f1 offset -9 T-BC-STATUS s2',
+      ]);
+      const t = await text(g);
+      expect(t).toContain('openshift_ptp_offset_ns{from="dpll",process="dpll",node="node1",iface="ens5f1"} 5');
+      expect(t).toContain('openshift_ptp_offset_ns{from="gnss",process="gnss",node="node1",iface="ens5f1"} 7');
+      expect(t).toContain('openshift_ptp_offset_ns{from="T-BC",process="T-BC",node="node1",iface="ens5f1"} -9');
+    });
+
+    it('PTP_PROCESS_STATUS for a config without a file is recorded (bounded)', async () => {
+      const g = await load();
+      expect(g.ingest(['synce4l[1]:[synce4l.0.config] PTP_PROCESS_STATUS:1'])).toEqual([]);
+      expect(await text(g)).toContain(
+        'openshift_ptp_process_status{process="synce4l",node="node1",config="synce4l.0.config"} 1',
+      );
+      const many = Array.from({ length: 500 }, (_, i) => `ptp4l[1]:[ptp4l.${i + 100}.config] PTP_PROCESS_STATUS:1`);
+      g.ingest(many);
+      expect((await text(g)).filter((l) => l.startsWith('openshift_ptp_process_status')).length).toBeLessThanOrEqual(
+        65,
+      );
+    });
+
+    it('ptp_ha_profile <profile> state <n> → ha_profile_status; unknown profiles are dropped', async () => {
+      const g = await load();
+      g.ingest([
+        'phc2sys[1]: [ptp4l.0.config] ptp_ha_profile profile0 state 1',
+        'phc2sys[1]: [ptp4l.0.config] ptp_ha_profile nosuch state 1',
+      ]);
+      const t = (await text(g)).filter((l) => l.startsWith('openshift_ptp_ha_profile_status'));
+      expect(t).toEqual(['openshift_ptp_ha_profile_status{process="phc2sys",node="node1",profile="profile0"} 1']);
+    });
+
+    it('process down: phc2sys → CLOCK_REALTIME FREERUN; ts2phc → FreeRun offset and FREERUN', async () => {
+      const g = await load();
+      g.ingest([
+        'phc2sys[1]: [ptp4l.0.config] CLOCK_REALTIME phc offset 5 s2 freq -1 delay 1',
+        'ts2phc[1]: [ts2phc.0.config] ens5f1 master offset 3 s2 freq -1',
+      ]);
+      const e = g.ingest([
+        'phc2sys[1]:[ptp4l.0.config] PTP_PROCESS_STATUS:0',
+        'ts2phc[1]:[ts2phc.0.config] PTP_PROCESS_STATUS:0',
+      ]);
+      expect(e.map((x) => `${x.key} ${x.verdict}`)).toEqual([
+        'phc2sys/CLOCK_REALTIME freerun',
+        'ts2phc/ens5f1 freerun',
+      ]);
+      expect(await text(g)).toContain(
+        'openshift_ptp_offset_ns{from="master",process="ts2phc",node="node1",iface="ens5f1"} -10000000000000000',
+      );
+    });
+  });
+
+  describe('bounded state', () => {
+    it('100,000 distinct interface and process names create no clock and no series; each is counted', async () => {
+      const g = await load();
+      const lines: string[] = [];
+      for (let i = 0; i < 50_000; i++) lines.push(`ts2phc[1]: [ts2phc.0.config] x${i} master offset 1 s2 freq 1`);
+      for (let i = 0; i < 50_000; i++) lines.push(`p${i}[1]:[ptp4l.0.config] ens5f1 T-GM-STATUS s2`);
+      const before = series(await g.metrics.text()).length;
+      expect(g.ingest(lines)).toEqual([]);
+      expect(g.parser.stats.unknownClock).toBe(100_000);
+      expect(g.parser.lastUnknownClock).toBe('p49999/ens5f1');
+      expect(series(await g.metrics.text()).length).toBe(before);
+    });
   });
 });
