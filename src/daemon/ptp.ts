@@ -93,6 +93,7 @@ export function providedPtpSidecarMachine(deps: PtpDeps) {
       resumeReading: ({ system }) => socketServer(system)?.send({ type: 'socket.resume' }),
       logLoadFailed: ({ event }) =>
         logger.error({ err: String((event as { error?: unknown }).error) }, 'ptp load failed'),
+      discardGeneration: ({ event }) => (event as { output?: { stop(): void } }).output?.stop(),
       logGenerationLoaded: ({ context }) => logger.debug({ load: context.loads }, 'ptp generation ready'),
       logEmitLogsFailed: ({ event }) =>
         logger.warn(

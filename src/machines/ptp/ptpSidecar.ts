@@ -217,6 +217,11 @@ const sidecarSetup = setup({
     resumeReading: () => {},
     /** Logged by the composition. */
     logLoadFailed: () => {},
+    /**
+     * A generation loaded while a RESTART was pending is never served: the composition drops it (its registry was
+     * never attached). Served generations are dropped by the end of their invocation instead.
+     */
+    discardGeneration: () => {},
     /** Logged by the composition, with context.loads. */
     logGenerationLoaded: () => {},
     logEmitLogsFailed: () => {},
@@ -358,7 +363,7 @@ export const ptpSidecarMachine = sidecarSetup.createMachine({
           {
             guard: 'restartPending',
             target: 'restarting',
-            actions: ['logGenerationLoaded'],
+            actions: ['logGenerationLoaded', 'discardGeneration'],
           },
           {
             target: 'serving',

@@ -67,6 +67,7 @@ function harness(input: Partial<PtpSidecarInput> = {}, seeds: ClockEdge[] = []) 
     },
     actions: {
       logClockState: (_, e) => clockReports.push(`${e.key}:${e.to}`),
+      discardGeneration: ({ event }) => (event as unknown as { output: SidecarGeneration }).output.stop(),
       pauseReading: () => log.push('pause'),
       resumeReading: () => log.push('resume'),
       queueOverflowed: (_, p) => log.push(`dropped ${p.dropped}`),
@@ -177,9 +178,15 @@ describe('ptpSidecar', () => {
     };
     const [, actions2] = transition(ptpSidecarMachine, snap, changed);
     expect(g.clockStates.length).toBe(before.states);
-    expect(actions2.map((a) => a.type)).toEqual(expect.arrayContaining(['logClockState', 'xstate.sendTo', 'xstate.emit']));
+    expect(actions2.map((a) => a.type)).toEqual(
+      expect.arrayContaining(['logClockState', 'xstate.sendTo', 'xstate.emit']),
+    );
     // From the very start too: the initial transition only names the load.
-    const [init] = initialTransition(ptpSidecarMachine, { queueMaxBytes: 100, restartMode: 'inProcess', emitLogs: false });
+    const [init] = initialTransition(ptpSidecarMachine, {
+      queueMaxBytes: 100,
+      restartMode: 'inProcess',
+      emitLogs: false,
+    });
     expect(init.value).toBe('loading');
     expect(g.seen.length).toBe(before.seen);
   });
@@ -203,10 +210,7 @@ describe('ptpSidecar', () => {
     const h = harness({}, [seed as ClockEdge]);
     await h.finishLoad();
     h.lines('clock ptp4l/eth0 holdover', 'clock phc2sys/CLOCK_REALTIME locked', 'plain line');
-    expect(Object.keys(h.clocks()).sort()).toEqual([
-      'phc2sys/CLOCK_REALTIME',
-      'ptp4l/eth0',
-    ]);
+    expect(Object.keys(h.clocks()).sort()).toEqual(['phc2sys/CLOCK_REALTIME', 'ptp4l/eth0']);
     h.cmd('RESTART');
     h.clock.increment(5_000); // the holdover timer of the stopped clock never fires
     const of = (k: string) => h.clockReports.filter((r) => r.startsWith(k));
