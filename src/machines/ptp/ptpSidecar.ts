@@ -58,11 +58,13 @@ export interface PtpSidecarInput {
   emitLogs: boolean;
 }
 
-/** One clock's last reported state, as the OS-clock and sync-state rules read it. */
-interface ClockView {
-  process: string;
-  profile: string;
-  state: ClockStateName;
+/** How many clocks are in each state (kept per change, so no rule walks all clocks). */
+export type StateCounts = Record<ClockStateName, number>;
+
+/** Per profile: its phc2sys clocks and its PTP clocks (ptp4l, T-BC, GM), counted by state. */
+interface ProfileCounts {
+  phc2sys: StateCounts;
+  ptp: StateCounts;
 }
 
 export interface PtpSidecarContext {
@@ -78,8 +80,9 @@ export interface PtpSidecarContext {
   pendingRestart: boolean;
   /** Loads started so far (1 = the first load). */
   loads: number;
-  /** The last state of each clock of this generation (for the OS-clock and sync-state rules). */
-  clockStates: Record<string, ClockView>;
+  /** Clocks of this generation by state: all of them, and per profile (the OS-clock and sync-state rules). */
+  clockCounts: StateCounts;
+  profileCounts: Record<string, ProfileCounts>;
   /** The OS clock state per profile, and the node's sync state, last reported. */
   osClock: Record<string, ClockStateName>;
   syncState: ClockStateName | null;
@@ -114,30 +117,30 @@ function fitting(context: PtpSidecarContext, lines: readonly string[]): number {
 }
 
 const rank: Record<ClockStateName, number> = { LOCKED: 0, HOLDOVER: 1, FREERUN: 2 };
-const worst = (a: ClockStateName, b: ClockStateName): ClockStateName => (rank[a] >= rank[b] ? a : b);
+const noClocks = (): StateCounts => ({ LOCKED: 0, HOLDOVER: 0, FREERUN: 0 });
+/** The worst state present in the counts: FREERUN > HOLDOVER > LOCKED; null when empty. */
+function worstOf(c: StateCounts): ClockStateName | null {
+  return c.FREERUN > 0 ? 'FREERUN' : c.HOLDOVER > 0 ? 'HOLDOVER' : c.LOCKED > 0 ? 'LOCKED' : null;
+}
+function moved(c: StateCounts, from: ClockStateName | null, to: ClockStateName): StateCounts {
+  const out = { ...c };
+  if (from !== null) out[from] -= 1;
+  out[to] += 1;
+  return out;
+}
 /** The processes whose clock is the profile's PTP clock (O-RAN E1) for the OS-clock rule. */
 const ptpClockProcesses = new Set(['ptp4l', 'T-BC', 'GM']);
 
 /**
  * OS clock (O-RAN E3) of a profile = the worst of phc2sys's CLOCK_REALTIME and the profile's PTP clocks (ptp4l, T-BC,
- * GM); undefined while the profile has no phc2sys clock yet.
+ * GM): a FREERUN GM forces it FREERUN; undefined while the profile has no phc2sys clock yet.
  */
-function osClockOf(clocks: Record<string, ClockView>, profile: string): ClockStateName | undefined {
-  let phc2sys: ClockStateName | undefined;
-  let ptp: ClockStateName | undefined;
-  for (const c of Object.values(clocks)) {
-    if (c.profile !== profile) continue;
-    if (c.process === 'phc2sys') phc2sys = phc2sys === undefined ? c.state : worst(phc2sys, c.state);
-    else if (ptpClockProcesses.has(c.process)) ptp = ptp === undefined ? c.state : worst(ptp, c.state);
-  }
-  if (phc2sys === undefined) return undefined;
-  return ptp === undefined ? phc2sys : worst(phc2sys, ptp);
-}
-
-function syncStateOf(clocks: Record<string, ClockView>): ClockStateName | null {
-  let s: ClockStateName | null = null;
-  for (const c of Object.values(clocks)) s = s === null ? c.state : worst(s, c.state);
-  return s;
+function osClockOf(counts: Record<string, ProfileCounts>, profile: string): ClockStateName | undefined {
+  const p = counts[profile];
+  const phc2sys = p ? worstOf(p.phc2sys) : null;
+  if (!p || phc2sys === null) return undefined;
+  const ptp = worstOf(p.ptp);
+  return ptp === null || rank[phc2sys] >= rank[ptp] ? phc2sys : ptp;
 }
 
 const sidecarSetup = setup({
@@ -178,11 +181,11 @@ const sidecarSetup = setup({
     /** The profile's OS clock (worst of phc2sys and its PTP clock) differs from the one last reported. */
     osClockChanged: ({ context, event }) => {
       if (event.type !== 'ptp.checkOsClock') return false;
-      const now = osClockOf(context.clockStates, event.profile);
+      const now = osClockOf(context.profileCounts, event.profile);
       return now !== undefined && now !== context.osClock[event.profile];
     },
     /** The worst clock of all differs from the sync state last reported. */
-    syncStateChanged: ({ context }) => syncStateOf(context.clockStates) !== context.syncState,
+    syncStateChanged: ({ context }) => worstOf(context.clockCounts) !== context.syncState,
     /**
      * phc2sys's CLOCK_REALTIME gauge shows the OS clock (worst of phc2sys and the PTP clock), set by the OS-clock
      * rule, not phc2sys's own verdict.
@@ -246,7 +249,13 @@ const sidecarSetup = setup({
     storeGeneration: assign({
       generation: ({ event }) => (event as unknown as { output: SidecarGeneration }).output,
     }),
-    dropGeneration: assign({ generation: undefined, clockStates: {}, osClock: {}, syncState: null }),
+    dropGeneration: assign({
+      generation: undefined,
+      clockCounts: noClocks(),
+      profileCounts: {},
+      osClock: {},
+      syncState: null,
+    }),
     /** The data plane: the batch goes to the generation actor (parsed there, not here). */
     forwardLines: sendTo('generation', ({ event }) => ({
       type: 'ptp.lines' as const,
@@ -261,11 +270,18 @@ const sidecarSetup = setup({
     }),
     /** Observers (O-RAN events, inspector) get the change: `sidecarRef.on('clock.stateChanged', …)`. */
     emitClockState: emit(({ event }) => event as ClockStateChanged),
-    rememberClockState: assign({
-      clockStates: ({ context, event }) => {
-        const e = event as ClockStateChanged;
-        return { ...context.clockStates, [e.key]: { process: e.process, profile: e.profile, state: e.to } };
-      },
+    /** Counts the change (from → to) overall and in its profile: O(1), whatever the number of clocks. */
+    rememberClockState: assign(({ context, event }) => {
+      const e = event as ClockStateChanged;
+      const role = e.process === 'phc2sys' ? 'phc2sys' : ptpClockProcesses.has(e.process) ? 'ptp' : undefined;
+      const profileCounts =
+        role === undefined
+          ? context.profileCounts
+          : (() => {
+              const p = context.profileCounts[e.profile] ?? { phc2sys: noClocks(), ptp: noClocks() };
+              return { ...context.profileCounts, [e.profile]: { ...p, [role]: moved(p[role], e.from, e.to) } };
+            })();
+      return { clockCounts: moved(context.clockCounts, e.from, e.to), profileCounts };
     }),
     emitOsClockState: emit(({ context, event }): OsClockStateChanged => {
       const profile = (event as { profile: string }).profile;
@@ -273,13 +289,13 @@ const sidecarSetup = setup({
         type: 'ptp.osClockStateChanged',
         profile,
         from: context.osClock[profile] ?? null,
-        to: osClockOf(context.clockStates, profile) ?? 'FREERUN',
+        to: osClockOf(context.profileCounts, profile) ?? 'FREERUN',
       };
     }),
     rememberOsClockState: assign({
       osClock: ({ context, event }) => {
         const p = (event as { profile: string }).profile;
-        return { ...context.osClock, [p]: osClockOf(context.clockStates, p) ?? 'FREERUN' };
+        return { ...context.osClock, [p]: osClockOf(context.profileCounts, p) ?? 'FREERUN' };
       },
     }),
     /** The generation actor sets clock_state{process="phc2sys", iface="CLOCK_REALTIME"} to the OS clock state. */
@@ -287,7 +303,7 @@ const sidecarSetup = setup({
       type: 'ptp.clockState' as const,
       process: 'phc2sys',
       iface: 'CLOCK_REALTIME',
-      state: osClockOf(context.clockStates, (event as { profile: string }).profile) ?? 'FREERUN',
+      state: osClockOf(context.profileCounts, (event as { profile: string }).profile) ?? 'FREERUN',
     })),
     checkOsClock: raise(({ event }) => ({
       type: 'ptp.checkOsClock' as const,
@@ -297,9 +313,9 @@ const sidecarSetup = setup({
     emitSyncState: emit(({ context }): SyncStateChanged => ({
       type: 'ptp.syncStateChanged',
       from: context.syncState,
-      to: syncStateOf(context.clockStates) ?? 'FREERUN',
+      to: worstOf(context.clockCounts) ?? 'FREERUN',
     })),
-    rememberSyncState: assign({ syncState: ({ context }) => syncStateOf(context.clockStates) }),
+    rememberSyncState: assign({ syncState: ({ context }) => worstOf(context.clockCounts) }),
   },
 });
 
@@ -344,7 +360,8 @@ export const ptpSidecarMachine = sidecarSetup.createMachine({
     queueDropped: 0,
     pendingRestart: false,
     loads: 0,
-    clockStates: {},
+    clockCounts: noClocks(),
+    profileCounts: {},
     osClock: {},
     syncState: null,
   }),

@@ -34,7 +34,14 @@ class FakeGeneration implements SidecarGeneration {
       this.seen.push(l);
       const [w, key, verdict] = l.split(' ');
       if (w === 'clock' && key && verdict) {
-        edges.push({ key, process: key, iface: 'x', profile: 'p', holdoverTimeoutMs: 1_000, verdict } as ClockEdge);
+        edges.push({
+          key,
+          process: key.split('/')[0]!,
+          iface: key.split('/')[1] ?? 'x',
+          profile: 'p',
+          holdoverTimeoutMs: 1_000,
+          verdict,
+        } as ClockEdge);
       }
     }
     return edges;
@@ -263,5 +270,54 @@ describe('ptpSidecar', () => {
     expect(h.clocks()).toEqual({});
     expect(h.child().getSnapshot().status).toBe('done');
     expect(h.child().getSnapshot().value).toBe('stopped');
+  });
+
+  it('OS clock = the worst of phc2sys and the PTP clock; the phc2sys gauge shows it; each change emitted once', async () => {
+    const h = harness();
+    const os: string[] = [];
+    const sync: string[] = [];
+    const changes: string[] = [];
+    await h.finishLoad();
+    const ref = h.child();
+    ref.on('ptp.osClockStateChanged', (e) => os.push(`${e.profile}:${e.from}>${e.to}`));
+    ref.on('ptp.syncStateChanged', (e) => sync.push(`${e.from}>${e.to}`));
+    ref.on('clock.stateChanged', (e) => changes.push(`${e.key}:${e.to}`));
+    h.lines('clock phc2sys/CLOCK_REALTIME locked');
+    expect(os).toEqual(['p:null>FREERUN', 'p:FREERUN>LOCKED']); // no PTP clock yet: phc2sys alone
+    h.lines('clock ptp4l/eth0 holdover'); // ptp4l in HOLDOVER: the OS clock is not LOCKED though phc2sys is
+    expect(os.slice(2)).toEqual(['p:LOCKED>FREERUN', 'p:FREERUN>HOLDOVER']); // ptp4l starts FREERUN
+    h.lines('clock ptp4l/eth0 locked');
+    expect(os.at(-1)).toBe('p:HOLDOVER>LOCKED');
+    h.lines('clock GM/eth1 freerun', 'clock GM/eth1 daemonLocked', 'clock GM/eth1 freerun'); // T-GM forcing
+    expect(os.slice(5)).toEqual(['p:LOCKED>FREERUN', 'p:FREERUN>LOCKED', 'p:LOCKED>FREERUN']);
+    // The gauge of phc2sys/CLOCK_REALTIME follows the OS clock, not phc2sys's own verdict.
+    const g = h.generations[0]!;
+    expect(g.clockStates.filter((s) => s.startsWith('phc2sys/'))).toEqual(
+      ['FREERUN', 'LOCKED', 'FREERUN', 'HOLDOVER', 'LOCKED', 'FREERUN', 'LOCKED', 'FREERUN'].map(
+        (x) => `phc2sys/CLOCK_REALTIME:${x}`,
+      ),
+    );
+    expect(g.clockStates).toContain('ptp4l/eth0:HOLDOVER');
+    // Exactly once each, in order.
+    expect(changes).toEqual([
+      'phc2sys/CLOCK_REALTIME:FREERUN',
+      'phc2sys/CLOCK_REALTIME:LOCKED',
+      'ptp4l/eth0:FREERUN',
+      'ptp4l/eth0:HOLDOVER',
+      'ptp4l/eth0:LOCKED',
+      'GM/eth1:FREERUN',
+      'GM/eth1:LOCKED',
+      'GM/eth1:FREERUN',
+    ]);
+    expect(sync).toEqual([
+      'null>FREERUN',
+      'FREERUN>LOCKED',
+      'LOCKED>FREERUN',
+      'FREERUN>HOLDOVER',
+      'HOLDOVER>LOCKED',
+      'LOCKED>FREERUN',
+      'FREERUN>LOCKED',
+      'LOCKED>FREERUN',
+    ]);
   });
 });
