@@ -7,7 +7,7 @@ import { createConnection, type Socket } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createActor, type AnyActorRef } from 'xstate';
+import { createActor, fromPromise, type AnyActorRef, type AnyStateMachine, type PromiseActorLogic } from 'xstate';
 import { configSchema } from '../../src/config/schema.js';
 import { MetricsHub } from '../../src/io/http/metricsHub.js';
 import { silentLogger } from '../../src/io/log.js';
@@ -128,5 +128,80 @@ describe('ptp under hostile input over the real socket', () => {
     expect(clocks().length).toBe(0);
     await send('ts2phc[1.0]: [ts2phc.0.config] eth7 master offset 1 s2 freq 1\n');
     await until('a clock of the new generation', () => clocks().length === 1);
+  });
+});
+
+describe('backpressure while loading (the composition’s socketServer and sidecar)', () => {
+  it('a full load queue pauses the socket; serving resumes it; drops are counted', async () => {
+    const d2 = mkdtempSync(join(tmpdir(), 'syncvisor-ptp-bp-'));
+    const path = join(d2, 'events.sock');
+    const hub2 = new MetricsHub({ defaultMetrics: false });
+    const config = configSchema.parse({
+      services: ['ptp'],
+      ptp: { socketPath: path, configDir: d2, profilePath: d2, nodeName: 'node1', queueMaxBytes: 65_536 },
+    });
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    const specs = ptpChildSpecs({ config, logger: silentLogger, metrics: hub2 }).map((s) => {
+      if (s.id !== 'ptp') return s;
+      const logic = s.logic as AnyStateMachine;
+      const real = logic.implementations.actors['loadGeneration'] as PromiseActorLogic<unknown, { load: number }>;
+      // The real loader, held until the test releases it: the sidecar stays in `loading` meanwhile.
+      const held = fromPromise<unknown, { load: number }>(async (args) => {
+        await gate;
+        return (real.config as (a: typeof args) => Promise<unknown>)(args);
+      });
+      return {
+        ...s,
+        logic: (s.logic as import('xstate').AnyStateMachine).provide({ actors: { loadGeneration: held } }),
+      };
+    });
+    const sup = createActor(supervisorMachine, {
+      input: {
+        children: specs,
+        maxRestarts: 3,
+        periodMs: 60_000,
+        backoff: { initialMs: 50, maxMs: 200, factor: 2 },
+        shutdownTimeoutMs: 5_000,
+      },
+    }).start();
+    try {
+      await until('the socket', () => existsSync(path));
+      const c = await new Promise<Socket>((resolve, reject) => {
+        const s = createConnection(path, () => resolve(s));
+        s.once('error', reject);
+      });
+      const line = `ptp4l[1.0]: [ptp4l.0.config] master offset 1 s2 freq 1 path delay 1 ${'x'.repeat(60)}\n`;
+      // ~10 MB offered at once; the client buffers what the socket does not take.
+      c.write(line.repeat(100_000));
+      const ptp = sup.system.get('ptp') as AnyActorRef;
+      const ctx = () => (ptp.getSnapshot() as { context: { queueBytes: number; queueDropped: number } }).context;
+      await until('queue full', () => ctx().queueBytes > 60_000);
+      const queued = ctx().queueBytes;
+      await new Promise((r) => setTimeout(r, 300));
+      expect(ctx().queueBytes).toBe(queued); // bounded: nothing more is buffered while paused
+      expect(ctx().queueBytes).toBeLessThanOrEqual(65_536);
+      // Backpressure reached the writer: most of its 10 MB is still unsent, waiting in its own buffer.
+      expect(c.writableLength, 'the sidecar paused reading').toBeGreaterThan(5_000_000);
+      const dropped = Number(
+        (await hub2.text())
+          .split('\n')
+          .find((l) => l.startsWith('syncvisor_ptp_queue_dropped_lines_total '))
+          ?.split(' ')[1],
+      );
+      expect(dropped).toBe(ctx().queueDropped);
+      release();
+      await until('serving', () => {
+        const v = (ptp.getSnapshot() as { value: unknown }).value;
+        return typeof v === 'object' && v !== null && 'serving' in v;
+      });
+      // Resumed: the writer drains.
+      await new Promise<void>((resolve) => c.once('drain', () => resolve()));
+      c.destroy();
+    } finally {
+      sup.send({ type: 'shutdown' });
+      await until('shutdown', () => sup.getSnapshot().status === 'done', 10_000).catch(() => sup.stop());
+      rmSync(d2, { recursive: true, force: true });
+    }
   });
 });
