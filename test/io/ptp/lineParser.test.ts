@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadPtpGeneration, type PtpGeneration } from '../../../src/io/ptp/generation.js';
 import { portTransition } from '../../../src/io/ptp/lineParser.js';
+import { parseConfigFile } from '../../../src/io/ptp/configFiles.js';
+import { clockTypeOf } from '../../../src/io/ptp/generation.js';
 
 const shared = join(import.meta.dirname, '../../fixtures/ptp');
 let dir: string;
@@ -302,6 +304,25 @@ describe('PTP configuration loading', () => {
         'openshift_ptp_offset_ns{from="master",process="ts2phc",node="node1",iface="ens5f1"} -10000000000000000',
       );
     });
+  });
+
+  it('finds `#profile:` on any line of an INI file, as the reference does', () => {
+    const f = parseConfigFile('ptp4l.3.config', '# written by the daemon\n[global]\n#profile: late\n[eth0]\n');
+    expect(typeof f === 'object' && f.profile).toBe('late');
+  });
+
+  it('clock types: T-BC from controllingProfile or external_pps, T-GM from ts2phc, OC otherwise', () => {
+    const p = (raw: Record<string, unknown>) =>
+      clockTypeOf({
+        name: 'p',
+        interface: '',
+        thresholds: { maxOffset: 100, minOffset: -100, holdOverTimeout: 5 },
+        raw,
+      });
+    expect(p({ ptpSettings: { controllingProfile: '01-tbc-tr' } })).toBe('T-BC');
+    expect(p({ ts2PhcOpts: '-s generic -a --ts2phc.external_pps 1' })).toBe('T-BC');
+    expect(p({ ts2PhcOpts: '-s nmea' })).toBe('T-GM');
+    expect(p({ ptp4lOpts: '-2' })).toBe('OC');
   });
 
   describe('bounded state', () => {
