@@ -228,6 +228,7 @@ export class PtpLineParser {
 
   /** Distinct config names without a file whose process status was recorded (bounded). */
   private readonly orphanConfigs = new Set<string>();
+  private chronydConfigs = 0;
   /** Interfaces that have ts2phc offset series, per config (set to the FreeRun value when ts2phc goes down). */
   private readonly ts2phcIfaces = new Map<string, Set<string>>();
 
@@ -281,6 +282,9 @@ export class PtpLineParser {
     if (t0 === 'PTP_PROCESS_STATUS') return this.processStatus(process, tag, st, t1);
     if (st === undefined) {
       if (process !== 'chronyd') return false;
+      // chronyd needs no file; its config names are bounded like those of process status lines.
+      if (this.chronydConfigs >= maxOrphanConfigs) return this.known('', tag) && false;
+      this.chronydConfigs++;
       st = chronydConfig(tag);
       this.configs.set(tag, st);
     } else if (t0 === 'ptp_ha_profile' && t[2] === 'state') {
