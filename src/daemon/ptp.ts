@@ -101,7 +101,13 @@ export function providedPtpSidecarMachine(deps: PtpDeps) {
           'emit-logs GET failed',
         ),
       logRestart: ({ context }) =>
-        logger.info({ load: context.loads, clocks: context.clockCounts.LOCKED + context.clockCounts.HOLDOVER + context.clockCounts.FREERUN }, 'ptp sidecar restarting'),
+        logger.info(
+          {
+            load: context.loads,
+            clocks: context.clockCounts.LOCKED + context.clockCounts.HOLDOVER + context.clockCounts.FREERUN,
+          },
+          'ptp sidecar restarting',
+        ),
       logClockState: (_, e) =>
         logger.info(
           { clock: e.key, profile: e.profile, from: e.from, to: e.to, offset: e.offset, clockClass: e.clockClass },

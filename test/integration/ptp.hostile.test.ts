@@ -153,7 +153,7 @@ describe('backpressure while loading (the composition’s socketServer and sidec
       });
       return {
         ...s,
-        logic: (s.logic as import('xstate').AnyStateMachine).provide({ actors: { loadGeneration: held } }),
+        logic: logic.provide({ actors: { loadGeneration: held } }),
       };
     });
     const sup = createActor(supervisorMachine, {

@@ -69,7 +69,7 @@ describe('lineServer', () => {
     expect(server.paused).toBe(true);
     const b = await connect(path); // accepted while paused: starts paused
     const chunk = `${'x'.repeat(1000)}\n`.repeat(4096); // 4 MiB: more than the kernel buffers hold
-    let aDrained = a.write(chunk);
+    const aDrained = a.write(chunk);
     b.write('from b\n');
     await new Promise((r) => setTimeout(r, 200));
     expect(allLines(got)).toEqual(['before']); // nothing read while paused
