@@ -2,7 +2,7 @@
 // are applied directly to the generation's metrics, and only clock verdict *changes* (edges) are returned, for the
 // clock-state statecharts. Never throws: anything unrecognised produces no metric and no edge and is counted.
 import { inRange, defaultThresholds, type Thresholds } from './thresholds.js';
-import type { PtpMetrics, RoleName } from './metrics.js';
+import type { PtpMetrics, RoleName, StatusValueKey } from './metrics.js';
 import type { ClockEdge, ClockVerdict } from '../../machines/ptp/events.js';
 
 export type { ClockEdge, ClockVerdict } from '../../machines/ptp/events.js';
@@ -382,6 +382,9 @@ export class PtpLineParser {
       const offset = Number(t[4]);
       if (!this.known(process, t0)) return false;
       if (!Number.isNaN(offset)) m.offsets(process, process, t0, offset, offset, undefined, undefined);
+      this.statusValue(process, t0, 'frequency_status', t[2]);
+      this.statusValue(process, t0, 'phase_status', t[6]);
+      this.statusValue(process, t0, 'pps_status', t[8]);
       this.verdict(st, process, t0, statusVerdict(t[9]), false, Number.isNaN(offset) ? undefined : offset);
       return true;
     }
@@ -390,9 +393,11 @@ export class PtpLineParser {
       const offset = Number(t[4]);
       if (!this.known(process, t0)) return false;
       if (!Number.isNaN(offset)) m.offsets(process, process, t0, offset, offset, undefined, undefined);
+      this.statusValue(process, t0, 'gnss_status', t[2]);
       this.verdict(st, process, t0, statusVerdict(t[5]), false, Number.isNaN(offset) ? undefined : offset);
       return true;
     }
+    if (process === 'synce4l') return this.synce(st, tag, t);
     if (t0 === 'CLOCK_CLASS_CHANGE') {
       const v = Number(t1);
       if (t1 === undefined || t1 === '' || Number.isNaN(v) || !clockProcesses.has(process)) return false;
@@ -411,6 +416,42 @@ export class PtpLineParser {
         this.verdict(st, process, clockRealtime, 'freerun');
         return true;
       }
+    }
+    return false;
+  }
+
+  private statusValue(process: string, iface: string, key: StatusValueKey, v: string | undefined): void {
+    const n = Number(v);
+    if (v !== undefined && v !== '' && Number.isFinite(n)) this.metrics.setStatusValue(key, process, iface, n);
+  }
+
+  /**
+   * synce4l, per port of a device:
+   * `<iface> device <dev> eec_state <STATE> network_option <n> s<N>` → the port's clock (s0 FREERUN, s1 HOLDOVER,
+   * s2 LOCKED: the daemon's verdict);
+   * `<iface> clock_quality <QL> device <dev> [ext_ql <x>] network_option <n> ql <x> s<N>` → synce_ssm_ql (SSM,
+   * Extended SSM = ext_ql or 0xFF) and synce_clock_quality (their sum).
+   */
+  private synce(st: ConfigState, tag: string, t: string[]): boolean {
+    const iface = t[0] ?? '';
+    const kv = new Map<string, string>();
+    for (let i = 1; i + 1 < t.length; i += 2) kv.set(t[i] ?? '', t[i + 1] ?? '');
+    const device = kv.get('device');
+    if (device === undefined || (!this.ifaces.has(device) && !this.ifaces.has(`<${device}>`))) {
+      return this.known('synce4l', `${iface}@${device ?? ''}`) && false;
+    }
+    if (!this.known('synce4l', iface)) return false;
+    const networkOption = kv.get('network_option') ?? '';
+    if (kv.has('eec_state')) {
+      this.verdict(st, 'synce4l', iface, statusVerdict(t[t.length - 1]));
+      return true;
+    }
+    if (t[1] === 'clock_quality') {
+      const ql = Number(kv.get('ql'));
+      const ext = kv.has('ext_ql') ? Number(kv.get('ext_ql')) : undefined;
+      if (!Number.isInteger(ql) || (ext !== undefined && !Number.isInteger(ext))) return false;
+      this.metrics.setSynceQuality('synce4l', tag, networkOption, iface, device, ql, ext);
+      return true;
     }
     return false;
   }

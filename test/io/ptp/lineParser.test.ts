@@ -325,6 +325,51 @@ describe('PTP configuration loading', () => {
     expect(p({ ptp4lOpts: '-2' })).toBe('OC');
   });
 
+  it('dpll and gnss value gauges, one per key, from = process', async () => {
+    const g = await load();
+    g.ingest([
+      'dpll[1]:[ts2phc.0.config] ens5f1 frequency_status 3 offset 5 phase_status 2 pps_status 1 s2',
+      'gnss[1]:[ts2phc.0.config] ens5f1 gnss_status 3 offset 7 s2',
+    ]);
+    const t = series(await g.metrics.text());
+    expect(t).toContain('openshift_ptp_frequency_status{from="dpll",process="dpll",node="node1",iface="ens5f1"} 3');
+    expect(t).toContain('openshift_ptp_phase_status{from="dpll",process="dpll",node="node1",iface="ens5f1"} 2');
+    expect(t).toContain('openshift_ptp_pps_status{from="dpll",process="dpll",node="node1",iface="ens5f1"} 1');
+    expect(t).toContain('openshift_ptp_gnss_status{from="gnss",process="gnss",node="node1",iface="ens5f1"} 3');
+  });
+
+  it('synce4l: EEC state per port (the daemon verdict) and clock quality (SSM, extended SSM, their sum)', async () => {
+    writeFileSync(
+      join(dir, 'synce4l.0.config'),
+      '#profile: profile0\n[global]\nlogging_level 7\n[<synce1>]\nnetwork_option 2\n[ens7f0]\ntx_heartbeat_msec 1000\n[ens7f1]\n',
+    );
+    try {
+      const g = await load();
+      const e = g.ingest([
+        'synce4l[1722458091]: [synce4l.0.config] ens7f0 device synce1 eec_state EEC_HOLDOVER network_option 2 s1',
+        'synce4l[1722458092]: [synce4l.0.config] ens7f0 device synce1 eec_state EEC_LOCKED network_option 2 s2',
+        'synce4l[1722458093]: [synce4l.0.config] ens7f0 clock_quality PRTC device synce1 ext_ql 0x20 network_option 2 ql 0x1 s2',
+        'synce4l[1722458094]: [synce4l.0.config] ens7f1 clock_quality PRC device synce1 network_option 1 ql 0x2 s2',
+        'synce4l[1722458095]: [synce4l.0.config] ens7f0 device other eec_state EEC_LOCKED network_option 2 s2',
+      ]);
+      expect(e.map((x) => `${x.key} ${x.verdict}`)).toEqual([
+        'synce4l/ens7f0 daemonHoldover',
+        'synce4l/ens7f0 daemonLocked',
+      ]);
+      const t = series(await g.metrics.text());
+      const l = (iface: string, opt: string) =>
+        `process="synce4l",node="node1",profile="synce4l.0.config",network_option="${opt}",iface="${iface}",device="synce1"`;
+      expect(t).toContain(`openshift_ptp_synce_clock_quality{${l('ens7f0', '2')}} 33`); // option 2 PRTC
+      expect(t).toContain(`openshift_ptp_synce_ssm_ql{${l('ens7f0', '2')},ql_type="SSM"} 1`);
+      expect(t).toContain(`openshift_ptp_synce_ssm_ql{${l('ens7f0', '2')},ql_type="Extended SSM"} 32`);
+      expect(t).toContain(`openshift_ptp_synce_clock_quality{${l('ens7f1', '1')}} 257`); // option 1 PRC, no ext: 0xFF
+      expect(t).toContain(`openshift_ptp_synce_ssm_ql{${l('ens7f1', '1')},ql_type="Extended SSM"} 255`);
+      expect(g.parser.stats.unknownClock).toBe(1); // an unconfigured device
+    } finally {
+      rmSync(join(dir, 'synce4l.0.config'));
+    }
+  });
+
   describe('bounded state', () => {
     it('100,000 distinct interface and process names create no clock and no series; each is counted', async () => {
       const g = await load();
