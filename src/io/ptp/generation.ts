@@ -23,6 +23,14 @@ export type ClockType = 'OC' | 'T-BC' | 'T-GM';
  * The clock type of a profile: T-BC when `ptpSettings.controllingProfile` is set or `ts2PhcOpts` asks for
  * external_pps; T-GM when it runs ts2phc otherwise; OC (ordinary / plain boundary clock) else.
  */
+/** An HA profile lists the profiles it switches between in `ptpSettings.haProfiles`. */
+export function isHaProfile(p: PtpProfile | undefined): boolean {
+  const settings = p?.raw['ptpSettings'];
+  if (typeof settings !== 'object' || settings === null) return false;
+  const ha = (settings as Record<string, unknown>)['haProfiles'];
+  return typeof ha === 'string' && ha.trim() !== '';
+}
+
 export function clockTypeOf(p: PtpProfile): ClockType {
   const settings = p.raw['ptpSettings'];
   const controlling =
@@ -73,6 +81,7 @@ export class PtpGeneration {
         roles: isPtp4l ? f.interfaces.map((s) => roleOf(s.options, f.global)) : [],
         thresholds,
         clockType: f.profile !== undefined ? (this.clockTypes[f.profile] ?? 'OC') : 'OC',
+        ha: f.profile !== undefined && isHaProfile(byName.get(f.profile)),
       };
     });
     for (const c of configs) {

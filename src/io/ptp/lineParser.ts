@@ -18,6 +18,8 @@ export interface ParserConfig {
   thresholds: Thresholds;
   /** T-BC / T-GM rules apply to this config's clocks (from its ConfigMap profile); default OC. */
   clockType?: 'OC' | 'T-BC' | 'T-GM';
+  /** The profile is an HA profile (`ptpSettings.haProfiles`): its phc2sys config has no interfaces, lines count. */
+  ha?: boolean;
 }
 
 export interface ParserStats {
@@ -294,7 +296,10 @@ export class PtpLineParser {
       if (!this.profiles.has(profile) || !Number.isFinite(v)) return false;
       this.metrics.setHaProfileStatus(process, profile, v);
       return true;
-    } else if (process !== 'chronyd' && (st.cfg.profile === undefined || st.cfg.interfaces.length === 0)) {
+    } else if (
+      process !== 'chronyd' &&
+      (st.cfg.profile === undefined || (st.cfg.interfaces.length === 0 && !(st.cfg.ha && process === 'phc2sys')))
+    ) {
       return false;
     }
     const th = st.cfg.thresholds;
@@ -373,8 +378,12 @@ export class PtpLineParser {
       // <iface> offset <ns> T-BC-STATUS s<N>
       const offset = Number(t[2]);
       if (!this.known(process, t0)) return false;
-      if (!Number.isNaN(offset)) m.offsets(process, process, t0, offset, offset, undefined, undefined);
-      this.verdict(st, process, t0, statusVerdict(t[4]), false, Number.isNaN(offset) ? undefined : offset);
+      const o = Number.isNaN(offset) ? undefined : offset;
+      if (o !== undefined) m.offsets(process, process, t0, o, o, undefined, undefined);
+      const v = statusVerdict(t[4]);
+      this.verdict(st, process, t0, v, false, o);
+      // The T-BC state is imposed on ts2phc's clock of the interface (a T-BC's ts2phc follows its upstream).
+      if (st.cfg.clockType === 'T-BC' && this.ts2phcKnown(t0)) this.verdict(st, 'ts2phc', t0, v, false, o);
       return true;
     }
     if (t1 === 'frequency_status' && t[3] === 'offset' && t[7] === 'pps_status') {
@@ -417,6 +426,11 @@ export class PtpLineParser {
         return true;
       }
     }
+    return false;
+  }
+
+  private ts2phcKnown(iface: string): boolean {
+    for (const set of this.ts2phcIfaces.values()) if (set.has(iface)) return true;
     return false;
   }
 

@@ -370,6 +370,42 @@ describe('PTP configuration loading', () => {
     }
   });
 
+  it('HA profile: its phc2sys config has no interfaces and its lines are accepted; T-BC state imposed on ts2phc', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'syncvisor-ptp-ha-'));
+    try {
+      writeFileSync(
+        join(d, 'node1'),
+        JSON.stringify([
+          { name: 'ha', ptpSettings: { haProfiles: 'tbc1,tbc2' } },
+          { name: 'tbc1', ptpSettings: { controllingProfile: 'tr1' } },
+        ]),
+      );
+      writeFileSync(join(d, 'phc2sys.2.config'), '#profile: ha\n[global]\nfirst_step_threshold 0.0\n');
+      writeFileSync(join(d, 'ptp4l.1.config'), '#profile: tbc1\n[global]\n[ens1f0]\nmasterOnly 0\n');
+      const g = await loadPtpGeneration({ profilePath: d, configDir: d, nodeName: 'node1' });
+      expect(g.clockTypes).toEqual({ ha: 'OC', tbc1: 'T-BC' });
+      const e = g.ingest([
+        'phc2sys[1]: [phc2sys.2.config] CLOCK_REALTIME phc offset 5 s2 freq -1 delay 1',
+        'phc2sys[1]: [phc2sys.2.config] ptp_ha_profile tbc1 state 1',
+        'ts2phc[1]: [ts2phc.1.config] ens1f0 master offset 3 s2 freq -1',
+        'T-BC[1]:[ptp4l.1.config] ens1f0 offset 10 T-BC-STATUS s1',
+      ]);
+      expect(e.map((x) => `${x.key} ${x.verdict}`)).toEqual([
+        'phc2sys/CLOCK_REALTIME locked',
+        'ts2phc/ens1f0 locked',
+        'T-BC/ens1f0 daemonHoldover',
+        'ts2phc/ens1f0 daemonHoldover',
+      ]);
+      const t = series(await g.metrics.text());
+      expect(t).toContain('openshift_ptp_ha_profile_status{process="phc2sys",node="node1",profile="tbc1"} 1');
+      expect(t).toContain(
+        'openshift_ptp_offset_ns{from="phc",process="phc2sys",node="node1",iface="CLOCK_REALTIME"} 5',
+      );
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
   describe('bounded state', () => {
     it('100,000 distinct interface and process names create no clock and no series; each is counted', async () => {
       const g = await load();
