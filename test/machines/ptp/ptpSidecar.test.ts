@@ -19,6 +19,7 @@ import {
 } from '../../../src/machines/ptp/ptpSidecar.js';
 import { createGenerationActor } from '../../../src/actors/ptp/generationActor.js';
 import { createClockBank } from '../../../src/actors/ptp/clockBank.js';
+import { loadPtpGeneration } from '../../../src/io/ptp/generation.js';
 
 /** A generation whose "parser" understands `clock <key> <verdict>` and records every other line it saw. */
 class FakeGeneration implements SidecarGeneration {
@@ -319,5 +320,39 @@ describe('ptpSidecar', () => {
       'FREERUN>LOCKED',
       'LOCKED>FREERUN',
     ]);
+  });
+
+  it('pure transition() with a real generation: loading → serving → a line, and the parser and metrics never move', async () => {
+    const fixtures = new URL('../../fixtures/ptp/examples/', import.meta.url).pathname;
+    const { mkdtempSync, copyFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const d = mkdtempSync(join(tmpdir(), 'syncvisor-pure-'));
+    copyFileSync(join(fixtures, 'ptp4l.0.config'), join(d, 'ptp4l.0.config'));
+    copyFileSync(join(fixtures, 'node1.json'), join(d, 'node1'));
+    try {
+      const g = await loadPtpGeneration({ profilePath: d, configDir: d, nodeName: 'node1' });
+      const metricsBefore = await g.metrics.text();
+      const input = { queueMaxBytes: 1000, restartMode: 'inProcess' as const, emitLogs: false };
+      // Standalone (no parent): readiness is a plain named action here instead of sendParent.
+      const machine = ptpSidecarMachine.provide({ actions: { reportReady: () => {} } });
+      const [loading] = initialTransition(machine, input);
+      const line = 'ptp4l[1.2]: [ptp4l.0.config] master offset -5 s2 freq +500 path delay 89';
+      const [queued] = transition(machine, loading, { type: 'socket.line', connId: 1, lines: [line] });
+      expect(queued.context.queue).toEqual([line]);
+      const done = { type: 'xstate.done.actor.0.ptpSidecar.loading', output: g } as unknown as Parameters<
+        typeof transition<typeof machine>
+      >[2];
+      const [serving, entered] = transition(machine, queued, done);
+      expect(serving.value).toEqual({ serving: 'live' });
+      // The backlog went to the generation actor's input, not through the parser: nothing parsed yet.
+      expect(entered.map((a) => a.type)).toContain('xstate.spawnChild');
+      const [, acts] = transition(machine, serving, { type: 'socket.line', connId: 1, lines: [line, line] });
+      expect(acts.map((a) => a.type)).toEqual(['xstate.sendTo']);
+      expect(g.parser.stats).toEqual({ parsed: 0, ignored: 0, unknownClock: 0 });
+      expect(await g.metrics.text()).toBe(metricsBefore);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
   });
 });
