@@ -245,17 +245,19 @@ const sidecarSetup = setup({
     }),
     /** The queue went to the generation actor as its backlog. */
     forgetBacklog: assign({ queue: [], queueBytes: 0 }),
-    beginLoad: assign(({ context }) => ({ pendingRestart: false, loads: context.loads + 1 })),
-    storeGeneration: assign({
-      generation: ({ event }) => (event as unknown as { output: SidecarGeneration }).output,
-    }),
-    dropGeneration: assign({
-      generation: undefined,
+    /** A new load: the clocks of the last generation are gone (their counts kept until now for the restart log). */
+    beginLoad: assign(({ context }) => ({
+      pendingRestart: false,
+      loads: context.loads + 1,
       clockCounts: noClocks(),
       profileCounts: {},
       osClock: {},
       syncState: null,
+    })),
+    storeGeneration: assign({
+      generation: ({ event }) => (event as unknown as { output: SidecarGeneration }).output,
     }),
+    dropGeneration: assign({ generation: undefined }),
     /** The data plane: the batch goes to the generation actor (parsed there, not here). */
     forwardLines: sendTo('generation', ({ event }) => ({
       type: 'ptp.lines' as const,
