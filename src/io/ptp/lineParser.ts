@@ -231,6 +231,8 @@ export class PtpLineParser {
   /** Distinct config names without a file whose process status was recorded (bounded). */
   private readonly orphanConfigs = new Set<string>();
   private chronydConfigs = 0;
+  /** The last DPLL offset per (configured) interface: the GM's offset. */
+  private readonly dpllOffset = new Map<string, number>();
   /** Interfaces that have ts2phc offset series, per config (set to the FreeRun value when ts2phc goes down). */
   private readonly ts2phcIfaces = new Map<string, Set<string>>();
 
@@ -371,7 +373,10 @@ export class PtpLineParser {
     }
     if (t1 === 'T-GM-STATUS') {
       if (!this.known(process, t0)) return false;
-      this.verdict(st, process, t0, statusVerdict(t[2]));
+      // The GM line carries no offset: the GM's offset is the DPLL's last offset on that interface.
+      const o = this.dpllOffset.get(t0);
+      if (o !== undefined) m.offsets(process, process, t0, o, o, undefined, undefined);
+      this.verdict(st, process, t0, statusVerdict(t[2]), false, o);
       return true;
     }
     if (t[3] === 'T-BC-STATUS' && t1 === 'offset') {
@@ -386,15 +391,21 @@ export class PtpLineParser {
       if (st.cfg.clockType === 'T-BC' && this.ts2phcKnown(t0)) this.verdict(st, 'ts2phc', t0, v, false, o);
       return true;
     }
-    if (t1 === 'frequency_status' && t[3] === 'offset' && t[7] === 'pps_status') {
-      // dpll: <iface> frequency_status <n> offset <ns> phase_status <n> pps_status <n> s<N>
-      const offset = Number(t[4]);
-      if (!this.known(process, t0)) return false;
-      if (!Number.isNaN(offset)) m.offsets(process, process, t0, offset, offset, undefined, undefined);
-      this.statusValue(process, t0, 'frequency_status', t[2]);
-      this.statusValue(process, t0, 'phase_status', t[6]);
-      this.statusValue(process, t0, 'pps_status', t[8]);
-      this.verdict(st, process, t0, statusVerdict(t[9]), false, Number.isNaN(offset) ? undefined : offset);
+    if (t1 === 'frequency_status' || (process === 'dpll' && t[t.length - 1]?.startsWith('s'))) {
+      // dpll: <iface> frequency_status <n> offset <ns> phase_status <n> pps_status <n> s<N>, the pairs in any order
+      const kv = new Map<string, string>();
+      for (let i = 1; i + 1 < t.length; i += 2) kv.set(t[i] ?? '', t[i + 1] ?? '');
+      if (!kv.has('frequency_status') || !kv.has('pps_status') || !this.known(process, t0)) return false;
+      const offset = Number(kv.get('offset'));
+      const o = kv.has('offset') && !Number.isNaN(offset) ? offset : undefined;
+      if (o !== undefined) {
+        m.offsets(process, process, t0, o, o, undefined, undefined);
+        this.dpllOffset.set(t0, o);
+      }
+      this.statusValue(process, t0, 'frequency_status', kv.get('frequency_status'));
+      this.statusValue(process, t0, 'phase_status', kv.get('phase_status'));
+      this.statusValue(process, t0, 'pps_status', kv.get('pps_status'));
+      this.verdict(st, process, t0, statusVerdict(t[t.length - 1]), false, o);
       return true;
     }
     if (t1 === 'gnss_status' && t[3] === 'offset') {

@@ -325,6 +325,21 @@ describe('PTP configuration loading', () => {
     expect(p({ ptp4lOpts: '-2' })).toBe('OC');
   });
 
+  it('dpll pairs in any order; the GM offset is the DPLL offset of its interface', async () => {
+    const g = await load();
+    const e = g.ingest([
+      'dpll[1]:[ts2phc.0.config] ens5f1 phase_status 3 offset -7 frequency_status 2 pps_status 1 s2',
+      'GM[1]:[ts2phc.0.config] ens5f1 T-GM-STATUS s2',
+    ]);
+    expect(e.map((x) => `${x.key} ${x.verdict} ${x.offset}`)).toEqual([
+      'dpll/ens5f1 daemonLocked -7',
+      'GM/ens5f1 daemonLocked -7',
+    ]);
+    const t = series(await g.metrics.text());
+    expect(t).toContain('openshift_ptp_offset_ns{from="GM",process="GM",node="node1",iface="ens5f1"} -7');
+    expect(t).toContain('openshift_ptp_frequency_status{from="dpll",process="dpll",node="node1",iface="ens5f1"} 2');
+  });
+
   it('dpll and gnss value gauges, one per key, from = process', async () => {
     const g = await load();
     g.ingest([
