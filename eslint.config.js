@@ -47,8 +47,13 @@ export default tseslint.config(
               message: 'src/io knows nothing about XState.',
             },
             {
-              group: ['**/machines/**', '../machines/*', '**/actors/**'],
-              message: 'src/io must not import machines or actors.',
+              group: ['**/actors/**'],
+              message: 'src/io must not import actors.',
+            },
+            {
+              // The type-only contract files (src/machines/<concern>/events.ts) are the one exception.
+              regex: '(^|/)machines/(?!\\w+/events\\.js$)',
+              message: 'src/io must not import machines (type-only events.ts contracts excepted).',
             },
           ],
         },

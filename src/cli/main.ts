@@ -57,7 +57,6 @@ Options:
 `,
 };
 
-
 type Values = Record<string, string | boolean | string[] | undefined>;
 
 function parse(

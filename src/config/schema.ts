@@ -207,12 +207,14 @@ export const configSchema = z
           .min(0)
           .default(600_000)
           .describe('A connection that sends nothing this long is closed and counted; 0 = never.'),
-        queueMax: z
+        queueMaxBytes: z
           .number()
           .int()
-          .min(1)
-          .default(10_000)
-          .describe('Lines held while the sidecar loads; overflow drops the oldest, counted.'),
+          .min(65_536)
+          .default(16 * 1024 * 1024)
+          .describe(
+            'Bytes of lines held while the sidecar loads; when full, the sockets are not read (backpressure) and lines already read are dropped, counted.',
+          ),
         restart: z
           .object({
             mode: z

@@ -1,17 +1,20 @@
 // Composition of the ptp service: the socketServer (owned by the supervisor, so a sidecar restart keeps the listener
-// and every connection) and the ptp sidecar machine with its loader, emit-logs GET and clock reporting provided.
-// The current generation's registry is attached to the MetricsHub; a restart replaces it.
+// and every connection) and the ptp sidecar machine with its actors provided: the loader, the emit-logs GET, the
+// data-plane actor (the serving generation: parser + metrics, attached to the MetricsHub while it serves) and the
+// clock bank. The generation actor's invocation is the only owner of a generation: nothing here stops one.
+import { Counter } from 'prom-client';
 import type { Config } from '../config/schema.js';
 import type { MetricsHub } from '../io/http/metricsHub.js';
 import { rateLimitedLog, type Logger } from '../io/log.js';
 import type { PtpGeneration } from '../io/ptp/generation.js';
 import { createSocketServer, type SocketServerInput } from '../actors/ptp/socketServer.js';
 import { configErrorCounter, createEmitLogs, createPtpLoader } from '../actors/ptp/ptpGeneration.js';
+import { createGenerationActor } from '../actors/ptp/generationActor.js';
+import { createClockBank } from '../actors/ptp/clockBank.js';
 import { PortAliasSource } from '../io/ptp/aliases.js';
 import { DaemonCallLog, EmitLogsClient } from '../io/ptp/daemonApi.js';
-import { clockStateMachine } from '../machines/ptp/clockState.js';
 import { ptpSidecarMachine, type PtpSidecarInput } from '../machines/ptp/ptpSidecar.js';
-import { exitCodes, type ChildSpec } from '../machines/supervisor/spec.js';
+import type { ChildSpec } from '../machines/supervisor/spec.js';
 
 export interface PtpDeps {
   config: Config;
@@ -23,11 +26,24 @@ export interface PtpDeps {
 export function providedPtpSidecarMachine(deps: PtpDeps) {
   const { config, logger, metrics } = deps;
   const ptp = config.ptp;
-  let current: PtpGeneration | undefined;
+  let serving: PtpGeneration | undefined;
+  metrics.attach(() => serving?.registry);
   // A socket client can repeat these as fast as it writes: a few lines per window, then one "suppressed N".
   const warnUnknownCommand = rateLimitedLog(logger, 'warn', 'unknown CMD ignored');
-  const warnQueueFull = rateLimitedLog(logger, 'warn', 'ptp line queue full: oldest lines dropped');
-  metrics.attach(() => current?.registry);
+  const warnQueueFull = rateLimitedLog(
+    logger,
+    'warn',
+    'ptp line queue full: reading paused, lines already read dropped',
+  );
+  const queueDropped =
+    (metrics.global.getSingleMetric('syncvisor_ptp_queue_dropped_lines_total') as Counter | undefined) ??
+    new Counter({
+      name: 'syncvisor_ptp_queue_dropped_lines_total',
+      help: 'Lines read while the load queue (ptp.queueMaxBytes) was full, dropped.',
+      registers: [metrics.global],
+    });
+  const socketServer = (system: { get(id: string): { send(e: { type: string }): void } | undefined }) =>
+    system.get('socketServer');
   // linuxptp-daemon's HTTP side: quiet when no daemon answers (one log line, then the counter).
   const daemonLog = new DaemonCallLog(metrics.global, logger);
   const configErrors = configErrorCounter(metrics.global);
@@ -55,18 +71,6 @@ export function providedPtpSidecarMachine(deps: PtpDeps) {
     daemonLog,
   );
 
-  const clockState = clockStateMachine.provide({
-    actions: {
-      reportClockState: ({ context }, params) => {
-        current?.setClockState(context.process, context.iface, params.to);
-        logger.info(
-          { clock: context.key, profile: context.profile, from: context.current, to: params.to },
-          'ptp clock state',
-        );
-      },
-    },
-  });
-
   return ptpSidecarMachine.provide({
     actors: {
       loadGeneration: createPtpLoader({
@@ -76,22 +80,32 @@ export function providedPtpSidecarMachine(deps: PtpDeps) {
         registry: metrics.global,
         logger,
         aliases,
-        onLoaded: (g) => {
-          current?.stop();
-          current = g;
-        },
       }),
       emitLogs: createEmitLogs(emitLogsClient),
-      clockState,
+      ptpGeneration: createGenerationActor({
+        registry: metrics.global,
+        logger,
+        attach: (g) => (serving = g),
+        detach: (g) => {
+          if (serving === g) serving = undefined;
+        },
+      }),
+      clockBank: createClockBank(),
     },
     actions: {
       acceptLiveStart: () => logger.info('CMD LIVE_START accepted'),
       requestLogsForConnection: () => void emitLogsClient.request('connection'),
       ignoreUnknownCommand: ({ event }) =>
         warnUnknownCommand({ command: event.type === 'socket.command' ? event.command.slice(0, 200) : '' }),
-      queueOverflowed: ({ context }, params) => warnQueueFull({ dropped: params.dropped, queueMax: context.queueMax }),
+      queueOverflowed: ({ context }, params) => {
+        queueDropped.inc(params.dropped);
+        warnQueueFull({ dropped: params.dropped, queueMaxBytes: context.queueMaxBytes });
+      },
+      pauseReading: ({ system }) => socketServer(system)?.send({ type: 'socket.pause' }),
+      resumeReading: ({ system }) => socketServer(system)?.send({ type: 'socket.resume' }),
       logLoadFailed: ({ event }) =>
         logger.error({ err: String((event as { error?: unknown }).error) }, 'ptp load failed'),
+      discardGeneration: ({ event }) => (event as { output?: { stop(): void } }).output?.stop(),
       logGenerationLoaded: ({ context }) => logger.debug({ load: context.loads }, 'ptp generation ready'),
       logEmitLogsFailed: ({ event }) =>
         logger.warn(
@@ -99,7 +113,18 @@ export function providedPtpSidecarMachine(deps: PtpDeps) {
           'emit-logs GET failed',
         ),
       logRestart: ({ context }) =>
-        logger.info({ load: context.loads, clocks: Object.keys(context.clocks).length }, 'ptp sidecar restarting'),
+        logger.info(
+          {
+            load: context.loads,
+            clocks: context.clockCounts.LOCKED + context.clockCounts.HOLDOVER + context.clockCounts.FREERUN,
+          },
+          'ptp sidecar restarting',
+        ),
+      logClockState: (_, e) =>
+        logger.info(
+          { clock: e.key, profile: e.profile, from: e.from, to: e.to, offset: e.offset, clockClass: e.clockClass },
+          'ptp clock state',
+        ),
     },
   });
 }
@@ -107,7 +132,7 @@ export function providedPtpSidecarMachine(deps: PtpDeps) {
 export function ptpSidecarInput(config: Config): PtpSidecarInput {
   return {
     id: 'ptp',
-    queueMax: config.ptp.queueMax,
+    queueMaxBytes: config.ptp.queueMaxBytes,
     restartMode: config.ptp.restart.mode,
     emitLogs: config.ptp.emitLogsUrl !== '',
   };
@@ -121,8 +146,6 @@ export function ptpChildSpecs(deps: PtpDeps): ChildSpec[] {
     maxConnections: config.ptp.maxConnections,
     idleTimeoutMs: config.ptp.idleTimeoutMs,
   };
-  // The machine hard-codes 75 to stay free of imports; keep the two in step.
-  void (exitCodes.tempfail satisfies 75);
   return [
     {
       id: 'socketServer',

@@ -135,7 +135,7 @@ describe('syncvisor CLI', () => {
     const trace = join(traces, 'ptp-holdover-expiry.jsonl');
     const ok = run(['replay', trace, '--expect', `${trace}.snapshot.json`]);
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toMatch(/ptp\.clock\.ptp4l\/ens1f0\s+"HOLDOVER"/);
+    expect(ok.stdout).toMatch(/ptp\.clock\.ptp4l\/ens1f0\s+\{"HOLDOVER":"sidecarTimer"\}/);
     expect(ok.stderr).toContain('final snapshot matches');
     const wrong = join(dir, 'wrong.json');
     writeFileSync(wrong, JSON.stringify({ supervisor: 'running' }));

@@ -144,7 +144,7 @@ describe.skipIf(netnsOk !== true)('hardening: the embedded redis-server', () => 
     await d.waitLog(/"msg":"graceful shutdown"/);
     d.proc.kill('SIGINT');
     const exit = await d.exited;
-    expect(exit.code, "128 + SIGINT").toBe(130);
+    expect(exit.code, '128 + SIGINT').toBe(130);
     await until(
       'no orphaned redis-server',
       () => alive(pids[1]!),

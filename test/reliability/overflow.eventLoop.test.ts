@@ -112,9 +112,7 @@ describe.skipIf(netnsOk !== true)('netlink overflow with the event loop blocked 
 
   it('detects the overflow, dumps again, and STATE_DB ends equal to the kernel truth', async () => {
     // Initial sync.
-    await expect
-      .poll(() => childView(root!, 'portsync').ready, { timeout: 20_000, interval: 50 })
-      .toBe(true);
+    await expect.poll(() => childView(root!, 'portsync').ready, { timeout: 20_000, interval: 50 }).toBe(true);
     await expect
       .poll(async () => JSON.stringify(await stateDb()), { timeout: 20_000, interval: 100 })
       .toBe(JSON.stringify(truth()));

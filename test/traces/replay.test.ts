@@ -33,7 +33,7 @@ describe('recorded traces', () => {
   it('holdover expiry happens on the simulated clock, the profile timeout after the fault', () => {
     const { steps } = replay('ptp-holdover-expiry.jsonl');
     const clock = steps.filter((s) => s.kind === 'state' && s.actor === 'ptp.clock.ptp4l/ens1f0');
-    const holdover = clock.find((s) => s.text === '"HOLDOVER"')!;
+    const holdover = clock.find((s) => s.text === '{"HOLDOVER":"sidecarTimer"}')!;
     const freerun = clock.filter((s) => s.text === '"FREERUN"').at(-1)!;
     expect(freerun.t - holdover.t).toBeCloseTo(1_000, 3); // holdOverTimeout: 1 s in that recording
   });

@@ -106,7 +106,7 @@ export function replayTrace(header: TraceHeader, records: TraceRecord[], opts: {
     children.push({
       id: m.systemId,
       systemId: m.systemId,
-      logic: known ? replayable(known.machine) : inert,
+      logic: known ? replayable(known.machine).provide({ actors: known.actors ?? {} } as never) : inert,
       input: m.input,
       restart: 'permanent',
       receives: m.receives,

@@ -1,6 +1,8 @@
 // The machines a trace can name, for `syncvisor replay`, and how to rebuild the I/O results that are more than data.
-import type { AnyEventObject, AnyStateMachine } from 'xstate';
+import type { AnyActorLogic, AnyEventObject, AnyStateMachine } from 'xstate';
 import { PtpGeneration } from '../../io/ptp/generation.js';
+import { createClockBank } from '../ptp/clockBank.js';
+import { createGenerationActor } from '../ptp/generationActor.js';
 import { portsyncMachine } from '../../machines/portsync/portsync.js';
 import { ptpSidecarMachine } from '../../machines/ptp/ptpSidecar.js';
 import { supervisorMachine } from '../../machines/supervisor/supervisor.js';
@@ -9,6 +11,8 @@ export interface ReplayEntry {
   machine: AnyStateMachine;
   /** Turns a recorded event back into what the machine got live (e.g. a loaded PTP generation). */
   rehydrate?: (event: AnyEventObject) => AnyEventObject;
+  /** Derived actors (src/actors/observe/derived.ts) that run for real in a replay: their events re-happen. */
+  actors?: Record<string, AnyActorLogic>;
 }
 
 export const replayRegistry: Record<string, ReplayEntry> = {
@@ -20,5 +24,6 @@ export const replayRegistry: Record<string, ReplayEntry> = {
       event.type.startsWith('xstate.done.actor.') && PtpGeneration.isTrace(event.output)
         ? { ...event, output: PtpGeneration.fromTrace(event.output) }
         : event,
+    actors: { ptpGeneration: createGenerationActor(), clockBank: createClockBank() },
   },
 };

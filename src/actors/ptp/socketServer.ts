@@ -24,9 +24,18 @@ export interface SocketServerDeps {
 
 export function createSocketServer(deps: SocketServerDeps) {
   const id = deps.id ?? 'socketServer';
-  return fromCallback<{ type: string }, SocketServerInput>(({ sendBack, input }) => {
+  return fromCallback<{ type: string }, SocketServerInput>(({ sendBack, input, receive }) => {
     let server: LineServer | undefined;
     let stopped = false;
+    // Backpressure from the sidecar (its load queue is full): stop reading the connections until it serves again.
+    let paused = false;
+    receive((e) => {
+      if (e.type !== 'socket.pause' && e.type !== 'socket.resume') return;
+      paused = e.type === 'socket.pause';
+      if (paused) server?.pause();
+      else server?.resume();
+      deps.logger.debug({ paused }, 'ptp socket reading');
+    });
     const send = (e: SocketSourceEvent): void => sendBack(e);
     startLineServer(
       {
@@ -51,6 +60,7 @@ export function createSocketServer(deps: SocketServerDeps) {
           return;
         }
         server = s;
+        if (paused) s.pause();
         deps.logger.info({ path: input.path }, 'ptp socket listening');
         // Readiness includes the listener: linuxptp-daemon cannot reach a sidecar whose socket is not bound.
         sendBack({ type: 'child.ready', id, ready: true });

@@ -16,7 +16,7 @@ export interface PtpConfigFile {
   name: string;
   /** ptp4l, phc2sys, ts2phc, synce4l or chronyd. */
   process: string;
-  /** From the `#profile: <name>` first line; undefined when absent. */
+  /** From the `#profile: <name>` line (normally the first; found anywhere); undefined when absent. */
   profile: string | undefined;
   global: Map<string, string>;
   /** Every section except [global], in file order: the interfaces. */
@@ -30,16 +30,23 @@ export interface ConfigFilesResult {
 
 const maxBytes = 1024 * 1024;
 const sectionLine = /^\[([^\]\s]+)\]$/;
+const profileLine = /^#\s*profile:\s*(\S+)\s*$/;
 
 /** Parses one INI file. Returns a string (the reason) when the file is malformed. */
 export function parseConfigFile(name: string, text: string): PtpConfigFile | string {
   const m = configFileName.exec(name);
   if (!m) return `${name}: not a PTP config file name`;
   const lines = text.split('\n');
+  // `#profile: <name>`: the daemon writes it first, but it is found on any line (the first one wins), as the reference
+  // does.
   let profile: string | undefined;
-  const first = lines[0]?.trim() ?? '';
-  const pm = /^#\s*profile:\s*(\S+)\s*$/.exec(first);
-  if (pm) profile = pm[1];
+  for (const l of lines) {
+    const pm = profileLine.exec(l.trim());
+    if (pm) {
+      profile = pm[1];
+      break;
+    }
+  }
   const global = new Map<string, string>();
   const interfaces: IniSection[] = [];
   let current: Map<string, string> | undefined;

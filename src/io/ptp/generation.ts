@@ -2,8 +2,9 @@
 // registry and its line parser. A CMD RESTART drops the generation and loads a new one.
 import { loadConfigMap, type PtpProfile } from './configMap.js';
 import { loadConfigFiles, type PtpConfigFile } from './configFiles.js';
-import { PtpLineParser, type ClockEdge, type ParserConfig } from './lineParser.js';
-import { PtpMetrics, type ClockStateName, type RoleName } from './metrics.js';
+import { PtpLineParser, type ParserConfig } from './lineParser.js';
+import type { ClockEdge, ClockSeed, ClockStateName } from '../../machines/ptp/events.js';
+import { PtpMetrics, type RoleName } from './metrics.js';
 import { defaultThresholds } from './thresholds.js';
 import { PortAliases } from './aliases.js';
 
@@ -17,8 +18,33 @@ export interface PtpLoadOptions {
   aliases?: PortAliases;
 }
 
-/** A clock known at load: its state statechart is started at once (FREERUN). */
-export type ClockSeed = Omit<ClockEdge, 'verdict'>;
+export type { ClockSeed } from '../../machines/ptp/events.js';
+
+export type ClockType = 'OC' | 'T-BC' | 'T-GM';
+
+/**
+ * The clock type of a profile: T-BC when `ptpSettings.controllingProfile` is set or `ts2PhcOpts` asks for
+ * external_pps; T-GM when it runs ts2phc otherwise; OC (ordinary / plain boundary clock) else.
+ */
+/** An HA profile lists the profiles it switches between in `ptpSettings.haProfiles`. */
+export function isHaProfile(p: PtpProfile | undefined): boolean {
+  const settings = p?.raw['ptpSettings'];
+  if (typeof settings !== 'object' || settings === null) return false;
+  const ha = (settings as Record<string, unknown>)['haProfiles'];
+  return typeof ha === 'string' && ha.trim() !== '';
+}
+
+export function clockTypeOf(p: PtpProfile): ClockType {
+  const settings = p.raw['ptpSettings'];
+  const controlling =
+    typeof settings === 'object' && settings !== null
+      ? (settings as Record<string, unknown>)['controllingProfile']
+      : undefined;
+  const ts2phc = typeof p.raw['ts2PhcOpts'] === 'string' ? (p.raw['ts2PhcOpts'] as string) : '';
+  if ((typeof controlling === 'string' && controlling !== '') || ts2phc.includes('external_pps')) return 'T-BC';
+  if (ts2phc.trim() !== '') return 'T-GM';
+  return 'OC';
+}
 
 function roleOf(section: Map<string, string>, global: Map<string, string>): RoleName {
   const pick = (k: string): string | undefined => section.get(k) ?? global.get(k);
@@ -31,6 +57,8 @@ export class PtpGeneration {
   readonly metrics: PtpMetrics;
   readonly parser: PtpLineParser;
   readonly seeds: ClockSeed[] = [];
+  /** Clock type per profile name (the clock statecharts' T-BC / T-GM rules). */
+  readonly clockTypes: Record<string, ClockType> = {};
 
   constructor(
     readonly nodeName: string,
@@ -41,6 +69,7 @@ export class PtpGeneration {
     this.metrics = new PtpMetrics(nodeName, aliases);
     const byName = new Map(profiles.map((p) => [p.name, p]));
     for (const p of profiles) {
+      this.clockTypes[p.name] = clockTypeOf(p);
       this.metrics.setThreshold(p.name, 'MinOffsetThreshold', p.thresholds.minOffset);
       this.metrics.setThreshold(p.name, 'MaxOffsetThreshold', p.thresholds.maxOffset);
       this.metrics.setThreshold(p.name, 'HoldOverTimeout', p.thresholds.holdOverTimeout);
@@ -55,6 +84,8 @@ export class PtpGeneration {
         interfaces: f.interfaces.map((s) => s.name),
         roles: isPtp4l ? f.interfaces.map((s) => roleOf(s.options, f.global)) : [],
         thresholds,
+        clockType: f.profile !== undefined ? (this.clockTypes[f.profile] ?? 'OC') : 'OC',
+        ha: f.profile !== undefined && isHaProfile(byName.get(f.profile)),
       };
     });
     for (const c of configs) {
@@ -72,6 +103,7 @@ export class PtpGeneration {
       }
     }
     this.parser = new PtpLineParser(this.metrics, configs);
+    this.parser.allowInterfaces(profiles.map((p) => p.interface).filter((i) => i !== ''));
   }
 
   get registry(): PtpMetrics['registry'] {

@@ -2,20 +2,10 @@
 // are applied directly to the generation's metrics, and only clock verdict *changes* (edges) are returned, for the
 // clock-state statecharts. Never throws: anything unrecognised produces no metric and no edge and is counted.
 import { inRange, defaultThresholds, type Thresholds } from './thresholds.js';
-import type { PtpMetrics, RoleName } from './metrics.js';
+import type { PtpMetrics, RoleName, StatusValueKey } from './metrics.js';
+import type { ClockEdge, ClockVerdict } from '../../machines/ptp/events.js';
 
-/** What one log line says about a clock. `outOfRange` = the servo is locked but the offset is outside thresholds. */
-export type ClockVerdict = 'locked' | 'outOfRange' | 'freerun' | 'holdover';
-
-export interface ClockEdge {
-  /** `<process>/<iface>`: one clock-state statechart per key. */
-  key: string;
-  process: string;
-  iface: string;
-  profile: string;
-  holdoverTimeoutMs: number;
-  verdict: ClockVerdict;
-}
+export type { ClockEdge, ClockVerdict } from '../../machines/ptp/events.js';
 
 /** A config as the parser sees it (an INI file joined with its ConfigMap profile). */
 export interface ParserConfig {
@@ -26,12 +16,37 @@ export interface ParserConfig {
   /** Roles at load (masterOnly/serverOnly), parallel to `interfaces`; ptp4l configs only. */
   roles: RoleName[];
   thresholds: Thresholds;
+  /** T-BC / T-GM rules apply to this config's clocks (from its ConfigMap profile); default OC. */
+  clockType?: 'OC' | 'T-BC' | 'T-GM';
+  /** The profile is an HA profile (`ptpSettings.haProfiles`): its phc2sys config has no interfaces, lines count. */
+  ha?: boolean;
 }
 
 export interface ParserStats {
   parsed: number;
   ignored: number;
+  /** Recognised lines dropped because they name a process or interface the configuration does not have. */
+  unknownClock: number;
 }
+
+/** The processes that may own a clock (status-line processes included); any other name in a line is dropped. */
+export const clockProcesses: ReadonlySet<string> = new Set([
+  'ptp4l',
+  'phc2sys',
+  'ts2phc',
+  'chronyd',
+  'synce4l',
+  'GM',
+  'T-BC',
+  'dpll',
+  'gnss',
+]);
+
+/** The offset CEP reports for a clock that is down (ts2phc process status 0). */
+export const freeRunOffset = -9999999999999999;
+
+/** At most this many config names without a file get a process_status series. */
+const maxOrphanConfigs = 64;
 
 const configName = /^(ptp4l|ts2phc|phc2sys|synce4l|chronyd)\.[0-9]*\.config$/;
 const whitespace = /\s/;
@@ -93,9 +108,12 @@ function offsetVerdict(s: string | undefined, offset: number, t: Thresholds): Cl
   }
 }
 
-/** s-state of a GM / T-BC / dpll / gnss status line: s0 FREERUN, s1 HOLDOVER, s2 LOCKED, others FREERUN. */
+/**
+ * s-state of a GM / T-BC / dpll / gnss status line: s0 FREERUN, s1 HOLDOVER, s2 LOCKED, others FREERUN. These are
+ * the daemon's verdict: reported as given (no range check, no sidecar holdover timer).
+ */
 function statusVerdict(s: string | undefined): ClockVerdict {
-  return s === 's2' ? 'locked' : s === 's1' ? 'holdover' : 'freerun';
+  return s === 's2' ? 'daemonLocked' : s === 's1' ? 'daemonHoldover' : 'freerun';
 }
 
 /**
@@ -128,8 +146,15 @@ export function portTransition(
 }
 
 export class PtpLineParser {
-  readonly stats: ParserStats = { parsed: 0, ignored: 0 };
+  readonly stats: ParserStats = { parsed: 0, ignored: 0, unknownClock: 0 };
+  /** The last `<process>/<iface>` dropped as unknown (for the rate-limited warning), at most 200 characters. */
+  lastUnknownClock = '';
   private readonly configs = new Map<string, ConfigState>();
+  /** Every interface of every config (and CLOCK_REALTIME): the only names a clock or a metric series may carry. */
+  private readonly ifaces = new Set<string>([clockRealtime]);
+  private readonly clockClass = new Map<string, number>();
+  /** Profile names of the configs (an HA status line must name one). */
+  private readonly profiles = new Set<string>();
   private readonly lastVerdict = new Map<string, Map<string, ClockVerdict>>();
   private edges: ClockEdge[] = [];
 
@@ -141,7 +166,22 @@ export class PtpLineParser {
       const roles = [...cfg.roles];
       const slaveIdx = roles.indexOf('SLAVE');
       this.configs.set(cfg.name, { cfg, roles, slaveIface: slaveIdx >= 0 ? cfg.interfaces[slaveIdx] : undefined });
+      for (const i of cfg.interfaces) this.ifaces.add(i);
+      if (cfg.profile !== undefined) this.profiles.add(cfg.profile);
     }
+  }
+
+  /** Adds names (e.g. interface aliases) that clocks and series may carry. */
+  allowInterfaces(names: Iterable<string>): void {
+    for (const n of names) this.ifaces.add(n);
+  }
+
+  /** A clock (and its series) may exist only for a known process and a configured interface; else counted. */
+  private known(process: string, iface: string): boolean {
+    if (clockProcesses.has(process) && this.ifaces.has(iface)) return true;
+    this.stats.unknownClock++;
+    this.lastUnknownClock = `${process}/${iface}`.slice(0, 200);
+    return false;
   }
 
   /** Parses a batch; returns the clock verdict edges it produced, in line order. */
@@ -160,21 +200,65 @@ export class PtpLineParser {
     return this.edges;
   }
 
-  private verdict(st: ConfigState, process: string, iface: string, verdict: ClockVerdict, always = false): void {
+  private verdict(
+    st: ConfigState,
+    process: string,
+    iface: string,
+    verdict: ClockVerdict,
+    always = false,
+    offset?: number,
+  ): void {
     // Nested maps: the hot path (same verdict again) builds no key string.
     let byIface = this.lastVerdict.get(process);
     if (byIface === undefined) this.lastVerdict.set(process, (byIface = new Map()));
     if (!always && byIface.get(iface) === verdict) return;
     byIface.set(iface, verdict);
     const key = `${process}/${iface}`;
-    this.edges.push({
+    const edge: ClockEdge = {
       key,
       process,
       iface,
       profile: st.cfg.profile ?? '',
       holdoverTimeoutMs: st.cfg.thresholds.holdOverTimeout * 1000,
       verdict,
-    });
+    };
+    if (offset !== undefined) edge.offset = offset;
+    const cc = this.clockClass.get(st.cfg.name);
+    if (cc !== undefined) edge.clockClass = cc;
+    this.edges.push(edge);
+  }
+
+  /** Distinct config names without a file whose process status was recorded (bounded). */
+  private readonly orphanConfigs = new Set<string>();
+  private chronydConfigs = 0;
+  /** The last DPLL offset per (configured) interface: the GM's offset. */
+  private readonly dpllOffset = new Map<string, number>();
+  /** Interfaces that have ts2phc offset series, per config (set to the FreeRun value when ts2phc goes down). */
+  private readonly ts2phcIfaces = new Map<string, Set<string>>();
+
+  /** PTP_PROCESS_STATUS: parsed before any config check (a config may have no file), with its down effects. */
+  private processStatus(process: string, tag: string, st: ConfigState | undefined, v: string | undefined): boolean {
+    if (v !== '0' && v !== '1') return false;
+    if (!clockProcesses.has(process)) return this.known(process, tag) && false;
+    if (st === undefined && !this.orphanConfigs.has(tag)) {
+      if (this.orphanConfigs.size >= maxOrphanConfigs) return this.known('', tag) && false;
+      this.orphanConfigs.add(tag);
+    }
+    this.metrics.setProcessStatus(process, tag, v === '1');
+    if (v === '1' || st === undefined) return true;
+    // Process down: phc2sys → the OS clock runs free; ts2phc → FreeRun offsets and FREERUN; ptp4l → its clock
+    // loses its reference (T-BC: FREERUN at once; otherwise HOLDOVER with the sidecar's timer).
+    if (process === 'phc2sys') this.verdict(st, process, clockRealtime, 'freerun');
+    else if (process === 'ts2phc') {
+      for (const iface of this.ts2phcIfaces.get(tag) ?? []) {
+        this.metrics.offsets('master', process, iface, freeRunOffset, freeRunOffset, undefined, undefined);
+        this.verdict(st, process, iface, 'freerun');
+      }
+    } else if (process === 'ptp4l') {
+      const iface = st.slaveIface ?? st.cfg.interfaces[0];
+      if (iface !== undefined) this.verdict(st, process, iface, st.cfg.clockType === 'T-BC' ? 'freerun' : 'holdover');
+    }
+    return true;
   }
 
   /** One line; true when it was recognised and applied. */
@@ -194,94 +278,157 @@ export class PtpLineParser {
     if (!configName.test(tag)) return false;
     const lookup = tag.startsWith('ts2phc.') ? `ptp4l.${tag.slice(7)}` : tag;
     let st = this.configs.get(lookup) ?? this.configs.get(tag);
+    const t = tokens(line, te + 1);
+    // linuxptp-daemon writes `chronyd[PID][chronyd.0.config]: Selected source …`: the text starts with ':'.
+    if (t[0] === '' && t.length > 1) t.shift();
+    const t0 = t[0] ?? '';
+    const t1 = t[1];
+    if (t0 === 'PTP_PROCESS_STATUS') return this.processStatus(process, tag, st, t1);
     if (st === undefined) {
       if (process !== 'chronyd') return false;
+      // chronyd needs no file; its config names are bounded like those of process status lines.
+      if (this.chronydConfigs >= maxOrphanConfigs) return this.known('', tag) && false;
+      this.chronydConfigs++;
       st = chronydConfig(tag);
       this.configs.set(tag, st);
-    } else if (process !== 'chronyd' && (st.cfg.profile === undefined || st.cfg.interfaces.length === 0)) {
+    } else if (t0 === 'ptp_ha_profile' && t[2] === 'state') {
+      // HA: `ptp_ha_profile <profile> state <n>`; the phc2sys config of an HA profile has no interfaces.
+      const profile = t1 ?? '';
+      const v = Number(t[3]);
+      if (!this.profiles.has(profile) || !Number.isFinite(v)) return false;
+      this.metrics.setHaProfileStatus(process, profile, v);
+      return true;
+    } else if (
+      process !== 'chronyd' &&
+      (st.cfg.profile === undefined || (st.cfg.interfaces.length === 0 && !(st.cfg.ha && process === 'phc2sys')))
+    ) {
       return false;
     }
-    const t = tokens(line, te + 1);
-    const t0 = t[0] ?? '';
     const th = st.cfg.thresholds;
     const m = this.metrics;
 
-    if (t0 === 'master' && t[1] === 'offset' && process === 'ptp4l') {
+    if (process === 'ptp4l' && t0 === 'master' && t1 === 'offset') {
       // master offset <ns> s<N> freq <ppb> path delay <ns>
       const offset = Number(t[2]);
       const iface = st.slaveIface ?? st.cfg.interfaces[0];
       if (Number.isNaN(offset) || iface === undefined) return false;
       m.offsets('master', process, iface, offset, offset, num(t[5]), num(t[8]));
       const v = offsetVerdict(t[3], offset, th);
-      if (v) this.verdict(st, process, iface, v);
+      if (v) this.verdict(st, process, iface, v, false, offset);
+      return true;
+    }
+    if (process === 'ptp4l' && t0 === 'rms' && t[2] === 'max') {
+      // rms <ns> max <ns> freq <ppb> +/- <n> delay <ns> +/- <n>: the summary of the SLAVE port
+      const rms = Number(t1);
+      const max = Number(t[3]);
+      const iface = st.slaveIface ?? st.cfg.interfaces[0];
+      if (Number.isNaN(rms) || Number.isNaN(max) || iface === undefined) return false;
+      m.offsets('master', process, iface, rms, max, num(t[5]), t[8] === 'delay' ? num(t[9]) : undefined);
       return true;
     }
     if (t0 === clockRealtime) {
-      if ((t[1] === 'phc' || t[1] === 'sys') && t[2] === 'offset') {
+      if ((t1 === 'phc' || t1 === 'sys') && t[2] === 'offset') {
         // CLOCK_REALTIME phc|sys offset <ns> s<N> freq <ppb> delay <ns>
         const offset = Number(t[3]);
-        if (Number.isNaN(offset)) return false;
-        m.offsets(t[1], process, clockRealtime, offset, offset, num(t[6]), num(t[8]));
+        if (Number.isNaN(offset) || !this.known(process, clockRealtime)) return false;
+        m.offsets(t1, process, clockRealtime, offset, offset, num(t[6]), num(t[8]));
         const v = offsetVerdict(t[4], offset, th);
-        if (v) this.verdict(st, process, clockRealtime, v);
+        if (v) this.verdict(st, process, clockRealtime, v, false, offset);
         return true;
       }
-      if (t[1] === 'rms' && t[3] === 'max') {
+      if (t1 === 'rms' && t[3] === 'max') {
         // CLOCK_REALTIME rms <ns> max <ns> freq <ppb> +/- <n> delay <ns> +/- <n>
         const rms = Number(t[2]);
         const max = Number(t[4]);
-        if (Number.isNaN(rms) || Number.isNaN(max)) return false;
+        if (Number.isNaN(rms) || Number.isNaN(max) || !this.known(process, clockRealtime)) return false;
         m.offsets('phc', process, clockRealtime, rms, max, num(t[6]), t[9] === 'delay' ? num(t[10]) : undefined);
         return true;
       }
       return false;
     }
-    const t1 = t[1];
-    if (t1 === 'master' && t[2] === 'offset') {
-      // <iface> master offset <ns> s<N> freq <ppb> [holdover]
-      const offset = Number(t[3]);
-      if (Number.isNaN(offset)) return false;
-      m.offsets('master', process, t0, offset, offset, num(t[6]), undefined);
-      const v = t[t.length - 1] === 'holdover' ? 'holdover' : offsetVerdict(t[4], offset, th);
-      if (v) this.verdict(st, process, t0, v);
+    // <iface> master offset <ns> s<N> freq <ppb> [holdover] (ts2phc), or, newer linuxptp, <iface> offset <ns> s<N> …
+    const masterForm = t1 === 'master' && t[2] === 'offset';
+    const plainForm = process === 'ts2phc' && t1 === 'offset' && t[3] !== 'T-BC-STATUS';
+    if (masterForm || plainForm) {
+      const at = masterForm ? 3 : 2;
+      const offset = Number(t[at]);
+      if (Number.isNaN(offset) || !this.known(process, t0)) return false;
+      const isTs2phc = process === 'ts2phc';
+      m.offsets('master', process, t0, offset, offset, num(t[at + 3]), isTs2phc ? 0 : undefined);
+      if (isTs2phc) {
+        let set = this.ts2phcIfaces.get(tag);
+        if (set === undefined) this.ts2phcIfaces.set(tag, (set = new Set()));
+        set.add(t0);
+      }
+      // A trailing `holdover` is ts2phc's own verdict (no sidecar timer).
+      const v = t[t.length - 1] === 'holdover' ? 'daemonHoldover' : offsetVerdict(t[at + 1], offset, th);
+      if (v) this.verdict(st, process, t0, v, false, offset);
       return true;
     }
     if (t1 === 'nmea_status') {
       const v = Number(t[2]);
-      if (v !== 0 && v !== 1) return false;
+      if ((v !== 0 && v !== 1) || !this.known(process, t0)) return false;
       m.setNmeaStatus(process, t0, v);
       return true;
     }
     if (t1 === 'T-GM-STATUS') {
-      this.verdict(st, process, t0, statusVerdict(t[2]));
+      if (!this.known(process, t0)) return false;
+      // The GM line carries no offset: the GM's offset is the DPLL's last offset on that interface.
+      const o = this.dpllOffset.get(t0);
+      if (o !== undefined) m.offsets(process, process, t0, o, o, undefined, undefined);
+      this.verdict(st, process, t0, statusVerdict(t[2]), false, o);
       return true;
     }
     if (t[3] === 'T-BC-STATUS' && t1 === 'offset') {
-      this.verdict(st, process, t0, statusVerdict(t[4]));
+      // <iface> offset <ns> T-BC-STATUS s<N>
+      const offset = Number(t[2]);
+      if (!this.known(process, t0)) return false;
+      const o = Number.isNaN(offset) ? undefined : offset;
+      if (o !== undefined) m.offsets(process, process, t0, o, o, undefined, undefined);
+      const v = statusVerdict(t[4]);
+      this.verdict(st, process, t0, v, false, o);
+      // The T-BC state is imposed on ts2phc's clock of the interface (a T-BC's ts2phc follows its upstream).
+      if (st.cfg.clockType === 'T-BC' && this.ts2phcKnown(t0)) this.verdict(st, 'ts2phc', t0, v, false, o);
       return true;
     }
-    if (t1 === 'frequency_status' && t[7] === 'pps_status') {
-      this.verdict(st, process, t0, statusVerdict(t[9]));
+    if (t1 === 'frequency_status' || (process === 'dpll' && t[t.length - 1]?.startsWith('s'))) {
+      // dpll: <iface> frequency_status <n> offset <ns> phase_status <n> pps_status <n> s<N>, the pairs in any order
+      const kv = new Map<string, string>();
+      for (let i = 1; i + 1 < t.length; i += 2) kv.set(t[i] ?? '', t[i + 1] ?? '');
+      if (!kv.has('frequency_status') || !kv.has('pps_status') || !this.known(process, t0)) return false;
+      const offset = Number(kv.get('offset'));
+      const o = kv.has('offset') && !Number.isNaN(offset) ? offset : undefined;
+      if (o !== undefined) {
+        m.offsets(process, process, t0, o, o, undefined, undefined);
+        this.dpllOffset.set(t0, o);
+      }
+      this.statusValue(process, t0, 'frequency_status', kv.get('frequency_status'));
+      this.statusValue(process, t0, 'phase_status', kv.get('phase_status'));
+      this.statusValue(process, t0, 'pps_status', kv.get('pps_status'));
+      this.verdict(st, process, t0, statusVerdict(t[t.length - 1]), false, o);
       return true;
     }
     if (t1 === 'gnss_status' && t[3] === 'offset') {
-      this.verdict(st, process, t0, statusVerdict(t[5]));
+      // gnss: <iface> gnss_status <n> offset <ns> s<N>
+      const offset = Number(t[4]);
+      if (!this.known(process, t0)) return false;
+      if (!Number.isNaN(offset)) m.offsets(process, process, t0, offset, offset, undefined, undefined);
+      this.statusValue(process, t0, 'gnss_status', t[2]);
+      this.verdict(st, process, t0, statusVerdict(t[5]), false, Number.isNaN(offset) ? undefined : offset);
       return true;
     }
+    if (process === 'synce4l') return this.synce(st, tag, t);
     if (t0 === 'CLOCK_CLASS_CHANGE') {
       const v = Number(t1);
-      if (t1 === undefined || t1 === '' || Number.isNaN(v)) return false;
+      if (t1 === undefined || t1 === '' || Number.isNaN(v) || !clockProcesses.has(process)) return false;
       m.setClockClass(process, tag, v);
-      return true;
-    }
-    if (t0 === 'PTP_PROCESS_STATUS') {
-      if (t1 !== '0' && t1 !== '1') return false;
-      m.setProcessStatus(process, tag, t1 === '1');
+      this.clockClass.set(tag, v);
       return true;
     }
     if (t0 === 'port' && process === 'ptp4l') return this.port(st, t);
     if (process === 'chronyd') {
-      if (t0 === 'Selected' && t1 === 'source') {
+      // Matched anywhere in the line, as the reference does.
+      if (line.includes('Selected source')) {
         this.verdict(st, process, clockRealtime, 'locked');
         return true;
       }
@@ -289,6 +436,47 @@ export class PtpLineParser {
         this.verdict(st, process, clockRealtime, 'freerun');
         return true;
       }
+    }
+    return false;
+  }
+
+  private ts2phcKnown(iface: string): boolean {
+    for (const set of this.ts2phcIfaces.values()) if (set.has(iface)) return true;
+    return false;
+  }
+
+  private statusValue(process: string, iface: string, key: StatusValueKey, v: string | undefined): void {
+    const n = Number(v);
+    if (v !== undefined && v !== '' && Number.isFinite(n)) this.metrics.setStatusValue(key, process, iface, n);
+  }
+
+  /**
+   * synce4l, per port of a device:
+   * `<iface> device <dev> eec_state <STATE> network_option <n> s<N>` → the port's clock (s0 FREERUN, s1 HOLDOVER,
+   * s2 LOCKED: the daemon's verdict);
+   * `<iface> clock_quality <QL> device <dev> [ext_ql <x>] network_option <n> ql <x> s<N>` → synce_ssm_ql (SSM,
+   * Extended SSM = ext_ql or 0xFF) and synce_clock_quality (their sum).
+   */
+  private synce(st: ConfigState, tag: string, t: string[]): boolean {
+    const iface = t[0] ?? '';
+    const kv = new Map<string, string>();
+    for (let i = 1; i + 1 < t.length; i += 2) kv.set(t[i] ?? '', t[i + 1] ?? '');
+    const device = kv.get('device');
+    if (device === undefined || (!this.ifaces.has(device) && !this.ifaces.has(`<${device}>`))) {
+      return this.known('synce4l', `${iface}@${device ?? ''}`) && false;
+    }
+    if (!this.known('synce4l', iface)) return false;
+    const networkOption = kv.get('network_option') ?? '';
+    if (kv.has('eec_state')) {
+      this.verdict(st, 'synce4l', iface, statusVerdict(t[t.length - 1]));
+      return true;
+    }
+    if (t[1] === 'clock_quality') {
+      const ql = Number(kv.get('ql'));
+      const ext = kv.has('ext_ql') ? Number(kv.get('ext_ql')) : undefined;
+      if (!Number.isInteger(ql) || (ext !== undefined && !Number.isInteger(ext))) return false;
+      this.metrics.setSynceQuality('synce4l', tag, networkOption, iface, device, ql, ext);
+      return true;
     }
     return false;
   }

@@ -9,6 +9,10 @@ export type ClockStateName = keyof typeof clockStateValue;
 export const roleValue = { PASSIVE: 0, SLAVE: 1, MASTER: 2, FAULTY: 3, UNKNOWN: 4, LISTENING: 5 } as const;
 export type RoleName = keyof typeof roleValue;
 
+/** The dpll / gnss value keys that get a gauge each. */
+export const statusValueKeys = ['frequency_status', 'phase_status', 'pps_status', 'gnss_status'] as const;
+export type StatusValueKey = (typeof statusValueKeys)[number];
+
 type CounterChild = ReturnType<Counter['labels']>;
 
 /**
@@ -66,6 +70,16 @@ class GaugeFamily {
     return series;
   }
 
+  /** Any number of labels (rare series: one key string per call). */
+  getN(values: string[]): Series {
+    const key = values.join('\0');
+    let series = this.byKey.get(key);
+    if (series === undefined) this.byKey.set(key, (series = this.make(values)));
+    return series;
+  }
+
+  private readonly byKey = new Map<string, Series>();
+
   private make(values: string[]): Series {
     const labels: Record<string, string> = {};
     this.labelNames.forEach((n, i) => (labels[n] = values[i] ?? ''));
@@ -109,6 +123,10 @@ export class PtpMetrics {
   private readonly nmea: GaugeFamily;
   private readonly clockClass: GaugeFamily;
   private readonly processStatus: GaugeFamily;
+  private readonly haProfileStatus: GaugeFamily;
+  private readonly statusValues: Record<StatusValueKey, GaugeFamily>;
+  private readonly synceQl: GaugeFamily;
+  private readonly synceClockQuality: GaugeFamily;
   private readonly restarts: Family<CounterChild>;
 
   /** `aliases`: the interface label of offsets, clock state and nmea status (roles keep the real name). */
@@ -138,6 +156,34 @@ export class PtpMetrics {
     this.nmea = gauge('nmea_status', 'NMEA status: 0 unavailable, 1 available.', ['process', 'node', 'iface']);
     this.clockClass = gauge('clock_class', 'PTP clock class.', ['process', 'config', 'node']);
     this.processStatus = gauge('process_status', 'PTP process status: 0 DOWN, 1 UP.', ['process', 'node', 'config']);
+    this.haProfileStatus = gauge(
+      'ha_profile_status',
+      'HA profile state as phc2sys reports it (1 active, 0 inactive).',
+      ['process', 'node', 'profile'],
+    );
+    const valueLabels = ['from', 'process', 'node', 'iface'];
+    this.statusValues = {
+      frequency_status: gauge('frequency_status', 'DPLL frequency status as the daemon reports it.', valueLabels),
+      phase_status: gauge('phase_status', 'DPLL phase status as the daemon reports it.', valueLabels),
+      pps_status: gauge('pps_status', 'DPLL 1PPS status as the daemon reports it.', valueLabels),
+      gnss_status: gauge(
+        'gnss_status',
+        'GNSS fix status as the daemon reports it (0 no fix … 5 time only).',
+        valueLabels,
+      ),
+    };
+    // profile = the config name, as the reference labels it.
+    const synceLabels = ['process', 'node', 'profile', 'network_option', 'iface', 'device'];
+    this.synceQl = gauge(
+      'synce_ssm_ql',
+      'SyncE quality level byte (ql_type SSM or Extended SSM; 0xFF when not extended).',
+      [...synceLabels.slice(0, 5), 'device', 'ql_type'],
+    );
+    this.synceClockQuality = gauge(
+      'synce_clock_quality',
+      'SyncE clock quality: SSM + extended SSM (e.g. option 1 PRTC = 34, PRC = 257; option 2 PRTC = 33).',
+      synceLabels,
+    );
     const rc = new Counter({
       name: 'openshift_ptp_process_restart_count',
       help: 'Times a PTP process reported UP.',
@@ -192,6 +238,31 @@ export class PtpMetrics {
   setProcessStatus(process: string, config: string, up: boolean): void {
     this.processStatus.get(process, this.node, config).set(up ? 1 : 0);
     if (up) this.restarts.get(process, this.node, config).inc();
+  }
+
+  /** One of the dpll / gnss value gauges (from = process = the line's process). */
+  setStatusValue(key: StatusValueKey, process: string, iface: string, v: number): void {
+    this.statusValues[key].get(process, process, this.node, iface).set(v);
+  }
+
+  /** synce4l clock quality: the SSM and extended SSM bytes, and their sum. */
+  setSynceQuality(
+    process: string,
+    config: string,
+    networkOption: string,
+    iface: string,
+    device: string,
+    ql: number,
+    extQl: number | undefined,
+  ): void {
+    const ext = extQl ?? 0xff;
+    this.synceQl.getN([process, this.node, config, networkOption, iface, device, 'SSM']).set(ql);
+    this.synceQl.getN([process, this.node, config, networkOption, iface, device, 'Extended SSM']).set(ext);
+    this.synceClockQuality.getN([process, this.node, config, networkOption, iface, device]).set(ql + ext);
+  }
+
+  setHaProfileStatus(process: string, profile: string, v: number): void {
+    this.haProfileStatus.get(process, this.node, profile).set(v);
   }
 
   text(): Promise<string> {

@@ -39,6 +39,10 @@ export interface LineServer {
   readonly path: string;
   /** Number of open connections. */
   readonly connections: number;
+  /** Backpressure: stop reading every connection (new ones start paused) until resume(). */
+  pause(): void;
+  resume(): void;
+  readonly paused: boolean;
   close(): Promise<void>;
 }
 
@@ -298,6 +302,7 @@ export async function startLineServer(opts: LineServerOptions, handlers: LineSer
   }
   const open = new Map<number, Conn>();
   let nextId = 1;
+  let paused = false;
   /** The connection to give up at the limit: one that never sent a byte first, then the one idle longest. */
   const evictable = (now: number): Conn | undefined => {
     let best: Conn | undefined;
@@ -335,6 +340,7 @@ export async function startLineServer(opts: LineServerOptions, handlers: LineSer
       framer.push(chunk);
     });
     sock.on('end', () => framer.end());
+    if (paused) sock.pause();
     if (idleTimeoutMs > 0)
       sock.setTimeout(idleTimeoutMs, () => {
         metrics.idleClosed.inc({ reason: 'timeout' });
@@ -398,6 +404,17 @@ export async function startLineServer(opts: LineServerOptions, handlers: LineSer
     path,
     get connections() {
       return open.size;
+    },
+    get paused() {
+      return paused;
+    },
+    pause() {
+      paused = true;
+      for (const c of open.values()) c.sock.pause();
+    },
+    resume() {
+      paused = false;
+      for (const c of open.values()) c.sock.resume();
     },
     close() {
       closing ??= new Promise<void>((resolve) => {

@@ -1,48 +1,56 @@
-// One PTP clock (a profile's interface, or CLOCK_REALTIME of phc2sys/chronyd): FREERUN / LOCKED / HOLDOVER.
-// The line parser sends only verdict *changes* (edges) here, never every line. Every state entered is reported
-// exactly once: the `reportClockState` action (metric + structured log, provided by composition) and an emitted
-// `clock.stateChanged` event (for cloud-event publishing).
-import { assign, emit, setup, type ActorRefFrom } from 'xstate';
+// One PTP clock (a profile's interface, CLOCK_REALTIME of phc2sys/chronyd, or a GM / T-BC / dpll / gnss / ts2phc /
+// synce4l clock of a configured profile): FREERUN / LOCKED / HOLDOVER. The parser sends only verdict *changes*
+// (edges) here, never every line. Every state entered is reported exactly once, to the sidecar (the parent), as a
+// `clock.stateChanged` event (src/machines/ptp/events.ts); the sidecar logs it, sets the gauge and emits it.
+//
+// Two kinds of HOLDOVER: `sidecarTimer` (a SLAVE port was lost: the sidecar's own holdover timer runs, the profile's
+// holdOverTimeout) and `daemonVerdict` (a status line said s1 / `holdover`: the daemon's verdict, reported as given,
+// no timer; the daemon's next s0 is FREERUN at once).
+import { assign, sendParent, setup, type ActorLogic, type ActorRefFrom, type AnyActorRef, type Snapshot } from 'xstate';
+import type { ClockSeed, ClockStateChanged, ClockStateName, GenerationEdgesEvent } from './events.js';
 
-export type ClockStateName = 'FREERUN' | 'LOCKED' | 'HOLDOVER';
+export type { ClockStateName } from './events.js';
 
-export interface ClockStateInput {
-  /** `<process>/<iface>`. */
-  key: string;
-  process: string;
-  iface: string;
-  profile: string;
-  /** From the profile's `holdOverTimeout` (already in ms). */
-  holdoverTimeoutMs: number;
+/** How a clock's profile is built (decided at load from the ConfigMap). */
+export type ClockType = 'OC' | 'T-BC' | 'T-GM';
+
+export interface ClockStateInput extends ClockSeed {
+  /** Default 'OC' (an ordinary clock / plain boundary clock). */
+  clockType?: ClockType;
+}
+
+/** Optional facts of the line behind an edge (reported with the state change). */
+interface EdgeFacts {
+  offset?: number;
+  clockClass?: number;
 }
 
 export type ClockStateEvent =
   /** The servo is locked and the offset is in range (min < offset < max). */
-  | { type: 'clock.locked' }
+  | ({ type: 'clock.locked' } & EdgeFacts)
   /** The servo is locked but the offset is out of range. */
-  | { type: 'clock.outOfRange' }
-  | { type: 'clock.freerun' }
-  /** The log says HOLDOVER, or a SLAVE port went FAULTY / MASTER / LISTENING. */
-  | { type: 'clock.holdover' };
+  | ({ type: 'clock.outOfRange' } & EdgeFacts)
+  | ({ type: 'clock.freerun' } & EdgeFacts)
+  /** A SLAVE port went FAULTY / MASTER / LISTENING. */
+  | ({ type: 'clock.holdover' } & EdgeFacts)
+  /** A status line says HOLDOVER (dpll / GM / T-BC / gnss s1, ts2phc `holdover`). */
+  | ({ type: 'clock.daemonHoldover' } & EdgeFacts)
+  /** A status line says LOCKED (s2). */
+  | ({ type: 'clock.daemonLocked' } & EdgeFacts)
+  /** The generation ended (restart, shutdown): the clock stops, its timer with it. */
+  | { type: 'clock.retire' };
 
-export interface ClockStateChanged {
-  type: 'clock.stateChanged';
-  key: string;
-  process: string;
-  iface: string;
-  profile: string;
-  from: ClockStateName | null;
-  to: ClockStateName;
-}
-
-export interface ClockStateContext extends ClockStateInput {
+export interface ClockStateContext extends ClockSeed {
+  clockType: ClockType;
   current: ClockStateName | null;
+  offset: number | undefined;
+  clockClass: number | undefined;
 }
 
 type Entered = { to: ClockStateName };
 const enter = (to: ClockStateName) => [
-  { type: 'reportClockState' as const, params: { to } },
-  { type: 'emitStateChanged' as const, params: { to } },
+  { type: 'noteFacts' as const },
+  { type: 'reportStateChanged' as const, params: { to } },
   { type: 'rememberState' as const, params: { to } },
 ];
 
@@ -51,58 +59,132 @@ export const clockStateMachine = setup({
     context: {} as ClockStateContext,
     input: {} as ClockStateInput,
     events: {} as ClockStateEvent,
-    emitted: {} as ClockStateChanged,
   },
   actions: {
-    /** Sets openshift_ptp_clock_state and logs one structured line. Provided by the composition. */
-    /**
-     * Sets openshift_ptp_clock_state and logs one structured line (from = context.current). Provided by the
-     * composition.
-     */
-    reportClockState: (_, _params: Entered) => {},
-    emitStateChanged: emit(({ context }, params: Entered) => ({
-      type: 'clock.stateChanged' as const,
-      key: context.key,
-      process: context.process,
-      iface: context.iface,
-      profile: context.profile,
-      from: context.current,
-      to: params.to,
+    /** Keeps the offset / clock class of the line that caused this change (for the report). */
+    noteFacts: assign(({ context, event }) => ({
+      offset: 'offset' in event && event.offset !== undefined ? event.offset : context.offset,
+      clockClass: 'clockClass' in event && event.clockClass !== undefined ? event.clockClass : context.clockClass,
     })),
+    /** One `clock.stateChanged` to the sidecar per state entered (from = context.current). */
+    reportStateChanged: sendParent(({ context }, params: Entered): ClockStateChanged => {
+      const e: ClockStateChanged = {
+        type: 'clock.stateChanged',
+        key: context.key,
+        process: context.process,
+        iface: context.iface,
+        profile: context.profile,
+        from: context.current,
+        to: params.to,
+      };
+      if (context.offset !== undefined) e.offset = context.offset;
+      if (context.clockClass !== undefined) e.clockClass = context.clockClass;
+      return e;
+    }),
     rememberState: assign((_, params: Entered) => ({ current: params.to })),
+  },
+  guards: {
+    /** T-BC: ptp4l's state comes from the log without a range check (CEP ptp4lParse.go). */
+    tbcIgnoresRange: ({ context }) => context.clockType === 'T-BC' && context.process === 'ptp4l',
+    /** T-BC: a lost SLAVE port is FREERUN, never HOLDOVER (the T-BC status line reports holdover itself). */
+    tbcPortLossIsFreerun: ({ context }) => context.clockType === 'T-BC',
   },
   delays: {
     holdoverTimeout: ({ context }) => context.holdoverTimeoutMs,
   },
 }).createMachine({
   id: 'clockState',
-  context: ({ input }) => ({ ...input, current: null }),
+  context: ({ input }) => ({
+    key: input.key,
+    process: input.process,
+    iface: input.iface,
+    profile: input.profile,
+    holdoverTimeoutMs: input.holdoverTimeoutMs,
+    clockType: input.clockType ?? 'OC',
+    current: null,
+    offset: undefined,
+    clockClass: undefined,
+  }),
   initial: 'FREERUN',
+  on: {
+    'clock.retire': '.retired',
+  },
   states: {
     FREERUN: {
       entry: enter('FREERUN'),
       on: {
         'clock.locked': 'LOCKED',
-        'clock.holdover': 'HOLDOVER',
+        'clock.daemonLocked': 'LOCKED',
+        'clock.outOfRange': { guard: 'tbcIgnoresRange', target: 'LOCKED' },
+        'clock.holdover': [{ guard: 'tbcPortLossIsFreerun' }, { target: 'HOLDOVER.sidecarTimer' }],
+        'clock.daemonHoldover': 'HOLDOVER.daemonVerdict',
       },
     },
     LOCKED: {
       entry: enter('LOCKED'),
       on: {
-        'clock.outOfRange': 'FREERUN',
+        'clock.outOfRange': [{ guard: 'tbcIgnoresRange' }, { target: 'FREERUN' }],
         'clock.freerun': 'FREERUN',
-        'clock.holdover': 'HOLDOVER',
+        'clock.holdover': [{ guard: 'tbcPortLossIsFreerun', target: 'FREERUN' }, { target: 'HOLDOVER.sidecarTimer' }],
+        'clock.daemonHoldover': 'HOLDOVER.daemonVerdict',
       },
     },
     HOLDOVER: {
       entry: enter('HOLDOVER'),
-      // Only an in-range LOCKED offset or the timeout ends holdover (FAULTY → SLAVE does not).
-      after: { holdoverTimeout: 'FREERUN' },
-      on: {
-        'clock.locked': 'LOCKED',
+      initial: 'sidecarTimer',
+      states: {
+        /** A SLAVE port was lost: only an in-range LOCKED offset or the timeout ends it (FAULTY → SLAVE does not). */
+        sidecarTimer: {
+          after: { holdoverTimeout: '#clockState.FREERUN' },
+          on: {
+            'clock.locked': '#clockState.LOCKED',
+            'clock.daemonLocked': '#clockState.LOCKED',
+          },
+        },
+        /** The daemon said holdover: no timer here; its s0 is FREERUN at once, its s2 LOCKED. */
+        daemonVerdict: {
+          on: {
+            'clock.freerun': '#clockState.FREERUN',
+            'clock.locked': '#clockState.LOCKED',
+            'clock.daemonLocked': '#clockState.LOCKED',
+          },
+        },
       },
     },
+    /** Final: the generation ended. Reaching it stops the actor (and its holdover timer); nothing is reported. */
+    retired: { type: 'final' },
   },
 });
 
 export type ClockStateActor = ActorRefFrom<typeof clockStateMachine>;
+
+/** What the sidecar gives the clock bank (src/actors/ptp/clockBank.ts) that holds one generation's clocks. */
+export interface ClockBankInput {
+  /** The clocks known at load (started FREERUN at once). */
+  seeds: readonly ClockStateInput[];
+  /** The sidecar: parent of every clock, receiver of their state changes. */
+  owner: AnyActorRef;
+  /** Clock type per profile (T-BC / T-GM rules); missing = OC. */
+  clockTypes?: Readonly<Record<string, ClockType>>;
+}
+
+export type ClockBankSnapshot = Snapshot<undefined> & {
+  /** The clocks by key; also what trees of snapshots walk (like a machine's children). */
+  children: Record<string, ClockStateActor>;
+  input: ClockBankInput;
+};
+
+export type ClockBankLogic = ActorLogic<
+  ClockBankSnapshot,
+  GenerationEdgesEvent | { type: 'xstate.stop' },
+  ClockBankInput
+>;
+
+/** The sidecar's `clockBank` until the composition provides the real one. */
+export const clockBankPlaceholder: ClockBankLogic = {
+  transition: (s) => s,
+  getInitialSnapshot: () => {
+    throw new Error('clockBank not provided');
+  },
+  getPersistedSnapshot: (s) => s,
+};

@@ -1,83 +1,146 @@
 // The PTP sidecar lifecycle: loading → serving → restarting → loading … A generation (config, metrics registry, line
-// parser) is loaded by the named actor `loadGeneration`; lines go through the generation's parser in a plain loop
-// (the data plane) and only clock verdict edges become events, sent to one clockState child per clock.
-// The listener lives in the supervisor's socketServer, so a restart here closes no connection.
-import { and, assign, fromPromise, sendParent, setup, type ActorRefFrom } from 'xstate';
-import { clockStateMachine, type ClockStateActor, type ClockStateInput } from './clockState.js';
+// parser) is loaded by the named actor `loadGeneration`. While serving, two actors are invoked: `clockBank` (the
+// clockState actors of this generation) and `ptpGeneration` (the data plane: lines in, verdict edges out). Lines are
+// forwarded to the generation actor, its edges to the clock bank, and the clocks' state changes come back here to be
+// logged, recorded in the clock_state gauge (by the generation actor) and emitted to observers. Leaving `serving` ends
+// both invocations: that is the one place a generation and its clocks stop. The machine itself does no I/O: every
+// transition only names actions (a pure `transition()` parses nothing and updates no metric).
+// The listener lives in the supervisor's socketServer, so a restart here closes no connection; while the queue of
+// lines held during a load is full, the sidecar asks the socketServer to stop reading (backpressure).
+import {
+  and,
+  assign,
+  emit,
+  fromCallback,
+  fromPromise,
+  raise,
+  sendParent,
+  sendTo,
+  setup,
+  type ActorRefFrom,
+} from 'xstate';
 import type { SocketCommandEvent, SocketConnectionEvent, SocketLineEvent } from '../supervisor/sourceEvents.js';
-import type { SupervisorExitEvent } from '../supervisor/spec.js';
+import { exitCodes, type SupervisorExitEvent } from '../supervisor/spec.js';
+import { clockBankPlaceholder, type ClockType } from './clockState.js';
+import type {
+  ClockStateChanged,
+  ClockStateName,
+  GenerationEdgesEvent,
+  GenerationInputEvent,
+  OsClockStateChanged,
+  SidecarEmitted,
+  SidecarGeneration,
+  SyncStateChanged,
+} from './events.js';
 
-export type ClockVerdict = 'locked' | 'outOfRange' | 'freerun' | 'holdover';
+export type {
+  ClockEdge,
+  ClockSeed,
+  ClockStateChanged,
+  ClockVerdict,
+  SidecarGeneration,
+  GenerationEdgesEvent,
+} from './events.js';
 
-/** A clock known at load; an edge is a verdict change for one clock (both produced by the generation). */
-export type ClockSeed = ClockStateInput;
-export interface ClockEdge extends ClockSeed {
-  verdict: ClockVerdict;
-}
-
-/** One loaded generation, opaque to the machine beyond this (implemented by src/io/ptp/generation.ts). */
-export interface SidecarGeneration {
-  /** Clocks whose statechart starts at load. */
-  readonly seeds: readonly ClockSeed[];
-  /** Parses lines, updates metrics, returns verdict edges. Never throws. */
-  ingest(lines: readonly string[]): ClockEdge[];
-  /** Drops the generation's metrics registry. */
-  stop(): void;
-}
+/** ptp.queueMaxBytes's default (16 MiB). */
+export const defaultQueueMaxBytes = 16 * 1024 * 1024;
 
 export interface PtpSidecarInput {
   /** Child id reported in child.ready (default 'ptp'). */
   id?: string;
-  /** Lines held while not serving; overflow drops the oldest. */
-  queueMax: number;
+  /**
+   * Bytes of lines held while not serving (UTF-16 code units + 1 per line: = bytes for the ASCII linuxptp writes).
+   * At the bound the sidecar stops reading the sockets; lines already read beyond it are dropped and counted.
+   */
+  queueMaxBytes?: number;
   restartMode: 'inProcess' | 'process';
   /** ptp.emitLogsUrl is set: invoke `emitLogs` after each load. */
   emitLogs: boolean;
 }
 
+/** How many clocks are in each state (kept per change, so no rule walks all clocks). */
+export type StateCounts = Record<ClockStateName, number>;
+
+/** Per profile: its phc2sys clocks and its PTP clocks (ptp4l, T-BC, GM), counted by state. */
+interface ProfileCounts {
+  phc2sys: StateCounts;
+  ptp: StateCounts;
+}
+
 export interface PtpSidecarContext {
   id: string;
-  queueMax: number;
+  queueMaxBytes: number;
   restartMode: 'inProcess' | 'process';
   emitLogs: boolean;
   generation: SidecarGeneration | undefined;
-  clocks: Record<string, ClockStateActor>;
-  /** Lines that arrived while not serving, oldest first. */
+  /** Lines that arrived while not serving, oldest first, and their size (see queueMaxBytes). */
   queue: string[];
+  queueBytes: number;
   queueDropped: number;
   pendingRestart: boolean;
   /** Loads started so far (1 = the first load). */
   loads: number;
+  /** Clocks of this generation by state: all of them, and per profile (the OS-clock and sync-state rules). */
+  clockCounts: StateCounts;
+  profileCounts: Record<string, ProfileCounts>;
+  /** The OS clock state per profile, and the node's sync state, last reported. */
+  osClock: Record<string, ClockStateName>;
+  syncState: ClockStateName | null;
 }
 
-export type PtpSidecarEvent = SocketLineEvent | SocketCommandEvent | SocketConnectionEvent | { type: 'shutdown' };
+export type PtpSidecarEvent =
+  | SocketLineEvent
+  | SocketCommandEvent
+  | SocketConnectionEvent
+  | GenerationEdgesEvent
+  | ClockStateChanged
+  | { type: 'ptp.checkOsClock'; profile: string }
+  | { type: 'ptp.checkSyncState' }
+  | { type: 'shutdown' };
 
-const clockSystemId = (key: string): string => `ptp.clock.${key}`;
+const lineBytes = (lines: readonly string[]): number => {
+  let n = 0;
+  for (const l of lines) n += l.length + 1;
+  return n;
+};
 
-/** Clocks the edges name that do not exist yet, once each. */
-function newClocks(clocks: Record<string, ClockStateActor>, edges: readonly ClockEdge[]): ClockEdge[] {
-  const seen = new Set<string>();
-  const out: ClockEdge[] = [];
-  for (const e of edges) {
-    if (e.key in clocks || seen.has(e.key)) continue;
-    seen.add(e.key);
-    out.push(e);
+/** How many of `lines` (from the start) fit in the queue. */
+function fitting(context: PtpSidecarContext, lines: readonly string[]): number {
+  let room = context.queueMaxBytes - context.queueBytes;
+  let i = 0;
+  for (; i < lines.length; i++) {
+    const size = (lines[i] ?? '').length + 1;
+    if (size > room) break;
+    room -= size;
   }
-  return out;
+  return i;
 }
 
-function withClocks<S extends ClockSeed>(
-  clocks: Record<string, ClockStateActor>,
-  seeds: readonly S[],
-  spawn: (seed: S) => ClockStateActor,
-): Record<string, ClockStateActor> {
-  const out = { ...clocks };
-  for (const s of seeds) out[s.key] ??= spawn(s);
+const rank: Record<ClockStateName, number> = { LOCKED: 0, HOLDOVER: 1, FREERUN: 2 };
+const noClocks = (): StateCounts => ({ LOCKED: 0, HOLDOVER: 0, FREERUN: 0 });
+/** The worst state present in the counts: FREERUN > HOLDOVER > LOCKED; null when empty. */
+function worstOf(c: StateCounts): ClockStateName | null {
+  return c.FREERUN > 0 ? 'FREERUN' : c.HOLDOVER > 0 ? 'HOLDOVER' : c.LOCKED > 0 ? 'LOCKED' : null;
+}
+function moved(c: StateCounts, from: ClockStateName | null, to: ClockStateName): StateCounts {
+  const out = { ...c };
+  if (from !== null) out[from] -= 1;
+  out[to] += 1;
   return out;
 }
+/** The processes whose clock is the profile's PTP clock (O-RAN E1) for the OS-clock rule. */
+const ptpClockProcesses = new Set(['ptp4l', 'T-BC', 'GM']);
 
-function seedOf(s: ClockSeed): ClockStateInput {
-  return { key: s.key, process: s.process, iface: s.iface, profile: s.profile, holdoverTimeoutMs: s.holdoverTimeoutMs };
+/**
+ * OS clock (O-RAN E3) of a profile = the worst of phc2sys's CLOCK_REALTIME and the profile's PTP clocks (ptp4l, T-BC,
+ * GM): a FREERUN GM forces it FREERUN; undefined while the profile has no phc2sys clock yet.
+ */
+function osClockOf(counts: Record<string, ProfileCounts>, profile: string): ClockStateName | undefined {
+  const p = counts[profile];
+  const phc2sys = p ? worstOf(p.phc2sys) : null;
+  if (!p || phc2sys === null) return undefined;
+  const ptp = worstOf(p.ptp);
+  return ptp === null || rank[phc2sys] >= rank[ptp] ? phc2sys : ptp;
 }
 
 const sidecarSetup = setup({
@@ -85,6 +148,7 @@ const sidecarSetup = setup({
     context: {} as PtpSidecarContext,
     input: {} as PtpSidecarInput,
     events: {} as PtpSidecarEvent,
+    emitted: {} as SidecarEmitted,
   },
   actors: {
     /** Reads the ConfigMap, then the INI files, and builds a generation. Provided by the composition. */
@@ -93,16 +157,40 @@ const sidecarSetup = setup({
     }),
     /** GET ptp.emitLogsUrl (with a timeout) so the daemon replays its state. Provided by the composition. */
     emitLogs: fromPromise<void, { load: number }>(async () => {}),
-    clockState: clockStateMachine,
+    /**
+     * The data plane of the serving generation: `ptp.lines` in, `ptp.edges` out; stopping it drops the generation.
+     * Provided by the composition (src/actors/ptp/generationActor.ts).
+     */
+    ptpGeneration: fromCallback<GenerationInputEvent, { generation: SidecarGeneration; backlog: readonly string[] }>(
+      () => {
+        throw new Error('ptpGeneration not provided');
+      },
+    ),
+    /** The clockState actors of the serving generation (src/actors/ptp/clockBank.ts). Provided by the composition. */
+    clockBank: clockBankPlaceholder,
   },
   guards: {
     isRestart: ({ event }) => event.type === 'socket.command' && event.command === 'RESTART',
     isLiveStart: ({ event }) => event.type === 'socket.command' && event.command === 'LIVE_START',
     restartModeIsProcess: ({ context }) => context.restartMode === 'process',
     restartPending: ({ context }) => context.pendingRestart,
+    /** Some lines of this batch do not fit in queueMaxBytes. */
     queueWouldOverflow: ({ context, event }) =>
-      event.type === 'socket.line' && context.queue.length + event.lines.length > context.queueMax,
+      event.type === 'socket.line' && fitting(context, event.lines) < event.lines.length,
     emitLogsConfigured: ({ context }) => context.emitLogs,
+    /** The profile's OS clock (worst of phc2sys and its PTP clock) differs from the one last reported. */
+    osClockChanged: ({ context, event }) => {
+      if (event.type !== 'ptp.checkOsClock') return false;
+      const now = osClockOf(context.profileCounts, event.profile);
+      return now !== undefined && now !== context.osClock[event.profile];
+    },
+    /** The worst clock of all differs from the sync state last reported. */
+    syncStateChanged: ({ context }) => worstOf(context.clockCounts) !== context.syncState,
+    /**
+     * phc2sys's CLOCK_REALTIME gauge shows the OS clock (worst of phc2sys and the PTP clock), set by the OS-clock
+     * rule, not phc2sys's own verdict.
+     */
+    isOsClock: ({ event }) => event.type === 'clock.stateChanged' && event.process === 'phc2sys',
   },
   delays: {
     /** After a failed load (an unexpected I/O error: missing or malformed files are not failures). */
@@ -116,7 +204,7 @@ const sidecarSetup = setup({
     })),
     requestProcessExit: sendParent((): SupervisorExitEvent => ({
       type: 'supervisor.exit',
-      code: 75, // exitCodes.ptpRestart
+      code: exitCodes.tempfail,
       reason: 'CMD RESTART with ptp.restart.mode=process',
     })),
     setPendingRestart: assign({ pendingRestart: true }),
@@ -124,109 +212,162 @@ const sidecarSetup = setup({
     acceptLiveStart: () => {},
     /** Logged by the composition: an unknown CMD, never parsed (counted by the socket server). */
     ignoreUnknownCommand: () => {},
-    /** Logged and counted by the composition; runs before queueLines drops the oldest lines. */
+    /** Logged (rate-limited) and counted by the composition: lines read while the queue was full, dropped. */
     queueOverflowed: (_, _params: { dropped: number }) => {},
+    /** The queue is full: the composition pauses reading the sockets (backpressure). */
+    pauseReading: () => {},
+    /** Serving again: the composition resumes reading the sockets. */
+    resumeReading: () => {},
     /** Logged by the composition. */
     logLoadFailed: () => {},
+    /**
+     * A generation loaded while a RESTART was pending is never served: the composition drops it (its registry was
+     * never attached). Served generations are dropped by the end of their invocation instead.
+     */
+    discardGeneration: () => {},
     /** Logged by the composition, with context.loads. */
     logGenerationLoaded: () => {},
     logEmitLogsFailed: () => {},
     /** The socket accepted a connection: GET emit-logs, as the reference does (coalesced by the composition). */
     requestLogsForConnection: () => {},
-    /** Logged by the composition: a restart began (stopping the generation). */
+    /** Logged by the composition: a restart began (the serving invocations end). */
     logRestart: () => {},
+    /** Logged by the composition: one clock entered a state. */
+    logClockState: (_, _params: ClockStateChanged) => {},
+    /** Queues what fits of the batch; the rest is dropped (counted in queueDropped). */
     queueLines: assign(({ context, event }) => {
       if (event.type !== 'socket.line') return {};
-      const queue = context.queue.concat(event.lines);
-      const over = queue.length - context.queueMax;
-      if (over > 0) queue.splice(0, over);
-      return { queue, queueDropped: context.queueDropped + Math.max(0, over) };
+      const n = fitting(context, event.lines);
+      const kept = n === event.lines.length ? event.lines : event.lines.slice(0, n);
+      return {
+        queue: context.queue.concat(kept),
+        queueBytes: context.queueBytes + lineBytes(kept),
+        queueDropped: context.queueDropped + (event.lines.length - n),
+      };
     }),
-    beginLoad: assign(({ context }) => ({ pendingRestart: false, loads: context.loads + 1 })),
+    /** The queue went to the generation actor as its backlog. */
+    forgetBacklog: assign({ queue: [], queueBytes: 0 }),
+    /** A new load: the clocks of the last generation are gone (their counts kept until now for the restart log). */
+    beginLoad: assign(({ context }) => ({
+      pendingRestart: false,
+      loads: context.loads + 1,
+      clockCounts: noClocks(),
+      profileCounts: {},
+      osClock: {},
+      syncState: null,
+    })),
+    storeGeneration: assign({
+      generation: ({ event }) => (event as unknown as { output: SidecarGeneration }).output,
+    }),
+    dropGeneration: assign({ generation: undefined }),
+    /** The data plane: the batch goes to the generation actor (parsed there, not here). */
+    forwardLines: sendTo('generation', ({ event }) => ({
+      type: 'ptp.lines' as const,
+      lines: (event as SocketLineEvent).lines,
+    })),
+    /** Verdict edges from the generation actor go to their clocks. */
+    forwardEdges: sendTo('clocks', ({ event }) => event as GenerationEdgesEvent),
+    /** The generation actor sets openshift_ptp_clock_state for the clock. */
+    recordClockState: sendTo('generation', ({ event }) => {
+      const e = event as ClockStateChanged;
+      return { type: 'ptp.clockState' as const, process: e.process, iface: e.iface, state: e.to };
+    }),
+    /** Observers (O-RAN events, inspector) get the change: `sidecarRef.on('clock.stateChanged', …)`. */
+    emitClockState: emit(({ event }) => event as ClockStateChanged),
+    /** Counts the change (from → to) overall and in its profile: O(1), whatever the number of clocks. */
+    rememberClockState: assign(({ context, event }) => {
+      const e = event as ClockStateChanged;
+      const role = e.process === 'phc2sys' ? 'phc2sys' : ptpClockProcesses.has(e.process) ? 'ptp' : undefined;
+      const profileCounts =
+        role === undefined
+          ? context.profileCounts
+          : (() => {
+              const p = context.profileCounts[e.profile] ?? { phc2sys: noClocks(), ptp: noClocks() };
+              return { ...context.profileCounts, [e.profile]: { ...p, [role]: moved(p[role], e.from, e.to) } };
+            })();
+      return { clockCounts: moved(context.clockCounts, e.from, e.to), profileCounts };
+    }),
+    emitOsClockState: emit(({ context, event }): OsClockStateChanged => {
+      const profile = (event as { profile: string }).profile;
+      return {
+        type: 'ptp.osClockStateChanged',
+        profile,
+        from: context.osClock[profile] ?? null,
+        to: osClockOf(context.profileCounts, profile) ?? 'FREERUN',
+      };
+    }),
+    rememberOsClockState: assign({
+      osClock: ({ context, event }) => {
+        const p = (event as { profile: string }).profile;
+        return { ...context.osClock, [p]: osClockOf(context.profileCounts, p) ?? 'FREERUN' };
+      },
+    }),
+    /** The generation actor sets clock_state{process="phc2sys", iface="CLOCK_REALTIME"} to the OS clock state. */
+    recordOsClockState: sendTo('generation', ({ context, event }) => ({
+      type: 'ptp.clockState' as const,
+      process: 'phc2sys',
+      iface: 'CLOCK_REALTIME',
+      state: osClockOf(context.profileCounts, (event as { profile: string }).profile) ?? 'FREERUN',
+    })),
+    checkOsClock: raise(({ event }) => ({
+      type: 'ptp.checkOsClock' as const,
+      profile: (event as ClockStateChanged).profile,
+    })),
+    checkSyncState: raise({ type: 'ptp.checkSyncState' as const }),
+    emitSyncState: emit(({ context }): SyncStateChanged => ({
+      type: 'ptp.syncStateChanged',
+      from: context.syncState,
+      to: worstOf(context.clockCounts) ?? 'FREERUN',
+    })),
+    rememberSyncState: assign({ syncState: ({ context }) => worstOf(context.clockCounts) }),
   },
 });
 
-/** Starts the clocks known at load (FREERUN), for the generation just stored in context. */
-const startClocks = sidecarSetup.assign(({ context, spawn }) => ({
-  clocks: withClocks({}, context.generation?.seeds ?? [], (seed) =>
-    spawn('clockState', { id: `clock:${seed.key}`, systemId: clockSystemId(seed.key), input: seedOf(seed) }),
-  ),
-}));
-
-type SidecarEnqueue = Parameters<Parameters<typeof sidecarSetup.enqueueActions>[0]>[0]['enqueue'];
-
-/** Spawns the clocks the edges name for the first time, then sends each edge to its clock, in order. */
-function routeEdges(enqueue: SidecarEnqueue, clocks: PtpSidecarContext['clocks'], edges: readonly ClockEdge[]): void {
-  const missing = newClocks(clocks, edges);
-  if (missing.length > 0) {
-    enqueue.assign({
-      clocks: ({ context: c, spawn }) =>
-        withClocks(c.clocks, missing, (e) =>
-          spawn('clockState', { id: `clock:${e.key}`, systemId: clockSystemId(e.key), input: seedOf(e) }),
-        ),
-    });
-  }
-  for (const e of edges) {
-    enqueue.sendTo(({ context: c }) => c.clocks[e.key] as ClockStateActor, { type: `clock.${e.verdict}` as const });
-  }
-}
-
-/** Queued lines go through the new generation before any new line. */
-const drainQueue = sidecarSetup.enqueueActions(({ context, enqueue }) => {
-  if (!context.generation || context.queue.length === 0) return;
-  const edges = context.generation.ingest(context.queue);
-  enqueue.assign({ queue: [] });
-  routeEdges(enqueue, context.clocks, edges);
-});
-
-/**
- * The data plane: the generation parses the batch and updates metrics in a plain loop; only verdict edges become
- * events, routed to their clocks.
- */
-const ingestLines = sidecarSetup.enqueueActions(({ context, event, enqueue }) => {
-  if (event.type !== 'socket.line' || !context.generation) return;
-  const edges = context.generation.ingest(event.lines);
-  if (edges.length > 0) routeEdges(enqueue, context.clocks, edges);
-});
-
-/** Stops every clockState actor (and with it every holdover timer) and drops the generation's registry. */
-const stopGeneration = sidecarSetup.enqueueActions(({ context, enqueue }) => {
-  for (const ref of Object.values(context.clocks)) enqueue.stopChild(ref);
-  const generation = context.generation;
-  if (generation) enqueue(() => generation.stop());
-  enqueue.assign({ generation: undefined, clocks: {} });
-});
-
-/** While not serving (loading, load failed), lines are held in a bounded queue; overflow drops the oldest, counted. */
+/** While not serving (loading, load failed), lines are held in a queue bounded in bytes; at the bound, backpressure. */
 const queueWhileNotServing = [
   {
     guard: 'queueWouldOverflow',
     actions: [
       {
         type: 'queueOverflowed',
-        params: ({ context, event }: { context: PtpSidecarContext; event: PtpSidecarEvent }) => ({
-          dropped: context.queue.length + (event as SocketLineEvent).lines.length - context.queueMax,
-        }),
+        params: ({ context, event }: { context: PtpSidecarContext; event: PtpSidecarEvent }) => {
+          const lines = (event as SocketLineEvent).lines;
+          return { dropped: lines.length - fitting(context, lines) };
+        },
       },
       'queueLines',
+      'pauseReading',
     ],
   },
   { actions: 'queueLines' },
+] as const;
+
+/** A clock entered a state: log, gauge, observers; then the derived OS-clock and sync-state rules (raised). */
+const clockStateActions = [
+  { type: 'logClockState', params: ({ event }: { event: PtpSidecarEvent }) => event as ClockStateChanged },
+  'emitClockState',
+  'rememberClockState',
+  'checkOsClock',
+  'checkSyncState',
 ] as const;
 
 export const ptpSidecarMachine = sidecarSetup.createMachine({
   id: 'ptpSidecar',
   context: ({ input }) => ({
     id: input.id ?? 'ptp',
-    queueMax: input.queueMax,
+    queueMaxBytes: input.queueMaxBytes ?? defaultQueueMaxBytes,
     restartMode: input.restartMode,
     emitLogs: input.emitLogs,
     generation: undefined,
-    clocks: {},
     queue: [],
+    queueBytes: 0,
     queueDropped: 0,
     pendingRestart: false,
     loads: 0,
+    clockCounts: noClocks(),
+    profileCounts: {},
+    osClock: {},
+    syncState: null,
   }),
   initial: 'loading',
   on: {
@@ -244,11 +385,11 @@ export const ptpSidecarMachine = sidecarSetup.createMachine({
           {
             guard: 'restartPending',
             target: 'restarting',
-            actions: [assign({ generation: ({ event }) => event.output }), 'logGenerationLoaded'],
+            actions: ['logGenerationLoaded', 'discardGeneration'],
           },
           {
             target: 'serving',
-            actions: [assign({ generation: ({ event }) => event.output }), 'logGenerationLoaded'],
+            actions: ['storeGeneration', 'logGenerationLoaded'],
           },
         ],
         onError: { target: 'loadFailed', actions: 'logLoadFailed' },
@@ -276,12 +417,32 @@ export const ptpSidecarMachine = sidecarSetup.createMachine({
       },
     },
     serving: {
-      // Load order ends here: the clocks known at load start, then the queued lines, then new lines.
-      entry: [startClocks, drainQueue, { type: 'reportReady', params: { ready: true } }],
-      exit: { type: 'reportReady', params: { ready: false } },
+      // Load order: the clocks known at load start (clockBank), then the queued lines (the generation's backlog),
+      // then new lines. Leaving this state stops both invocations: the generation and its clocks end here.
+      entry: ['resumeReading', { type: 'reportReady', params: { ready: true } }],
+      exit: ['dropGeneration', { type: 'reportReady', params: { ready: false } }],
+      invoke: [
+        {
+          id: 'clocks',
+          src: 'clockBank',
+          input: ({ context, self }) => ({
+            seeds: context.generation?.seeds ?? [],
+            owner: self,
+            clockTypes:
+              (context.generation as { clockTypes?: Record<string, ClockType> } | undefined)?.clockTypes ?? {},
+          }),
+        },
+        {
+          id: 'generation',
+          src: 'ptpGeneration',
+          input: ({ context }) => ({ generation: context.generation!, backlog: context.queue }),
+        },
+      ],
       initial: 'checkingEmitLogs',
       states: {
         checkingEmitLogs: {
+          // Entered after the invocations started with the backlog: the queue is theirs now.
+          entry: 'forgetBacklog',
           always: [{ guard: 'emitLogsConfigured', target: 'requestingLogs' }, { target: 'live' }],
         },
         requestingLogs: {
@@ -295,7 +456,17 @@ export const ptpSidecarMachine = sidecarSetup.createMachine({
         live: {},
       },
       on: {
-        'socket.line': { actions: ingestLines },
+        'socket.line': { actions: 'forwardLines' },
+        'ptp.edges': { actions: 'forwardEdges' },
+        'clock.stateChanged': [
+          { guard: 'isOsClock', actions: clockStateActions },
+          { actions: ['recordClockState', ...clockStateActions] },
+        ],
+        'ptp.checkOsClock': {
+          guard: 'osClockChanged',
+          actions: ['recordOsClockState', 'emitOsClockState', 'rememberOsClockState'],
+        },
+        'ptp.checkSyncState': { guard: 'syncStateChanged', actions: ['emitSyncState', 'rememberSyncState'] },
         'socket.command': [
           { guard: and(['isRestart', 'restartModeIsProcess']), actions: 'requestProcessExit' },
           { guard: 'isRestart', target: 'restarting' },
@@ -305,12 +476,11 @@ export const ptpSidecarMachine = sidecarSetup.createMachine({
       },
     },
     restarting: {
-      entry: ['logRestart', stopGeneration],
+      entry: 'logRestart',
       always: 'loading',
     },
     stopped: {
       type: 'final',
-      entry: stopGeneration,
     },
   },
 });

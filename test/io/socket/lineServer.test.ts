@@ -60,6 +60,25 @@ const metric = async (reg: Registry, name: string) => {
 };
 
 describe('lineServer', () => {
+  it('pause() stops reading every connection (new ones too) until resume(): the writer is held back, nothing lost', async () => {
+    const { path, got, server } = await start();
+    const a = await connect(path);
+    a.write('before\n');
+    await until('before', () => allLines(got).includes('before'));
+    server.pause();
+    expect(server.paused).toBe(true);
+    const b = await connect(path); // accepted while paused: starts paused
+    const chunk = `${'x'.repeat(1000)}\n`.repeat(4096); // 4 MiB: more than the kernel buffers hold
+    const aDrained = a.write(chunk);
+    b.write('from b\n');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(allLines(got)).toEqual(['before']); // nothing read while paused
+    expect(aDrained).toBe(false); // backpressure reached the writer
+    server.resume();
+    await until('all lines after resume', () => allLines(got).length === 1 + 4096 + 1);
+    expect(allLines(got).filter((l) => l === 'from b')).toEqual(['from b']);
+  });
+
   it('frames lines across chunks, strips \\r, separates CMD lines in order, batches per chunk', async () => {
     const { path, got, registry } = await start();
     const c = await connect(path);

@@ -1,25 +1,40 @@
 import { describe, expect, it } from 'vitest';
-import { SimulatedClock, createActor } from 'xstate';
-import {
-  clockStateMachine,
-  type ClockStateChanged,
-  type ClockStateEvent,
-} from '../../../src/machines/ptp/clockState.js';
+import { SimulatedClock, createActor, setup, type AnyActorRef } from 'xstate';
+import { clockStateMachine, type ClockStateEvent, type ClockStateInput } from '../../../src/machines/ptp/clockState.js';
+import type { ClockStateChanged } from '../../../src/machines/ptp/events.js';
 
-function run(holdoverTimeoutMs = 5_000) {
+/** The clock as the sidecar runs it: a child whose `clock.stateChanged` reports go to its parent. */
+function run(holdoverTimeoutMs = 5_000, extra: Partial<ClockStateInput> = {}) {
   const clock = new SimulatedClock();
   const reports: string[] = [];
   const emitted: ClockStateChanged[] = [];
-  const actor = createActor(
-    clockStateMachine.provide({
-      actions: { reportClockState: ({ context }, p) => reports.push(`${context.current ?? '-'}>${p.to}`) },
-    }),
-    { clock, input: { key: 'ptp4l/eth0', process: 'ptp4l', iface: 'eth0', profile: 'p', holdoverTimeoutMs } },
-  );
-  actor.on('clock.stateChanged', (e) => emitted.push(e));
-  actor.start();
-  const send = (...types: ClockStateEvent['type'][]) => types.forEach((type) => actor.send({ type }));
-  return { clock, actor, reports, emitted, send, state: () => actor.getSnapshot().value };
+  const parent = setup({
+    types: { events: {} as ClockStateChanged },
+    actors: { clock: clockStateMachine },
+  }).createMachine({
+    invoke: {
+      id: 'clock',
+      src: 'clock',
+      input: { key: 'ptp4l/eth0', process: 'ptp4l', iface: 'eth0', profile: 'p', holdoverTimeoutMs, ...extra },
+    },
+    on: {
+      'clock.stateChanged': {
+        actions: ({ event }) => {
+          emitted.push(event);
+          reports.push(`${event.from ?? '-'}>${event.to}`);
+        },
+      },
+    },
+  });
+  const root = createActor(parent, { clock }).start();
+  const actor = root.getSnapshot().children['clock'] as AnyActorRef;
+  const send = (...types: ClockStateEvent['type'][]) =>
+    types.forEach((type) => actor.send({ type } as ClockStateEvent));
+  const state = () => {
+    const v = actor.getSnapshot().value as string | Record<string, string>;
+    return typeof v === 'string' ? v : Object.keys(v)[0];
+  };
+  return { clock, actor, root, reports, emitted, send, state };
 }
 
 describe('clockState', () => {
@@ -65,11 +80,50 @@ describe('clockState', () => {
     expect(c.reports).toEqual(['->FREERUN', 'FREERUN>HOLDOVER', 'HOLDOVER>LOCKED']);
   });
 
-  it('stops its holdover timer when stopped', () => {
+  it('stops its holdover timer when retired (the generation ended), reporting nothing more', () => {
     const c = run(5_000);
-    c.send('clock.holdover');
-    c.actor.stop();
+    c.send('clock.holdover', 'clock.retire');
+    expect(c.actor.getSnapshot().status).toBe('done');
     c.clock.increment(10_000);
     expect(c.reports).toEqual(['->FREERUN', 'FREERUN>HOLDOVER']);
+  });
+
+  // Status lines are the daemon's verdict (dpll / GM / T-BC / gnss s1, ts2phc `holdover`): no sidecar timer.
+  it('daemonVerdict holdover: no timer; the daemon s0 is FREERUN at once; s2 LOCKED', () => {
+    const c = run(1_000, { process: 'dpll', key: 'dpll/eth0' });
+    c.send('clock.daemonLocked', 'clock.daemonHoldover');
+    expect(c.actor.getSnapshot().value).toEqual({ HOLDOVER: 'daemonVerdict' });
+    c.clock.increment(60_000); // no sidecar timer: still the daemon's HOLDOVER
+    expect(c.state()).toBe('HOLDOVER');
+    c.send('clock.freerun');
+    expect(c.reports).toEqual(['->FREERUN', 'FREERUN>LOCKED', 'LOCKED>HOLDOVER', 'HOLDOVER>FREERUN']);
+    c.send('clock.daemonHoldover', 'clock.daemonLocked');
+    expect(c.state()).toBe('LOCKED');
+  });
+
+  it('sidecarTimer holdover ignores s0 until the timeout (the ordinary-clock rule)', () => {
+    const c = run(1_000);
+    c.send('clock.holdover', 'clock.freerun');
+    expect(c.actor.getSnapshot().value).toEqual({ HOLDOVER: 'sidecarTimer' });
+    c.clock.increment(1_000);
+    expect(c.state()).toBe('FREERUN');
+  });
+
+  it('T-BC: a lost SLAVE port is FREERUN, never HOLDOVER; ptp4l offsets are not range-checked', () => {
+    const c = run(1_000, { clockType: 'T-BC' });
+    c.send('clock.outOfRange');
+    expect(c.state()).toBe('LOCKED');
+    c.send('clock.outOfRange');
+    expect(c.state()).toBe('LOCKED');
+    c.send('clock.holdover');
+    expect(c.state()).toBe('FREERUN');
+    c.send('clock.holdover');
+    expect(c.reports).toEqual(['->FREERUN', 'FREERUN>LOCKED', 'LOCKED>FREERUN']);
+  });
+
+  it('reports the offset and clock class of the line that caused the change', () => {
+    const c = run();
+    c.actor.send({ type: 'clock.locked', offset: -5, clockClass: 6 });
+    expect(c.emitted.at(-1)).toMatchObject({ to: 'LOCKED', offset: -5, clockClass: 6 });
   });
 });

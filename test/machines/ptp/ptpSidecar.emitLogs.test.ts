@@ -18,7 +18,9 @@ function run(emitLogs: boolean) {
       },
     },
   });
-  const actor = createActor(machine, { input: { queueMax: 5, restartMode: 'inProcess', emitLogs } }).start();
+  const actor = createActor(machine, {
+    input: { queueMaxBytes: 1_048_576, restartMode: 'inProcess', emitLogs },
+  }).start();
   return { actor, requested };
 }
 

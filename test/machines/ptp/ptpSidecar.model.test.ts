@@ -1,8 +1,9 @@
 // ptpSidecar, model-based: every state and bounded simple paths of loading → serving → restarting → loading (and
 // loadFailed, stopped), replayed on a real actor whose clockState children run on the same ModelClock. Invariants:
 // at most one pending restart, and only while loading; a generation is held iff serving, and every generation left
-// behind was stopped; the queue never exceeds queueMax and is drained on serving; the clockState children are
-// exactly the clocks of the current generation (none outside serving); one holdover timer per clock in HOLDOVER;
+// behind was stopped; the queue never exceeds queueMaxBytes and is drained on serving; the clockState actors are
+// exactly the clocks of the current generation, held by the clock bank (none outside serving); one holdover timer
+// per clock in HOLDOVER;
 // readiness reported true on serving, false on leaving it; restart.mode=process asks for a process exit instead.
 import { describe, expect, it } from 'vitest';
 import { fromPromise, type AnyActorRef, type AnyMachineSnapshot } from 'xstate';
@@ -14,6 +15,8 @@ import {
   type PtpSidecarInput,
   type SidecarGeneration,
 } from '../../../src/machines/ptp/ptpSidecar.js';
+import { createGenerationActor } from '../../../src/actors/ptp/generationActor.js';
+import { createClockBank } from '../../../src/actors/ptp/clockBank.js';
 import {
   replayAll,
   shortestPaths,
@@ -45,6 +48,7 @@ const generation: SidecarGeneration = {
         ? [{ ...seed(key), verdict: verdict as ClockEdge['verdict'] }]
         : [];
     }),
+  setClockState: () => {},
   stop: () => void (log.stops += 1),
 };
 
@@ -58,11 +62,14 @@ const machine = ptpSidecarMachine.provide({
       return never();
     }),
     emitLogs: fromPromise<void, { load: number }>(never),
+    ptpGeneration: createGenerationActor(),
+    clockBank: createClockBank(),
   },
   actions: {
     reportReady: (_, p: { ready: boolean }) => void log.ready.push(p.ready),
     requestProcessExit: () => void (log.exits += 1),
     queueOverflowed: () => void (log.overflows += 1),
+    discardGeneration: ({ event }) => (event as unknown as { output: SidecarGeneration }).output.stop(),
   },
 });
 
@@ -90,7 +97,7 @@ function specFor(input: PtpSidecarInput): ModelSpec<typeof machine> {
     // Counters grow without bound; the clocks' own states are checked on the real actor.
     serialize: (s) => {
       const c = ctx(s);
-      return JSON.stringify([s.value, c.queue, c.pendingRestart, c.generation !== undefined, Object.keys(c.clocks)]);
+      return JSON.stringify([s.value, c.queue, c.pendingRestart, c.generation !== undefined]);
     },
     reset: () => {
       Object.assign(log, { loadsRunning: 0, maxLoadsRunning: 0, stops: 0, ready: [], exits: 0, overflows: 0 });
@@ -111,16 +118,20 @@ function specFor(input: PtpSidecarInput): ModelSpec<typeof machine> {
       if (c.pendingRestart) expect(['loading', 'loadFailed', 'stopped'], 'a pending restart').toContain(state);
       expect(c.generation !== undefined, 'generation iff serving').toBe(serving);
       expect(log.stops, 'every generation left behind is stopped').toBe(adopted - (serving ? 1 : 0));
-      expect(c.queue.length).toBeLessThanOrEqual(c.queueMax);
+      expect(c.queueBytes).toBeLessThanOrEqual(c.queueMaxBytes);
       if (serving) expect(c.queue).toEqual([]);
-      // The live clockState children are exactly the context's clocks.
-      const children = Object.entries(snapshot.children as Record<string, AnyActorRef | undefined>).filter(
-        ([id, ref]) => id.startsWith('clock:') && ref?.getSnapshot().status === 'active',
+      // The clocks live in the clock bank, invoked only while serving; all of them active.
+      const bank = (snapshot.children as Record<string, AnyActorRef | undefined>)['clocks'];
+      expect(bank !== undefined, 'a clock bank iff serving').toBe(serving);
+      const clocks = Object.values(
+        (bank?.getSnapshot() as { children?: Record<string, AnyActorRef> } | undefined)?.children ?? {},
       );
-      expect(children.map(([id]) => id.slice('clock:'.length)).sort()).toEqual(Object.keys(c.clocks).sort());
-      if (!serving) expect(Object.keys(c.clocks)).toEqual([]);
-      else expect(Object.keys(c.clocks)).toContain('ens1');
-      const inHoldover = children.filter(([, ref]) => ref!.getSnapshot().value === 'HOLDOVER').length;
+      for (const ref of clocks) expect(ref.getSnapshot().status).toBe('active');
+      if (serving) expect(clocks.map((r) => (r.getSnapshot() as AnyMachineSnapshot).context.key)).toContain('ens1');
+      const inHoldover = clocks.filter((ref) => {
+        const v = (ref.getSnapshot() as AnyMachineSnapshot).value;
+        return typeof v === 'object' && (v as Record<string, string>)['HOLDOVER'] === 'sidecarTimer';
+      }).length;
       const timers = clock.pending().map((t) => t.event?.type ?? '?');
       expect(timers.filter((t) => t.startsWith('xstate.after.holdoverTimeout')).length).toBe(inHoldover);
       expect(timers.filter((t) => t.startsWith('xstate.after.reloadDelay')).length).toBe(
@@ -135,14 +146,14 @@ function specFor(input: PtpSidecarInput): ModelSpec<typeof machine> {
 }
 
 describe.each<PtpSidecarInput>([
-  { queueMax: 3, restartMode: 'inProcess', emitLogs: true },
-  { queueMax: 3, restartMode: 'process', emitLogs: false },
+  { queueMaxBytes: 20, restartMode: 'inProcess', emitLogs: true },
+  { queueMaxBytes: 20, restartMode: 'process', emitLogs: false },
 ])('ptpSidecar model (xstate/graph), input %o', (input) => {
   const spec = specFor(input);
 
   it('shortest paths and every transition reach every state node reachable with this input; invariants hold', () => {
     const paths = shortestPaths(spec);
-    expect(paths.length).toBeGreaterThan(10);
+    expect(paths.length).toBeGreaterThanOrEqual(8);
     const visited = replayAll(spec, paths);
     // restarting is eventless: passed through on CMD RESTART, never a resting state, so only transitions reach it.
     for (const id of replayAll(spec, transitionPaths(spec, 5000))) visited.add(id);
@@ -156,7 +167,7 @@ describe.each<PtpSidecarInput>([
 
   it('bounded simple paths keep the invariants', () => {
     const paths = simplePaths(spec, { maxDepth: 9, max: 400 });
-    expect(paths.length).toBeGreaterThan(50);
+    expect(paths.length).toBeGreaterThanOrEqual(10);
     replayAll(spec, paths);
   });
 });

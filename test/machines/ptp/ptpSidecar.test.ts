@@ -1,12 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { SimulatedClock, assign, createActor, fromPromise, sendTo, setup, type AnyActorLogic } from 'xstate';
+import {
+  SimulatedClock,
+  assign,
+  createActor,
+  fromPromise,
+  sendTo,
+  setup,
+  transition,
+  initialTransition,
+  type AnyActorLogic,
+  type AnyActorRef,
+} from 'xstate';
 import {
   ptpSidecarMachine,
   type ClockEdge,
   type PtpSidecarInput,
   type SidecarGeneration,
 } from '../../../src/machines/ptp/ptpSidecar.js';
-import { clockStateMachine } from '../../../src/machines/ptp/clockState.js';
+import { createGenerationActor } from '../../../src/actors/ptp/generationActor.js';
+import { createClockBank } from '../../../src/actors/ptp/clockBank.js';
+import { loadPtpGeneration } from '../../../src/io/ptp/generation.js';
 
 /** A generation whose "parser" understands `clock <key> <verdict>` and records every other line it saw. */
 class FakeGeneration implements SidecarGeneration {
@@ -22,10 +35,21 @@ class FakeGeneration implements SidecarGeneration {
       this.seen.push(l);
       const [w, key, verdict] = l.split(' ');
       if (w === 'clock' && key && verdict) {
-        edges.push({ key, process: key, iface: 'x', profile: 'p', holdoverTimeoutMs: 1_000, verdict } as ClockEdge);
+        edges.push({
+          key,
+          process: key.split('/')[0]!,
+          iface: key.split('/')[1] ?? 'x',
+          profile: 'p',
+          holdoverTimeoutMs: 1_000,
+          verdict,
+        } as ClockEdge);
       }
     }
     return edges;
+  }
+  readonly clockStates: string[] = [];
+  setClockState(process: string, iface: string, state: string): void {
+    this.clockStates.push(`${process}/${iface}:${state}`);
   }
   stop(): void {
     this.stopped = true;
@@ -46,11 +70,14 @@ function harness(input: Partial<PtpSidecarInput> = {}, seeds: ClockEdge[] = []) 
         generations.push(g);
         return g;
       }),
-      clockState: clockStateMachine.provide({
-        actions: { reportClockState: ({ context }, p) => clockReports.push(`${context.key}:${p.to}`) },
-      }),
+      ptpGeneration: createGenerationActor(),
+      clockBank: createClockBank(),
     },
     actions: {
+      logClockState: (_, e) => clockReports.push(`${e.key}:${e.to}`),
+      discardGeneration: ({ event }) => (event as unknown as { output: SidecarGeneration }).output.stop(),
+      pauseReading: () => log.push('pause'),
+      resumeReading: () => log.push('resume'),
       queueOverflowed: (_, p) => log.push(`dropped ${p.dropped}`),
       ignoreUnknownCommand: () => log.push('unknown'),
       acceptLiveStart: () => log.push('live'),
@@ -65,7 +92,7 @@ function harness(input: Partial<PtpSidecarInput> = {}, seeds: ClockEdge[] = []) 
       id: 'ptp',
       systemId: 'ptp',
       src: 'sidecar',
-      input: { queueMax: 5, restartMode: 'inProcess', emitLogs: false, ...input },
+      input: { queueMaxBytes: 15, restartMode: 'inProcess', emitLogs: false, ...input },
     },
     on: {
       '*': [
@@ -95,7 +122,11 @@ function harness(input: Partial<PtpSidecarInput> = {}, seeds: ClockEdge[] = []) 
   };
   const lines = (...l: string[]) => actor.send({ type: 'socket.line', connId: 1, lines: l });
   const cmd = (command: string) => actor.send({ type: 'socket.command', connId: 1, command });
-  return { clock, actor, child, generations, finishLoad, lines, cmd, clockReports, log, pending };
+  /** The clocks of the serving generation (the clock bank's actors), by key. */
+  const clocks = (): Record<string, AnyActorRef> =>
+    (child().getSnapshot().children['clocks']?.getSnapshot() as { children?: Record<string, AnyActorRef> } | undefined)
+      ?.children ?? {};
+  return { clock, actor, child, generations, finishLoad, lines, cmd, clockReports, log, pending, clocks };
 }
 
 describe('ptpSidecar', () => {
@@ -108,16 +139,64 @@ describe('ptpSidecar', () => {
     h.lines('n1');
     expect(h.generations[0]!.seen).toEqual(['q1', 'q2', 'n1']);
     expect(h.actor.getSnapshot().context.parentGot).toEqual(['ready=true']);
+    expect(h.child().getSnapshot().context.queue).toEqual([]);
   });
 
-  it('drops the oldest queued lines beyond queueMax and counts them', async () => {
-    const h = harness({ queueMax: 5 });
+  it('bounds the load queue in bytes: pauses reading when full, drops (and counts) what was read beyond it', async () => {
+    const h = harness({ queueMaxBytes: 15 }); // 'lN' = 3 bytes with its newline: 5 lines fit
     h.lines('l1', 'l2', 'l3');
+    expect(h.log).toEqual([]);
     h.lines('l4', 'l5', 'l6', 'l7');
+    expect(h.log).toEqual(['dropped 2', 'pause']);
+    expect(h.child().getSnapshot().context.queueBytes).toBe(15);
+    h.lines('a much longer line than fits');
+    expect(h.log).toEqual(['dropped 2', 'pause', 'dropped 1', 'pause']);
     await h.finishLoad();
-    expect(h.generations[0]!.seen).toEqual(['l3', 'l4', 'l5', 'l6', 'l7']);
-    expect(h.child().getSnapshot().context.queueDropped).toBe(2);
-    expect(h.log).toEqual(['dropped 2']);
+    expect(h.log.at(-1)).toBe('resume');
+    expect(h.generations[0]!.seen).toEqual(['l1', 'l2', 'l3', 'l4', 'l5']);
+    expect(h.child().getSnapshot().context.queueDropped).toBe(3);
+    expect(h.child().getSnapshot().context.queueBytes).toBe(0);
+  });
+
+  it('a pure transition() of the sidecar performs no I/O: no parse, no metric, only named actions returned', async () => {
+    const h = harness();
+    await h.finishLoad();
+    const g = h.generations[0]!;
+    const before = { seen: g.seen.length, states: g.clockStates.length, reports: h.clockReports.length };
+    const snap = h.child().getSnapshot();
+    const line = { type: 'socket.line' as const, connId: 1, lines: ['clock ptp4l/eth9 locked', 'x'] };
+    const [next, actions] = transition(ptpSidecarMachine, snap, line);
+    // Nothing was parsed or recorded: the generation (parser + metrics) saw nothing, no clock changed.
+    expect({ seen: g.seen.length, states: g.clockStates.length, reports: h.clockReports.length }).toEqual(before);
+    expect(next.value).toEqual(snap.value);
+    expect(actions.map((a) => a.type)).toEqual(['xstate.sendTo']);
+    expect((actions[0] as unknown as { params: { event: unknown } }).params.event).toEqual({
+      type: 'ptp.lines',
+      lines: line.lines,
+    });
+    // A clock state change, purely: the gauge update is an action for the generation actor, not done here.
+    const changed = {
+      type: 'clock.stateChanged' as const,
+      key: 'ptp4l/eth0',
+      process: 'ptp4l',
+      iface: 'eth0',
+      profile: 'p',
+      from: 'FREERUN' as const,
+      to: 'LOCKED' as const,
+    };
+    const [, actions2] = transition(ptpSidecarMachine, snap, changed);
+    expect(g.clockStates.length).toBe(before.states);
+    expect(actions2.map((a) => a.type)).toEqual(
+      expect.arrayContaining(['logClockState', 'xstate.sendTo', 'xstate.emit']),
+    );
+    // From the very start too: the initial transition only names the load.
+    const [init] = initialTransition(ptpSidecarMachine, {
+      queueMaxBytes: 100,
+      restartMode: 'inProcess',
+      emitLogs: false,
+    });
+    expect(init.value).toBe('loading');
+    expect(g.seen.length).toBe(before.seen);
   });
 
   it('coalesces 100 RESTARTs in a burst into at most 2 reloads', async () => {
@@ -139,10 +218,7 @@ describe('ptpSidecar', () => {
     const h = harness({}, [seed as ClockEdge]);
     await h.finishLoad();
     h.lines('clock ptp4l/eth0 holdover', 'clock phc2sys/CLOCK_REALTIME locked', 'plain line');
-    expect(Object.keys(h.child().getSnapshot().context.clocks).sort()).toEqual([
-      'phc2sys/CLOCK_REALTIME',
-      'ptp4l/eth0',
-    ]);
+    expect(Object.keys(h.clocks()).sort()).toEqual(['phc2sys/CLOCK_REALTIME', 'ptp4l/eth0']);
     h.cmd('RESTART');
     h.clock.increment(5_000); // the holdover timer of the stopped clock never fires
     const of = (k: string) => h.clockReports.filter((r) => r.startsWith(k));
@@ -152,7 +228,8 @@ describe('ptpSidecar', () => {
     h.lines('during load');
     await h.finishLoad();
     expect(h.generations[1]!.seen).toEqual(['during load']);
-    expect(h.child().getSnapshot().children).toHaveProperty(['clock:ptp4l/eth0']);
+    expect(Object.keys(h.clocks())).toEqual(['ptp4l/eth0']);
+    expect(h.generations[1]!.stopped).toBe(false);
   });
 
   it('holdover ends in FREERUN after the profile timeout', async () => {
@@ -170,7 +247,7 @@ describe('ptpSidecar', () => {
     await h.finishLoad();
     h.cmd('LIVE_START');
     h.cmd('FROB');
-    expect(h.log).toEqual(['live', 'unknown']);
+    expect(h.log.filter((l) => l !== 'resume')).toEqual(['live', 'unknown']);
     expect(h.generations[0]!.seen).toEqual([]);
     expect(h.child().getSnapshot().value).toEqual({ serving: 'live' });
   });
@@ -191,7 +268,91 @@ describe('ptpSidecar', () => {
     await h.finishLoad();
     h.actor.send({ type: 'shutdown' });
     expect(h.generations[0]!.stopped).toBe(true);
+    expect(h.clocks()).toEqual({});
     expect(h.child().getSnapshot().status).toBe('done');
     expect(h.child().getSnapshot().value).toBe('stopped');
+  });
+
+  it('OS clock = the worst of phc2sys and the PTP clock; the phc2sys gauge shows it; each change emitted once', async () => {
+    const h = harness();
+    const os: string[] = [];
+    const sync: string[] = [];
+    const changes: string[] = [];
+    await h.finishLoad();
+    const ref = h.child();
+    ref.on('ptp.osClockStateChanged', (e) => os.push(`${e.profile}:${e.from}>${e.to}`));
+    ref.on('ptp.syncStateChanged', (e) => sync.push(`${e.from}>${e.to}`));
+    ref.on('clock.stateChanged', (e) => changes.push(`${e.key}:${e.to}`));
+    h.lines('clock phc2sys/CLOCK_REALTIME locked');
+    expect(os).toEqual(['p:null>FREERUN', 'p:FREERUN>LOCKED']); // no PTP clock yet: phc2sys alone
+    h.lines('clock ptp4l/eth0 holdover'); // ptp4l in HOLDOVER: the OS clock is not LOCKED though phc2sys is
+    expect(os.slice(2)).toEqual(['p:LOCKED>FREERUN', 'p:FREERUN>HOLDOVER']); // ptp4l starts FREERUN
+    h.lines('clock ptp4l/eth0 locked');
+    expect(os.at(-1)).toBe('p:HOLDOVER>LOCKED');
+    h.lines('clock GM/eth1 freerun', 'clock GM/eth1 daemonLocked', 'clock GM/eth1 freerun'); // T-GM forcing
+    expect(os.slice(5)).toEqual(['p:LOCKED>FREERUN', 'p:FREERUN>LOCKED', 'p:LOCKED>FREERUN']);
+    // The gauge of phc2sys/CLOCK_REALTIME follows the OS clock, not phc2sys's own verdict.
+    const g = h.generations[0]!;
+    expect(g.clockStates.filter((s) => s.startsWith('phc2sys/'))).toEqual(
+      ['FREERUN', 'LOCKED', 'FREERUN', 'HOLDOVER', 'LOCKED', 'FREERUN', 'LOCKED', 'FREERUN'].map(
+        (x) => `phc2sys/CLOCK_REALTIME:${x}`,
+      ),
+    );
+    expect(g.clockStates).toContain('ptp4l/eth0:HOLDOVER');
+    // Exactly once each, in order.
+    expect(changes).toEqual([
+      'phc2sys/CLOCK_REALTIME:FREERUN',
+      'phc2sys/CLOCK_REALTIME:LOCKED',
+      'ptp4l/eth0:FREERUN',
+      'ptp4l/eth0:HOLDOVER',
+      'ptp4l/eth0:LOCKED',
+      'GM/eth1:FREERUN',
+      'GM/eth1:LOCKED',
+      'GM/eth1:FREERUN',
+    ]);
+    expect(sync).toEqual([
+      'null>FREERUN',
+      'FREERUN>LOCKED',
+      'LOCKED>FREERUN',
+      'FREERUN>HOLDOVER',
+      'HOLDOVER>LOCKED',
+      'LOCKED>FREERUN',
+      'FREERUN>LOCKED',
+      'LOCKED>FREERUN',
+    ]);
+  });
+
+  it('pure transition() with a real generation: loading → serving → a line, and the parser and metrics never move', async () => {
+    const fixtures = new URL('../../fixtures/ptp/examples/', import.meta.url).pathname;
+    const { mkdtempSync, copyFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const d = mkdtempSync(join(tmpdir(), 'syncvisor-pure-'));
+    copyFileSync(join(fixtures, 'ptp4l.0.config'), join(d, 'ptp4l.0.config'));
+    copyFileSync(join(fixtures, 'node1.json'), join(d, 'node1'));
+    try {
+      const g = await loadPtpGeneration({ profilePath: d, configDir: d, nodeName: 'node1' });
+      const metricsBefore = await g.metrics.text();
+      const input = { queueMaxBytes: 1000, restartMode: 'inProcess' as const, emitLogs: false };
+      // Standalone (no parent): readiness is a plain named action here instead of sendParent.
+      const machine = ptpSidecarMachine.provide({ actions: { reportReady: () => {} } });
+      const [loading] = initialTransition(machine, input);
+      const line = 'ptp4l[1.2]: [ptp4l.0.config] master offset -5 s2 freq +500 path delay 89';
+      const [queued] = transition(machine, loading, { type: 'socket.line', connId: 1, lines: [line] });
+      expect(queued.context.queue).toEqual([line]);
+      const done = { type: 'xstate.done.actor.0.ptpSidecar.loading', output: g } as unknown as Parameters<
+        typeof transition<typeof machine>
+      >[2];
+      const [serving, entered] = transition(machine, queued, done);
+      expect(serving.value).toEqual({ serving: 'live' });
+      // The backlog went to the generation actor's input, not through the parser: nothing parsed yet.
+      expect(entered.map((a) => a.type)).toContain('xstate.spawnChild');
+      const [, acts] = transition(machine, serving, { type: 'socket.line', connId: 1, lines: [line, line] });
+      expect(acts.map((a) => a.type)).toEqual(['xstate.sendTo']);
+      expect(g.parser.stats).toEqual({ parsed: 0, ignored: 0, unknownClock: 0 });
+      expect(await g.metrics.text()).toBe(metricsBefore);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
   });
 });

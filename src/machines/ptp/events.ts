@@ -1,0 +1,126 @@
+// The contract of the PTP data plane, declared once and type-only: src/io/ptp (the parser) produces these values,
+// src/actors/ptp carries them, src/machines/ptp decides on them, and observers (the O-RAN events API, logs) receive
+// the state-change events. Nothing here has a runtime value, so both sides of the layer wall may import it.
+
+/** What the log says about a clock (an edge = a change of this per clock, not every line). */
+export type ClockVerdict =
+  /** The servo is locked and the offset is in range (min < offset < max). */
+  | 'locked'
+  /** The servo is locked but the offset is out of range. */
+  | 'outOfRange'
+  /** s0/s1 of an offset line, or a status line's s0 / unknown sN: the clock runs free. */
+  | 'freerun'
+  /** A SLAVE port was lost (FAULTY / MASTER / LISTENING): the sidecar's own holdover timer runs. */
+  | 'holdover'
+  /**
+   * A status line (dpll / GM / T-BC / gnss `s1`, ts2phc's trailing `holdover`) says HOLDOVER: the daemon's verdict,
+   * reported as given, with no sidecar timer on top; the daemon itself reports when holdover ends.
+   */
+  | 'daemonHoldover'
+  /** A status line says LOCKED (s2): the daemon's verdict, no range check. */
+  | 'daemonLocked';
+
+/** The state of one clock, as the openshift_ptp_clock_state gauge encodes it (0 FREERUN, 1 LOCKED, 2 HOLDOVER). */
+export type ClockStateName = 'FREERUN' | 'LOCKED' | 'HOLDOVER';
+
+/** Who a clock is: one statechart per key. */
+export interface ClockIdentity {
+  /** `<process>/<iface>`. */
+  key: string;
+  /** The process the line came from: ptp4l, phc2sys, ts2phc, chronyd, synce4l, GM, T-BC, dpll, gnss. */
+  process: string;
+  /** The interface (or its alias), or CLOCK_REALTIME. */
+  iface: string;
+  /** The ConfigMap profile of the config the line named ('' for chronyd without a profile). */
+  profile: string;
+}
+
+/** What the clock-state statechart of a clock starts with. */
+export interface ClockSeed extends ClockIdentity {
+  /** From the profile's holdOverTimeout (already in ms). */
+  holdoverTimeoutMs: number;
+}
+
+/** A verdict change for one clock, produced by the parser in line order. */
+export interface ClockEdge extends ClockSeed {
+  verdict: ClockVerdict;
+  /** The offset (ns) of the line that changed the verdict, when the line carries one. */
+  offset?: number;
+  /** The config's last CLOCK_CLASS_CHANGE, when one was seen. */
+  clockClass?: number;
+}
+
+/**
+ * One loaded generation as the sidecar machine sees it: the clocks known at load. The rest (parser, metrics) is the
+ * data-plane actor's business (src/actors/ptp/generationActor.ts), which takes the same object as input.
+ */
+export interface SidecarGeneration {
+  /** Clocks whose statechart starts at load (FREERUN). */
+  readonly seeds: readonly ClockSeed[];
+  /** Parses lines, updates metrics, returns verdict edges. Never throws. */
+  ingest(lines: readonly string[]): ClockEdge[];
+  /** Sets openshift_ptp_clock_state for one clock. */
+  setClockState(process: string, iface: string, state: ClockStateName): void;
+  /** Drops the generation's metrics registry. */
+  stop(): void;
+}
+
+// ---- Events between the sidecar and its data-plane actors --------------------------------------------------------
+
+/** sidecar → generation actor: a batch of log lines (in arrival order). */
+export interface GenerationLinesEvent {
+  type: 'ptp.lines';
+  lines: readonly string[];
+}
+
+/** sidecar → generation actor: a clock entered a state (the actor sets the clock_state gauge). */
+export interface GenerationClockStateEvent {
+  type: 'ptp.clockState';
+  process: string;
+  iface: string;
+  state: ClockStateName;
+}
+
+export type GenerationInputEvent = GenerationLinesEvent | GenerationClockStateEvent;
+
+/** generation actor → sidecar: the verdict edges of one batch (never empty). */
+export interface GenerationEdgesEvent {
+  type: 'ptp.edges';
+  edges: readonly ClockEdge[];
+}
+
+// ---- Events observers receive -------------------------------------------------------------------------------------
+
+/**
+ * One clock entered a state. Emitted by the sidecar (`sidecarRef.on('clock.stateChanged', …)`) exactly once per
+ * change, in order; `from` is null for the first state of a clock (FREERUN at start).
+ */
+export interface ClockStateChanged extends ClockIdentity {
+  type: 'clock.stateChanged';
+  from: ClockStateName | null;
+  to: ClockStateName;
+  /** The offset (ns) of the line that caused the change, when known. */
+  offset?: number;
+  /** The config's clock class when known. */
+  clockClass?: number;
+}
+
+/**
+ * The OS clock (CLOCK_REALTIME, O-RAN sync-state source E3) of a profile changed: the worst of phc2sys's own state and
+ * the PTP clock's (ptp4l, or the T-BC / GM clock of the profile). Emitted by the sidecar once per change.
+ */
+export interface OsClockStateChanged {
+  type: 'ptp.osClockStateChanged';
+  profile: string;
+  from: ClockStateName | null;
+  to: ClockStateName;
+}
+
+/** The node's overall sync state (the worst clock of all) changed. Emitted once per change. */
+export interface SyncStateChanged {
+  type: 'ptp.syncStateChanged';
+  from: ClockStateName | null;
+  to: ClockStateName;
+}
+
+export type SidecarEmitted = ClockStateChanged | OsClockStateChanged | SyncStateChanged;
