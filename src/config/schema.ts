@@ -8,6 +8,15 @@ const hostPort = z
   .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:9101')
   .refine((v) => Number(v.slice(v.lastIndexOf(':') + 1)) <= 65_535, 'port must be 0…65535');
 
+/**
+ * A Unix socket path: sun_path holds 107 bytes, and the server binds `<path>.new` before renaming it into place, so
+ * the path itself may have 103. Longer ones are cut by the kernel, which no retry can fix: a configuration error.
+ */
+const socketPath = z
+  .string()
+  .min(1)
+  .refine((v) => Buffer.byteLength(v) <= 103, 'a Unix socket path may have at most 103 bytes');
+
 /** '' (disabled) or an http(s) URL, for the linuxptp-daemon calls. */
 const daemonUrl = z.string().refine((v) => {
   if (v === '') return true;
@@ -185,7 +194,7 @@ export const configSchema = z
       .prefault({}),
     ptp: z
       .object({
-        socketPath: z.string().default('/cloud-native/events.sock').describe('Unix socket the PTP daemon writes to.'),
+        socketPath: socketPath.default('/cloud-native/events.sock').describe('Unix socket the PTP daemon writes to.'),
         configDir: z.string().default('/var/run').describe('Directory of the daemon-written ptp4l.N.config etc.'),
         profilePath: z
           .string()

@@ -1,6 +1,6 @@
 // The syncvisor binary as a real child process (needs `npm run build`, which `npm test` does first).
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -154,8 +154,9 @@ describe('syncvisor CLI', () => {
   });
 
   it('run: a child that keeps failing exceeds its restart intensity: graceful shutdown, exit code 70', () => {
-    // A socket path longer than sun_path (108 bytes) in a writable directory: the start-up checks pass, but
-    // socketServer fails at every start.
+    // A directory where the socket's lock file belongs: socketServer fails at every start (a transient error as far
+    // as the daemon can tell, unlike a permanent listen error), so the supervisor restarts it until the intensity.
+    mkdirSync(join(dir, 'locked.sock.lock'));
     const r = run([
       'run',
       '--services',
@@ -163,7 +164,7 @@ describe('syncvisor CLI', () => {
       '--http',
       '127.0.0.1:0',
       '--set',
-      `ptp.socketPath=${dir}/${'x'.repeat(120)}.sock`,
+      `ptp.socketPath=${dir}/locked.sock`,
       '--set',
       'supervisor.maxRestarts=2',
       '--set',
@@ -172,6 +173,14 @@ describe('syncvisor CLI', () => {
     expect(r.code).toBe(70);
     expect(r.stderr.match(/"msg":"child restarted"/g)).toHaveLength(2);
     expect(r.stderr).toContain('child socketServer exceeded its restart intensity');
+  });
+
+  it('run: a socket path longer than a Unix socket can hold is a configuration error, not a restart loop', () => {
+    const r = run(['run', '--services', 'ptp', '--set', `ptp.socketPath=${dir}/${'x'.repeat(120)}.sock`]);
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain('"ptp.socketPath"');
+    expect(r.stderr).toContain('at most 103 bytes');
+    expect(r.stderr).not.toContain('child restarted');
   });
 
   it('run: a directory it cannot write is one clear configuration error naming the key (exit 78)', () => {
