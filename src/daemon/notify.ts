@@ -4,7 +4,7 @@
 import type { HealthStatus } from '../io/http/server.js';
 import type { Logger } from '../io/log.js';
 import type { Notifier } from '../io/notify/sdNotify.js';
-import type { SupervisorActor } from '../machines/supervisor/supervisor.js';
+import { watchTree, type SupervisorActor } from '../machines/supervisor/supervisor.js';
 
 export interface SystemdNotifyDeps {
   root: SupervisorActor;
@@ -53,7 +53,8 @@ export function attachSystemdNotify(deps: SystemdNotifyDeps): { stop(): void } {
       send({ STATUS: status });
     }
   };
-  const sub = root.subscribe({ next: update, error: () => undefined, complete: () => stop() });
+  const unwatch = watchTree(root, update);
+  const sub = root.subscribe({ error: () => undefined, complete: () => stop() });
   root.on('supervisor.shuttingDown', (e) => {
     stopping = true;
     send({ STOPPING: 1, STATUS: `stopping: ${e.reason ?? 'shutdown'}` });
@@ -68,6 +69,7 @@ export function attachSystemdNotify(deps: SystemdNotifyDeps): { stop(): void } {
   update();
   function stop(): void {
     sub.unsubscribe();
+    unwatch();
     if (timer) clearInterval(timer);
     timer = undefined;
   }

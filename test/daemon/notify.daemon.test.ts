@@ -96,10 +96,11 @@ describe('sd_notify', () => {
   it('no READY=1 while the PTP socket cannot listen: STATUS names the child, /readyz is 503', async () => {
     const path = join(dir, 'systemd2.sock');
     const l = await notifyListener(path);
-    // Longer than sun_path: the listener fails and stays in backoff.
-    const long = join(dir, `${'x'.repeat(120)}.sock`);
-    const { args, http } = ptpArgs(long);
-    const d = spawnSyncvisor(args, { env: { NOTIFY_SOCKET: path } });
+    // A directory where the socket's lock file belongs: the listener fails at every start and goes into backoff.
+    const blocked = join(dir, 'blocked.sock');
+    mkdirSync(`${blocked}.lock`);
+    const { args, http } = ptpArgs(blocked);
+    const d = spawnSyncvisor([...args, '--set', 'supervisor.maxRestarts=1000'], { env: { NOTIFY_SOCKET: path } });
     await d.waitForLog('ptp socket cannot listen');
     await expect
       .poll(() => l.messages.some((m) => /^STATUS=starting: .*socketServer \(backoff\)/.test(m)), { timeout: 10_000 })

@@ -23,7 +23,7 @@ const warnings = (s: Sidecar, call: string): number =>
   s
     .stderr()
     .split('\n')
-    .filter((l) => l.includes('"level":40') && l.includes(`"call":"${call}"`)).length;
+    .filter((l) => l.includes('"level":"warn"') && l.includes(`"call":"${call}"`)).length;
 
 async function restartAndWait(s: Sidecar, load: number): Promise<void> {
   const c = await openSocket(s.socket);

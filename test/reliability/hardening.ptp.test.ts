@@ -408,7 +408,7 @@ describe.skipIf(netnsOk !== true)('hardening: the real daemon (ptp)', () => {
     const errors = inUse
       .log()
       .split('\n')
-      .filter((l) => /"level":50/.test(l));
+      .filter((l) => /"level":"error"/.test(l));
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/http cannot listen on 127\.0\.0\.1:9101: EADDRINUSE/);
     expect(inUse.log()).not.toContain('child restarted');

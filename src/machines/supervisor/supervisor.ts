@@ -253,3 +253,14 @@ export function childView(root: { getSnapshot(): unknown }, id: string): ChildVi
   if (s.matches({ up: 'stopping' })) return { status: 'stopping', ready: false, ...base };
   return { status: 'running', ready: s.matches({ up: { running: 'ready' } }), ...base };
 }
+
+/**
+ * Calls `onChange` whenever the supervisor or any child's lifecycle changes state (a child becomes ready, goes into
+ * backoff, …): the lifecycles live as long as the supervisor, so one subscription each is enough. Returns unsubscribe.
+ */
+export function watchTree(root: SupervisorActor, onChange: () => void): () => void {
+  const subs = [root.subscribe({ next: onChange, error: () => undefined })];
+  for (const ref of Object.values(root.getSnapshot().children))
+    if (ref) subs.push(ref.subscribe({ next: onChange, error: () => undefined }));
+  return () => subs.forEach((s) => s.unsubscribe());
+}
