@@ -1,22 +1,23 @@
 // Composition of the portsync service: the netlinkSource (owned by the supervisor, so a portsync restart keeps the
-// kernel socket) and the portsync machine with its Redis tables, metrics and the I/O of its warm-restart children
-// (state file store, Redis reads of the warm-restart config and APP_DB) provided.
+// kernel socket) and the portsync machine with its Redis owner (redisTables), metrics, and the warmRestart child
+// with the state file store and the instrumentation of its own children provided. The warm-restart machines reach
+// Redis only through redisTables (request/response events), so nothing here shares a connection.
 import { Gauge } from 'prom-client';
 import type { Config } from '../config/schema.js';
 import type { MetricsHub } from '../io/http/metricsHub.js';
 import type { Logger } from '../io/log.js';
 import { loadDatabaseConfig } from '../io/redis/databaseConfig.js';
 import { createNetlinkSource } from '../actors/portsync/netlinkSource.js';
-import { RedisTablesSession, createRedisTables } from '../actors/portsync/redisTables.js';
+import { createRedisTables } from '../actors/portsync/redisTables.js';
 import { createStateFileStore } from '../actors/warmRestart/stateFileStore.js';
 import {
   appDbGateInstrumentation,
   stateFileInstrumentation,
   warmRestartInstrumentation,
 } from '../actors/warmRestart/instrumentation.js';
-import { createWarmRestartRedisActors } from '../actors/warmRestart/warmRestartRedis.js';
 import { warmRestartMetrics } from '../io/warmRestart/metrics.js';
-import { portsyncChildren, portsyncMachine, type PortsyncInput } from '../machines/portsync/portsync.js';
+import { portsyncMachine, type PortsyncInput } from '../machines/portsync/portsync.js';
+import { warmRestartChildren, warmRestartMachine } from '../machines/warmRestart/warmRestart.js';
 import type { ChildSpec } from '../machines/supervisor/spec.js';
 
 export interface PortsyncDeps {
@@ -40,9 +41,7 @@ export function providedPortsyncMachine(deps: PortsyncDeps) {
     (registry.getSingleMetric('syncvisor_portsync_ports') as Gauge | undefined) ??
     new Gauge({ name: 'syncvisor_portsync_ports', help: 'Ports portsync currently syncs.', registers: [registry] });
   const { logger, config } = deps;
-  const session = new RedisTablesSession();
   const instrumentation = { metrics: warmRestartMetrics(registry), logger };
-  const redis = createWarmRestartRedisActors({ session, logger });
   const store = createStateFileStore({
     path: config.stateFile.path,
     maxAgeDays: config.stateFile.maxAgeDays,
@@ -56,20 +55,17 @@ export function providedPortsyncMachine(deps: PortsyncDeps) {
         databases,
         logger,
         registry,
-        session,
         backoff: { initialMs: 50, maxMs: deps.config.redis.reconnectMaxMs },
       }),
-      stateFile: portsyncChildren.stateFile.provide({
-        actors: store,
-        actions: stateFileInstrumentation(instrumentation),
-      }),
-      warmRestart: portsyncChildren.warmRestart.provide({
-        actors: { readSonicConfig: redis.readSonicConfig },
+      warmRestart: warmRestartMachine.provide({
+        actors: {
+          stateFile: warmRestartChildren.stateFile.provide({
+            actors: store,
+            actions: stateFileInstrumentation(instrumentation),
+          }),
+          appDbGate: warmRestartChildren.appDbGate.provide({ actions: appDbGateInstrumentation(instrumentation) }),
+        },
         actions: warmRestartInstrumentation(instrumentation),
-      }),
-      appDbGate: portsyncChildren.appDbGate.provide({
-        actors: { readAppDb: redis.readAppDb, writeAppDb: redis.writeAppDb },
-        actions: appDbGateInstrumentation(instrumentation),
       }),
     },
     actions: {

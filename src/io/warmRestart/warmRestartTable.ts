@@ -28,3 +28,13 @@ export async function setWarmRestartState(stateDb: Redis, separator: string, sta
 export async function incrementRestoreCount(stateDb: Redis, separator: string, by: number): Promise<void> {
   await stateDb.hincrby(`WARM_RESTART_TABLE${separator}${warmRestartApp}`, 'restore_count', by);
 }
+
+/** SONiC's cold start: restore_count set to "0", so that the next start can be warm. */
+export async function resetRestoreCount(stateDb: Redis, separator: string): Promise<void> {
+  await stateDb.hset(`WARM_RESTART_TABLE${separator}${warmRestartApp}`, 'restore_count', '0');
+}
+
+/** True when WARM_RESTART_TABLE|portsyncd has a restore_count (SONiC's second condition of a warm start). */
+export async function hasRestoreCount(stateDb: Redis, separator: string): Promise<boolean> {
+  return (await stateDb.hexists(`WARM_RESTART_TABLE${separator}${warmRestartApp}`, 'restore_count')) === 1;
+}

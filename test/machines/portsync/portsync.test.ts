@@ -3,12 +3,13 @@ import { SimulatedClock, assign, createActor, fromCallback, fromPromise, setup, 
 import {
   IFF_RUNNING,
   IFF_UP,
-  portsyncChildren,
   portsyncMachine,
   type PortsyncEvent,
   type RedisTablesCommand,
   type TableWrite,
 } from '../../../src/machines/portsync/portsync.js';
+import type { RedisReplyEvent } from '../../../src/machines/portsync/events.js';
+import { warmRestartChildren, warmRestartMachine } from '../../../src/machines/warmRestart/warmRestart.js';
 import * as table from '../../../src/machines/portsync/portTable.js';
 import type { NetlinkLinkEvent } from '../../../src/machines/supervisor/sourceEvents.js';
 import type { CleanupOutput, LoadOutput, PortMap, StateFileSlot } from '../../../src/machines/warmRestart/stateFile.js';
@@ -64,43 +65,54 @@ async function start(opts: StartOptions = {}) {
       else appDb[op.key] = { ...(appDb[op.key] ?? {}), ...op.fields };
     }
   };
-  const fakeTables = fromCallback<RedisTablesCommand>(({ receive, sendBack }) => {
+  const readiness: boolean[] = [];
+  const fakeTables = fromCallback<RedisTablesCommand>(({ receive, sendBack, system }) => {
+    const reply = (to: string, e: RedisReplyEvent) => queueMicrotask(() => system.get(to)?.send(e));
     receive((cmd) => {
       if (cmd.type === 'redis.write') {
         if (cmd.table === 'state') state.push(...cmd.ops);
         else applyApp(cmd.ops);
       } else if (cmd.type === 'redis.warmRestartState') warm.push(cmd.state);
-      else if (cmd.type === 'redis.incrementRestoreCount') warm.push('restore_count+1');
-      else if (opts.drainReply ?? true) sendBack({ type: 'redis.drained', complete: true });
+      else if (cmd.type === 'redis.restoreCount') warm.push(`restore_count ${cmd.change}`);
+      else if (cmd.type === 'redis.readWarmRestartConfig') {
+        void Promise.resolve(opts.sonic ?? { enabled: false }).then((c) =>
+          reply(cmd.replyTo, { type: 'redis.warmRestartConfig', ...c }),
+        );
+      } else if (cmd.type === 'redis.readAppDb') {
+        reply(cmd.replyTo, { type: 'redis.appDbContent', content: structuredClone(appDb) });
+      } else if (cmd.type === 'redis.reconcileAppDb') {
+        applyApp(cmd.ops);
+        reply(cmd.replyTo, { type: 'redis.appDbWritten' });
+      } else if (cmd.type === 'redis.drain' && (opts.drainReply ?? true)) {
+        sendBack({ type: 'redis.drained', complete: true });
+      }
     });
   });
   const clock = new SimulatedClock();
   const machine = portsyncMachine.provide({
     actors: {
       redisTables: fakeTables,
-      stateFile: portsyncChildren.stateFile.provide({
+      warmRestart: warmRestartMachine.provide({
         actors: {
-          cleanupStale: fromPromise<CleanupOutput>(async () => ({ deleted: [] })),
-          loadState: fromPromise<LoadOutput, { slot: StateFileSlot }>(async ({ input }) => {
-            if (!opts.stateFile || input.slot === 'backup') throw { reason: 'missing', message: 'no such file' };
-            return { savedAt: 1, ports: opts.stateFile };
+          stateFile: warmRestartChildren.stateFile.provide({
+            actors: {
+              cleanupStale: fromPromise<CleanupOutput>(async () => ({ deleted: [] })),
+              loadState: fromPromise<LoadOutput, { slot: StateFileSlot }>(async ({ input }) => {
+                if (!opts.stateFile || input.slot === 'backup') throw { reason: 'missing', message: 'no such file' };
+                return { savedAt: 1, ports: opts.stateFile };
+              }),
+              saveState: fromPromise<void, { ports: PortMap; rotate: boolean }>(
+                async ({ input }) => void saves.push(input.ports),
+              ),
+            },
           }),
-          saveState: fromPromise<void, { ports: PortMap; rotate: boolean }>(
-            async ({ input }) => void saves.push(input.ports),
-          ),
-        },
-      }),
-      warmRestart: portsyncChildren.warmRestart.provide({
-        actors: { readSonicConfig: fromPromise(async () => opts.sonic ?? { enabled: false }) },
-      }),
-      appDbGate: portsyncChildren.appDbGate.provide({
-        actors: {
-          readAppDb: fromPromise(async () => structuredClone(appDb)),
-          writeAppDb: fromPromise(async ({ input }: { input: { ops: TableWrite[] } }) => applyApp(input.ops)),
         },
       }),
     },
-    actions: { reportPortCount: (_, params) => opts.counts?.push(params.count) },
+    actions: {
+      reportPortCount: (_, params) => opts.counts?.push(params.count),
+      reportReadiness: (_, params) => void readiness.push(params.ready),
+    },
   });
   const actor = createActor(machine, {
     input: {
@@ -112,7 +124,9 @@ async function start(opts: StartOptions = {}) {
   actor.start();
   await settle();
   const send = (...events: PortsyncEvent[]) => events.forEach((e) => actor.send(e));
-  return { actor, state, app, appDb, warm, saves, send, clock };
+  const ready = () => actor.getSnapshot().matches({ running: { readiness: 'ready' } });
+  const warmRestart = () => actor.getSnapshot().children.warmRestart!.getSnapshot();
+  return { actor, state, app, appDb, warm, saves, send, clock, ready, warmRestart, readiness };
 }
 
 describe('portsync machine', () => {
@@ -258,7 +272,27 @@ describe('portsync machine', () => {
     const parent = setup({
       actors: {
         netlinkSource: fakeSource,
-        portsync: portsyncMachine.provide({ actors: { redisTables: fromCallback(() => undefined) } }),
+        portsync: portsyncMachine.provide({
+          actors: {
+            redisTables: fromCallback(() => undefined),
+            // Cold and without a state file, so that the initial sync ends as soon as the gate opens.
+            warmRestart: warmRestartMachine.provide({
+              actions: {
+                requestSonicConfig: ({ self }) => self.send({ type: 'redis.warmRestartConfig', enabled: false }),
+              },
+              actors: {
+                stateFile: warmRestartChildren.stateFile.provide({
+                  actors: {
+                    cleanupStale: fromPromise<CleanupOutput>(async () => ({ deleted: [] })),
+                    loadState: fromPromise<LoadOutput, { slot: StateFileSlot }>(async () => {
+                      throw { reason: 'missing', message: 'no such file' };
+                    }),
+                  },
+                }),
+              },
+            }),
+          },
+        }),
       },
     }).createMachine({
       invoke: [
@@ -294,7 +328,7 @@ describe('portsync machine', () => {
   it('on shutdown gives up after the drain timeout when Redis never answers', async () => {
     const { actor, send, clock } = await start({ drainReply: false });
     send(link('Ethernet0'), { type: 'shutdown' });
-    expect(actor.getSnapshot().value).toBe('draining');
+    expect(actor.getSnapshot().matches('draining')).toBe(true);
     clock.increment(4_500);
     expect(actor.getSnapshot().status).toBe('done');
   });
@@ -330,29 +364,29 @@ describe('portsync with its warm-restart children', () => {
   ];
 
   it('cold start: APP_DB written at once, WARM_RESTART_TABLE disabled, no restore_count', async () => {
-    const { app, warm, send, actor } = await start();
+    const { app, warm, send, ready, warmRestart } = await start();
     send({ type: 'redis.up' }, { type: 'redis.initialState', configPorts: config, statePorts: [] });
     expect(app.map((w) => `${w.op} ${w.key}`)).toEqual(['set Ethernet0', 'set Ethernet4', 'set PortConfigDone']);
     expect(warm).toEqual(['disabled']);
     send(...dump(1, ['Ethernet0', 'Ethernet4']));
     expect(app.map((w) => w.key).at(-1)).toBe('PortInitDone');
-    expect(actor.getSnapshot().context.ready).toBe(true);
-    expect(actor.getSnapshot().children.warmRestart?.getSnapshot().status).toBe('done');
+    expect(ready()).toBe(true);
+    expect(warmRestart().matches({ running: { decision: 'complete' } })).toBe(true);
   });
 
   it('warm start holds APP_DB until EOIU, then writes exactly the diff and opens the gate', async () => {
     const files = { Ethernet0: record('Ethernet0'), Ethernet4: record('Ethernet4'), Ethernet12: record('Ethernet12') };
-    const { app, appDb, warm, send, actor } = await start({ stateFile: files, appDb: previousAppDb });
-    expect(warm).toEqual(['initialized', 'restore_count+1', 'restored']);
+    const { app, appDb, warm, send, ready, warmRestart } = await start({ stateFile: files, appDb: previousAppDb });
+    expect(warm).toEqual(['initialized', 'restore_count increment', 'restored']);
     send({ type: 'redis.up' }, { type: 'redis.initialState', configPorts: config, statePorts: [] });
     // Ethernet12 (state file, not configured) is not waited for; Ethernet4 (configured, in the file) is.
-    expect(actor.getSnapshot().context.expectedPorts).toEqual(['Ethernet0', 'Ethernet4']);
+    expect(warmRestart().context.expectedPorts).toEqual(['Ethernet0', 'Ethernet4']);
     send({ type: 'netlink.dumpStarted', seq: 1, reason: 'request' }, link('Ethernet0', { inDump: true, seq: 1 }));
     send({ type: 'netlink.dumpDone', seq: 1, interrupted: false });
     await settle();
     // The dump is done but Ethernet4 was not seen yet: still held, nothing written.
     expect(app).toEqual([]);
-    expect(actor.getSnapshot().context.ready).toBe(false);
+    expect(ready()).toBe(false);
     send(link('Ethernet4'));
     await settle();
     expect(app).toEqual([
@@ -361,20 +395,24 @@ describe('portsync with its warm-restart children', () => {
       { op: 'del', key: 'Ethernet8' },
     ]);
     expect(appDb).toEqual({ ...config, PortConfigDone: { count: '2' }, PortInitDone: { lanes: '0' } });
-    expect(warm).toEqual(['initialized', 'restore_count+1', 'restored', 'reconciled']);
-    expect(actor.getSnapshot().context.ready).toBe(true);
-    expect(actor.getSnapshot().children.warmRestart?.getSnapshot().status).toBe('done');
+    expect(warm).toEqual(['initialized', 'restore_count increment', 'restored', 'reconciled']);
+    expect(ready()).toBe(true);
+    expect(warmRestart().matches({ running: { decision: 'complete' } })).toBe(true);
   });
 
   it('warm start without EOIU completes by the timeout guard; nothing is written before', async () => {
     const files = { Ethernet0: record('Ethernet0'), Ethernet4: record('Ethernet4') };
-    const { app, warm, send, clock, actor } = await start({ stateFile: files, appDb: previousAppDb, timeoutSecs: 3 });
+    const { app, warm, send, clock, ready, warmRestart } = await start({
+      stateFile: files,
+      appDb: previousAppDb,
+      timeoutSecs: 3,
+    });
     send({ type: 'redis.up' }, { type: 'redis.initialState', configPorts: config, statePorts: [] });
     send(...dump(1, ['Ethernet0']));
     clock.increment(2_999);
     await settle();
     expect(app).toEqual([]);
-    expect(actor.getSnapshot().children.appDbGate?.getSnapshot().value).toBe('closed');
+    expect(warmRestart().children.appDbGate?.getSnapshot().value).toBe('closed');
     clock.increment(1);
     await settle();
     expect(app.map((w) => `${w.op} ${w.key}`)).toEqual([
@@ -387,7 +425,7 @@ describe('portsync with its warm-restart children', () => {
     // Open: later writes pass through (Ethernet4 appears, every configured port seen → PortInitDone).
     send(link('Ethernet4'));
     expect(app.at(-1)).toEqual({ op: 'set', key: 'PortInitDone', fields: { lanes: '0' } });
-    expect(actor.getSnapshot().context.ready).toBe(true);
+    expect(ready()).toBe(true);
   });
 
   it('an EOIU that comes before the warm/cold decision is not lost', async () => {
@@ -405,7 +443,7 @@ describe('portsync with its warm-restart children', () => {
     answer({ enabled: true, timerSecs: 600 });
     await settle();
     await settle();
-    expect(warm).toEqual(['initialized', 'restore_count+1', 'restored', 'reconciled']);
+    expect(warm).toEqual(['initialized', 'restore_count increment', 'restored', 'reconciled']);
     // Only what differs: PortConfigDone and PortInitDone were missing.
     expect(app.map((w) => `${w.op} ${w.key}`)).toEqual(['set PortConfigDone', 'set PortInitDone']);
     clock.increment(600_000);
