@@ -40,6 +40,14 @@ export function providedPortsyncMachine(deps: PortsyncDeps) {
   const ports =
     (registry.getSingleMetric('syncvisor_portsync_ports') as Gauge | undefined) ??
     new Gauge({ name: 'syncvisor_portsync_ports', help: 'Ports portsync currently syncs.', registers: [registry] });
+  const missing =
+    (registry.getSingleMetric('syncvisor_portsync_missing_ports') as Gauge<'port'> | undefined) ??
+    new Gauge({
+      name: 'syncvisor_portsync_missing_ports',
+      help: 'CONFIG_DB ports no netdev has appeared for (1 per port): PortInitDone cannot be sent, /readyz is 503.',
+      labelNames: ['port'],
+      registers: [registry],
+    });
   const { logger, config } = deps;
   const instrumentation = { metrics: warmRestartMetrics(registry), logger };
   const store = createStateFileStore({
@@ -70,6 +78,16 @@ export function providedPortsyncMachine(deps: PortsyncDeps) {
     },
     actions: {
       reportPortCount: (_, params) => ports.set(params.count),
+      reportMissingPorts: (_, params) => {
+        missing.reset();
+        for (const port of params.names) missing.set({ port }, 1);
+        if (params.names.length > 0) {
+          logger.warn(
+            { missing: params.names.slice(0, 64), count: params.names.length },
+            'PortInitDone not sent: configured ports have no netdev yet; not ready',
+          );
+        }
+      },
     },
   });
 }
@@ -81,6 +99,7 @@ export function portsyncChildSpecs(deps: PortsyncDeps): ChildSpec[] {
     drainTimeoutMs: Math.max(100, Math.floor(deps.config.supervisor.shutdownTimeoutMs * 0.8)),
     warmRestart: {
       timeoutSecs: deps.config.warmRestart.timeoutSecs,
+      authority: deps.config.warmRestart.authority,
       checkEnableTable: deps.config.sonic.checkEnableTable,
     },
     eoiuMode: deps.config.eoiu.mode,

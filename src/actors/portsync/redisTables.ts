@@ -10,14 +10,14 @@
 import { fromCallback, type AnyActorRef } from 'xstate';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../io/log.js';
-import { readConfigPorts, readWarmRestartConfig } from '../../io/redis/configDb.js';
+import { readConfigPorts } from '../../io/redis/configDb.js';
 import { RedisConnection } from '../../io/redis/connection.js';
 import type { DatabaseConfig } from '../../io/redis/databaseConfig.js';
 import { ProducerStateTable, effectiveContent } from '../../io/redis/producerStateTable.js';
 import { StateTable } from '../../io/redis/stateTable.js';
 import {
+  hasRestoreCount,
   incrementRestoreCount,
-  parsePortsyncdTimer,
   readWarmRestartEnabled,
   resetRestoreCount,
   setWarmRestartState,
@@ -35,6 +35,8 @@ export interface RedisTablesDeps {
   requestWaitMs?: number;
   /** Upper bound of one reconciliation write (default 5000 ms); on timeout the gate retries. */
   writeTimeoutMs?: number;
+  /** After Redis came back empty: how long a CONFIG_DB without PORT entries is waited for (default 3000 ms). */
+  rebuildWaitMs?: number;
 }
 
 function apply(table: { set(k: string, f: Record<string, string>): void; del(k: string): void }, ops: TableOp[]) {
@@ -74,6 +76,7 @@ export function createRedisTables(deps: RedisTablesDeps) {
     let up = false;
     const requestWaitMs = deps.requestWaitMs ?? 5_000;
     const writeTimeoutMs = deps.writeTimeoutMs ?? 5_000;
+    const rebuildWaitMs = deps.rebuildWaitMs ?? 3_000;
     /** Requests waiting for Redis to come up. */
     const waiting = new Set<{ run: () => void; timer: NodeJS.Timeout }>();
     const reply = (to: string, e: RedisReplyEvent): void => {
@@ -171,12 +174,60 @@ export function createRedisTables(deps: RedisTablesDeps) {
       }
     };
 
+    /**
+     * After a reconnect: a server that came back without APPL_DB PORT_TABLE:PortConfigDone (written at every cold
+     * start, kept at every warm start) restarted empty. portsync rebuilds APPL_DB as a cold start would, from a
+     * fresh CONFIG_DB read.
+     */
+    const checkEmptied = async (): Promise<boolean> => {
+      try {
+        return (await appConn.client.exists(app.tableKey('PortConfigDone'))) === 0;
+      } catch (err) {
+        logger.warn({ err: (err as Error).message }, 'checking APPL_DB after a reconnect failed');
+        return false;
+      }
+    };
+    const rebuild = async (): Promise<void> => {
+      logger.warn('Redis came back without APPL_DB PORT_TABLE: rebuilding APPL_DB from CONFIG_DB');
+      try {
+        // The configuration may be being loaded again right now: a CONFIG_DB without PORT entries is read again
+        // every 250 ms for up to rebuildWaitMs, then the rebuild goes ahead with what is there (as a cold start would).
+        const until = performance.now() + rebuildWaitMs;
+        for (;;) {
+          const configPorts = await readConfigPorts(configConn.client, databases.configDb.separator);
+          if (stopped || !up) return;
+          if (configPorts.size > 0 || performance.now() >= until) {
+            const statePorts = await state.keys();
+            send({ type: 'redis.initialState', configPorts: Object.fromEntries(configPorts), statePorts });
+            return;
+          }
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      } catch (err) {
+        logger.warn({ err: (err as Error).message }, 'rebuild: reading CONFIG_DB failed');
+      }
+    };
+
+    let everUp = false;
+    const announceUp = (): void => {
+      send({ type: 'redis.up' });
+      if (initialRead === 'no') void readInitialState();
+    };
     const onStatus = (): void => {
       const now = conns.every((c) => c.isUp);
       if (now === up || stopped) return;
       up = now;
-      send({ type: up ? 'redis.up' : 'redis.down' });
-      if (up && initialRead === 'no') void readInitialState();
+      if (!up) send({ type: 'redis.down' });
+      else if (everUp && initialRead === 'done') {
+        // A reconnect: readiness must not flash to ready before we know whether the server came back empty.
+        void checkEmptied().then((emptied) => {
+          if (stopped || !up) return;
+          if (emptied) send({ type: 'redis.emptied' });
+          announceUp();
+          if (emptied) void rebuild();
+        });
+      } else announceUp();
+      if (up) everUp = true;
       if (up) {
         void flushWarm();
         for (const entry of [...waiting]) {
@@ -209,18 +260,12 @@ export function createRedisTables(deps: RedisTablesDeps) {
       }
       if (cmd.type === 'redis.readWarmRestartConfig') {
         request(cmd.replyTo, 'readWarmRestartConfig', async () => {
-          const [enabled, fields] = await Promise.all([
-            readWarmRestartEnabled(stateConn.client, databases.stateDb.separator),
-            readWarmRestartConfig(configConn.client, databases.configDb.separator),
+          const sep = databases.stateDb.separator;
+          const [enabled, restoreCount] = await Promise.all([
+            readWarmRestartEnabled(stateConn.client, sep),
+            hasRestoreCount(stateConn.client, sep),
           ]);
-          const timerSecs = parsePortsyncdTimer(fields);
-          if (fields.portsyncd_timer !== undefined && timerSecs === undefined) {
-            logger.warn(
-              { portsyncd_timer: fields.portsyncd_timer },
-              'CONFIG_DB WARM_RESTART|swss portsyncd_timer ignored',
-            );
-          }
-          return { type: 'redis.warmRestartConfig', enabled, timerSecs };
+          return { type: 'redis.warmRestartConfig', enabled, hasRestoreCount: restoreCount };
         });
         return;
       }
@@ -238,10 +283,6 @@ export function createRedisTables(deps: RedisTablesDeps) {
           if (!(await app.drain(writeTimeoutMs))) throw new Error('APP_DB reconciliation writes not flushed in time');
           return { type: 'redis.appDbWritten' };
         });
-        return;
-      }
-      if (cmd.type === 'redis.reread') {
-        if (initialRead !== 'reading') void readInitialState();
         return;
       }
       void Promise.all([state.drain(cmd.timeoutMs), app.drain(cmd.timeoutMs)]).then(([s, a]) => {

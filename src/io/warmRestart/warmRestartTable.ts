@@ -1,6 +1,7 @@
-// SONiC warm-restart bookkeeping in Redis: STATE_DB `WARM_RESTART_TABLE|portsyncd` (state, restore_count), the enable
-// flags STATE_DB `WARM_RESTART_ENABLE_TABLE|swss` / `|system` (enable=true), and CONFIG_DB `WARM_RESTART|swss`
-// portsyncd_timer (read through configDb.ts).
+// SONiC warm-restart bookkeeping in Redis: STATE_DB `WARM_RESTART_TABLE|portsyncd` (restore_count as SONiC keeps it;
+// `state` is syncvisor's documented addition) and the enable flags STATE_DB `WARM_RESTART_ENABLE_TABLE|swss` /
+// `|system` (enable=true). SONiC's CONFIG_DB `WARM_RESTART|swss` has no portsyncd timer: the EOIU timeout is
+// syncvisor's own configuration (warmRestart.timeoutSecs).
 import type { Redis } from 'ioredis';
 
 export const warmRestartApp = 'portsyncd';
@@ -12,13 +13,6 @@ export async function readWarmRestartEnabled(stateDb: Redis, separator: string):
     stateDb.hget(`WARM_RESTART_ENABLE_TABLE${separator}system`, 'enable'),
   ]);
   return swss === 'true' || system === 'true';
-}
-
-/** CONFIG_DB portsyncd_timer as a number, or undefined when absent or not an integer (the machine checks 1..9999). */
-export function parsePortsyncdTimer(fields: Record<string, string>): number | undefined {
-  const raw = fields.portsyncd_timer;
-  if (raw === undefined || !/^\d+$/.test(raw.trim())) return undefined;
-  return Number(raw.trim());
 }
 
 export async function setWarmRestartState(stateDb: Redis, separator: string, state: string): Promise<void> {

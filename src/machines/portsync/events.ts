@@ -19,11 +19,7 @@ export interface SonicWarmRestartConfig {
   /** STATE_DB WARM_RESTART_ENABLE_TABLE|system or |swss has enable=true. */
   enabled: boolean;
   /** STATE_DB WARM_RESTART_TABLE|portsyncd has a restore_count. */
-  hasRestoreCount?: boolean;
-  /** CONFIG_DB DEVICE_METADATA|localhost switch_type (dpu: pre-existing netdevs are kept up). */
-  switchType?: string | undefined;
-  /** CONFIG_DB WARM_RESTART|swss portsyncd_timer, when set. */
-  timerSecs?: number | undefined;
+  hasRestoreCount: boolean;
 }
 
 /** Commands to the redisTables actor (systemId "redisTables"). */
@@ -40,25 +36,17 @@ export type RedisTablesCommand =
   /** Request: APPL_DB PORT_TABLE as a consumer will see it; answered with redis.appDbContent or redis.requestFailed. */
   | { type: 'redis.readAppDb'; replyTo: RedisRequester }
   /** Request: write these APPL_DB ops and wait until Redis has them; answered with redis.appDbWritten or failed. */
-  | { type: 'redis.reconcileAppDb'; ops: TableOp[]; replyTo: RedisRequester }
-  /** Re-read CONFIG_DB (Redis came back empty): answered with redis.initialState again. */
-  | { type: 'redis.reread' };
+  | { type: 'redis.reconcileAppDb'; ops: TableOp[]; replyTo: RedisRequester };
 
 /** What redisTables reports to portsync (sendBack). */
 export type RedisTablesEvent =
   | { type: 'redis.up' }
   | { type: 'redis.down' }
-  /**
-   * Read on the first connection (and on redis.reread): CONFIG_DB PORT entries, the port names STATE_DB holds, and
-   * whether APPL_DB was found empty of PORT_TABLE entries.
-   */
-  | {
-      type: 'redis.initialState';
-      configPorts: TableContent;
-      statePorts: string[];
-      appDbEmpty?: boolean;
-    }
-  | { type: 'redis.drained'; complete: boolean };
+  /** Read on the first connection (and after redis.emptied): CONFIG_DB PORT entries, the port names STATE_DB holds. */
+  | { type: 'redis.initialState'; configPorts: TableContent; statePorts: string[] }
+  | { type: 'redis.drained'; complete: boolean }
+  /** Redis came back without APPL_DB's PORT_TABLE (a server restarted empty); a redis.initialState follows. */
+  | { type: 'redis.emptied' };
 
 /** Answers of redisTables to a request, sent to the requester by systemId. */
 export type RedisReplyEvent =

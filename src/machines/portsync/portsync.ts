@@ -12,6 +12,7 @@
 // state-file save side by side.
 import {
   and,
+  or,
   assign,
   enqueueActions,
   fromCallback,
@@ -27,7 +28,13 @@ import type { PortTable } from './portTable.js';
 import { IFF_RUNNING, IFF_UP } from './linkFlags.js';
 import type { RedisTablesCommand, RedisTablesEvent, TableOp } from './events.js';
 import type { ChildReadyEvent, NetlinkSourceEvent } from '../supervisor/sourceEvents.js';
-import type { PortMap, PortRecord, WarmRestartFactEvent, WarmRestartSyncedEvent } from '../warmRestart/events.js';
+import type {
+  PortMap,
+  PortRecord,
+  WarmRestartDecidedEvent,
+  WarmRestartFactEvent,
+  WarmRestartSyncedEvent,
+} from '../warmRestart/events.js';
 import { expectedPortsOf, warmRestartMachine, type WarmRestartInput } from '../warmRestart/warmRestart.js';
 import type { EoiuMode } from '../warmRestart/eoiuDetector.js';
 
@@ -45,6 +52,7 @@ export type PortsyncEvent =
   | RedisTablesEvent
   | PortsyncShutdownEvent
   | WarmRestartSyncedEvent
+  | WarmRestartDecidedEvent
   | { type: 'xstate.done.actor.warmRestart' };
 
 export interface PortsyncInput {
@@ -91,8 +99,12 @@ export interface PortsyncContext {
   unconfirmed: PortTable<true>;
   /** The dump whose start we saw; only such a dump can prove a port is gone. */
   dump: TrackedDump | undefined;
+  /** CONFIG_DB PORT entries of the latest read, until they are copied to APP_DB (cold start or rebuild). */
+  configSnapshot: Record<string, Record<string, string>> | undefined;
   /** The input of the warmRestart child. */
   warmRestart: WarmRestartInput;
+  /** How often the configured ports that never appeared were reported (first after 5 s, then every 60 s). */
+  missingReports: number;
 }
 
 const patterns = new Map<string, RegExp>();
@@ -191,12 +203,24 @@ export const portsyncMachine = setup({
     allPhasesReady: and([
       stateIn({ running: { redis: 'up' } }),
       stateIn({ running: { dump: 'synced' } }),
-      not(stateIn({ running: { appDb: 'loadingConfig' } })),
+      stateIn({ running: { appDb: 'portInitDone' } }),
       stateIn({ running: { initialSync: 'done' } }),
+    ]),
+    decidedWarm: ({ event }) => event.type === 'warmRestart.decided' && event.mode === 'warm',
+    isColdStart: stateIn({ running: { startMode: 'cold' } }),
+    isWarmStart: stateIn({ running: { startMode: 'warm' } }),
+    /**
+     * PortInitDone can be sent: every CONFIG_DB port was seen, and (warm start) the initial sync is over, so that it
+     * reaches the open gate and is sent again, as portsyncd sends it at every start.
+     */
+    portInitDoneDue: and([
+      'allConfigPortsSeen',
+      or([stateIn({ running: { startMode: 'cold' } }), stateIn({ running: { initialSync: 'done' } })]),
     ]),
   },
   delays: {
     drainTimeout: ({ context }) => context.drainTimeoutMs + 500,
+    missingPortsReport: ({ context }) => (context.missingReports === 0 ? 5_000 : 60_000),
   },
   actions: {
     /** The one seam for STATE_DB writes. */
@@ -348,6 +372,17 @@ export const portsyncMachine = setup({
       enqueue.assign({ configPorts, configUnseen });
       if (stale.length > 0) enqueue(stateDbDeletes(stale));
     }),
+    /** Cold start (and a rebuild after Redis came back empty): CONFIG_DB PORT → APP_DB, then PortConfigDone. */
+    copyConfigToAppDb: enqueueActions(({ context, enqueue }) => {
+      const config = context.configSnapshot;
+      if (config) enqueue({ type: 'writeAppDb', params: { ops: configCopyOps(config) } } as never);
+    }),
+    keepConfigSnapshot: assign(({ event }) =>
+      event.type === 'redis.initialState' ? { configSnapshot: event.configPorts } : {},
+    ),
+    /** syncvisor_portsync_missing_ports and a log line naming them; provided by the composition. */
+    reportMissingPorts: (_, _params: { names: string[] }) => undefined,
+    countMissingReport: assign({ missingReports: ({ context }) => context.missingReports + 1 }),
     askToFlush: sendTo('redisTables', ({ context }) => ({
       type: 'redis.drain' as const,
       timeoutMs: context.drainTimeoutMs,
@@ -366,6 +401,8 @@ export const portsyncMachine = setup({
     configUnseen: undefined,
     unconfirmed: table.empty<true>(),
     dump: undefined,
+    configSnapshot: undefined,
+    missingReports: 0,
     warmRestart: {
       ...(input.warmRestart ?? {}),
       eoiuMode: input.eoiuMode ?? input.warmRestart?.eoiuMode ?? 'dump',
@@ -433,40 +470,69 @@ export const portsyncMachine = setup({
             down: { on: { 'redis.up': { target: 'up', actions: 'rewriteStateDb' } } },
           },
         },
+        startMode: {
+          // warmRestart's decision; a rebuild after Redis came back empty is a cold start.
+          initial: 'undecided',
+          on: { 'redis.emptied': '.cold' },
+          states: {
+            undecided: {
+              on: {
+                'warmRestart.decided': [{ guard: 'decidedWarm', target: 'warm' }, { target: 'cold' }],
+              },
+            },
+            cold: {},
+            warm: {},
+          },
+        },
         appDb: {
           initial: 'loadingConfig',
+          // Redis came back empty: APP_DB is rebuilt from a fresh CONFIG_DB read, as a cold start would.
+          on: { 'redis.emptied': '.loadingConfig' },
           states: {
             loadingConfig: {
               on: {
                 'redis.initialState': [
                   {
                     guard: 'dumpCompleted',
-                    target: 'waitingForPorts',
-                    actions: [
-                      'deleteStaleStatePorts',
-                      { type: 'writeAppDb', params: ({ event }) => ({ ops: configCopyOps(event.configPorts) }) },
-                      'tellConfigPorts',
-                    ],
+                    target: 'deciding',
+                    actions: ['deleteStaleStatePorts', 'keepConfigSnapshot', 'tellConfigPorts'],
                   },
                   {
-                    target: 'waitingForPorts',
-                    actions: [
-                      'recordInitialState',
-                      { type: 'writeAppDb', params: ({ event }) => ({ ops: configCopyOps(event.configPorts) }) },
-                      'tellConfigPorts',
-                    ],
+                    target: 'deciding',
+                    actions: ['recordInitialState', 'keepConfigSnapshot', 'tellConfigPorts'],
                   },
                 ],
               },
             },
+            deciding: {
+              // portsyncd's APP_DB contract: CONFIG_DB is copied (and PortConfigDone written) on a cold start only.
+              always: [
+                { guard: 'isColdStart', target: 'waitingForPorts', actions: 'copyConfigToAppDb' },
+                { guard: 'isWarmStart', target: 'waitingForPorts' },
+              ],
+            },
             waitingForPorts: {
-              always: { guard: 'allConfigPortsSeen', target: 'portInitDone' },
+              always: { guard: 'portInitDoneDue', target: 'portInitDone' },
+              after: {
+                missingPortsReport: {
+                  target: 'waitingForPorts',
+                  reenter: true,
+                  actions: [
+                    'countMissingReport',
+                    {
+                      type: 'reportMissingPorts',
+                      params: ({ context }) => ({ names: table.keys(context.configUnseen ?? table.empty()).sort() }),
+                    },
+                  ],
+                },
+              },
             },
             portInitDone: {
-              entry: {
-                type: 'writeAppDb',
-                params: { ops: [{ op: 'set', key: 'PortInitDone', fields: { lanes: '0' } }] },
-              },
+              entry: [
+                assign({ configSnapshot: undefined, missingReports: 0 }),
+                { type: 'writeAppDb', params: { ops: [{ op: 'set', key: 'PortInitDone', fields: { lanes: '0' } }] } },
+                { type: 'reportMissingPorts', params: { names: [] } },
+              ],
             },
           },
         },

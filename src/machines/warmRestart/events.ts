@@ -46,3 +46,9 @@ export interface WarmRestartSyncedEvent {
   set: number;
   del: number;
 }
+
+/** Sent to portsync as soon as warm or cold is decided. */
+export interface WarmRestartDecidedEvent {
+  type: 'warmRestart.decided';
+  mode: StartMode;
+}

@@ -12,16 +12,24 @@
 //   shutdown → finishing (the stateFile machine's final save) → stopped (final); at once when unavailable
 //
 // Contract
-//   input:   { timeoutSecs?: 10, checkEnableTable?: false, eoiuMode?: 'dump', stateFileDebounceMs?: 200 }
+//   input:   { timeoutSecs?: 10, authority?: 'sonic', checkEnableTable?: false, eoiuMode?: 'dump',
+//              stateFileDebounceMs?: 200 }
+//   Who decides warm or cold (authority):
+//     'sonic' (default): SONiC's WarmStart::checkWarmStart — warm iff STATE_DB WARM_RESTART_ENABLE_TABLE|system or
+//              |swss has enable=true AND WARM_RESTART_TABLE|portsyncd has a restore_count (then +1); otherwise cold
+//              and restore_count set to "0". The state file only supplies data (the expected ports, last state).
+//     'stateFile': hosts without SONiC's tables — a valid state file means warm (also enable=true when
+//              checkEnableTable); restore_count is still kept as SONiC keeps it.
 //   events in (from portsync): netlink.* (while the initial sync runs), stateFile.upsert|remove|replace,
 //            config.ports {names}, appDb.write {ops}, shutdown
 //   events in (children, through sendParent): stateFile.loaded | stateFile.cold, eoiu.detected, appDbGate.opened
-//   events in (answers of redisTables): redis.warmRestartConfig {enabled, timerSecs?} | redis.requestFailed
+//   events in (answers of redisTables): redis.warmRestartConfig {enabled, hasRestoreCount} | redis.requestFailed
 //   named actions with I/O (requests to redisTables by systemId): requestSonicConfig, setWarmRestartState {state},
-//            incrementRestoreCount; notifySynced {mode, reason, set, del} (sendParent to portsync)
+//            incrementRestoreCount, resetRestoreCount; notifyDecided {mode} and notifySynced {mode, reason, set, del}
+//            (sendParent to portsync)
 //   named actions (no-ops unless provided): countColdStart, countWarmStart, countEoiuDetected, countEoiuTimeout,
 //            recordInitialSyncStart, recordInitialSyncEnd {reason}, logDecision {mode, why, timeoutSecs}
-// The timeout is a named delay: the CONFIG_DB timer (1..9999) wins over input.timeoutSecs; 0 completes at once. Once
+// The timeout is a named delay (input.timeoutSecs, syncvisor's own configuration; 0 completes at once). Once
 // initialSyncInProgress is left the delay is cancelled and the eoiu region no longer matters, so neither a late
 // timeout nor a second EOIU can complete twice. An EOIU that comes before the warm/cold decision is kept (the eoiu
 // region is in `detected`) and completes the initial sync as soon as it starts.
@@ -36,8 +44,14 @@ import * as table from '../portsync/portTable.js';
 
 export type { CompletionReason, SonicWarmRestartConfig, WarmRestartTableState };
 
+/** Who decides warm or cold: SONiC's tables (default) or the state file (hosts without SONiC's tables). */
+export type WarmRestartAuthority = 'sonic' | 'stateFile';
+
 export interface WarmRestartInput {
   timeoutSecs?: number;
+  /** Default 'sonic'. */
+  authority?: WarmRestartAuthority;
+  /** authority 'stateFile' only: also require the enable flag. */
   checkEnableTable?: boolean;
   /** eoiu.mode (default dump). */
   eoiuMode?: EoiuMode;
@@ -47,6 +61,7 @@ export interface WarmRestartInput {
 
 export interface WarmRestartContext {
   timeoutSecs: number;
+  authority: WarmRestartAuthority;
   checkEnableTable: boolean;
   eoiuMode: EoiuMode;
   stateFileDebounceMs: number;
@@ -59,7 +74,7 @@ export interface WarmRestartContext {
   configPorts: string[] | undefined;
   /** The ports the eoiuDetector waits for (sent once both lists are known). */
   expectedPorts: string[] | undefined;
-  sonic: { enabled: boolean; timerSecs?: number | undefined } | undefined;
+  sonic: { enabled: boolean; hasRestoreCount: boolean } | undefined;
   mode: StartMode | undefined;
   reason: CompletionReason | undefined;
   /** What the reconciliation wrote, from appDbGate.opened. */
@@ -75,12 +90,6 @@ export type WarmRestartEvent =
   | RedisReplyEvent
   | { type: 'xstate.error.actor.stateFile'; error: unknown }
   | { type: 'shutdown' };
-
-/** The timer from CONFIG_DB wins when it is in 1..9999; otherwise the configured value (0 = complete at once). */
-export function effectiveTimeoutSecs(configured: number, timerSecs: number | undefined): number {
-  if (timerSecs !== undefined && Number.isInteger(timerSecs) && timerSecs >= 1 && timerSecs <= 9999) return timerSecs;
-  return configured;
-}
 
 /**
  * The ports EOIU waits for: those of the state file that CONFIG_DB still configures (a port removed from the config
@@ -141,8 +150,11 @@ export const warmRestartMachine = setup({
   actors: warmRestartChildren,
   guards: {
     decided: ({ context }) => context.stateFileValid !== undefined && context.sonic !== undefined,
+    /** SONiC's rule (authority sonic), or the state file's (authority stateFile). */
     warmStartAllowed: ({ context }) =>
-      context.stateFileValid === true && (!context.checkEnableTable || context.sonic?.enabled === true),
+      context.authority === 'sonic'
+        ? context.sonic?.enabled === true && context.sonic.hasRestoreCount
+        : context.stateFileValid === true && (!context.checkEnableTable || context.sonic?.enabled === true),
     zeroTimeout: ({ context }) => context.timeoutSecs <= 0,
     eoiuAlreadyDetected: stateIn({ running: { eoiu: 'detected' } }),
     expectationKnown: ({ context }) => context.stateFilePorts !== undefined && context.configPorts !== undefined,
@@ -154,16 +166,13 @@ export const warmRestartMachine = setup({
   actions: {
     /** Asks redisTables for the SONiC warm-restart configuration (answer: redis.warmRestartConfig). */
     requestSonicConfig: redisRequest(() => ({ type: 'redis.readWarmRestartConfig', replyTo: 'warmRestart' })),
-    applySonicConfig: assign(({ context, event }) =>
+    applySonicConfig: assign(({ event }) =>
       event.type === 'redis.warmRestartConfig'
-        ? {
-            sonic: { enabled: event.enabled, timerSecs: event.timerSecs },
-            timeoutSecs: effectiveTimeoutSecs(context.timeoutSecs, event.timerSecs),
-          }
+        ? { sonic: { enabled: event.enabled, hasRestoreCount: event.hasRestoreCount === true } }
         : {},
     ),
-    // Redis unreachable at start: no enable flag (warm start refused when it is required), default timer.
-    assumeNoSonicConfig: assign({ sonic: { enabled: false } }),
+    // Redis unreachable at start: no enable flag (a cold start under SONiC's rule; refused when required).
+    assumeNoSonicConfig: assign({ sonic: { enabled: false, hasRestoreCount: false } }),
     recordStateFileLoaded: assign(({ event }) =>
       event.type === 'stateFile.loaded'
         ? { stateFileValid: true, stateFileWhy: 'state file loaded', stateFilePorts: Object.keys(event.ports) }
@@ -202,6 +211,13 @@ export const warmRestartMachine = setup({
     })),
     /** STATE_DB WARM_RESTART_TABLE|portsyncd restore_count += 1, through redisTables. */
     incrementRestoreCount: redisRequest(() => ({ type: 'redis.restoreCount', change: 'increment' })),
+    /** SONiC's cold start: restore_count set to "0", so that the next start can be warm. */
+    resetRestoreCount: redisRequest(() => ({ type: 'redis.restoreCount', change: 'reset' })),
+    /** portsync learns the mode at once: a cold start copies CONFIG_DB to APP_DB, a warm start does not. */
+    notifyDecided: sendParent(({ context }: Ctx) => ({
+      type: 'warmRestart.decided' as const,
+      mode: context.mode ?? ('cold' as const),
+    })),
     /** The decision portsync gets: the initial sync is over, the gate open. */
     notifySynced: sendParent(({ context }: Ctx): WarmRestartSyncedEvent => ({
       type: 'warmRestart.synced',
@@ -223,6 +239,7 @@ export const warmRestartMachine = setup({
   id: 'warmRestart',
   context: ({ input }) => ({
     timeoutSecs: input?.timeoutSecs ?? 10,
+    authority: input?.authority ?? 'sonic',
     checkEnableTable: input?.checkEnableTable ?? false,
     eoiuMode: input?.eoiuMode ?? 'dump',
     stateFileDebounceMs: input?.stateFileDebounceMs ?? 200,
@@ -253,7 +270,8 @@ export const warmRestartMachine = setup({
       src: 'eoiuDetector',
       input: ({ context }) => ({ mode: context.eoiuMode, awaitExpectedPorts: true }),
     },
-    { id: 'appDbGate', systemId: 'appDbGate', src: 'appDbGate', input: {} },
+    // portsyncd never deletes APP_DB ports or PortInitDone: the reconciliation only writes what is missing or differs.
+    { id: 'appDbGate', systemId: 'appDbGate', src: 'appDbGate', input: { deleteUnmentioned: false } },
   ],
   initial: 'running',
   states: {
@@ -290,7 +308,10 @@ export const warmRestartMachine = setup({
                     type: 'logDecision',
                     params: ({ context }) => ({
                       mode: 'warm' as const,
-                      why: context.stateFileWhy,
+                      why:
+                        context.authority === 'sonic'
+                          ? `warm restart enabled and restore_count present; ${context.stateFileWhy}`
+                          : context.stateFileWhy,
                       timeoutSecs: context.timeoutSecs,
                     }),
                   },
@@ -301,9 +322,14 @@ export const warmRestartMachine = setup({
                     type: 'logDecision',
                     params: ({ context }) => ({
                       mode: 'cold' as const,
-                      why: context.stateFileValid
-                        ? 'warm restart not enabled in WARM_RESTART_ENABLE_TABLE'
-                        : context.stateFileWhy,
+                      why:
+                        context.authority === 'sonic'
+                          ? context.sonic?.enabled
+                            ? 'WARM_RESTART_TABLE|portsyncd has no restore_count'
+                            : 'warm restart not enabled in WARM_RESTART_ENABLE_TABLE'
+                          : context.stateFileValid
+                            ? 'warm restart not enabled in WARM_RESTART_ENABLE_TABLE'
+                            : context.stateFileWhy,
                       timeoutSecs: context.timeoutSecs,
                     }),
                   },
@@ -314,6 +340,8 @@ export const warmRestartMachine = setup({
               entry: [
                 assign({ mode: 'cold', reason: 'cold' }),
                 { type: 'setWarmRestartState', params: { state: 'disabled' } },
+                'resetRestoreCount',
+                'notifyDecided',
                 'countColdStart',
                 { type: 'openAppDbGate', params: { reconcile: false } },
               ],
@@ -326,6 +354,7 @@ export const warmRestartMachine = setup({
                 assign({ mode: 'warm' }),
                 { type: 'setWarmRestartState', params: { state: 'initialized' } },
                 'incrementRestoreCount',
+                'notifyDecided',
                 'countWarmStart',
               ],
               always: 'initialSyncInProgress',

@@ -27,6 +27,8 @@ const machine = warmRestartMachine.provide({
   actions: {
     requestSonicConfig: rec('requestSonicConfig'),
     notifySynced: rec('notifySynced'),
+    notifyDecided: rec('notifyDecided'),
+    resetRestoreCount: rec('resetRestoreCount'),
     requestFinalSave: rec('requestFinalSave'),
     setWarmRestartState: rec('setWarmRestartState'),
     incrementRestoreCount: rec('incrementRestoreCount'),
@@ -53,8 +55,8 @@ function specFor(input: WarmRestartInput): ModelSpec<typeof machine> {
       'eoiu.detected': [{ type: 'eoiu.detected', messagesSeen: 1, dumpedInterfaces: 1 }],
       'appDbGate.opened': [{ type: 'appDbGate.opened', set: 0, del: 0 }],
       'redis.warmRestartConfig': [
-        { type: 'redis.warmRestartConfig', enabled: true, timerSecs: 3 },
-        { type: 'redis.warmRestartConfig', enabled: false },
+        { type: 'redis.warmRestartConfig', enabled: true, hasRestoreCount: true },
+        { type: 'redis.warmRestartConfig', enabled: false, hasRestoreCount: true },
       ],
       'redis.requestFailed': [{ type: 'redis.requestFailed', request: 'readWarmRestartConfig', message: 'down' }],
       'config.ports': [{ type: 'config.ports', names: ['Ethernet0'] }],
@@ -100,6 +102,14 @@ function specFor(input: WarmRestartInput): ModelSpec<typeof machine> {
       if (c.mode === 'cold') expect(states).toEqual(['disabled']);
       else expect(['initialized', 'restored', 'reconciled'].slice(0, states.length)).toEqual(states);
       expect(count('countColdStart') + count('countWarmStart')).toBe(c.mode === undefined ? 0 : 1);
+      // SONiC's restore_count: +1 on a warm start, "0" on a cold one; portsync told the mode once.
+      expect(count('incrementRestoreCount')).toBe(c.mode === 'warm' ? 1 : 0);
+      expect(count('resetRestoreCount')).toBe(c.mode === 'cold' ? 1 : 0);
+      expect(count('notifyDecided')).toBe(c.mode === undefined ? 0 : 1);
+      // SONiC's authority: warm exactly when the enable flag and a restore_count were reported.
+      if (c.mode !== undefined && c.authority === 'sonic') {
+        expect(c.mode === 'warm').toBe(c.sonic?.enabled === true && c.sonic.hasRestoreCount);
+      }
       if (snapshot.matches({ running: { decision: 'complete' } })) {
         expect(c.reason).toBe(c.mode === 'cold' ? 'cold' : c.reason);
         if (c.mode === 'warm') expect(states).toEqual(['initialized', 'restored', 'reconciled']);
@@ -108,10 +118,12 @@ function specFor(input: WarmRestartInput): ModelSpec<typeof machine> {
   };
 }
 
-describe.each([
-  { timeoutSecs: 5, checkEnableTable: false },
-  { timeoutSecs: 5, checkEnableTable: true },
-  { timeoutSecs: 0, checkEnableTable: false },
+describe.each<WarmRestartInput>([
+  { timeoutSecs: 5, authority: 'sonic' },
+  { timeoutSecs: 0, authority: 'sonic' },
+  { timeoutSecs: 5, authority: 'stateFile', checkEnableTable: false },
+  { timeoutSecs: 5, authority: 'stateFile', checkEnableTable: true },
+  { timeoutSecs: 0, authority: 'stateFile', checkEnableTable: false },
 ])('warmRestart model (xstate/graph), input %o', (input) => {
   const spec = specFor(input);
 

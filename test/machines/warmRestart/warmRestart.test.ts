@@ -2,16 +2,12 @@
 // zero timeout, multiple timeout checks) plus the SONiC bookkeeping and the enable-table / CONFIG_DB timer rules.
 import { describe, expect, it } from 'vitest';
 import { createActor, createMachine, SimulatedClock, type AnyActorRef } from 'xstate';
-import {
-  effectiveTimeoutSecs,
-  warmRestartMachine,
-  type SonicWarmRestartConfig,
-} from '../../../src/machines/warmRestart/warmRestart.js';
+import { warmRestartMachine, type SonicWarmRestartConfig } from '../../../src/machines/warmRestart/warmRestart.js';
 
 const flush = () => new Promise((r) => setTimeout(r, 0));
 
 function start(opts: {
-  input?: { timeoutSecs?: number; checkEnableTable?: boolean };
+  input?: { timeoutSecs?: number; checkEnableTable?: boolean; authority?: 'sonic' | 'stateFile' };
   sonic?: SonicWarmRestartConfig | Error;
 }) {
   const log: string[] = [];
@@ -28,7 +24,7 @@ function start(opts: {
     actions: {
       // redisTables answers the request a tick later.
       requestSonicConfig: ({ self }: { self: AnyActorRef }) => {
-        const s = opts.sonic ?? { enabled: false };
+        const s = opts.sonic ?? { enabled: false, hasRestoreCount: false };
         setTimeout(() =>
           self.send(
             s instanceof Error
@@ -38,6 +34,8 @@ function start(opts: {
         );
       },
       notifySynced: rec('notifySynced'),
+      notifyDecided: rec('notifyDecided'),
+      resetRestoreCount: rec('resetRestoreCount'),
       requestFinalSave: rec('requestFinalSave'),
       setWarmRestartState: rec('setWarmRestartState'),
       incrementRestoreCount: rec('incrementRestoreCount'),
@@ -51,13 +49,16 @@ function start(opts: {
       logDecision: rec('logDecision'),
     },
   });
-  const actor = createActor(machine, { clock, input: opts.input ?? {} });
+  const actor = createActor(machine, { clock, input: { authority: 'stateFile', ...(opts.input ?? {}) } });
   actor.start();
   const count = (prefix: string) => log.filter((l) => l.startsWith(prefix)).length;
   return {
     actor,
     clock,
-    log: { filter: (f: (l: string) => boolean) => log.filter((l) => !l.startsWith('notifySynced') && f(l)) },
+    log: {
+      filter: (f: (l: string) => boolean) =>
+        log.filter((l) => !/^(notifySynced|notifyDecided|resetRestoreCount)/.test(l) && f(l)),
+    },
     count,
   };
 }
@@ -144,24 +145,6 @@ describe('warmRestart machine', () => {
     expect(decision(actor)).toBe('initialSyncComplete');
   });
 
-  it('CONFIG_DB portsyncd_timer wins over the configured timeout', async () => {
-    const { actor, clock } = start({ input: { timeoutSecs: 60 }, sonic: { enabled: false, timerSecs: 3 } });
-    actor.send(loaded);
-    await flush();
-    expect(actor.getSnapshot().context.timeoutSecs).toBe(3);
-    clock.increment(3_000);
-    expect(actor.getSnapshot().context.reason).toBe('timeout');
-  });
-
-  it('a portsyncd_timer outside 1..9999 is ignored', () => {
-    expect(effectiveTimeoutSecs(10, 0)).toBe(10);
-    expect(effectiveTimeoutSecs(10, 10_000)).toBe(10);
-    expect(effectiveTimeoutSecs(10, 1.5)).toBe(10);
-    expect(effectiveTimeoutSecs(10, undefined)).toBe(10);
-    expect(effectiveTimeoutSecs(10, 9999)).toBe(9999);
-    expect(effectiveTimeoutSecs(0, 1)).toBe(1);
-  });
-
   it('zero timeout completes the initial sync at once', async () => {
     const { actor, count } = start({ input: { timeoutSecs: 0 } });
     actor.send(loaded);
@@ -198,7 +181,10 @@ describe('warmRestart machine', () => {
   });
 
   it('with checkEnableTable, a valid state file alone is not enough', async () => {
-    const { actor, count } = start({ input: { checkEnableTable: true }, sonic: { enabled: false } });
+    const { actor, count } = start({
+      input: { checkEnableTable: true },
+      sonic: { enabled: false, hasRestoreCount: true },
+    });
     actor.send(loaded);
     await flush();
     expect(actor.getSnapshot().context.mode).toBe('cold');
@@ -207,14 +193,14 @@ describe('warmRestart machine', () => {
   });
 
   it('with checkEnableTable and enable=true, a valid state file gives a warm start', async () => {
-    const { actor } = start({ input: { checkEnableTable: true }, sonic: { enabled: true } });
+    const { actor } = start({ input: { checkEnableTable: true }, sonic: { enabled: true, hasRestoreCount: true } });
     actor.send(loaded);
     await flush();
     expect(decision(actor)).toBe('initialSyncInProgress');
   });
 
   it('enable=true without a valid state file is a cold start', async () => {
-    const { actor } = start({ input: { checkEnableTable: true }, sonic: { enabled: true } });
+    const { actor } = start({ input: { checkEnableTable: true }, sonic: { enabled: true, hasRestoreCount: true } });
     actor.send({ type: 'stateFile.cold', reason: 'corrupt' });
     await flush();
     expect(actor.getSnapshot().context.mode).toBe('cold');
@@ -230,5 +216,58 @@ describe('warmRestart machine', () => {
     await flush();
     expect(decision(b.actor)).toBe('initialSyncInProgress');
     expect(b.actor.getSnapshot().context.timeoutSecs).toBe(10);
+  });
+});
+
+describe("warmRestart machine, SONiC's authority (the default)", () => {
+  const sonic = (enabled: boolean, hasRestoreCount: boolean) => ({ enabled, hasRestoreCount });
+
+  it('enable=true and a restore_count: warm, restore_count + 1, portsync told at once', async () => {
+    const { actor, count } = start({ input: { authority: 'sonic' }, sonic: sonic(true, true) });
+    actor.send(loaded);
+    await flush();
+    expect(decision(actor)).toBe('initialSyncInProgress');
+    expect(count('incrementRestoreCount')).toBe(1);
+    expect(count('resetRestoreCount')).toBe(0);
+    expect(count('notifyDecided')).toBe(1);
+    expect(actor.getSnapshot().context.mode).toBe('warm');
+  });
+
+  it('enable=true and a restore_count without a usable state file: still warm (expected ports from CONFIG_DB)', async () => {
+    const { actor } = start({ input: { authority: 'sonic' }, sonic: sonic(true, true) });
+    actor.send({ type: 'stateFile.cold', reason: 'corrupt' });
+    actor.send({ type: 'config.ports', names: ['Ethernet4', 'Ethernet0'] });
+    await flush();
+    expect(decision(actor)).toBe('initialSyncInProgress');
+    expect(actor.getSnapshot().context.expectedPorts).toEqual(['Ethernet0', 'Ethernet4']);
+  });
+
+  it('enable unset with a valid state file (a cold restart of swss): cold, restore_count set to "0"', async () => {
+    const { actor, count, clock } = start({ input: { authority: 'sonic' }, sonic: sonic(false, true) });
+    actor.send(loaded);
+    await flush();
+    expect(decision(actor)).toBe('coldStart');
+    expect(count('resetRestoreCount')).toBe(1);
+    expect(count('incrementRestoreCount')).toBe(0);
+    expect(count('openAppDbGate {"reconcile":false}')).toBe(1);
+    // No EOIU wait, no fake warm restart recorded.
+    clock.increment(60_000);
+    expect(count('countEoiuTimeout')).toBe(0);
+    expect(count('countWarmStart')).toBe(0);
+  });
+
+  it('enable=true without a restore_count (never started before): cold', async () => {
+    const { actor, count } = start({ input: { authority: 'sonic' }, sonic: sonic(true, false) });
+    actor.send(loaded);
+    await flush();
+    expect(actor.getSnapshot().context.mode).toBe('cold');
+    expect(count('resetRestoreCount')).toBe(1);
+  });
+
+  it('Redis unreadable at the decision: cold', async () => {
+    const { actor } = start({ input: { authority: 'sonic' }, sonic: new Error('redis down') });
+    actor.send(loaded);
+    await flush();
+    expect(actor.getSnapshot().context.mode).toBe('cold');
   });
 });
