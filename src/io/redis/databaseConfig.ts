@@ -1,5 +1,5 @@
 // SONiC's database_config.json → the database ids and key separators we use. Without a file: APPL_DB 0 ':',
-// CONFIG_DB 4 '|', STATE_DB 6 '|' (ARCHITECTURE.md §4).
+// CONFIG_DB 4 '|', STATE_DB 6 '|'.
 import { readFileSync } from 'node:fs';
 
 export interface DatabaseRef {
