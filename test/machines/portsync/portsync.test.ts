@@ -11,6 +11,7 @@ import {
 import type { RedisReplyEvent } from '../../../src/machines/portsync/events.js';
 import { warmRestartChildren, warmRestartMachine } from '../../../src/machines/warmRestart/warmRestart.js';
 import * as table from '../../../src/machines/portsync/portTable.js';
+import * as decode from '../../../src/io/netlink/decode.js';
 import type { NetlinkLinkEvent } from '../../../src/machines/supervisor/sourceEvents.js';
 import type { CleanupOutput, LoadOutput, PortMap, StateFileSlot } from '../../../src/machines/warmRestart/stateFile.js';
 import type { SonicWarmRestartConfig } from '../../../src/machines/warmRestart/warmRestart.js';
@@ -133,6 +134,10 @@ async function start(opts: StartOptions = {}) {
 }
 
 describe('portsync machine', () => {
+  it('reads the same IFF_* bits the netlink decoder declares (a runtime constant cannot cross the wall as a type)', () => {
+    expect([IFF_UP, IFF_RUNNING]).toEqual([decode.IFF_UP, decode.IFF_RUNNING]);
+  });
+
   it('writes STATE_DB PORT_TABLE from link flags and MTU, and deletes on DELLINK', async () => {
     const { state, send } = await start();
     send(
