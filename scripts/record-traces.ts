@@ -209,9 +209,11 @@ async function portsyncRuns(): Promise<void> {
     await sleep(500);
     console.log(`portsync-cold: exit ${await d.stop()}`);
 
-    // Warm with EOIU: the state file is fresh; one MTU changes while the daemon is down.
+    // Warm with EOIU: SONiC's enable flag is set (the cold run left restore_count "0"), the state file is fresh; one MTU
+    // changes while the daemon is down.
     w.ns.mtu('Ethernet4', 9100);
-    await w.state.del('WARM_RESTART_TABLE|portsyncd');
+    await w.state.hset('WARM_RESTART_ENABLE_TABLE|swss', 'enable', 'true');
+    await w.state.hdel('WARM_RESTART_TABLE|portsyncd', 'state');
     d = w.daemon(w.cfgFile('portsync-warm-eoiu'));
     await settled('reconciled');
     // A new configured port comes up: the state file will list it.
@@ -223,7 +225,7 @@ async function portsyncRuns(): Promise<void> {
     // Warm by timeout: Ethernet99 (state file and CONFIG_DB) is deleted while the daemon is down and never comes
     // back, so EOIU cannot be seen; the 2 s guard completes the initial sync.
     w.ns.del('Ethernet99');
-    await w.state.del('WARM_RESTART_TABLE|portsyncd');
+    await w.state.hdel('WARM_RESTART_TABLE|portsyncd', 'state');
     d = w.daemon(w.cfgFile('portsync-warm-timeout', 2));
     await settled('reconciled');
     await sleep(500);

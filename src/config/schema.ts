@@ -130,7 +130,7 @@ export const configSchema = z
       .object({
         portPattern: z
           .string()
-          .default('^(Ethernet|PortChannel)\\d+$')
+          .default('^(Ethernet|PortChannel)')
           .refine((s) => {
             try {
               new RegExp(s);
@@ -139,7 +139,9 @@ export const configSchema = z
               return false;
             }
           }, 'not a valid regular expression')
-          .describe('Interfaces whose names match are synced.'),
+          .describe(
+            "Interfaces whose names match are synced. SONiC's rule is the prefix Ethernet or PortChannel (chassis names such as Ethernet-BP0 are ports).",
+          ),
       })
       .strict()
       .prefault({}),
@@ -162,8 +164,12 @@ export const configSchema = z
           .min(0)
           .max(9999)
           .default(10)
+          .describe('EOIU timeout guard of a warm start; 0 completes the initial sync at once.'),
+        authority: z
+          .enum(['sonic', 'stateFile'])
+          .default('sonic')
           .describe(
-            'EOIU timeout guard; 0 completes the initial sync at once. CONFIG_DB WARM_RESTART|swss portsyncd_timer wins when set.',
+            "Who decides warm or cold. sonic: SONiC's rule, warm iff STATE_DB WARM_RESTART_ENABLE_TABLE|system or |swss has enable=true and WARM_RESTART_TABLE|portsyncd has a restore_count. stateFile: hosts without SONiC's tables, a valid state file means warm.",
           ),
       })
       .strict()
@@ -188,7 +194,9 @@ export const configSchema = z
         checkEnableTable: z
           .boolean()
           .default(false)
-          .describe('Warm start also requires STATE_DB WARM_RESTART_ENABLE_TABLE|swss or |system enable=true.'),
+          .describe(
+            'warmRestart.authority stateFile only: a warm start also requires STATE_DB WARM_RESTART_ENABLE_TABLE|swss or |system enable=true.',
+          ),
       })
       .strict()
       .prefault({}),

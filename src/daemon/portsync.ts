@@ -1,22 +1,23 @@
 // Composition of the portsync service: the netlinkSource (owned by the supervisor, so a portsync restart keeps the
-// kernel socket) and the portsync machine with its Redis tables, metrics and the I/O of its warm-restart children
-// (state file store, Redis reads of the warm-restart config and APP_DB) provided.
+// kernel socket) and the portsync machine with its Redis owner (redisTables), metrics, and the warmRestart child
+// with the state file store and the instrumentation of its own children provided. The warm-restart machines reach
+// Redis only through redisTables (request/response events), so nothing here shares a connection.
 import { Gauge } from 'prom-client';
 import type { Config } from '../config/schema.js';
 import type { MetricsHub } from '../io/http/metricsHub.js';
 import type { Logger } from '../io/log.js';
 import { loadDatabaseConfig } from '../config/databaseConfig.js';
 import { createNetlinkSource } from '../actors/portsync/netlinkSource.js';
-import { RedisTablesSession, createRedisTables } from '../actors/portsync/redisTables.js';
+import { createRedisTables } from '../actors/portsync/redisTables.js';
 import { createStateFileStore } from '../actors/warmRestart/stateFileStore.js';
 import {
   appDbGateInstrumentation,
   stateFileInstrumentation,
   warmRestartInstrumentation,
 } from '../actors/warmRestart/instrumentation.js';
-import { createWarmRestartRedisActors } from '../actors/warmRestart/warmRestartRedis.js';
 import { warmRestartMetrics } from '../io/warmRestart/metrics.js';
-import { portsyncChildren, portsyncMachine, type PortsyncInput } from '../machines/portsync/portsync.js';
+import { portsyncMachine, type PortsyncInput } from '../machines/portsync/portsync.js';
+import { warmRestartChildren, warmRestartMachine } from '../machines/warmRestart/warmRestart.js';
 import type { ChildSpec } from '../machines/supervisor/spec.js';
 
 export interface PortsyncDeps {
@@ -39,10 +40,16 @@ export function providedPortsyncMachine(deps: PortsyncDeps) {
   const ports =
     (registry.getSingleMetric('syncvisor_portsync_ports') as Gauge | undefined) ??
     new Gauge({ name: 'syncvisor_portsync_ports', help: 'Ports portsync currently syncs.', registers: [registry] });
+  const missing =
+    (registry.getSingleMetric('syncvisor_portsync_missing_ports') as Gauge<'port'> | undefined) ??
+    new Gauge({
+      name: 'syncvisor_portsync_missing_ports',
+      help: 'CONFIG_DB ports no netdev has appeared for (1 per port): PortInitDone cannot be sent, /readyz is 503.',
+      labelNames: ['port'],
+      registers: [registry],
+    });
   const { logger, config } = deps;
-  const session = new RedisTablesSession();
   const instrumentation = { metrics: warmRestartMetrics(registry), logger };
-  const redis = createWarmRestartRedisActors({ session, logger });
   const store = createStateFileStore({
     path: config.stateFile.path,
     maxAgeDays: config.stateFile.maxAgeDays,
@@ -56,24 +63,31 @@ export function providedPortsyncMachine(deps: PortsyncDeps) {
         databases,
         logger,
         registry,
-        session,
         backoff: { initialMs: 50, maxMs: deps.config.redis.reconnectMaxMs },
       }),
-      stateFile: portsyncChildren.stateFile.provide({
-        actors: store,
-        actions: stateFileInstrumentation(instrumentation),
-      }),
-      warmRestart: portsyncChildren.warmRestart.provide({
-        actors: { readSonicConfig: redis.readSonicConfig },
+      warmRestart: warmRestartMachine.provide({
+        actors: {
+          stateFile: warmRestartChildren.stateFile.provide({
+            actors: store,
+            actions: stateFileInstrumentation(instrumentation),
+          }),
+          appDbGate: warmRestartChildren.appDbGate.provide({ actions: appDbGateInstrumentation(instrumentation) }),
+        },
         actions: warmRestartInstrumentation(instrumentation),
-      }),
-      appDbGate: portsyncChildren.appDbGate.provide({
-        actors: { readAppDb: redis.readAppDb, writeAppDb: redis.writeAppDb },
-        actions: appDbGateInstrumentation(instrumentation),
       }),
     },
     actions: {
       reportPortCount: (_, params) => ports.set(params.count),
+      reportMissingPorts: (_, params) => {
+        missing.reset();
+        for (const port of params.names) missing.set({ port }, 1);
+        if (params.names.length > 0) {
+          logger.warn(
+            { missing: params.names.slice(0, 64), count: params.names.length },
+            'PortInitDone not sent: configured ports have no netdev yet; not ready',
+          );
+        }
+      },
     },
   });
 }
@@ -85,6 +99,7 @@ export function portsyncChildSpecs(deps: PortsyncDeps): ChildSpec[] {
     drainTimeoutMs: Math.max(100, Math.floor(deps.config.supervisor.shutdownTimeoutMs * 0.8)),
     warmRestart: {
       timeoutSecs: deps.config.warmRestart.timeoutSecs,
+      authority: deps.config.warmRestart.authority,
       checkEnableTable: deps.config.sonic.checkEnableTable,
     },
     eoiuMode: deps.config.eoiu.mode,

@@ -28,7 +28,7 @@ describe('configuration', () => {
     expect(c.ptp.socketPath).toBe('/cloud-native/events.sock');
     expect(c.warmRestart.timeoutSecs).toBe(10);
     expect(c.stateFile.maxAgeDays).toBe(7);
-    expect(c.portsync.portPattern).toBe('^(Ethernet|PortChannel)\\d+$');
+    expect(c.portsync.portPattern).toBe('^(Ethernet|PortChannel)');
   });
 
   it('layers defaults < file < environment < flags', () => {

@@ -49,16 +49,16 @@ describe('recorded traces', () => {
   it('portsync warm start by timeout: the guard fires warmRestart.timeoutSecs (2 s) after the sync began', () => {
     const { steps } = replay('portsync-warm-timeout.jsonl');
     const w = steps.filter((s) => s.kind === 'state' && s.actor === 'warmRestart');
-    const began = w.find((s) => s.text === '"initialSyncInProgress"')!;
-    const done = w.find((s) => s.text === '"initialSyncComplete"')!;
+    const began = w.find((s) => s.text.includes('"decision":"initialSyncInProgress"'))!;
+    const done = w.find((s) => s.text.includes('"decision":"initialSyncComplete"'))!;
     expect(done.t - began.t).toBeCloseTo(2_000, 3);
   });
 
   it('portsync warm start by EOIU completes without waiting for the guard', () => {
     const { steps } = replay('portsync-warm-eoiu.jsonl');
     const w = steps.filter((s) => s.kind === 'state' && s.actor === 'warmRestart');
-    const began = w.find((s) => s.text === '"initialSyncInProgress"')!;
-    const done = w.find((s) => s.text === '"initialSyncComplete"')!;
+    const began = w.find((s) => s.text.includes('"decision":"initialSyncInProgress"'))!;
+    const done = w.find((s) => s.text.includes('"decision":"initialSyncComplete"'))!;
     expect(done.t - began.t).toBeLessThan(1_000);
     expect(steps.some((s) => s.actor === 'eoiuDetector' && s.text === '"detected"')).toBe(true);
   });

@@ -1,20 +1,28 @@
-// redisTables: the Redis side of portsync. Owns one connection per database (STATE_DB, APPL_DB, CONFIG_DB), the
-// coalescing STATE_DB PORT_TABLE writer and the APP_DB PORT_TABLE ProducerStateTable; applies the machine's
+// redisTables: the one owner of Redis for portsync. Owns one connection per database (STATE_DB, APPL_DB, CONFIG_DB),
+// the coalescing STATE_DB PORT_TABLE writer and the APP_DB PORT_TABLE ProducerStateTable. It applies the machine's
 // redis.write commands, reports redis.up / redis.down, reads CONFIG_DB PORT and the STATE_DB port names once on the
-// first connection (redis.initialState), keeps the SONiC warm-restart bookkeeping (STATE_DB WARM_RESTART_TABLE|portsyncd,
-// re-applied when Redis comes back), and answers redis.drain with redis.drained. Connections close when the actor
-// stops, so a portsync restart reconnects from scratch. The live tables are published on a RedisTablesSession so the
-// warm-restart promise actors (src/actors/warmRestart/warmRestartRedis.ts) use the same connections.
-import { fromCallback } from 'xstate';
+// first connection (redis.initialState), keeps the SONiC warm-restart bookkeeping (STATE_DB
+// WARM_RESTART_TABLE|portsyncd, re-applied when Redis comes back), answers redis.drain with redis.drained, and answers
+// the warm-restart machines' requests (the warm-restart configuration, APP_DB as a consumer will see it, the
+// reconciliation writes) with events sent to the requester by systemId. A request made while Redis is down waits
+// for it up to requestWaitMs, then fails (redis.requestFailed). Connections close when the actor stops, so a portsync
+// restart reconnects from scratch.
+import { fromCallback, type AnyActorRef } from 'xstate';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../io/log.js';
 import { readConfigPorts } from '../../io/redis/configDb.js';
 import { RedisConnection } from '../../io/redis/connection.js';
 import type { DatabaseConfig } from '../../config/databaseConfig.js';
-import { ProducerStateTable } from '../../io/redis/producerStateTable.js';
+import { ProducerStateTable, effectiveContent } from '../../io/redis/producerStateTable.js';
 import { StateTable } from '../../io/redis/stateTable.js';
-import { incrementRestoreCount, setWarmRestartState } from '../../io/warmRestart/warmRestartTable.js';
-import type { RedisTablesCommand, RedisTablesEvent, TableWrite } from '../../machines/portsync/portsync.js';
+import {
+  hasRestoreCount,
+  incrementRestoreCount,
+  readWarmRestartEnabled,
+  resetRestoreCount,
+  setWarmRestartState,
+} from '../../io/warmRestart/warmRestartTable.js';
+import type { RedisReplyEvent, RedisTablesCommand, RedisTablesEvent, TableOp } from '../../machines/portsync/events.js';
 
 export interface RedisTablesDeps {
   /** redis:// URL or Unix socket path. */
@@ -23,44 +31,15 @@ export interface RedisTablesDeps {
   logger: Logger;
   registry: Registry;
   backoff?: { initialMs: number; maxMs: number };
-  /** Where the live connections are published for the warm-restart actors. */
-  session?: RedisTablesSession;
+  /** How long a request waits for Redis before it fails (default 5000 ms). */
+  requestWaitMs?: number;
+  /** Upper bound of one reconciliation write (default 5000 ms); on timeout the gate retries. */
+  writeTimeoutMs?: number;
+  /** After Redis came back empty: how long a CONFIG_DB without PORT entries is waited for (default 3000 ms). */
+  rebuildWaitMs?: number;
 }
 
-/** The connections of the running redisTables actor. */
-export interface LiveRedisTables {
-  app: ProducerStateTable;
-  stateDb: RedisConnection;
-  configDb: RedisConnection;
-  databases: DatabaseConfig;
-  isUp(): boolean;
-}
-
-/** Shares the running redisTables actor's connections with the promise actors of the warm-restart machines. */
-export class RedisTablesSession {
-  private live: LiveRedisTables | undefined;
-
-  attach(live: LiveRedisTables): void {
-    this.live = live;
-  }
-
-  detach(live: LiveRedisTables): void {
-    if (this.live === live) this.live = undefined;
-  }
-
-  /** The live tables once every connection is up; rejects after timeoutMs. */
-  async whenUp(timeoutMs: number): Promise<LiveRedisTables> {
-    const until = performance.now() + timeoutMs;
-    for (;;) {
-      const live = this.live;
-      if (live?.isUp()) return live;
-      if (performance.now() >= until) throw new Error(`Redis not available within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
-
-function apply(table: { set(k: string, f: Record<string, string>): void; del(k: string): void }, ops: TableWrite[]) {
+function apply(table: { set(k: string, f: Record<string, string>): void; del(k: string): void }, ops: TableOp[]) {
   for (const op of ops) {
     if (op.op === 'set') table.set(op.key, op.fields);
     else table.del(op.key);
@@ -68,7 +47,7 @@ function apply(table: { set(k: string, f: Record<string, string>): void; del(k: 
 }
 
 export function createRedisTables(deps: RedisTablesDeps) {
-  return fromCallback<RedisTablesCommand>(({ receive, sendBack }) => {
+  return fromCallback<RedisTablesCommand>(({ receive, sendBack, system }) => {
     const { databases, logger, registry } = deps;
     const send = (e: RedisTablesEvent): void => sendBack(e);
     const connect = (db: number): RedisConnection =>
@@ -95,26 +74,61 @@ export function createRedisTables(deps: RedisTablesDeps) {
 
     let stopped = false;
     let up = false;
-    const live: LiveRedisTables = {
-      app,
-      stateDb: stateConn,
-      configDb: configConn,
-      databases,
-      isUp: () => up && !stopped,
+    const requestWaitMs = deps.requestWaitMs ?? 5_000;
+    const writeTimeoutMs = deps.writeTimeoutMs ?? 5_000;
+    const rebuildWaitMs = deps.rebuildWaitMs ?? 3_000;
+    /** Requests waiting for Redis to come up. */
+    const waiting = new Set<{ run: () => void; timer: NodeJS.Timeout }>();
+    const reply = (to: string, e: RedisReplyEvent): void => {
+      if (stopped) return;
+      (system.get(to) as AnyActorRef | undefined)?.send(e);
     };
-    deps.session?.attach(live);
+    const whenUp = (run: () => void, fail: () => void): void => {
+      if (up) {
+        run();
+        return;
+      }
+      const entry = {
+        run,
+        timer: setTimeout(() => {
+          waiting.delete(entry);
+          fail();
+        }, requestWaitMs),
+      };
+      waiting.add(entry);
+    };
+    const request = (
+      to: string,
+      name: Extract<RedisReplyEvent, { type: 'redis.requestFailed' }>['request'],
+      work: () => Promise<RedisReplyEvent>,
+    ): void => {
+      const failed = (message: string): void => reply(to, { type: 'redis.requestFailed', request: name, message });
+      whenUp(
+        () =>
+          void work().then(
+            (answer) => reply(to, answer),
+            (err: unknown) => failed(err instanceof Error ? err.message : String(err)),
+          ),
+        () => failed(`Redis not available within ${requestWaitMs} ms`),
+      );
+    };
     // WARM_RESTART_TABLE|portsyncd: the latest state and the restore_count increments not yet applied.
-    const warm: { state: string | undefined; increments: number; busy: boolean } = {
+    const warm: { state: string | undefined; increments: number; reset: boolean; busy: boolean } = {
       state: undefined,
       increments: 0,
+      reset: false,
       busy: false,
     };
     const flushWarm = async (): Promise<void> => {
       if (warm.busy || !up || stopped) return;
       warm.busy = true;
       try {
-        while (up && !stopped && (warm.state !== undefined || warm.increments > 0)) {
+        while (up && !stopped && (warm.state !== undefined || warm.increments > 0 || warm.reset)) {
           const sep = databases.stateDb.separator;
+          if (warm.reset) {
+            warm.reset = false;
+            await resetRestoreCount(stateConn.client, sep);
+          }
           if (warm.increments > 0) {
             const by = warm.increments;
             await incrementRestoreCount(stateConn.client, sep, by);
@@ -160,13 +174,68 @@ export function createRedisTables(deps: RedisTablesDeps) {
       }
     };
 
+    /**
+     * After a reconnect: a server that came back without APPL_DB PORT_TABLE:PortConfigDone (written at every cold
+     * start, kept at every warm start) restarted empty. portsync rebuilds APPL_DB as a cold start would, from a
+     * fresh CONFIG_DB read.
+     */
+    const checkEmptied = async (): Promise<boolean> => {
+      try {
+        return (await appConn.client.exists(app.tableKey('PortConfigDone'))) === 0;
+      } catch (err) {
+        logger.warn({ err: (err as Error).message }, 'checking APPL_DB after a reconnect failed');
+        return false;
+      }
+    };
+    const rebuild = async (): Promise<void> => {
+      logger.warn('Redis came back without APPL_DB PORT_TABLE: rebuilding APPL_DB from CONFIG_DB');
+      try {
+        // The configuration may be being loaded again right now: a CONFIG_DB without PORT entries is read again
+        // every 250 ms for up to rebuildWaitMs, then the rebuild goes ahead with what is there (as a cold start would).
+        const until = performance.now() + rebuildWaitMs;
+        for (;;) {
+          const configPorts = await readConfigPorts(configConn.client, databases.configDb.separator);
+          if (stopped || !up) return;
+          if (configPorts.size > 0 || performance.now() >= until) {
+            const statePorts = await state.keys();
+            send({ type: 'redis.initialState', configPorts: Object.fromEntries(configPorts), statePorts });
+            return;
+          }
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      } catch (err) {
+        logger.warn({ err: (err as Error).message }, 'rebuild: reading CONFIG_DB failed');
+      }
+    };
+
+    let everUp = false;
+    const announceUp = (): void => {
+      send({ type: 'redis.up' });
+      if (initialRead === 'no') void readInitialState();
+    };
     const onStatus = (): void => {
       const now = conns.every((c) => c.isUp);
       if (now === up || stopped) return;
       up = now;
-      send({ type: up ? 'redis.up' : 'redis.down' });
-      if (up && initialRead === 'no') void readInitialState();
-      if (up) void flushWarm();
+      if (!up) send({ type: 'redis.down' });
+      else if (everUp && initialRead === 'done') {
+        // A reconnect: readiness must not flash to ready before we know whether the server came back empty.
+        void checkEmptied().then((emptied) => {
+          if (stopped || !up) return;
+          if (emptied) send({ type: 'redis.emptied' });
+          announceUp();
+          if (emptied) void rebuild();
+        });
+      } else announceUp();
+      if (up) everUp = true;
+      if (up) {
+        void flushWarm();
+        for (const entry of [...waiting]) {
+          waiting.delete(entry);
+          clearTimeout(entry.timer);
+          entry.run();
+        }
+      }
     };
     const offs = conns.map((c) => c.onStatus(onStatus));
 
@@ -180,9 +249,40 @@ export function createRedisTables(deps: RedisTablesDeps) {
         void flushWarm();
         return;
       }
-      if (cmd.type === 'redis.incrementRestoreCount') {
-        warm.increments += 1;
+      if (cmd.type === 'redis.restoreCount') {
+        if (cmd.change === 'increment') warm.increments += 1;
+        else {
+          warm.reset = true;
+          warm.increments = 0;
+        }
         void flushWarm();
+        return;
+      }
+      if (cmd.type === 'redis.readWarmRestartConfig') {
+        request(cmd.replyTo, 'readWarmRestartConfig', async () => {
+          const sep = databases.stateDb.separator;
+          const [enabled, restoreCount] = await Promise.all([
+            readWarmRestartEnabled(stateConn.client, sep),
+            hasRestoreCount(stateConn.client, sep),
+          ]);
+          return { type: 'redis.warmRestartConfig', enabled, hasRestoreCount: restoreCount };
+        });
+        return;
+      }
+      if (cmd.type === 'redis.readAppDb') {
+        request(cmd.replyTo, 'readAppDb', async () => ({
+          type: 'redis.appDbContent',
+          content: effectiveContent(await app.read()),
+        }));
+        return;
+      }
+      if (cmd.type === 'redis.reconcileAppDb') {
+        request(cmd.replyTo, 'reconcileAppDb', async () => {
+          apply(app, cmd.ops);
+          // The writer keeps retrying what it could not flush; the gate re-reads and re-diffs on failure.
+          if (!(await app.drain(writeTimeoutMs))) throw new Error('APP_DB reconciliation writes not flushed in time');
+          return { type: 'redis.appDbWritten' };
+        });
         return;
       }
       void Promise.all([state.drain(cmd.timeoutMs), app.drain(cmd.timeoutMs)]).then(([s, a]) => {
@@ -199,7 +299,8 @@ export function createRedisTables(deps: RedisTablesDeps) {
 
     return () => {
       stopped = true;
-      deps.session?.detach(live);
+      for (const entry of waiting) clearTimeout(entry.timer);
+      waiting.clear();
       clearTimeout(retryTimer);
       for (const off of offs) off();
       state.writer.stop();

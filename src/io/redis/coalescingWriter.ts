@@ -6,7 +6,9 @@ import type { Logger } from '../log.js';
 import type { RedisConnection } from './connection.js';
 import { redisMetrics } from './redisMetrics.js';
 
-export type TableOp = { op: 'set'; key: string; fields: Record<string, string> } | { op: 'del'; key: string };
+import type { TableOp } from '../../machines/portsync/events.js';
+
+export type { TableOp };
 
 /** A coalesced operation. `replace` marks a set that followed a del: the key must be deleted before the set. */
 export type PendingOp =

@@ -11,7 +11,7 @@ export async function readConfigPorts(client: Redis, separator: string): Promise
   return new Map([...ports].sort(([a], [b]) => naturalOrder(a, b)));
 }
 
-/** CONFIG_DB `WARM_RESTART|swss` fields (e.g. portsyncd_timer), empty when absent. */
+/** CONFIG_DB `WARM_RESTART|swss` fields (SONiC's timers of other daemons), empty when absent. */
 export async function readWarmRestartConfig(client: Redis, separator: string): Promise<Record<string, string>> {
   return client.hgetall(`WARM_RESTART${separator}swss`);
 }

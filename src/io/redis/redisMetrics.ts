@@ -1,4 +1,4 @@
-// The Redis metrics of ARCHITECTURE.md §6, registered once per registry (several writers and connections share them).
+// The Redis metrics (docs/portsync.md), registered once per registry (several writers and connections share them).
 import { Gauge, Histogram, type Registry } from 'prom-client';
 
 export interface RedisMetrics {

@@ -1,4 +1,4 @@
-// The warm-restart metrics of ARCHITECTURE.md §6 (issue 4 item 5), registered once per registry. The composition
+// The warm-restart metrics (docs/warm-restart.md), registered once per registry. The composition
 // module increments them from the named actions of the warmRestart, stateFile and appDbGate machines.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 

@@ -3,20 +3,12 @@
 // checksum = sha256 (hex) over the canonical JSON (sorted keys, no spaces) of {ports, savedAt, version}, so a
 // truncated or hand-edited file is detected. Errors are values: decode returns a typed result, never throws.
 import { createHash } from 'node:crypto';
+import type { PortRecord } from '../../machines/warmRestart/events.js';
 
 export const stateFileVersion = 1;
 
-export interface PersistedPort {
-  name: string;
-  /** 'up' | 'down' (IFF_UP). */
-  adminState: 'up' | 'down';
-  /** 'up' | 'down' (IFF_RUNNING). */
-  operState: 'up' | 'down';
-  /** ifi_flags as received. */
-  flags: number;
-  mtu: number;
-  ifindex: number;
-}
+/** A port as the file keeps it: the warm-restart contract type PortRecord. */
+export type PersistedPort = PortRecord;
 
 export interface StateFileContent {
   version: number;

@@ -13,8 +13,9 @@ import {
   type PersistedPort,
   type StateFileContent,
 } from './stateFileCodec.js';
+import type { StateFileSlot } from '../../machines/warmRestart/events.js';
 
-export type StateFileSlot = 'current' | 'backup';
+export type { StateFileSlot };
 
 export function backupPathOf(path: string): string {
   return `${path}.backup`;

@@ -1,71 +1,59 @@
-// portsync: kernel link state → SONiC Redis (ARCHITECTURE.md §4). It receives the netlink.* events the supervisor
-// forwards from netlinkSource and decides what to write; the I/O is the 'redisTables' actor, which the composition
-// provides (src/actors/portsync/redisTables.ts). Warm restart (docs/warm-restart.md) is four child machines, each with an
-// explicit id and systemId:
-//   stateFile     loads/saves the port state file; portsync feeds it link changes (upsert/remove, replace per dump)
-//   eoiuDetector  gets every netlink.* event until the initial sync is over; portsync tells it the expected ports
-//   warmRestart   decides warm/cold, runs the timeout guard, keeps WARM_RESTART_TABLE|portsyncd (through portsync)
-//   appDbGate     every APP_DB write ('writeAppDb') goes through it: held while a warm initial sync runs, then
-//                 reconciled against APP_DB, then passed through to redisTables
-// The children talk to each other through portsync (sendParent → relay), so every edge is visible here. Their I/O
-// actors (state file store, Redis reads) are provided by the composition: see portsyncChildren below.
-import { assign, enqueueActions, fromCallback, sendParent, sendTo, setup, type ActorRefFrom } from 'xstate';
-import { appDbGateMachine, type DesiredOp } from '../warmRestart/appDbGate.js';
-import { eoiuDetectorMachine, type EoiuMode } from '../warmRestart/eoiuDetector.js';
+// portsync: kernel link state → SONiC Redis (docs/portsync.md). It receives the netlink.* events the supervisor
+// forwards from netlinkSource and decides what to write. Two children:
+//   redisTables  (systemId redisTables) the one owner of Redis: applies redis.write, reports redis.up/down and the
+//                initial CONFIG_DB / STATE_DB read, answers the warm-restart requests (src/actors/portsync/redisTables.ts)
+//   warmRestart  (systemId warmRestart) the warm-restart concern (src/machines/warmRestart/warmRestart.ts): portsync
+//                sends it link facts (netlink.* while the initial sync runs, the state file's port changes, the
+//                CONFIG_DB port names) and every desired APP_DB write; it answers warmRestart.synced once the initial
+//                sync is over and the gate is open.
+// The phases are states of the parallel `running` state: links (tracking: every link event), redis (waiting / up / down), appDb (loadingConfig /
+// waitingForPorts / portInitDone), dump (initialDump / synced), initialSync (inProgress / done) and readiness
+// (notReady / ready, reported to the parent on every change). `draining` flushes Redis and waits for the final
+// state-file save side by side.
+import {
+  and,
+  or,
+  assign,
+  enqueueActions,
+  fromCallback,
+  not,
+  sendParent,
+  sendTo,
+  setup,
+  stateIn,
+  type ActorRefFrom,
+} from 'xstate';
 import * as table from './portTable.js';
 import type { PortTable } from './portTable.js';
+import { IFF_RUNNING, IFF_UP } from './linkFlags.js';
+import type { RedisTablesCommand, RedisTablesEvent, TableOp } from './events.js';
 import type { ChildReadyEvent, NetlinkSourceEvent } from '../supervisor/sourceEvents.js';
-import {
-  stateFileMachine,
-  type ColdReason,
-  type PortMap,
-  type PortRecord,
-  type StateFileSlot,
-} from '../warmRestart/stateFile.js';
-import { warmRestartMachine, type WarmRestartInput, type WarmRestartTableState } from '../warmRestart/warmRestart.js';
+import type {
+  PortMap,
+  PortRecord,
+  WarmRestartDecidedEvent,
+  WarmRestartFactEvent,
+  WarmRestartSyncedEvent,
+} from '../warmRestart/events.js';
+import { expectedPortsOf, warmRestartMachine, type WarmRestartInput } from '../warmRestart/warmRestart.js';
+import type { EoiuMode } from '../warmRestart/eoiuDetector.js';
 
-/** IFF_UP: administratively up. */
-export const IFF_UP = 0x1;
-/** IFF_RUNNING: operationally up (carrier). */
-export const IFF_RUNNING = 0x40;
-
-/** One write to a table, keyed without the table prefix. */
-export type TableWrite = { op: 'set'; key: string; fields: Record<string, string> } | { op: 'del'; key: string };
-
-/** Commands portsync sends to its redisTables actor. */
-export type RedisTablesCommand =
-  | { type: 'redis.write'; table: 'state' | 'app'; ops: TableWrite[] }
-  /** Flush everything pending within timeoutMs, then answer redis.drained. */
-  | { type: 'redis.drain'; timeoutMs: number }
-  /** STATE_DB WARM_RESTART_TABLE|portsyncd state. */
-  | { type: 'redis.warmRestartState'; state: WarmRestartTableState }
-  /** STATE_DB WARM_RESTART_TABLE|portsyncd restore_count += 1. */
-  | { type: 'redis.incrementRestoreCount' };
-
-/** What the redisTables actor reports. */
-export type RedisTablesEvent =
-  | { type: 'redis.up' }
-  | { type: 'redis.down' }
-  /** Read once, on the first connection: CONFIG_DB PORT entries and the port names STATE_DB holds now. */
-  | { type: 'redis.initialState'; configPorts: Record<string, Record<string, string>>; statePorts: string[] }
-  | { type: 'redis.drained'; complete: boolean };
+export { IFF_RUNNING, IFF_UP, expectedPortsOf };
+export type { RedisTablesCommand, RedisTablesEvent, TableOp };
+/** One write to a table, keyed without the table prefix (the contract type TableOp). */
+export type TableWrite = TableOp;
 
 export interface PortsyncShutdownEvent {
   type: 'shutdown';
 }
 
-/** What the warm-restart children tell portsync (their notify/bookkeeping actions are sendParent). */
-export type WarmRestartChildEvent =
-  | { type: 'stateFile.loaded'; ports: PortMap; slot: StateFileSlot; savedAt: number }
-  | { type: 'stateFile.cold'; reason: ColdReason }
-  | { type: 'eoiu.detected'; messagesSeen: number; dumpedInterfaces: number }
-  | { type: 'warmRestart.state'; state: WarmRestartTableState }
-  | { type: 'warmRestart.incrementRestoreCount' }
-  | { type: 'warmRestart.openGate'; reconcile: boolean }
-  | { type: 'appDbGate.forward'; ops: DesiredOp[] }
-  | { type: 'appDbGate.opened'; set: number; del: number };
-
-export type PortsyncEvent = NetlinkSourceEvent | RedisTablesEvent | PortsyncShutdownEvent | WarmRestartChildEvent;
+export type PortsyncEvent =
+  | NetlinkSourceEvent
+  | RedisTablesEvent
+  | PortsyncShutdownEvent
+  | WarmRestartSyncedEvent
+  | WarmRestartDecidedEvent
+  | { type: 'xstate.done.actor.warmRestart' };
 
 export interface PortsyncInput {
   /** portsync.portPattern: names that match are synced. */
@@ -95,8 +83,8 @@ interface TrackedDump {
 export interface PortsyncContext {
   portPattern: string;
   drainTimeoutMs: number;
-  // The per-port collections are persistent tables (src/machines/portsync/portTable.ts): a netlink.link event costs the same
-  // with 4,096 ports as with 4, and no snapshot is ever mutated.
+  // The per-port collections are persistent tables (src/machines/portsync/portTable.ts): a netlink.link event costs
+  // the same with 4,096 ports as with 4, and no snapshot is ever mutated.
   /** Synced ports the kernel has now. */
   ports: PortTable<PortState>;
   /** String(ifindex) → name of the synced port with that ifindex (rename detection without a scan). */
@@ -111,27 +99,12 @@ export interface PortsyncContext {
   unconfirmed: PortTable<true>;
   /** The dump whose start we saw; only such a dump can prove a port is gone. */
   dump: TrackedDump | undefined;
-  dumpsCompleted: number;
-  redisUp: boolean;
-  /** Redis has been up before: a later redis.up is a reconnect. */
-  redisWasUp: boolean;
-  /** The readiness last reported to the parent. */
-  ready: boolean;
+  /** CONFIG_DB PORT entries of the latest read, until they are copied to APP_DB (cold start or rebuild). */
+  configSnapshot: Record<string, Record<string, string>> | undefined;
+  /** The input of the warmRestart child. */
   warmRestart: WarmRestartInput;
-  eoiuMode: EoiuMode;
-  stateFileDebounceMs: number;
-  /** Port names of the loaded state file ([] when cold); undefined until the stateFile machine answered. */
-  stateFilePorts: string[] | undefined;
-  /** The expected ports sent to the eoiuDetector (once both the state file and CONFIG_DB are known). */
-  expectedPorts: string[] | undefined;
-  /** The eoiuDetector fired (kept: warmRestart may not be listening yet). */
-  eoiuDetected: boolean;
-  /** The gate is open: the initial sync (cold, EOIU or timeout) is over. */
-  initialSyncDone: boolean;
-  /** Shutdown: the stateFile machine finished its final save. */
-  stateSaved: boolean;
-  /** Shutdown: redisTables answered redis.drained. */
-  redisDrained: boolean;
+  /** How often the configured ports that never appeared were reported (first after 5 s, then every 60 s). */
+  missingReports: number;
 }
 
 const patterns = new Map<string, RegExp>();
@@ -168,85 +141,9 @@ export function portRecord(name: string, p: PortState): PortRecord {
   };
 }
 
-/**
- * The ports EOIU waits for: those of the state file that CONFIG_DB still configures (a port removed from the config
- * will not come back; a configured port that never existed would always cost the timeout). Without CONFIG_DB ports,
- * the state file's; without state-file ports, CONFIG_DB's.
- */
-export function expectedPortsOf(stateFilePorts: readonly string[], configPorts: readonly string[]): string[] {
-  if (stateFilePorts.length === 0) return [...configPorts].sort();
-  if (configPorts.length === 0) return [...stateFilePorts].sort();
-  const configured = new Set(configPorts);
-  return stateFilePorts.filter((p) => configured.has(p)).sort();
-}
-
-/**
- * The warm-restart children as portsync wires them: every notification and bookkeeping action goes to portsync
- * (sendParent), which relays it. The composition provides their I/O actors on top of these (machine.provide merges).
- */
-export const portsyncChildren = {
-  stateFile: stateFileMachine.provide({
-    actions: {
-      notifyLoaded: sendParent(({ context }) => ({
-        type: 'stateFile.loaded' as const,
-        ports: table.toRecord(context.ports),
-        slot: context.origin === 'backup' ? ('backup' as const) : ('current' as const),
-        savedAt: context.savedAt,
-      })),
-      notifyCold: sendParent(({ context }) => ({
-        type: 'stateFile.cold' as const,
-        reason: context.coldReason ?? ('missing' as const),
-      })),
-    },
-  }),
-  eoiuDetector: eoiuDetectorMachine.provide({
-    actions: {
-      notifyDetected: sendParent(({ context }) => ({
-        type: 'eoiu.detected' as const,
-        messagesSeen: context.messagesSeen,
-        dumpedInterfaces: context.dumpedInterfaces,
-      })),
-    },
-  }),
-  warmRestart: warmRestartMachine.provide({
-    actions: {
-      setWarmRestartState: sendParent((_, params: { state: WarmRestartTableState }) => ({
-        type: 'warmRestart.state' as const,
-        state: params.state,
-      })),
-      incrementRestoreCount: sendParent({ type: 'warmRestart.incrementRestoreCount' }),
-      openAppDbGate: sendParent((_, params: { reconcile: boolean }) => ({
-        type: 'warmRestart.openGate' as const,
-        reconcile: params.reconcile,
-      })),
-    },
-  }),
-  appDbGate: appDbGateMachine.provide({
-    actions: {
-      forwardToAppDb: sendParent((_, params: { ops: DesiredOp[] }) => ({
-        type: 'appDbGate.forward' as const,
-        ops: params.ops,
-      })),
-      notifyOpened: sendParent(({ context }) => ({
-        type: 'appDbGate.opened' as const,
-        set: context.reconciled?.set ?? 0,
-        del: context.reconciled?.del ?? 0,
-      })),
-    },
-  }),
-};
-
-/** An event for a child looked up with system.get (typed as a plain event object there). */
-function event_<T extends { type: string }>(e: T): { type: string } {
+/** A fact for the warmRestart child (typed; sent by child id). */
+function fact(e: WarmRestartFactEvent): WarmRestartFactEvent {
   return e;
-}
-
-/** Sends to a child by systemId when it is (still) alive: warmRestart is final once the initial sync is over. */
-function toChild(systemId: string, event: { type: string }): never {
-  return enqueueActions(({ system, enqueue }) => {
-    const child = system.get(systemId);
-    if (child) enqueue.sendTo(child, event);
-  }) as never;
 }
 
 // enqueueActions inside setup() cannot name sibling actions in a typed way yet; this builds the same action object.
@@ -255,12 +152,21 @@ function stateDbDeletes(keys: string[]): never {
 }
 
 /** Cold start: CONFIG_DB PORT entries → APP_DB PORT_TABLE, then PortConfigDone {count}. */
-export function configCopyOps(configPorts: Record<string, Record<string, string>>): TableWrite[] {
+export function configCopyOps(configPorts: Record<string, Record<string, string>>): TableOp[] {
   const entries = Object.entries(configPorts);
-  const ops: TableWrite[] = entries.map(([key, fields]) => ({ op: 'set', key, fields }));
+  const ops: TableOp[] = entries.map(([key, fields]) => ({ op: 'set', key, fields }));
   ops.push({ op: 'set', key: 'PortConfigDone', fields: { count: String(entries.length) } });
   return ops;
 }
+
+const linkSetOps = ({ event }: { event: PortsyncEvent }): { ops: TableOp[] } => {
+  const e = event as LinkEvent;
+  return { ops: [{ op: 'set', key: e.name, fields: statePortFields(e.flags, e.mtu) }] };
+};
+const linkDelOps = ({ event }: { event: PortsyncEvent }): { ops: TableOp[] } => ({
+  ops: [{ op: 'del', key: (event as LinkEvent).name }],
+});
+const portCount = ({ context }: { context: PortsyncContext }) => ({ count: table.size(context.ports) });
 
 export const portsyncMachine = setup({
   types: {
@@ -271,7 +177,7 @@ export const portsyncMachine = setup({
   actors: {
     /** Owns the Redis connections and writers; provided by src/daemon/portsync.ts. */
     redisTables: fromCallback<RedisTablesCommand>(() => undefined),
-    ...portsyncChildren,
+    warmRestart: warmRestartMachine,
   },
   guards: {
     /** Not ours: the name does not match portPattern, a team link, or the DELLINK of a link with a master. */
@@ -285,63 +191,78 @@ export const portsyncMachine = setup({
     },
     isDelLink: ({ event }) => (event as LinkEvent).kind === 'del',
     allConfigPortsSeen: ({ context }) => (context.configUnseen?.size ?? 0) === 0,
-    redisReconnected: ({ context }) => context.redisWasUp,
     completesTrackedDump: ({ context, event }) =>
       event.type === 'netlink.dumpDone' && !event.interrupted && context.dump?.seq === event.seq,
+    isInterruptedDump: ({ event }) => event.type === 'netlink.dumpDone' && event.interrupted,
+    /** A dump has completed already (the dump region is in synced). */
+    dumpCompleted: stateIn({ running: { dump: 'synced' } }),
+    /**
+     * Ready: Redis is up, the kernel was dumped, CONFIG_DB was read (its APP_DB copy is on its way) and the initial
+     * sync is over.
+     */
+    allPhasesReady: and([
+      stateIn({ running: { redis: 'up' } }),
+      stateIn({ running: { dump: 'synced' } }),
+      stateIn({ running: { appDb: 'portInitDone' } }),
+      stateIn({ running: { initialSync: 'done' } }),
+    ]),
+    decidedWarm: ({ event }) => event.type === 'warmRestart.decided' && event.mode === 'warm',
+    isColdStart: stateIn({ running: { startMode: 'cold' } }),
+    isWarmStart: stateIn({ running: { startMode: 'warm' } }),
+    /**
+     * PortInitDone can be sent: every CONFIG_DB port was seen, and (warm start) the initial sync is over, so that it
+     * reaches the open gate and is sent again, as portsyncd sends it at every start.
+     */
+    portInitDoneDue: and([
+      'allConfigPortsSeen',
+      or([stateIn({ running: { startMode: 'cold' } }), stateIn({ running: { initialSync: 'done' } })]),
+    ]),
   },
   delays: {
     drainTimeout: ({ context }) => context.drainTimeoutMs + 500,
+    missingPortsReport: ({ context }) => (context.missingReports === 0 ? 5_000 : 60_000),
   },
   actions: {
     /** The one seam for STATE_DB writes. */
-    writeStateDb: sendTo('redisTables', (_, params: { ops: TableWrite[] }) => ({
+    writeStateDb: sendTo('redisTables', (_, params: { ops: TableOp[] }) => ({
       type: 'redis.write' as const,
       table: 'state' as const,
       ops: params.ops,
     })),
-    /** The one seam for APP_DB writes: through the gate, which holds them during a warm initial sync. */
-    writeAppDb: sendTo('appDbGate', (_, params: { ops: TableWrite[] }) => ({
-      type: 'appDb.write' as const,
-      ops: params.ops,
-    })),
-    /** What the open gate lets through (or its cold-start flush) goes to Redis. */
-    writeAppDbThroughGate: sendTo('redisTables', (_, params: { ops: TableWrite[] }) => ({
+    /** The one seam for APP_DB writes: through warmRestart's gate, which holds them during a warm initial sync. */
+    writeAppDb: sendTo('warmRestart', (_, params: { ops: TableOp[] }) =>
+      fact({ type: 'appDb.write', ops: params.ops }),
+    ),
+    /** Redis may have come back empty (a restarted server): every known port is written again. */
+    rewriteStateDb: sendTo('redisTables', ({ context }) => ({
       type: 'redis.write' as const,
-      table: 'app' as const,
-      ops: params.ops,
+      table: 'state' as const,
+      ops: table.entries(context.ports).map(([key, p]) => ({
+        op: 'set' as const,
+        key,
+        fields: statePortFields(p.flags, p.mtu),
+      })),
     })),
-    /** Every netlink.* event reaches the eoiuDetector until the initial sync is over. */
-    feedEoiuDetector: enqueueActions(({ context, event, system, enqueue }) => {
-      if (context.initialSyncDone) return;
-      const detector = system.get('eoiuDetector');
-      if (detector) enqueue.sendTo(detector, event);
-    }),
-    /** Once the state file and CONFIG_DB are known: the expected ports go to the eoiuDetector (once). */
-    sendExpectedPorts: enqueueActions(({ context, system, enqueue }) => {
-      if (context.expectedPorts || !context.stateFilePorts || !context.configPorts) return;
-      const ports = expectedPortsOf(context.stateFilePorts, context.configPorts);
-      enqueue.assign({ expectedPorts: ports });
-      const detector = system.get('eoiuDetector');
-      if (detector) enqueue.sendTo(detector, event_({ type: 'eoiu.setExpectedPorts', ports }));
-    }),
+    /** Netlink facts reach warmRestart (its eoiuDetector) while the initial sync runs. */
+    tellWarmRestart: sendTo('warmRestart', ({ event }) => event as NetlinkSourceEvent),
+    /** The CONFIG_DB port names go to warmRestart: with the state file they give the expected ports. */
+    tellConfigPorts: sendTo('warmRestart', ({ event }) =>
+      fact({ type: 'config.ports', names: event.type === 'redis.initialState' ? Object.keys(event.configPorts) : [] }),
+    ),
     /** The state file follows the kernel: a link seen or changed. */
-    upsertStateFilePort: enqueueActions(({ context, event, system, enqueue }) => {
+    upsertStateFilePort: enqueueActions(({ context, event, enqueue }) => {
       const e = event as LinkEvent;
       const p = table.get(context.ports, e.name);
-      const stateFile = system.get('stateFile');
-      if (p && stateFile) enqueue.sendTo(stateFile, event_({ type: 'stateFile.upsert', port: portRecord(e.name, p) }));
+      if (p) enqueue.sendTo('warmRestart', fact({ type: 'stateFile.upsert', port: portRecord(e.name, p) }));
     }),
-    removeStateFilePort: enqueueActions(({ event, system, enqueue }) => {
-      const stateFile = system.get('stateFile');
-      if (stateFile) enqueue.sendTo(stateFile, event_({ type: 'stateFile.remove', name: (event as LinkEvent).name }));
-    }),
+    removeStateFilePort: sendTo('warmRestart', ({ event }) =>
+      fact({ type: 'stateFile.remove', name: (event as LinkEvent).name }),
+    ),
     /** After a completed dump the kernel's truth replaces the state file's port set. */
-    replaceStateFilePorts: enqueueActions(({ context, system, enqueue }) => {
-      const stateFile = system.get('stateFile');
-      if (!stateFile) return;
+    replaceStateFilePorts: sendTo('warmRestart', ({ context }) => {
       const ports: PortMap = {};
       for (const [name, p] of table.entries(context.ports)) ports[name] = portRecord(name, p);
-      enqueue.sendTo(stateFile, event_({ type: 'stateFile.replace', ports }));
+      return fact({ type: 'stateFile.replace', ports });
     }),
     /** syncvisor_portsync_ports; provided by the composition. */
     reportPortCount: (_, _params: { count: number }) => undefined,
@@ -350,19 +271,14 @@ export const portsyncMachine = setup({
       const source = system.get('netlinkSource');
       if (source) enqueue.sendTo(source, { type: 'netlink.requestDump' });
     }),
-    reportReadiness: enqueueActions(({ context, self, enqueue }) => {
-      // Ready once the kernel was dumped, Redis is up, CONFIG_DB was read (its APP_DB copy is on its way) and the
-      // initial sync is over.
-      const ready =
-        context.dumpsCompleted > 0 && context.redisUp && context.configPorts !== undefined && context.initialSyncDone;
-      if (ready === context.ready) return;
-      enqueue.assign({ ready });
-      if (self._parent) {
-        enqueue.sendParent({ type: 'child.ready', id: 'portsync', ready } satisfies ChildReadyEvent);
-      }
-    }),
+    /** child.ready to the supervisor. */
+    reportReadiness: sendParent((_, params: { ready: boolean }): ChildReadyEvent => ({
+      type: 'child.ready',
+      id: 'portsync',
+      ready: params.ready,
+    })),
     /** A NEWLINK whose ifindex belongs to a known port under another name: the port was renamed; drop the old name. */
-    forgetRenamedPort: enqueueActions(({ context, event, system, enqueue }) => {
+    forgetRenamedPort: enqueueActions(({ context, event, enqueue }) => {
       const e = event as LinkEvent;
       if (e.kind !== 'new') return;
       const old = table.get(context.byIfindex, String(e.ifindex));
@@ -370,8 +286,7 @@ export const portsyncMachine = setup({
       const ports = table.remove(context.ports, old);
       enqueue.assign({ ports, byIfindex: table.remove(context.byIfindex, String(e.ifindex)) });
       enqueue(stateDbDeletes([old]));
-      const stateFile = system.get('stateFile');
-      if (stateFile) enqueue.sendTo(stateFile, event_({ type: 'stateFile.remove', name: old }));
+      enqueue.sendTo('warmRestart', fact({ type: 'stateFile.remove', name: old }));
       enqueue({ type: 'reportPortCount', params: { count: table.size(ports) } } as never);
     }),
     rememberPort: assign(({ context, event }) => {
@@ -434,25 +349,45 @@ export const portsyncMachine = setup({
         byIfindex,
         unconfirmed: table.empty<true>(),
         dump: undefined,
-        dumpsCompleted: context.dumpsCompleted + 1,
       });
       if (gone.size > 0) enqueue(stateDbDeletes([...gone]));
       enqueue({ type: 'reportPortCount', params: { count: table.size(ports) } } as never);
     }),
-    applyInitialState: enqueueActions(({ context, event, enqueue }) => {
+    /** CONFIG_DB was read; STATE_DB ports no dump has confirmed wait for the first completed dump. */
+    recordInitialState: assign(({ context, event }) => {
+      if (event.type !== 'redis.initialState') return {};
+      const pattern = compiled(context.portPattern);
+      const stale = event.statePorts.filter((name) => pattern.test(name) && !table.has(context.ports, name));
+      const configPorts = Object.keys(event.configPorts);
+      const configUnseen = table.fromKeys(configPorts.filter((name) => !table.has(context.everSeen, name)));
+      return { configPorts, configUnseen, unconfirmed: table.fromKeys(stale) };
+    }),
+    /** A dump already completed without these STATE_DB ports: they are gone. */
+    deleteStaleStatePorts: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'redis.initialState') return;
       const pattern = compiled(context.portPattern);
       const stale = event.statePorts.filter((name) => pattern.test(name) && !table.has(context.ports, name));
       const configPorts = Object.keys(event.configPorts);
       const configUnseen = table.fromKeys(configPorts.filter((name) => !table.has(context.everSeen, name)));
-      if (context.dumpsCompleted > 0) {
-        // A dump already completed without these ports: they are gone.
-        if (stale.length > 0) enqueue(stateDbDeletes(stale));
-        enqueue.assign({ configPorts, configUnseen });
-      } else {
-        enqueue.assign({ configPorts, configUnseen, unconfirmed: table.fromKeys(stale) });
-      }
+      enqueue.assign({ configPorts, configUnseen });
+      if (stale.length > 0) enqueue(stateDbDeletes(stale));
     }),
+    /** Cold start (and a rebuild after Redis came back empty): CONFIG_DB PORT → APP_DB, then PortConfigDone. */
+    copyConfigToAppDb: enqueueActions(({ context, enqueue }) => {
+      const config = context.configSnapshot;
+      if (config) enqueue({ type: 'writeAppDb', params: { ops: configCopyOps(config) } } as never);
+    }),
+    keepConfigSnapshot: assign(({ event }) =>
+      event.type === 'redis.initialState' ? { configSnapshot: event.configPorts } : {},
+    ),
+    /** syncvisor_portsync_missing_ports and a log line naming them; provided by the composition. */
+    reportMissingPorts: (_, _params: { names: string[] }) => undefined,
+    countMissingReport: assign({ missingReports: ({ context }) => context.missingReports + 1 }),
+    askToFlush: sendTo('redisTables', ({ context }) => ({
+      type: 'redis.drain' as const,
+      timeoutMs: context.drainTimeoutMs,
+    })),
+    askForFinalSave: sendTo('warmRestart', { type: 'shutdown' }),
   },
 }).createMachine({
   id: 'portsync',
@@ -466,182 +401,138 @@ export const portsyncMachine = setup({
     configUnseen: undefined,
     unconfirmed: table.empty<true>(),
     dump: undefined,
-    dumpsCompleted: 0,
-    redisUp: false,
-    redisWasUp: false,
-    ready: false,
-    warmRestart: input.warmRestart ?? {},
-    eoiuMode: input.eoiuMode ?? 'dump',
-    stateFileDebounceMs: input.stateFileDebounceMs ?? 200,
-    stateFilePorts: undefined,
-    expectedPorts: undefined,
-    eoiuDetected: false,
-    initialSyncDone: false,
-    stateSaved: false,
-    redisDrained: false,
+    configSnapshot: undefined,
+    missingReports: 0,
+    warmRestart: {
+      ...(input.warmRestart ?? {}),
+      eoiuMode: input.eoiuMode ?? input.warmRestart?.eoiuMode ?? 'dump',
+      stateFileDebounceMs: input.stateFileDebounceMs ?? input.warmRestart?.stateFileDebounceMs ?? 200,
+    },
   }),
   invoke: [
-    { id: 'redisTables', src: 'redisTables' },
-    {
-      id: 'stateFile',
-      systemId: 'stateFile',
-      src: 'stateFile',
-      input: ({ context }) => ({ debounceMs: context.stateFileDebounceMs }),
-      // It is done only after its final save on shutdown: see 'draining'. A broken state file store must not take
-      // portsync down (it is a cold start without saves then), nor hold up the shutdown.
-      onError: { actions: assign({ stateSaved: true }) },
-    },
-    {
-      id: 'eoiuDetector',
-      systemId: 'eoiuDetector',
-      src: 'eoiuDetector',
-      input: ({ context }) => ({ mode: context.eoiuMode, awaitExpectedPorts: true }),
-    },
+    { id: 'redisTables', systemId: 'redisTables', src: 'redisTables' },
     {
       id: 'warmRestart',
       systemId: 'warmRestart',
       src: 'warmRestart',
       input: ({ context }) => context.warmRestart,
     },
-    { id: 'appDbGate', systemId: 'appDbGate', src: 'appDbGate', input: {} },
   ],
-  on: {
-    // Relays between the warm-restart children (see portsyncChildren).
-    'stateFile.loaded': {
-      actions: [
-        assign({ stateFilePorts: ({ event }) => Object.keys(event.ports) }),
-        toChild('warmRestart', { type: 'stateFile.loaded' }),
-        'sendExpectedPorts',
-      ],
-    },
-    'stateFile.cold': {
-      actions: [
-        assign({ stateFilePorts: [] }),
-        enqueueActions(({ event, system, enqueue }) => {
-          const warm = system.get('warmRestart');
-          if (warm) enqueue.sendTo(warm, event_({ type: 'stateFile.cold', reason: event.reason }));
-        }),
-        'sendExpectedPorts',
-      ],
-    },
-    'eoiu.detected': {
-      actions: [assign({ eoiuDetected: true }), toChild('warmRestart', { type: 'eoiu.detected' })],
-    },
-    'warmRestart.state': {
-      actions: [
-        sendTo('redisTables', ({ event }) => ({ type: 'redis.warmRestartState' as const, state: event.state })),
-        // EOIU may have come before warmRestart reached initialSyncInProgress (it ignores it elsewhere): repeat it.
-        enqueueActions(({ context, event, system, enqueue }) => {
-          const warm = system.get('warmRestart');
-          if (event.state === 'restored' && context.eoiuDetected && warm) {
-            enqueue.sendTo(warm, { type: 'eoiu.detected' });
-          }
-        }),
-      ],
-    },
-    'warmRestart.incrementRestoreCount': {
-      actions: sendTo('redisTables', { type: 'redis.incrementRestoreCount' }),
-    },
-    'warmRestart.openGate': {
-      actions: sendTo('appDbGate', ({ event }) => ({ type: 'appDbGate.open' as const, reconcile: event.reconcile })),
-    },
-    'appDbGate.forward': {
-      actions: { type: 'writeAppDbThroughGate', params: ({ event }) => ({ ops: event.ops }) },
-    },
-    'appDbGate.opened': {
-      actions: [
-        assign({ initialSyncDone: true }),
-        toChild('warmRestart', { type: 'appDbGate.opened' }),
-        'reportReadiness',
-      ],
-    },
-  },
   initial: 'running',
   states: {
     running: {
       type: 'parallel',
       entry: 'requestDump',
       on: {
-        'netlink.link': [
-          { guard: 'isIgnoredLink', actions: ['feedEoiuDetector', 'forgetRenamedPort'] },
-          {
-            guard: 'isDelLink',
-            actions: [
-              'feedEoiuDetector',
-              'removeStateFilePort',
-              'forgetPort',
-              { type: 'writeStateDb', params: ({ event }) => ({ ops: [{ op: 'del', key: event.name }] }) },
-              { type: 'reportPortCount', params: ({ context }) => ({ count: table.size(context.ports) }) },
-            ],
-          },
-          {
-            actions: [
-              'feedEoiuDetector',
-              'forgetRenamedPort',
-              'rememberPort',
-              'upsertStateFilePort',
-              {
-                type: 'writeStateDb',
-                params: ({ event }) => ({
-                  ops: [{ op: 'set', key: event.name, fields: statePortFields(event.flags, event.mtu) }],
-                }),
-              },
-              { type: 'reportPortCount', params: ({ context }) => ({ count: table.size(context.ports) }) },
-            ],
-          },
-        ],
-        'netlink.dumpStarted': { actions: ['feedEoiuDetector', 'trackDump'] },
-        'netlink.overflow': { actions: ['feedEoiuDetector', 'forgetDump'] },
-        'redis.up': [
-          {
-            // Redis may come back empty (a restarted server): the writers only hold what changed while it was away,
-            // so every known port is written again; HSET of an unchanged value is harmless.
-            guard: 'redisReconnected',
-            actions: [
-              assign({ redisUp: true }),
-              {
-                type: 'writeStateDb',
-                params: ({ context }) => ({
-                  ops: table.entries(context.ports).map(([key, p]) => ({
-                    op: 'set' as const,
-                    key,
-                    fields: statePortFields(p.flags, p.mtu),
-                  })),
-                }),
-              },
-              'reportReadiness',
-            ],
-          },
-          { actions: [assign({ redisUp: true, redisWasUp: true }), 'reportReadiness'] },
-        ],
-        'redis.down': { actions: [assign({ redisUp: false }), 'reportReadiness'] },
         shutdown: { target: 'draining' },
       },
       states: {
+        links: {
+          // The kernel's links: every netlink.link lands here, whatever the other phases are.
+          initial: 'tracking',
+          states: {
+            tracking: {
+              on: {
+                'netlink.link': [
+                  { guard: 'isIgnoredLink', actions: 'forgetRenamedPort' },
+                  {
+                    guard: 'isDelLink',
+                    actions: [
+                      'removeStateFilePort',
+                      'forgetPort',
+                      { type: 'writeStateDb', params: linkDelOps },
+                      { type: 'reportPortCount', params: portCount },
+                    ],
+                  },
+                  {
+                    actions: [
+                      'forgetRenamedPort',
+                      'rememberPort',
+                      'upsertStateFilePort',
+                      { type: 'writeStateDb', params: linkSetOps },
+                      { type: 'reportPortCount', params: portCount },
+                    ],
+                  },
+                ],
+                'netlink.dumpStarted': { actions: 'trackDump' },
+                'netlink.overflow': { actions: 'forgetDump' },
+              },
+            },
+          },
+        },
+        redis: {
+          initial: 'waiting',
+          states: {
+            waiting: { on: { 'redis.up': 'up' } },
+            up: { on: { 'redis.down': 'down' } },
+            // Redis may come back empty (a restarted server): the writers only hold what changed while it was away,
+            // so every known port is written again; HSET of an unchanged value is harmless.
+            down: { on: { 'redis.up': { target: 'up', actions: 'rewriteStateDb' } } },
+          },
+        },
+        startMode: {
+          // warmRestart's decision; a rebuild after Redis came back empty is a cold start.
+          initial: 'undecided',
+          on: { 'redis.emptied': '.cold' },
+          states: {
+            undecided: {
+              on: {
+                'warmRestart.decided': [{ guard: 'decidedWarm', target: 'warm' }, { target: 'cold' }],
+              },
+            },
+            cold: {},
+            warm: {},
+          },
+        },
         appDb: {
           initial: 'loadingConfig',
+          // Redis came back empty: APP_DB is rebuilt from a fresh CONFIG_DB read, as a cold start would.
+          on: { 'redis.emptied': '.loadingConfig' },
           states: {
             loadingConfig: {
               on: {
-                'redis.initialState': {
+                'redis.initialState': [
+                  {
+                    guard: 'dumpCompleted',
+                    target: 'deciding',
+                    actions: ['deleteStaleStatePorts', 'keepConfigSnapshot', 'tellConfigPorts'],
+                  },
+                  {
+                    target: 'deciding',
+                    actions: ['recordInitialState', 'keepConfigSnapshot', 'tellConfigPorts'],
+                  },
+                ],
+              },
+            },
+            deciding: {
+              // portsyncd's APP_DB contract: CONFIG_DB is copied (and PortConfigDone written) on a cold start only.
+              always: [
+                { guard: 'isColdStart', target: 'waitingForPorts', actions: 'copyConfigToAppDb' },
+                { guard: 'isWarmStart', target: 'waitingForPorts' },
+              ],
+            },
+            waitingForPorts: {
+              always: { guard: 'portInitDoneDue', target: 'portInitDone' },
+              after: {
+                missingPortsReport: {
                   target: 'waitingForPorts',
+                  reenter: true,
                   actions: [
-                    'applyInitialState',
-                    { type: 'writeAppDb', params: ({ event }) => ({ ops: configCopyOps(event.configPorts) }) },
-                    'sendExpectedPorts',
-                    'reportReadiness',
+                    'countMissingReport',
+                    {
+                      type: 'reportMissingPorts',
+                      params: ({ context }) => ({ names: table.keys(context.configUnseen ?? table.empty()).sort() }),
+                    },
                   ],
                 },
               },
             },
-            waitingForPorts: {
-              always: { guard: 'allConfigPortsSeen', target: 'portInitDone' },
-            },
             portInitDone: {
-              entry: {
-                type: 'writeAppDb',
-                params: { ops: [{ op: 'set', key: 'PortInitDone', fields: { lanes: '0' } }] },
-              },
+              entry: [
+                assign({ configSnapshot: undefined, missingReports: 0 }),
+                { type: 'writeAppDb', params: { ops: [{ op: 'set', key: 'PortInitDone', fields: { lanes: '0' } }] } },
+                { type: 'reportMissingPorts', params: { names: [] } },
+              ],
             },
           },
         },
@@ -654,23 +545,52 @@ export const portsyncMachine = setup({
                   {
                     guard: 'completesTrackedDump',
                     target: 'synced',
-                    actions: ['feedEoiuDetector', 'pruneMissingPorts', 'replaceStateFilePorts', 'reportReadiness'],
+                    actions: ['pruneMissingPorts', 'replaceStateFilePorts'],
                   },
-                  { guard: ({ event }) => event.interrupted, actions: ['feedEoiuDetector', 'forgetDump'] },
-                  { actions: 'feedEoiuDetector' },
+                  { guard: 'isInterruptedDump', actions: 'forgetDump' },
                 ],
               },
             },
             synced: {
               on: {
                 'netlink.dumpDone': [
-                  {
-                    guard: 'completesTrackedDump',
-                    actions: ['feedEoiuDetector', 'pruneMissingPorts', 'replaceStateFilePorts'],
-                  },
-                  { guard: ({ event }) => event.interrupted, actions: ['feedEoiuDetector', 'forgetDump'] },
-                  { actions: 'feedEoiuDetector' },
+                  { guard: 'completesTrackedDump', actions: ['pruneMissingPorts', 'replaceStateFilePorts'] },
+                  { guard: 'isInterruptedDump', actions: 'forgetDump' },
                 ],
+              },
+            },
+          },
+        },
+        initialSync: {
+          initial: 'inProgress',
+          states: {
+            inProgress: {
+              on: {
+                'netlink.link': { actions: 'tellWarmRestart' },
+                'netlink.dumpStarted': { actions: 'tellWarmRestart' },
+                'netlink.dumpDone': { actions: 'tellWarmRestart' },
+                'netlink.overflow': { actions: 'tellWarmRestart' },
+                'warmRestart.synced': 'done',
+              },
+            },
+            done: {},
+          },
+        },
+        readiness: {
+          initial: 'notReady',
+          states: {
+            notReady: {
+              always: {
+                guard: 'allPhasesReady',
+                target: 'ready',
+                actions: { type: 'reportReadiness', params: { ready: true } },
+              },
+            },
+            ready: {
+              always: {
+                guard: not('allPhasesReady'),
+                target: 'notReady',
+                actions: { type: 'reportReadiness', params: { ready: false } },
               },
             },
           },
@@ -679,19 +599,27 @@ export const portsyncMachine = setup({
     },
     draining: {
       // The final state-file save and the Redis flush run side by side; portsync is final when both are over.
-      entry: [
-        toChild('stateFile', { type: 'shutdown' }),
-        sendTo('redisTables', ({ context }) => ({
-          type: 'redis.drain' as const,
-          timeoutMs: context.drainTimeoutMs,
-        })),
-      ],
-      always: { guard: ({ context }) => context.stateSaved && context.redisDrained, target: 'stopped' },
-      on: {
-        'redis.drained': { actions: assign({ redisDrained: true }) },
-        'xstate.done.actor.stateFile': { actions: assign({ stateSaved: true }) },
-      },
+      type: 'parallel',
+      entry: ['askForFinalSave', 'askToFlush'],
+      onDone: 'stopped',
       after: { drainTimeout: 'stopped' },
+      states: {
+        stateFile: {
+          initial: 'saving',
+          states: {
+            // warmRestart is final once the state file's final save on shutdown is over.
+            saving: { on: { 'xstate.done.actor.warmRestart': 'saved' } },
+            saved: { type: 'final' },
+          },
+        },
+        redis: {
+          initial: 'flushing',
+          states: {
+            flushing: { on: { 'redis.drained': 'flushed' } },
+            flushed: { type: 'final' },
+          },
+        },
+      },
     },
     stopped: { type: 'final' },
   },

@@ -1,11 +1,13 @@
 // The reconciliation diff of the APP_DB gate: what to write so that APP_DB PORT_TABLE matches what the service wants.
 // Pure; the gate machine calls it with what readAppDb returned and what it held while closed.
 
+import type { TableContent, TableOp } from '../portsync/events.js';
+
 /** One desired APP_DB PORT_TABLE change, keyed by the table key (e.g. "Ethernet0", "PortConfigDone"). */
-export type DesiredOp = { op: 'set'; key: string; fields: Record<string, string> } | { op: 'del'; key: string };
+export type DesiredOp = TableOp;
 
 /** Current APP_DB PORT_TABLE content: key → fields (including pending _PORT_TABLE:* entries, see appDbGate.ts). */
-export type AppDbContent = Record<string, Record<string, string>>;
+export type AppDbContent = TableContent;
 
 export interface AppDbDiffOptions {
   /** Delete keys present in APP_DB that were never mentioned while closed (default true). */

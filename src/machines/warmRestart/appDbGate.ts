@@ -1,4 +1,4 @@
-// appDbGate: APP_DB PORT_TABLE writes during a warm restart's initial sync are HELD, not dropped (ARCHITECTURE.md §4).
+// appDbGate: APP_DB PORT_TABLE writes during a warm restart's initial sync are HELD, not dropped (docs/warm-restart.md).
 //
 //   closed ─appDbGate.open {reconcile:false}→ open (flushes what it held)
 //     └─appDbGate.open {reconcile:true}→ reconciling: reading ─→ writing ─→ open
@@ -6,25 +6,39 @@
 //
 // Contract
 //   input:   { retryMs?: number (1000), deleteUnmentioned?: boolean (true) }
-//   events:  appDb.write {ops: DesiredOp[]}      desired PORT_TABLE changes from the service (any state)
-//            appDbGate.open {reconcile}          from warmRestart's openAppDbGate (cold: false, warm: true)
-//   actors:  readAppDb: () → AppDbContent        current PORT_TABLE:<key> hashes, with pending ProducerStateTable
-//                                                entries applied (_PORT_TABLE:<key> fields over them for keys in
-//                                                PORT_TABLE_KEY_SET; keys in PORT_TABLE_DEL_SET treated as absent)
-//            writeAppDb: {ops} → void            the reconciliation writes (ProducerStateTable set/del)
+//   events:  appDb.write {ops: TableOp[]}        desired PORT_TABLE changes from the service (any state)
+//            appDbGate.open {reconcile}          from its parent warmRestart (cold: false, warm: true)
+//            redis.appDbContent {content}        answer to requestAppDbRead: PORT_TABLE:<key> hashes with pending
+//                                                ProducerStateTable entries applied (what a consumer will see)
+//            redis.appDbWritten                  answer to requestReconcileWrite: Redis has the writes
+//            redis.requestFailed {message}       either request failed (Redis down, timeout)
+//   named actions (requests to the Redis owner, redisTables, by systemId; the answers come back as events):
+//            requestAppDbRead, requestReconcileWrite {ops}, forwardToAppDb {ops} (pass-through while open)
 //   named actions (no-ops unless provided):
-//            forwardToAppDb {ops}                pass-through while open (the composer's Redis writer)
 //            heldKeysChanged {count}             syncvisor_app_db_held_keys
 //            countReconcileWrites {set, del}     syncvisor_app_db_reconcile_writes_total{op}
 //            logReconcileFailure {message}, notifyOpened {set, del} (default: emit appDbGate.opened)
 // Closed writes nothing: it keeps the latest desired value per key (successive sets of one key merge their fields,
 // as HSET would; a del replaces them). Reconcile writes only keys whose desired fields differ and deletes keys no
-// longer desired (src/machines/warmRestart/appDbDiff.ts). A failed read or write (Redis down) retries after a delay and keeps
-// holding. STATE_DB is never gated: it is not this machine's concern.
-import { assign, emit, enqueueActions, fromPromise, setup } from 'xstate';
+// longer desired (src/machines/warmRestart/appDbDiff.ts). A failed read or write (Redis down) retries after a delay
+// and keeps holding. STATE_DB is never gated: it is not this machine's concern.
+import { assign, emit, enqueueActions, setup } from 'xstate';
+import type { RedisReplyEvent, RedisTablesCommand } from '../portsync/events.js';
 import { appDbDiff, type AppDbContent, type DesiredOp } from './appDbDiff.js';
 
 export type { AppDbContent, DesiredOp };
+
+/**
+ * An action that sends a command to the Redis owner (systemId redisTables) when it runs; the answer of a request
+ * comes back as an event. Params (when the action has any) are passed to `build`.
+ */
+export function redisRequest<P = undefined>(build: (params: P) => RedisTablesCommand): (_: unknown, params: P) => void {
+  // Typed as a plain action so that setup() infers its params; at run time it is an enqueueActions action.
+  return enqueueActions(({ system, enqueue }, params: P) => {
+    const redis = system.get('redisTables');
+    if (redis) enqueue.sendTo(redis, build(params));
+  }) as unknown as (_: unknown, params: P) => void;
+}
 
 export interface AppDbGateInput {
   retryMs?: number;
@@ -43,7 +57,8 @@ export interface AppDbGateContext {
   reconciled: { set: number; del: number } | undefined;
 }
 
-export type AppDbGateEvent = { type: 'appDb.write'; ops: DesiredOp[] } | { type: 'appDbGate.open'; reconcile: boolean };
+export type AppDbGateEvent =
+  { type: 'appDb.write'; ops: DesiredOp[] } | { type: 'appDbGate.open'; reconcile: boolean } | RedisReplyEvent;
 
 export interface AppDbGateOpenedEvent {
   type: 'appDbGate.opened';
@@ -78,16 +93,10 @@ export const appDbGateMachine = setup({
     events: {} as AppDbGateEvent,
     emitted: {} as AppDbGateOpenedEvent,
   },
-  actors: {
-    readAppDb: fromPromise<AppDbContent>(async () => {
-      throw new Error("actor 'readAppDb' was not provided");
-    }),
-    writeAppDb: fromPromise<void, { ops: DesiredOp[] }>(async () => {
-      throw new Error("actor 'writeAppDb' was not provided");
-    }),
-  },
   guards: {
     shouldReconcile: ({ event }) => event.type === 'appDbGate.open' && event.reconcile,
+    hasHeld: ({ context }) => context.heldCount > 0,
+    hasLate: ({ context }) => context.late.length > 0,
   },
   delays: {
     reconcileRetry: ({ context }) => context.retryMs,
@@ -102,7 +111,26 @@ export const appDbGateMachine = setup({
       event.type === 'appDb.write' ? { late: [...context.late, ...event.ops] } : {},
     ),
     releaseHeld: assign({ held: {}, heldCount: 0, late: [], pendingOps: [] }),
-    forwardToAppDb: (_, _params: { ops: DesiredOp[] }) => {},
+    /** Pass-through while open: the writes go to Redis through redisTables. */
+    forwardToAppDb: redisRequest(({ ops }: { ops: DesiredOp[] }) => ({ type: 'redis.write', table: 'app', ops })),
+    /** Asks redisTables for APP_DB as a consumer will see it (answer: redis.appDbContent). */
+    requestAppDbRead: redisRequest(() => ({ type: 'redis.readAppDb', replyTo: 'appDbGate' })),
+    /** Asks redisTables to write the reconciliation and confirm it (answer: redis.appDbWritten). */
+    requestReconcileWrite: redisRequest(({ ops }: { ops: DesiredOp[] }) => ({
+      type: 'redis.reconcileAppDb',
+      ops,
+      replyTo: 'appDbGate',
+    })),
+    computeDiff: assign({
+      pendingOps: ({ context, event }) =>
+        event.type === 'redis.appDbContent'
+          ? appDbDiff(event.content, context.held, { deleteUnmentioned: context.deleteUnmentioned })
+          : context.pendingOps,
+      // Everything held so far is in the diff; only what comes after it is late.
+      late: [],
+    }),
+    recordReconciled: assign({ reconciled: ({ context }) => countOps(context.pendingOps) }),
+    countAttempt: assign({ reconcileAttempts: ({ context }) => context.reconcileAttempts + 1 }),
     heldKeysChanged: (_, _params: { count: number }) => {},
     countReconcileWrites: (_, _params: { set: number; del: number }) => {},
     logReconcileFailure: (_, _params: { message: string; attempt: number }) => {},
@@ -133,15 +161,13 @@ export const appDbGateMachine = setup({
         },
         'appDbGate.open': [
           { guard: 'shouldReconcile', target: 'reconciling' },
+          // Cold start: nothing to reconcile against; what was held (if anything) is simply written.
           {
-            // Cold start: nothing to reconcile against; what was held (if anything) is simply written.
+            guard: 'hasHeld',
             target: 'open',
-            actions: enqueueActions(({ context, enqueue }) => {
-              if (context.heldCount > 0) {
-                enqueue({ type: 'forwardToAppDb', params: { ops: Object.values(context.held) } });
-              }
-            }),
+            actions: { type: 'forwardToAppDb', params: ({ context }) => ({ ops: Object.values(context.held) }) },
           },
+          { target: 'open' },
         ],
       },
     },
@@ -158,24 +184,15 @@ export const appDbGateMachine = setup({
       },
       states: {
         reading: {
-          entry: assign({ reconcileAttempts: ({ context }) => context.reconcileAttempts + 1 }),
-          invoke: {
-            src: 'readAppDb',
-            onDone: {
-              target: 'writing',
-              actions: assign({
-                pendingOps: ({ context, event }) =>
-                  appDbDiff(event.output, context.held, { deleteUnmentioned: context.deleteUnmentioned }),
-                // Everything held so far is in the diff; only what comes after it is late.
-                late: [],
-              }),
-            },
-            onError: {
+          entry: ['countAttempt', 'requestAppDbRead'],
+          on: {
+            'redis.appDbContent': { target: 'writing', actions: 'computeDiff' },
+            'redis.requestFailed': {
               target: 'waitingToRetry',
               actions: {
                 type: 'logReconcileFailure',
                 params: ({ context, event }) => ({
-                  message: `readAppDb: ${String((event.error as Error)?.message ?? event.error)}`,
+                  message: `readAppDb: ${event.message}`,
                   attempt: context.reconcileAttempts,
                 }),
               },
@@ -183,22 +200,36 @@ export const appDbGateMachine = setup({
           },
         },
         writing: {
-          invoke: {
-            src: 'writeAppDb',
-            input: ({ context }) => ({ ops: context.pendingOps }),
-            onDone: {
-              target: '#appDbGate.open',
-              actions: [
-                assign({ reconciled: ({ context }) => countOps(context.pendingOps) }),
-                { type: 'countReconcileWrites', params: ({ context }) => countOps(context.pendingOps) },
-              ],
-            },
-            onError: {
+          entry: { type: 'requestReconcileWrite', params: ({ context }) => ({ ops: context.pendingOps }) },
+          on: {
+            'redis.appDbWritten': [
+              {
+                // What arrived after the diff was computed is written once the gate is open.
+                guard: 'hasLate',
+                target: '#appDbGate.open',
+                actions: [
+                  'recordReconciled',
+                  { type: 'countReconcileWrites', params: ({ context }) => countOps(context.pendingOps) },
+                  {
+                    type: 'forwardToAppDb',
+                    params: ({ context }) => ({ ops: Object.values(holdOps({}, context.late)) }),
+                  },
+                ],
+              },
+              {
+                target: '#appDbGate.open',
+                actions: [
+                  'recordReconciled',
+                  { type: 'countReconcileWrites', params: ({ context }) => countOps(context.pendingOps) },
+                ],
+              },
+            ],
+            'redis.requestFailed': {
               target: 'waitingToRetry',
               actions: {
                 type: 'logReconcileFailure',
                 params: ({ context, event }) => ({
-                  message: `writeAppDb: ${String((event.error as Error)?.message ?? event.error)}`,
+                  message: `writeAppDb: ${event.message}`,
                   attempt: context.reconcileAttempts,
                 }),
               },
@@ -211,16 +242,7 @@ export const appDbGateMachine = setup({
       },
     },
     open: {
-      entry: [
-        enqueueActions(({ context, enqueue }) => {
-          if (context.late.length > 0) {
-            enqueue({ type: 'forwardToAppDb', params: { ops: Object.values(holdOps({}, context.late)) } });
-          }
-        }),
-        'releaseHeld',
-        { type: 'heldKeysChanged', params: { count: 0 } },
-        'notifyOpened',
-      ],
+      entry: ['releaseHeld', { type: 'heldKeysChanged', params: { count: 0 } }, 'notifyOpened'],
       on: {
         'appDb.write': {
           actions: { type: 'forwardToAppDb', params: ({ event }) => ({ ops: event.ops }) },

@@ -14,8 +14,9 @@
 //   events: netlink.link, netlink.dumpDone, netlink.dumpStarted, netlink.overflow (src/machines/supervisor/sourceEvents.ts),
 //           eoiu.setExpectedPorts {ports}   (e.g. once the state file has loaded; re-checks at once)
 //           eoiu.reset {expectedPorts?}      (back to waiting, counters zeroed)
-//   emits:  eoiu.detected {messagesSeen, dumpedInterfaces, missing: []} through the named action notifyDetected
-//           (default: emit; the composer may provide sendParent / sendTo the warmRestart machine).
+//   emits:  eoiu.detected {messagesSeen, dumpedInterfaces} through the named action notifyDetected (default: emit;
+//           its parent, the warmRestart machine, provides sendParent). The ports not seen yet are in
+//           context.missing / missingCount while waiting; detection means there are none.
 //   context: messagesSeen (netlink.link events while waiting), dumpedInterfaces (those answering a dump).
 // Everything after detection is ignored until eoiu.reset.
 import { assign, emit, setup } from 'xstate';

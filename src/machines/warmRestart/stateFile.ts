@@ -1,4 +1,4 @@
-// stateFile: the lifecycle of the warm-restart state file (ARCHITECTURE.md §4, docs/warm-restart.md).
+// stateFile: the lifecycle of the warm-restart state file (docs/warm-restart.md).
 //
 //   cleaningUp ─stale→ cold
 //       └→ loading(current) ─ok→ ready          ─future version→ cold
@@ -23,18 +23,9 @@ import { assign, emit, fromPromise, setup, type NonReducibleUnknown } from 'xsta
 import * as table from '../portsync/portTable.js';
 import type { PortTable } from '../portsync/portTable.js';
 
-export interface PortRecord {
-  name: string;
-  adminState: 'up' | 'down';
-  operState: 'up' | 'down';
-  flags: number;
-  mtu: number;
-  ifindex: number;
-}
+import type { ColdReason, PortMap, PortRecord, StateFileChange, StateFileSlot } from './events.js';
 
-export type PortMap = Record<string, PortRecord>;
-export type StateFileSlot = 'current' | 'backup';
-export type ColdReason = 'stale' | 'missing' | 'corrupt' | 'futureVersion';
+export type { ColdReason, PortMap, PortRecord, StateFileChange, StateFileSlot };
 
 export interface StateFileInput {
   debounceMs?: number;
@@ -79,11 +70,6 @@ export interface StateFileContext {
   saves: number;
   saveFailures: number;
 }
-
-export type StateFileChange =
-  | { type: 'stateFile.upsert'; port: PortRecord }
-  | { type: 'stateFile.remove'; name: string }
-  | { type: 'stateFile.replace'; ports: PortMap };
 
 export type StateFileEvent = StateFileChange | { type: 'shutdown' };
 

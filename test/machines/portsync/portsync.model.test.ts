@@ -3,12 +3,12 @@
 // Invariants: STATE_DB holds exactly the known ports with their fields (plus only ports not yet disproved by a
 // completed dump); nothing reaches APP_DB before CONFIG_DB was read; PortInitDone comes once, after PortConfigDone,
 // and only when every CONFIG_DB port was seen; readiness = a completed dump, Redis up and the initial sync over.
-// The warm-restart children are replaced (their behaviour is tested in test/machines/portsync/portsync.test.ts and their own
-// model tests): the gate passes writes through, and what the children would tell portsync about the initial sync and
-// is a model event of its own (appDbGate.opened). The state file never finishes its final save here, so draining ends
-// by the drain timeout (the normal end is tested in test/machines/portsync/portsync.test.ts).
+// The warmRestart child is replaced (its behaviour is tested in test/machines/portsync/portsync.test.ts and its own
+// model tests): its gate passes writes through, and its decision "the initial sync is over" is a model event of its
+// own (warmRestart.synced). The state file never finishes its final save here, so draining ends by the drain timeout
+// (the normal end is tested in test/machines/portsync/portsync.test.ts).
 import { describe, expect, it } from 'vitest';
-import { createMachine, fromCallback, sendParent, type AnyMachineSnapshot } from 'xstate';
+import { createMachine, fromCallback, type AnyMachineSnapshot } from 'xstate';
 import {
   IFF_RUNNING,
   IFF_UP,
@@ -27,6 +27,7 @@ const log = {
   appWrites: [] as TableWrite[],
   drains: 0,
   counts: [] as number[],
+  readiness: [] as boolean[],
 };
 const seedState = () => new Map([['Ethernet96', statePortFields(IFF_UP, 9100)]]);
 
@@ -47,20 +48,18 @@ const machine = portsyncMachine.provide({
         else log.appWrites.push(...cmd.ops);
       });
     }),
-    warmRestart: createMachine({}) as never,
-    stateFile: createMachine({}) as never,
-    appDbGate: createMachine({
+    warmRestart: createMachine({
       on: {
         'appDb.write': {
-          actions: sendParent(({ event }) => ({
-            type: 'appDbGate.forward',
-            ops: (event as unknown as { ops: unknown }).ops,
-          })),
+          actions: ({ event }) => void log.appWrites.push(...(event as unknown as { ops: TableWrite[] }).ops),
         },
       },
     }) as never,
   },
-  actions: { reportPortCount: (_, p: { count: number }) => void log.counts.push(p.count) },
+  actions: {
+    reportPortCount: (_, p: { count: number }) => void log.counts.push(p.count),
+    reportReadiness: (_, p: { ready: boolean }) => void log.readiness.push(p.ready),
+  },
 });
 
 const link = (name: string, over: Partial<NetlinkLinkEvent> = {}): NetlinkLinkEvent => ({
@@ -108,7 +107,11 @@ const spec: ModelSpec<typeof machine> = {
     ],
     shutdown: [{ type: 'shutdown' }],
     'redis.drained': [{ type: 'redis.drained', complete: true }],
-    'appDbGate.opened': [{ type: 'appDbGate.opened', set: 0, del: 0 }],
+    'warmRestart.decided': [
+      { type: 'warmRestart.decided', mode: 'cold' },
+      { type: 'warmRestart.decided', mode: 'warm' },
+    ],
+    'warmRestart.synced': [{ type: 'warmRestart.synced', mode: 'cold', reason: 'cold', set: 0, del: 0 }],
   },
   serialize: (s) => {
     const c = ctx(s);
@@ -120,11 +123,6 @@ const spec: ModelSpec<typeof machine> = {
       c.configPorts,
       table.keys(c.unconfirmed).sort(),
       c.dump && [c.dump.seq, table.keys(c.dump.seen).sort()],
-      Math.min(c.dumpsCompleted, 1),
-      c.redisUp,
-      c.ready,
-      c.initialSyncDone,
-      c.redisDrained,
     ]);
   },
   project: (s) => {
@@ -133,7 +131,7 @@ const spec: ModelSpec<typeof machine> = {
       ports: table.toRecord(c.ports),
       unconfirmed: table.keys(c.unconfirmed).sort(),
       dump: c.dump && { seq: c.dump.seq, seen: table.keys(c.dump.seen).sort() },
-      ready: c.ready,
+      ready: s.matches({ running: { readiness: 'ready' } }),
     };
   },
   reset: () => {
@@ -141,6 +139,7 @@ const spec: ModelSpec<typeof machine> = {
     log.appWrites = [];
     log.drains = 0;
     log.counts = [];
+    log.readiness = [];
   },
   effects: () => log,
   check: ({ snapshot }) => {
@@ -161,18 +160,32 @@ const spec: ModelSpec<typeof machine> = {
     if (c.configPorts !== undefined) {
       expect(table.keys(c.configUnseen!).sort()).toEqual(c.configPorts.filter((p) => !table.has(c.everSeen, p)).sort());
     }
-    if (c.dumpsCompleted > 0 && c.configPorts !== undefined) expect(log.state.has('Ethernet96')).toBe(false);
+    const dumped = snapshot.matches({ running: { dump: 'synced' } });
+    if (dumped && c.configPorts !== undefined) expect(log.state.has('Ethernet96')).toBe(false);
     // APP_DB.
     const keys = log.appWrites.map((w) => w.key);
-    if (c.configPorts === undefined) expect(keys).toEqual([]);
-    else expect(keys.slice(0, 2)).toEqual(['Ethernet0', 'PortConfigDone']);
+    // portsyncd's contract: CONFIG_DB is copied (then PortConfigDone) on a cold start only, PortInitDone always.
+    const cold = snapshot.matches({ running: { startMode: 'cold' } });
+    const copied = c.configPorts !== undefined && cold && !snapshot.matches({ running: { appDb: 'loadingConfig' } });
+    if (c.configPorts === undefined || !cold) expect(keys.filter((k) => k !== 'PortInitDone')).toEqual([]);
+    if (copied) expect(keys.slice(0, 2)).toEqual(['Ethernet0', 'PortConfigDone']);
+    if (keys.includes('PortInitDone') && !cold)
+      expect(snapshot.matches({ running: { initialSync: 'done' } })).toBe(true);
     const initDone = keys.filter((k) => k === 'PortInitDone').length;
     expect(initDone).toBeLessThanOrEqual(1);
     if (initDone === 1) expect(table.has(c.everSeen, 'Ethernet0')).toBe(true);
     if (snapshot.matches({ running: { appDb: 'portInitDone' } })) expect(initDone).toBe(1);
     // Readiness and the port gauge.
-    if (snapshot.matches('running'))
-      expect(c.ready).toBe(c.dumpsCompleted > 0 && c.redisUp && c.configPorts !== undefined && c.initialSyncDone);
+    if (snapshot.matches('running')) {
+      const ready = snapshot.matches({ running: { readiness: 'ready' } });
+      const redisUp = snapshot.matches({ running: { redis: 'up' } });
+      const synced = snapshot.matches({ running: { initialSync: 'done' } });
+      const initDone = snapshot.matches({ running: { appDb: 'portInitDone' } });
+      expect(ready).toBe(dumped && redisUp && initDone && synced);
+      // The parent heard every change, and only changes.
+      expect(log.readiness.at(-1) ?? false).toBe(ready);
+      log.readiness.forEach((r, i) => expect(r).toBe(i % 2 === 0));
+    }
     if (log.counts.length > 0) expect(log.counts.at(-1)).toBe(table.keys(c.ports).length);
     if (snapshot.matches('draining') || snapshot.status === 'done') expect(log.drains).toBe(1);
   },

@@ -3,13 +3,15 @@ import { SimulatedClock, assign, createActor, fromCallback, fromPromise, setup, 
 import {
   IFF_RUNNING,
   IFF_UP,
-  portsyncChildren,
   portsyncMachine,
   type PortsyncEvent,
   type RedisTablesCommand,
   type TableWrite,
 } from '../../../src/machines/portsync/portsync.js';
+import type { RedisReplyEvent } from '../../../src/machines/portsync/events.js';
+import { warmRestartChildren, warmRestartMachine } from '../../../src/machines/warmRestart/warmRestart.js';
 import * as table from '../../../src/machines/portsync/portTable.js';
+import * as decode from '../../../src/io/netlink/decode.js';
 import type { NetlinkLinkEvent } from '../../../src/machines/supervisor/sourceEvents.js';
 import type { CleanupOutput, LoadOutput, PortMap, StateFileSlot } from '../../../src/machines/warmRestart/stateFile.js';
 import type { SonicWarmRestartConfig } from '../../../src/machines/warmRestart/warmRestart.js';
@@ -45,6 +47,8 @@ interface StartOptions {
   /** readSonicConfig result, or a promise to resolve it later. */
   sonic?: SonicWarmRestartConfig | Promise<SonicWarmRestartConfig>;
   timeoutSecs?: number;
+  portPattern?: string;
+  missing?: string[][];
 }
 
 /**
@@ -64,47 +68,59 @@ async function start(opts: StartOptions = {}) {
       else appDb[op.key] = { ...(appDb[op.key] ?? {}), ...op.fields };
     }
   };
-  const fakeTables = fromCallback<RedisTablesCommand>(({ receive, sendBack }) => {
+  const readiness: boolean[] = [];
+  const fakeTables = fromCallback<RedisTablesCommand>(({ receive, sendBack, system }) => {
+    const reply = (to: string, e: RedisReplyEvent) => queueMicrotask(() => system.get(to)?.send(e));
     receive((cmd) => {
       if (cmd.type === 'redis.write') {
         if (cmd.table === 'state') state.push(...cmd.ops);
         else applyApp(cmd.ops);
       } else if (cmd.type === 'redis.warmRestartState') warm.push(cmd.state);
-      else if (cmd.type === 'redis.incrementRestoreCount') warm.push('restore_count+1');
-      else if (opts.drainReply ?? true) sendBack({ type: 'redis.drained', complete: true });
+      else if (cmd.type === 'redis.restoreCount') warm.push(`restore_count ${cmd.change}`);
+      else if (cmd.type === 'redis.readWarmRestartConfig') {
+        void Promise.resolve(opts.sonic ?? { enabled: false, hasRestoreCount: false }).then((c) =>
+          reply(cmd.replyTo, { type: 'redis.warmRestartConfig', ...c }),
+        );
+      } else if (cmd.type === 'redis.readAppDb') {
+        reply(cmd.replyTo, { type: 'redis.appDbContent', content: structuredClone(appDb) });
+      } else if (cmd.type === 'redis.reconcileAppDb') {
+        applyApp(cmd.ops);
+        reply(cmd.replyTo, { type: 'redis.appDbWritten' });
+      } else if (cmd.type === 'redis.drain' && (opts.drainReply ?? true)) {
+        sendBack({ type: 'redis.drained', complete: true });
+      }
     });
   });
   const clock = new SimulatedClock();
   const machine = portsyncMachine.provide({
     actors: {
       redisTables: fakeTables,
-      stateFile: portsyncChildren.stateFile.provide({
+      warmRestart: warmRestartMachine.provide({
         actors: {
-          cleanupStale: fromPromise<CleanupOutput>(async () => ({ deleted: [] })),
-          loadState: fromPromise<LoadOutput, { slot: StateFileSlot }>(async ({ input }) => {
-            if (!opts.stateFile || input.slot === 'backup') throw { reason: 'missing', message: 'no such file' };
-            return { savedAt: 1, ports: opts.stateFile };
+          stateFile: warmRestartChildren.stateFile.provide({
+            actors: {
+              cleanupStale: fromPromise<CleanupOutput>(async () => ({ deleted: [] })),
+              loadState: fromPromise<LoadOutput, { slot: StateFileSlot }>(async ({ input }) => {
+                if (!opts.stateFile || input.slot === 'backup') throw { reason: 'missing', message: 'no such file' };
+                return { savedAt: 1, ports: opts.stateFile };
+              }),
+              saveState: fromPromise<void, { ports: PortMap; rotate: boolean }>(
+                async ({ input }) => void saves.push(input.ports),
+              ),
+            },
           }),
-          saveState: fromPromise<void, { ports: PortMap; rotate: boolean }>(
-            async ({ input }) => void saves.push(input.ports),
-          ),
-        },
-      }),
-      warmRestart: portsyncChildren.warmRestart.provide({
-        actors: { readSonicConfig: fromPromise(async () => opts.sonic ?? { enabled: false }) },
-      }),
-      appDbGate: portsyncChildren.appDbGate.provide({
-        actors: {
-          readAppDb: fromPromise(async () => structuredClone(appDb)),
-          writeAppDb: fromPromise(async ({ input }: { input: { ops: TableWrite[] } }) => applyApp(input.ops)),
         },
       }),
     },
-    actions: { reportPortCount: (_, params) => opts.counts?.push(params.count) },
+    actions: {
+      reportPortCount: (_, params) => opts.counts?.push(params.count),
+      reportReadiness: (_, params) => void readiness.push(params.ready),
+      reportMissingPorts: (_, params) => void opts.missing?.push(params.names),
+    },
   });
   const actor = createActor(machine, {
     input: {
-      portPattern: '^(Ethernet|PortChannel)\\d+$',
+      portPattern: opts.portPattern ?? '^(Ethernet|PortChannel)\\d+$',
       ...(opts.timeoutSecs !== undefined ? { warmRestart: { timeoutSecs: opts.timeoutSecs } } : {}),
     },
     clock,
@@ -112,10 +128,16 @@ async function start(opts: StartOptions = {}) {
   actor.start();
   await settle();
   const send = (...events: PortsyncEvent[]) => events.forEach((e) => actor.send(e));
-  return { actor, state, app, appDb, warm, saves, send, clock };
+  const ready = () => actor.getSnapshot().matches({ running: { readiness: 'ready' } });
+  const warmRestart = () => actor.getSnapshot().children.warmRestart!.getSnapshot();
+  return { actor, state, app, appDb, warm, saves, send, clock, ready, warmRestart, readiness };
 }
 
 describe('portsync machine', () => {
+  it('reads the same IFF_* bits the netlink decoder declares (a runtime constant cannot cross the wall as a type)', () => {
+    expect([IFF_UP, IFF_RUNNING]).toEqual([decode.IFF_UP, decode.IFF_RUNNING]);
+  });
+
   it('writes STATE_DB PORT_TABLE from link flags and MTU, and deletes on DELLINK', async () => {
     const { state, send } = await start();
     send(
@@ -258,7 +280,28 @@ describe('portsync machine', () => {
     const parent = setup({
       actors: {
         netlinkSource: fakeSource,
-        portsync: portsyncMachine.provide({ actors: { redisTables: fromCallback(() => undefined) } }),
+        portsync: portsyncMachine.provide({
+          actors: {
+            redisTables: fromCallback(() => undefined),
+            // Cold and without a state file, so that the initial sync ends as soon as the gate opens.
+            warmRestart: warmRestartMachine.provide({
+              actions: {
+                requestSonicConfig: ({ self }) =>
+                  self.send({ type: 'redis.warmRestartConfig', enabled: false, hasRestoreCount: false }),
+              },
+              actors: {
+                stateFile: warmRestartChildren.stateFile.provide({
+                  actors: {
+                    cleanupStale: fromPromise<CleanupOutput>(async () => ({ deleted: [] })),
+                    loadState: fromPromise<LoadOutput, { slot: StateFileSlot }>(async () => {
+                      throw { reason: 'missing', message: 'no such file' };
+                    }),
+                  },
+                }),
+              },
+            }),
+          },
+        }),
       },
     }).createMachine({
       invoke: [
@@ -294,7 +337,7 @@ describe('portsync machine', () => {
   it('on shutdown gives up after the drain timeout when Redis never answers', async () => {
     const { actor, send, clock } = await start({ drainReply: false });
     send(link('Ethernet0'), { type: 'shutdown' });
-    expect(actor.getSnapshot().value).toBe('draining');
+    expect(actor.getSnapshot().matches('draining')).toBe(true);
     clock.increment(4_500);
     expect(actor.getSnapshot().status).toBe('done');
   });
@@ -314,6 +357,7 @@ function record(name: string, over: Partial<NetlinkLinkEvent> = {}) {
 }
 
 describe('portsync with its warm-restart children', () => {
+  const warmEnabled = { enabled: true, hasRestoreCount: true };
   const config = { Ethernet0: { lanes: '1', speed: '100000' }, Ethernet4: { lanes: '5', speed: '100000' } };
   // APP_DB as the previous run left it: Ethernet4 was reconfigured since, Ethernet8 left the configuration.
   const previousAppDb = {
@@ -329,65 +373,68 @@ describe('portsync with its warm-restart children', () => {
     { type: 'netlink.dumpDone', seq, interrupted: false },
   ];
 
-  it('cold start: APP_DB written at once, WARM_RESTART_TABLE disabled, no restore_count', async () => {
-    const { app, warm, send, actor } = await start();
+  it('cold start: APP_DB written at once, WARM_RESTART_TABLE disabled, restore_count set to "0"', async () => {
+    const { app, warm, send, ready, warmRestart } = await start();
     send({ type: 'redis.up' }, { type: 'redis.initialState', configPorts: config, statePorts: [] });
     expect(app.map((w) => `${w.op} ${w.key}`)).toEqual(['set Ethernet0', 'set Ethernet4', 'set PortConfigDone']);
-    expect(warm).toEqual(['disabled']);
+    expect(warm).toEqual(['disabled', 'restore_count reset']);
     send(...dump(1, ['Ethernet0', 'Ethernet4']));
     expect(app.map((w) => w.key).at(-1)).toBe('PortInitDone');
-    expect(actor.getSnapshot().context.ready).toBe(true);
-    expect(actor.getSnapshot().children.warmRestart?.getSnapshot().status).toBe('done');
+    expect(ready()).toBe(true);
+    expect(warmRestart().matches({ running: { decision: 'complete' } })).toBe(true);
   });
 
-  it('warm start holds APP_DB until EOIU, then writes exactly the diff and opens the gate', async () => {
+  it("warm start (SONiC's contract): no CONFIG_DB copy, nothing deleted, PortInitDone sent again after EOIU", async () => {
     const files = { Ethernet0: record('Ethernet0'), Ethernet4: record('Ethernet4'), Ethernet12: record('Ethernet12') };
-    const { app, appDb, warm, send, actor } = await start({ stateFile: files, appDb: previousAppDb });
-    expect(warm).toEqual(['initialized', 'restore_count+1', 'restored']);
+    const { app, appDb, warm, send, ready, warmRestart } = await start({
+      stateFile: files,
+      appDb: previousAppDb,
+      sonic: warmEnabled,
+    });
+    expect(warm).toEqual(['initialized', 'restore_count increment', 'restored']);
     send({ type: 'redis.up' }, { type: 'redis.initialState', configPorts: config, statePorts: [] });
     // Ethernet12 (state file, not configured) is not waited for; Ethernet4 (configured, in the file) is.
-    expect(actor.getSnapshot().context.expectedPorts).toEqual(['Ethernet0', 'Ethernet4']);
+    expect(warmRestart().context.expectedPorts).toEqual(['Ethernet0', 'Ethernet4']);
     send({ type: 'netlink.dumpStarted', seq: 1, reason: 'request' }, link('Ethernet0', { inDump: true, seq: 1 }));
     send({ type: 'netlink.dumpDone', seq: 1, interrupted: false });
     await settle();
     // The dump is done but Ethernet4 was not seen yet: still held, nothing written.
     expect(app).toEqual([]);
-    expect(actor.getSnapshot().context.ready).toBe(false);
+    expect(ready()).toBe(false);
     send(link('Ethernet4'));
     await settle();
-    expect(app).toEqual([
-      { op: 'set', key: 'Ethernet4', fields: { lanes: '5', speed: '100000' } },
-      { op: 'set', key: 'PortConfigDone', fields: { count: '2' } },
-      { op: 'del', key: 'Ethernet8' },
-    ]);
-    expect(appDb).toEqual({ ...config, PortConfigDone: { count: '2' }, PortInitDone: { lanes: '0' } });
-    expect(warm).toEqual(['initialized', 'restore_count+1', 'restored', 'reconciled']);
-    expect(actor.getSnapshot().context.ready).toBe(true);
-    expect(actor.getSnapshot().children.warmRestart?.getSnapshot().status).toBe('done');
+    // The CONFIG_DB change of Ethernet4 and the removal of Ethernet8 are portmgrd's business, not ours.
+    expect(app).toEqual([{ op: 'set', key: 'PortInitDone', fields: { lanes: '0' } }]);
+    expect(appDb).toEqual(previousAppDb);
+    expect(warm).toEqual(['initialized', 'restore_count increment', 'restored', 'reconciled']);
+    expect(ready()).toBe(true);
+    expect(warmRestart().matches({ running: { decision: 'complete' } })).toBe(true);
   });
 
   it('warm start without EOIU completes by the timeout guard; nothing is written before', async () => {
     const files = { Ethernet0: record('Ethernet0'), Ethernet4: record('Ethernet4') };
-    const { app, warm, send, clock, actor } = await start({ stateFile: files, appDb: previousAppDb, timeoutSecs: 3 });
+    const { app, warm, send, clock, ready, warmRestart } = await start({
+      stateFile: files,
+      appDb: previousAppDb,
+      timeoutSecs: 3,
+      sonic: warmEnabled,
+    });
     send({ type: 'redis.up' }, { type: 'redis.initialState', configPorts: config, statePorts: [] });
     send(...dump(1, ['Ethernet0']));
     clock.increment(2_999);
     await settle();
     expect(app).toEqual([]);
-    expect(actor.getSnapshot().children.appDbGate?.getSnapshot().value).toBe('closed');
+    expect(warmRestart().children.appDbGate?.getSnapshot().value).toBe('closed');
     clock.increment(1);
     await settle();
-    expect(app.map((w) => `${w.op} ${w.key}`)).toEqual([
-      'set Ethernet4',
-      'set PortConfigDone',
-      'del Ethernet8',
-      'del PortInitDone',
-    ]);
+    // Never a DEL of PortInitDone (it would turn orchagent's next warm start cold), nor of a port.
+    expect(app).toEqual([]);
+    expect(ready()).toBe(false);
     expect(warm.at(-1)).toBe('reconciled');
     // Open: later writes pass through (Ethernet4 appears, every configured port seen → PortInitDone).
     send(link('Ethernet4'));
     expect(app.at(-1)).toEqual({ op: 'set', key: 'PortInitDone', fields: { lanes: '0' } });
-    expect(actor.getSnapshot().context.ready).toBe(true);
+    expect(ready()).toBe(true);
   });
 
   it('an EOIU that comes before the warm/cold decision is not lost', async () => {
@@ -402,12 +449,12 @@ describe('portsync with its warm-restart children', () => {
     send(...dump(1, ['Ethernet0']));
     await settle();
     expect(warm).toEqual([]);
-    answer({ enabled: true, timerSecs: 600 });
+    answer({ enabled: true, hasRestoreCount: true });
     await settle();
     await settle();
-    expect(warm).toEqual(['initialized', 'restore_count+1', 'restored', 'reconciled']);
-    // Only what differs: PortConfigDone and PortInitDone were missing.
-    expect(app.map((w) => `${w.op} ${w.key}`)).toEqual(['set PortConfigDone', 'set PortInitDone']);
+    expect(warm).toEqual(['initialized', 'restore_count increment', 'restored', 'reconciled']);
+    // A warm start writes no PortConfigDone; PortInitDone is sent again.
+    expect(app.map((w) => `${w.op} ${w.key}`)).toEqual(['set PortInitDone']);
     clock.increment(600_000);
     expect(warm.at(-1)).toBe('reconciled');
   });
@@ -460,5 +507,70 @@ describe('portsync with its warm-restart children', () => {
     expect(Object.keys(saved)).toHaveLength(4096);
     expect(saved['Ethernet99996']?.ifindex).toBe(110);
     expect(saved['Ethernet400']).toBeUndefined();
+  });
+});
+
+describe("portsync: SONiC's semantics", () => {
+  const config = { Ethernet0: { lanes: '1' }, 'Ethernet-BP0': { lanes: '9' } };
+
+  it('the default prefix rule syncs Ethernet-BP0 and counts it for PortInitDone', async () => {
+    const { app, state, send, ready } = await start({ portPattern: '^(Ethernet|PortChannel)' });
+    send({ type: 'redis.up' }, { type: 'redis.initialState', configPorts: config, statePorts: [] });
+    send({ type: 'netlink.dumpStarted', seq: 1, reason: 'request' });
+    send(link('Ethernet0', { inDump: true, seq: 1 }), link('Ethernet-BP0', { inDump: true, seq: 1 }));
+    send({ type: 'netlink.dumpDone', seq: 1, interrupted: false });
+    expect(state.map((w) => w.key)).toEqual(['Ethernet0', 'Ethernet-BP0']);
+    expect(app.at(-1)).toEqual({ op: 'set', key: 'PortInitDone', fields: { lanes: '0' } });
+    expect(ready()).toBe(true);
+  });
+
+  it('is not ready while a configured port never appears, and reports it by name after 5 s', async () => {
+    const missing: string[][] = [];
+    const { app, send, ready, clock, readiness } = await start({ missing });
+    send({ type: 'redis.up' }, { type: 'redis.initialState', configPorts: config, statePorts: [] });
+    send({ type: 'netlink.dumpStarted', seq: 1, reason: 'request' }, link('Ethernet0', { inDump: true, seq: 1 }));
+    send({ type: 'netlink.dumpDone', seq: 1, interrupted: false });
+    expect(ready()).toBe(false);
+    expect(readiness).toEqual([]);
+    expect(app.map((w) => w.key)).not.toContain('PortInitDone');
+    clock.increment(5_000);
+    expect(missing).toEqual([['Ethernet-BP0']]);
+    clock.increment(60_000);
+    expect(missing).toHaveLength(2);
+  });
+
+  it('Redis back empty: APP_DB rebuilt from a fresh CONFIG_DB read as a cold start, not ready until PortInitDone', async () => {
+    const { app, send, ready, readiness } = await start({ portPattern: '^(Ethernet|PortChannel)' });
+    send({ type: 'redis.up' }, { type: 'redis.initialState', configPorts: config, statePorts: [] });
+    send({ type: 'netlink.dumpStarted', seq: 1, reason: 'request' });
+    send(link('Ethernet0', { inDump: true, seq: 1 }), link('Ethernet-BP0', { inDump: true, seq: 1 }));
+    send({ type: 'netlink.dumpDone', seq: 1, interrupted: false });
+    expect(ready()).toBe(true);
+    const before = app.length;
+    send({ type: 'redis.down' }, { type: 'redis.emptied' }, { type: 'redis.up' });
+    expect(ready()).toBe(false);
+    send({ type: 'redis.initialState', configPorts: config, statePorts: [] });
+    expect(app.slice(before).map((w) => `${w.op} ${w.key}`)).toEqual([
+      'set Ethernet0',
+      'set Ethernet-BP0',
+      'set PortConfigDone',
+      'set PortInitDone',
+    ]);
+    expect(ready()).toBe(true);
+    expect(readiness).toEqual([true, false, true]);
+  });
+
+  it('a CONFIG_DB port named __proto__ is copied like any other', async () => {
+    const { app, send } = await start();
+    const configPorts = JSON.parse('{"__proto__": {"lanes": "1"}, "Ethernet0": {"lanes": "2"}}') as Record<
+      string,
+      Record<string, string>
+    >;
+    send({ type: 'redis.up' }, { type: 'redis.initialState', configPorts, statePorts: [] });
+    expect(app.slice(0, 3)).toEqual([
+      { op: 'set', key: '__proto__', fields: { lanes: '1' } },
+      { op: 'set', key: 'Ethernet0', fields: { lanes: '2' } },
+      { op: 'set', key: 'PortConfigDone', fields: { count: '2' } },
+    ]);
   });
 });

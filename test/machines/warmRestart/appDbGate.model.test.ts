@@ -3,7 +3,7 @@
 // only in writing; once open nothing is held and the gate announced itself exactly once; a cold open forwards
 // exactly what was held.
 import { describe, expect, it } from 'vitest';
-import { fromPromise, type AnyMachineSnapshot } from 'xstate';
+import type { AnyMachineSnapshot } from 'xstate';
 import {
   appDbGateMachine,
   type AppDbContent,
@@ -19,20 +19,11 @@ const log = {
   opened: 0,
   heldCounts: [] as number[],
 };
-const never = () => new Promise<never>(() => {});
-
+// The requests to redisTables are recorded; their answers are model events.
 const machine = appDbGateMachine.provide({
-  actors: {
-    readAppDb: fromPromise<AppDbContent>(() => {
-      log.reads += 1;
-      return never();
-    }),
-    writeAppDb: fromPromise<void, { ops: DesiredOp[] }>(({ input }) => {
-      log.writes.push(input.ops);
-      return never();
-    }),
-  },
   actions: {
+    requestAppDbRead: () => void (log.reads += 1),
+    requestReconcileWrite: (_, p: { ops: DesiredOp[] }) => void log.writes.push(p.ops),
     forwardToAppDb: (_, p: { ops: DesiredOp[] }) => void log.forwarded.push(p.ops),
     heldKeysChanged: (_, p: { count: number }) => void log.heldCounts.push(p.count),
     notifyOpened: () => void (log.opened += 1),
@@ -57,7 +48,9 @@ const spec: ModelSpec<typeof machine> = {
       { type: 'appDbGate.open', reconcile: true },
       { type: 'appDbGate.open', reconcile: false },
     ],
-    'done:readAppDb': [{ type: 'done', output: appDb }],
+    'redis.appDbContent': [{ type: 'redis.appDbContent', content: appDb }],
+    'redis.appDbWritten': [{ type: 'redis.appDbWritten' }],
+    'redis.requestFailed': [{ type: 'redis.requestFailed', request: 'readAppDb', message: 'ECONNREFUSED' }],
   },
   // late grows with every write while reconciling and reconcileAttempts with every retry: only their shape matters.
   serialize: (s) => {

@@ -1,7 +1,7 @@
 // appDbGate: holds while closed (writes nothing), reconciles exactly the diff, passes through when open, retries
 // when Redis is down. Fakes stand for Redis: a map of APP_DB content and a list of write calls.
 import { describe, expect, it } from 'vitest';
-import { createActor, fromPromise, SimulatedClock } from 'xstate';
+import { createActor, SimulatedClock, type AnyActorRef } from 'xstate';
 import {
   appDbGateMachine,
   holdOps,
@@ -25,25 +25,26 @@ function start(opts: { appDb?: AppDbContent; readFails?: number; writeFails?: nu
   let writeFails = opts.writeFails ?? 0;
   let reads = 0;
   const clock = new SimulatedClock();
+  // The Redis owner's answers come back as events, a tick later (as redisTables answers).
+  const later = (self: AnyActorRef, e: Parameters<AnyActorRef['send']>[0]) => setTimeout(() => self.send(e), 0);
   const machine = appDbGateMachine.provide({
-    actors: {
-      readAppDb: fromPromise<AppDbContent>(async () => {
+    actions: {
+      requestAppDbRead: ({ self }) => {
         reads += 1;
         if (readFails > 0) {
           readFails -= 1;
-          throw new Error('ECONNREFUSED');
-        }
-        return structuredClone(appDb);
-      }),
-      writeAppDb: fromPromise<void, { ops: DesiredOp[] }>(async ({ input }) => {
+          later(self, { type: 'redis.requestFailed', request: 'readAppDb', message: 'ECONNREFUSED' });
+        } else later(self, { type: 'redis.appDbContent', content: structuredClone(appDb) });
+      },
+      requestReconcileWrite: ({ self }, p: { ops: DesiredOp[] }) => {
         if (writeFails > 0) {
           writeFails -= 1;
-          throw new Error('ECONNRESET');
+          later(self, { type: 'redis.requestFailed', request: 'reconcileAppDb', message: 'ECONNRESET' });
+          return;
         }
-        reconcileWrites.push(input.ops);
-      }),
-    },
-    actions: {
+        reconcileWrites.push(p.ops);
+        later(self, { type: 'redis.appDbWritten' });
+      },
       forwardToAppDb: (_, p: { ops: DesiredOp[] }) => void forwarded.push(p.ops),
       heldKeysChanged: (_, p: { count: number }) => void held.push(p.count),
       countReconcileWrites: (_, p: { set: number; del: number }) => void counted.push(p),
@@ -166,20 +167,20 @@ describe('appDbGate machine', () => {
   });
 
   it('writes that arrive after the diff was computed are written when the gate opens', async () => {
-    let release: () => void = () => {};
-    const gate = new Promise<void>((r) => (release = r));
     const forwarded: DesiredOp[][] = [];
     const writes: DesiredOp[][] = [];
+    // The write is answered only when the test releases it.
+    let release: () => void = () => {};
     const actor = createActor(
       appDbGateMachine.provide({
-        actors: {
-          readAppDb: fromPromise<AppDbContent>(async () => ({})),
-          writeAppDb: fromPromise<void, { ops: DesiredOp[] }>(async ({ input }) => {
-            writes.push(input.ops);
-            await gate;
-          }),
+        actions: {
+          requestAppDbRead: ({ self }) => void setTimeout(() => self.send({ type: 'redis.appDbContent', content: {} })),
+          requestReconcileWrite: ({ self }, p: { ops: DesiredOp[] }) => {
+            writes.push(p.ops);
+            release = () => self.send({ type: 'redis.appDbWritten' });
+          },
+          forwardToAppDb: (_, p: { ops: DesiredOp[] }) => void forwarded.push(p.ops),
         },
-        actions: { forwardToAppDb: (_, p: { ops: DesiredOp[] }) => void forwarded.push(p.ops) },
       }),
       { input: {} },
     ).start();

@@ -4,13 +4,11 @@
 // the initial sync is in progress; the sync completes at most once (EOIU or timeout, never both); the reason is
 // eoiu | timeout | cold; the WARM_RESTART_TABLE states follow initialized → restored → reconciled, or disabled.
 import { describe, expect, it } from 'vitest';
-import { fromPromise, type AnyMachineSnapshot } from 'xstate';
+import { createMachine, type AnyMachineSnapshot } from 'xstate';
 import {
   warmRestartMachine,
-  type SonicWarmRestartConfig,
   type WarmRestartContext,
   type WarmRestartInput,
-  type WarmRestartOutput,
 } from '../../../src/machines/warmRestart/warmRestart.js';
 import { replayAll, shortestPaths, simplePaths, unvisited, type ModelSpec } from '../../support/modelTesting.js';
 
@@ -21,9 +19,17 @@ const rec =
     void calls.push(params === undefined ? name : `${name} ${JSON.stringify(params)}`);
 const count = (prefix: string) => calls.filter((c) => c.startsWith(prefix)).length;
 
+// The children are inert (they have their own models); what they tell their parent, and redisTables' answers, are
+// model events.
+const inert = createMachine({ initial: 'idle', states: { idle: {} } }) as never;
 const machine = warmRestartMachine.provide({
-  actors: { readSonicConfig: fromPromise<SonicWarmRestartConfig>(() => new Promise<never>(() => {})) },
+  actors: { stateFile: inert, eoiuDetector: inert, appDbGate: inert },
   actions: {
+    requestSonicConfig: rec('requestSonicConfig'),
+    notifySynced: rec('notifySynced'),
+    notifyDecided: rec('notifyDecided'),
+    resetRestoreCount: rec('resetRestoreCount'),
+    requestFinalSave: rec('requestFinalSave'),
     setWarmRestartState: rec('setWarmRestartState'),
     incrementRestoreCount: rec('incrementRestoreCount'),
     countColdStart: rec('countColdStart'),
@@ -44,14 +50,18 @@ function specFor(input: WarmRestartInput): ModelSpec<typeof machine> {
     machine,
     input,
     events: {
-      'stateFile.loaded': [{ type: 'stateFile.loaded' }],
+      'stateFile.loaded': [{ type: 'stateFile.loaded', ports: {}, slot: 'current', savedAt: 1 }],
       'stateFile.cold': [{ type: 'stateFile.cold', reason: 'missing' }],
-      'eoiu.detected': [{ type: 'eoiu.detected' }],
-      'appDbGate.opened': [{ type: 'appDbGate.opened' }],
-      'done:readSonicConfig': [
-        { type: 'done', output: { enabled: true, timerSecs: 3 } },
-        { type: 'done', output: { enabled: false } },
+      'eoiu.detected': [{ type: 'eoiu.detected', messagesSeen: 1, dumpedInterfaces: 1 }],
+      'appDbGate.opened': [{ type: 'appDbGate.opened', set: 0, del: 0 }],
+      'redis.warmRestartConfig': [
+        { type: 'redis.warmRestartConfig', enabled: true, hasRestoreCount: true },
+        { type: 'redis.warmRestartConfig', enabled: false, hasRestoreCount: true },
       ],
+      'redis.requestFailed': [{ type: 'redis.requestFailed', request: 'readWarmRestartConfig', message: 'down' }],
+      'config.ports': [{ type: 'config.ports', names: ['Ethernet0'] }],
+      'xstate.error.actor.stateFile': [{ type: 'xstate.error.actor.stateFile', error: new Error('store broken') }],
+      shutdown: [{ type: 'shutdown' }],
     },
     project: (s) => ctx(s),
     reset: () => {
@@ -61,11 +71,19 @@ function specFor(input: WarmRestartInput): ModelSpec<typeof machine> {
     check: ({ snapshot, clock }) => {
       const c = ctx(snapshot);
       const opens = calls.filter((x) => x.startsWith('openAppDbGate'));
-      const syncing = snapshot.matches('initialSyncInProgress');
-      const undecided = snapshot.matches('checking');
+      const syncing = snapshot.matches({ running: { decision: 'initialSyncInProgress' } });
+      const undecided = snapshot.matches({ running: { decision: 'checking' } }) || c.mode === undefined;
       // The gate stays closed until the decision, and through a warm initial sync; then it is opened exactly once.
+      // (After a shutdown the decision stops where it was.)
       if (syncing || undecided) expect(opens).toEqual([]);
-      else expect(opens).toEqual([`openAppDbGate ${JSON.stringify({ reconcile: c.mode === 'warm' })}`]);
+      else if (snapshot.matches('running'))
+        expect(opens).toEqual([`openAppDbGate ${JSON.stringify({ reconcile: c.mode === 'warm' })}`]);
+      // portsync hears "synced" exactly once, when the decision region is complete.
+      const complete = c.mode !== undefined && calls.includes('notifySynced');
+      expect(count('notifySynced')).toBe(complete ? 1 : 0);
+      if (snapshot.matches({ running: { decision: 'complete' } })) expect(count('notifySynced')).toBe(1);
+      // Shutdown asks the state file for its final save, unless the store is broken.
+      if (snapshot.matches('finishing')) expect(count('requestFinalSave')).toBe(1);
       // The initial-sync timer is armed exactly while the warm initial sync is in progress.
       const armed = clock.pending().filter((t) => t.event?.type.startsWith('xstate.after.initialSyncTimeout'));
       expect(armed.length, 'initialSyncTimeout armed').toBe(syncing ? 1 : 0);
@@ -75,7 +93,7 @@ function specFor(input: WarmRestartInput): ModelSpec<typeof machine> {
       const completions = count('countEoiuDetected') + count('countEoiuTimeout');
       expect(completions).toBeLessThanOrEqual(1);
       expect(count('recordInitialSyncEnd')).toBe(completions);
-      expect(completions).toBe(c.mode === 'warm' && !syncing ? 1 : 0);
+      if (snapshot.matches('running')) expect(completions).toBe(c.mode === 'warm' && !syncing ? 1 : 0);
       if (c.reason !== undefined) expect(['eoiu', 'timeout', 'cold']).toContain(c.reason);
       if (c.reason === 'eoiu') expect(count('countEoiuDetected')).toBe(1);
       if (c.reason === 'timeout') expect(count('countEoiuTimeout')).toBe(1);
@@ -84,20 +102,28 @@ function specFor(input: WarmRestartInput): ModelSpec<typeof machine> {
       if (c.mode === 'cold') expect(states).toEqual(['disabled']);
       else expect(['initialized', 'restored', 'reconciled'].slice(0, states.length)).toEqual(states);
       expect(count('countColdStart') + count('countWarmStart')).toBe(c.mode === undefined ? 0 : 1);
-      if (snapshot.status === 'done') {
-        const out = snapshot.output as WarmRestartOutput;
-        expect(out.mode).toBe(c.mode);
-        expect(out.reason).toBe(c.mode === 'cold' ? 'cold' : c.reason);
-        if (out.mode === 'warm') expect(states).toEqual(['initialized', 'restored', 'reconciled']);
+      // SONiC's restore_count: +1 on a warm start, "0" on a cold one; portsync told the mode once.
+      expect(count('incrementRestoreCount')).toBe(c.mode === 'warm' ? 1 : 0);
+      expect(count('resetRestoreCount')).toBe(c.mode === 'cold' ? 1 : 0);
+      expect(count('notifyDecided')).toBe(c.mode === undefined ? 0 : 1);
+      // SONiC's authority: warm exactly when the enable flag and a restore_count were reported.
+      if (c.mode !== undefined && c.authority === 'sonic') {
+        expect(c.mode === 'warm').toBe(c.sonic?.enabled === true && c.sonic.hasRestoreCount);
+      }
+      if (snapshot.matches({ running: { decision: 'complete' } })) {
+        expect(c.reason).toBe(c.mode === 'cold' ? 'cold' : c.reason);
+        if (c.mode === 'warm') expect(states).toEqual(['initialized', 'restored', 'reconciled']);
       }
     },
   };
 }
 
-describe.each([
-  { timeoutSecs: 5, checkEnableTable: false },
-  { timeoutSecs: 5, checkEnableTable: true },
-  { timeoutSecs: 0, checkEnableTable: false },
+describe.each<WarmRestartInput>([
+  { timeoutSecs: 5, authority: 'sonic' },
+  { timeoutSecs: 0, authority: 'sonic' },
+  { timeoutSecs: 5, authority: 'stateFile', checkEnableTable: false },
+  { timeoutSecs: 5, authority: 'stateFile', checkEnableTable: true },
+  { timeoutSecs: 0, authority: 'stateFile', checkEnableTable: false },
 ])('warmRestart model (xstate/graph), input %o', (input) => {
   const spec = specFor(input);
 

@@ -1,0 +1,133 @@
+// redisTables, the one owner of Redis, against the real test Redis: it answers the warm-restart machines' requests as
+// events sent to the requester by systemId (the warm-restart configuration, APP_DB as a consumer will see it, the
+// reconciliation writes), keeps WARM_RESTART_TABLE|portsyncd restore_count as SONiC does, reports the initial
+// CONFIG_DB / STATE_DB read, and fails a request made while Redis cannot be reached after requestWaitMs.
+import { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createActor, fromCallback, setup, type AnyEventObject } from 'xstate';
+import { createRedisTables } from '../../../src/actors/portsync/redisTables.js';
+import { createLogger } from '../../../src/io/log.js';
+import type { RedisTablesCommand } from '../../../src/machines/portsync/events.js';
+
+const APPL_DB = 33;
+const CONFIG_DB = 34;
+const STATE_DB = 35;
+const databases = {
+  appDb: { id: APPL_DB, separator: ':' },
+  configDb: { id: CONFIG_DB, separator: '|' },
+  stateDb: { id: STATE_DB, separator: '|' },
+};
+
+/** A parent with the real redisTables and a stand-in "warmRestart" that records what it is sent. */
+function harness(url: string, requestWaitMs = 5_000) {
+  const replies: AnyEventObject[] = [];
+  const reports: AnyEventObject[] = [];
+  const machine = setup({
+    actors: {
+      redisTables: createRedisTables({
+        url,
+        databases,
+        logger: createLogger('silent'),
+        registry: new Registry(),
+        requestWaitMs,
+        backoff: { initialMs: 20, maxMs: 100 },
+      }),
+      requester: fromCallback(({ receive }) => receive((e: AnyEventObject) => void replies.push(e))),
+    },
+  }).createMachine({
+    invoke: [
+      { id: 'redisTables', systemId: 'redisTables', src: 'redisTables' },
+      { id: 'warmRestart', systemId: 'warmRestart', src: 'requester' },
+    ],
+    on: { '*': { actions: ({ event }) => void reports.push(event) } },
+  });
+  const actor = createActor(machine).start();
+  const send = (cmd: RedisTablesCommand) => actor.system.get('redisTables')!.send(cmd);
+  return { actor, send, replies, reports };
+}
+
+describe('redisTables', () => {
+  const socket = inject('redisSocket');
+  const app = new Redis({ path: socket, db: APPL_DB });
+  const config = new Redis({ path: socket, db: CONFIG_DB });
+  const state = new Redis({ path: socket, db: STATE_DB });
+  beforeAll(async () => {
+    await Promise.all([app.flushdb(), config.flushdb(), state.flushdb()]);
+    await config.hset('PORT|Ethernet4', { lanes: '5' });
+    await config.hset('PORT|Ethernet0', { lanes: '1' });
+    await state.hset('PORT_TABLE|Ethernet96', { state: 'ok' });
+  });
+  afterAll(() => [app, config, state].forEach((c) => c.disconnect()));
+
+  it('reports redis.up and the initial CONFIG_DB / STATE_DB read', async () => {
+    const h = harness(socket);
+    await expect.poll(() => h.reports.map((e) => e.type)).toEqual(['redis.up', 'redis.initialState']);
+    expect(h.reports[1]).toMatchObject({
+      configPorts: { Ethernet0: { lanes: '1' }, Ethernet4: { lanes: '5' } },
+      statePorts: ['Ethernet96'],
+    });
+    expect(Object.keys((h.reports[1] as unknown as { configPorts: object }).configPorts)).toEqual([
+      'Ethernet0',
+      'Ethernet4',
+    ]);
+    h.actor.stop();
+  });
+
+  it('answers the warm-restart configuration and keeps restore_count as SONiC does', async () => {
+    const h = harness(socket);
+    h.send({ type: 'redis.readWarmRestartConfig', replyTo: 'warmRestart' });
+    await expect
+      .poll(() => h.replies)
+      .toEqual([{ type: 'redis.warmRestartConfig', enabled: false, hasRestoreCount: false }]);
+    h.send({ type: 'redis.restoreCount', change: 'reset' });
+    await expect.poll(() => state.hget('WARM_RESTART_TABLE|portsyncd', 'restore_count')).toBe('0');
+    await state.hset('WARM_RESTART_ENABLE_TABLE|system', 'enable', 'true');
+    h.send({ type: 'redis.readWarmRestartConfig', replyTo: 'warmRestart' });
+    await expect
+      .poll(() => h.replies.at(-1))
+      .toEqual({
+        type: 'redis.warmRestartConfig',
+        enabled: true,
+        hasRestoreCount: true,
+      });
+    h.send({ type: 'redis.restoreCount', change: 'increment' });
+    h.send({ type: 'redis.warmRestartState', state: 'restored' });
+    await expect
+      .poll(() => state.hgetall('WARM_RESTART_TABLE|portsyncd'))
+      .toEqual({ restore_count: '1', state: 'restored' });
+    h.actor.stop();
+  });
+
+  it('answers APP_DB as a consumer will see it, and confirms reconciliation writes once Redis has them', async () => {
+    const h = harness(socket);
+    await app.hset('PORT_TABLE:Ethernet0', { lanes: '1', mtu: '9100' });
+    await app.hset('PORT_TABLE:Ethernet8', { lanes: '9' });
+    // Pending producer writes: Ethernet0's mtu changes, Ethernet8 is deleted.
+    await app.sadd('PORT_TABLE_KEY_SET', 'Ethernet0', 'Ethernet8');
+    await app.hset('_PORT_TABLE:Ethernet0', { mtu: '1500' });
+    await app.sadd('PORT_TABLE_DEL_SET', 'Ethernet8');
+    h.send({ type: 'redis.readAppDb', replyTo: 'warmRestart' });
+    await expect
+      .poll(() => h.replies)
+      .toEqual([{ type: 'redis.appDbContent', content: { Ethernet0: { lanes: '1', mtu: '1500' } } }]);
+    h.send({
+      type: 'redis.reconcileAppDb',
+      ops: [{ op: 'set', key: 'PortInitDone', fields: { lanes: '0' } }],
+      replyTo: 'warmRestart',
+    });
+    await expect.poll(() => h.replies.at(-1)).toEqual({ type: 'redis.appDbWritten' });
+    expect(await app.hgetall('_PORT_TABLE:PortInitDone')).toEqual({ lanes: '0' });
+    expect(await app.sismember('PORT_TABLE_KEY_SET', 'PortInitDone')).toBe(1);
+    h.actor.stop();
+  });
+
+  it('a request while Redis cannot be reached fails after requestWaitMs', async () => {
+    const h = harness('/nonexistent/redis.sock', 200);
+    h.send({ type: 'redis.readAppDb', replyTo: 'warmRestart' });
+    await expect
+      .poll(() => h.replies, { timeout: 3_000 })
+      .toEqual([{ type: 'redis.requestFailed', request: 'readAppDb', message: 'Redis not available within 200 ms' }]);
+    h.actor.stop();
+  });
+});

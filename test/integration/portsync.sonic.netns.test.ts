@@ -1,0 +1,245 @@
+// What orchagent would see: the real daemon in a network namespace, its own redis-server (killed and brought back
+// empty in one scenario), and a ConsumerStateTable-style consumer (SUBSCRIBE, then EVALSHA of a pop script with
+// batch 128) on APPL_DB PORT_TABLE. Scenario by scenario, in order: cold start; a cold `restart swss` with the
+// state file kept; warm with the state file; a configured link deleted and a CONFIG_DB change while down (warm);
+// warm without a state file; Redis restarted empty; 300 ports. Ethernet-BP0 (a chassis port name) is configured
+// throughout.
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scanHashes } from '../../src/io/redis/scanHashes.js';
+import { ConsumerStateTable } from '../support/consumerStateTable.js';
+import { canUseNetns, createNetns, type Netns } from '../support/netns.js';
+import { PrivateRedis } from '../support/privateRedis.js';
+import { kernelTruth, killDaemon, sortedHashes, startDaemonIn, type RunningDaemon } from '../support/portsyncDaemon.js';
+
+const pattern = /^(Ethernet|PortChannel)/;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const netnsOk = canUseNetns();
+if (netnsOk !== true) console.warn(`skipping SONiC-consumer integration tests: ${netnsOk}`);
+
+const portConfig: Record<string, Record<string, string>> = {
+  Ethernet0: { lanes: '1,2,3,4', speed: '100000', alias: 'etp1' },
+  Ethernet4: { lanes: '5,6,7,8', speed: '100000', alias: 'etp2' },
+  'Ethernet-BP0': { lanes: '101', speed: '400000', alias: 'bp0' },
+};
+
+describe.skipIf(netnsOk !== true)("portsync speaks SONiC's semantics to a ConsumerStateTable", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'syncvisor-sonic-it-'));
+  const redis = new PrivateRedis(join(dir, 'redis.sock'));
+  const statePath = join(dir, 'portsyncd.json');
+  const logPath = join(dir, 'daemon.log');
+  const configFile = join(dir, 'syncvisor.json');
+  let ns: Netns | undefined;
+  let daemon: RunningDaemon | undefined;
+  let consumer: ConsumerStateTable | undefined;
+  let clients: Redis[] = [];
+  const db = (n: number) => {
+    const c = new Redis({ path: redis.socket, db: n, maxRetriesPerRequest: 1 });
+    clients.push(c);
+    return c;
+  };
+  let app: Redis, config: Redis, state: Redis;
+  const connect = () => {
+    for (const c of clients) c.disconnect();
+    clients = [];
+    app = db(0);
+    config = db(4);
+    state = db(6);
+  };
+  const curl = (path: string) => ns!.exec('curl', ['-s', `http://127.0.0.1:9113${path}`]);
+  const readyz = () =>
+    ns!.exec('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', 'http://127.0.0.1:9113/readyz']);
+  const metric = (name: string) => new RegExp(`^${name} (\\S+)$`, 'm').exec(curl('/metrics'))?.[1];
+  const warmTable = () => state.hgetall('WARM_RESTART_TABLE|portsyncd');
+  const loadConfig = async (ports: Record<string, Record<string, string>>) => {
+    const p = config.pipeline();
+    for (const [name, fields] of Object.entries(ports)) p.hset(`PORT|${name}`, fields);
+    await p.exec();
+  };
+  const newConsumer = async () => {
+    await consumer?.close();
+    consumer = new ConsumerStateTable(app, 'PORT_TABLE', 0, 128);
+    await consumer.start();
+    return consumer;
+  };
+  const expectStateDbIsKernelTruth = async () =>
+    expect
+      .poll(async () => JSON.stringify(sortedHashes(Object.fromEntries(await scanHashes(state, 'PORT_TABLE|')))), {
+        timeout: 20_000,
+        interval: 100,
+      })
+      .toBe(JSON.stringify(sortedHashes(kernelTruth(ns!, pattern))));
+  /** The cold-start set: every configured port with its CONFIG_DB fields, PortConfigDone {count}, PortInitDone last. */
+  const expectColdSet = async (c: ConsumerStateTable, ports: Record<string, Record<string, string>>) => {
+    const want = [...Object.keys(ports), 'PortConfigDone', 'PortInitDone'].map((k) => `SET ${k}`).sort();
+    await expect.poll(() => [...c.lines()].sort(), { timeout: 30_000, interval: 100 }).toEqual(want);
+    for (const [name, fields] of Object.entries(ports)) expect(c.ops(name)[0]!.fields).toEqual(fields);
+    expect(c.ops('PortConfigDone')[0]!.fields).toEqual({ count: String(Object.keys(ports).length) });
+    expect(c.ops('PortInitDone')[0]!.fields).toEqual({ lanes: '0' });
+    // SPOP takes random members: with more keys pending than one batch, the order across batches is random (as it is
+    // for orchagent); within one batch the consumer sorts.
+    if (want.length <= 128) {
+      expect(c.lines().at(-1)).toBe('SET PortInitDone');
+      expect(c.lines().indexOf('SET PortConfigDone')).toBeLessThan(c.lines().indexOf('SET PortInitDone'));
+    }
+    for (const b of c.batches) expect(b.ops.length).toBeLessThanOrEqual(128);
+  };
+  const start = () => (daemon = startDaemonIn(ns!, configFile, logPath));
+
+  beforeAll(async () => {
+    await redis.start();
+    connect();
+    ns = createNetns('svsn');
+    for (const [a, b] of [
+      ['Ethernet0', 'p0'],
+      ['Ethernet4', 'p4'],
+      ['Ethernet-BP0', 'pbp0'],
+    ] as const) {
+      ns.addVethPair(a, b);
+      ns.set(a, 'up');
+      ns.set(b, 'up');
+    }
+    writeFileSync(
+      configFile,
+      JSON.stringify({
+        services: ['portsync'],
+        log: { level: 'info' },
+        http: { listen: '127.0.0.1:9113' },
+        redis: { url: redis.socket },
+        stateFile: { path: statePath, debounceMs: 50 },
+        warmRestart: { timeoutSecs: 2 },
+      }),
+    );
+  });
+
+  afterAll(async () => {
+    await killDaemon(daemon);
+    await consumer?.close();
+    for (const c of clients) c.disconnect();
+    ns?.destroy();
+    await redis.kill();
+    if (process.env.SYNCVISOR_KEEP_LOGS) console.log(readFileSync(logPath, 'utf8'));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('cold start: the consumer receives every CONFIG_DB port, PortConfigDone, then PortInitDone', async () => {
+    await loadConfig(portConfig);
+    const c = await newConsumer();
+    start();
+    await expectColdSet(c, portConfig);
+    await expect.poll(readyz, { timeout: 15_000 }).toBe('200');
+    expect(await warmTable()).toEqual({ state: 'disabled', restore_count: '0' });
+    await expectStateDbIsKernelTruth();
+    expect(await state.hgetall('PORT_TABLE|Ethernet-BP0')).toHaveProperty('state', 'ok');
+  }, 60_000);
+
+  it('cold `restart swss` with the state file kept: cold at once (no EOIU wait), the same cold set', async () => {
+    await killDaemon(daemon); // swss stop; the state file stays
+    expect(existsSync(statePath)).toBe(true);
+    // swss.sh on a cold start: APPL_DB flushed, STATE_DB PORT_TABLE removed.
+    await app.flushdb();
+    for (const k of await state.keys('PORT_TABLE|*')) await state.del(k);
+    const c = await newConsumer();
+    start();
+    await expectColdSet(c, portConfig);
+    await expect.poll(readyz, { timeout: 15_000 }).toBe('200');
+    expect(metric('syncvisor_warm_restart_cold_starts_total')).toBe('1');
+    expect(metric('syncvisor_warm_restarts_total')).toBe('0');
+    expect(metric('syncvisor_eoiu_timeouts_total')).toBe('0');
+    expect(await warmTable()).toEqual({ state: 'disabled', restore_count: '0' });
+  }, 60_000);
+
+  it('warm with the state file: the consumer receives PortInitDone only; restore_count + 1', async () => {
+    await state.hset('WARM_RESTART_ENABLE_TABLE|swss', 'enable', 'true');
+    await killDaemon(daemon);
+    const c = await newConsumer();
+    start();
+    await expect.poll(() => c.lines(), { timeout: 30_000, interval: 100 }).toEqual(['SET PortInitDone']);
+    await expect.poll(readyz, { timeout: 15_000 }).toBe('200');
+    await sleep(500);
+    expect(c.lines()).toEqual(['SET PortInitDone']);
+    expect(await warmTable()).toEqual({ state: 'reconciled', restore_count: '1' });
+    expect(metric('syncvisor_warm_restarts_total')).toBe('1');
+    await expectStateDbIsKernelTruth();
+  }, 60_000);
+
+  it('warm, a configured link deleted and a CONFIG_DB change while down: nothing deleted or pushed; not ready, named', async () => {
+    await killDaemon(daemon);
+    ns!.del('Ethernet4');
+    await config.hset('PORT|Ethernet0', 'speed', '40000');
+    const c = await newConsumer();
+    start();
+    await expect.poll(warmTable, { timeout: 30_000, interval: 100 }).toEqual({
+      state: 'reconciled',
+      restore_count: '2',
+    });
+    // The missing port is reported 5 s after the CONFIG_DB read.
+    await expect
+      .poll(() => metric('syncvisor_portsync_missing_ports\\{port="Ethernet4"\\}'), { timeout: 15_000, interval: 200 })
+      .toBe('1');
+    expect(c.lines()).toEqual([]);
+    expect(readyz()).toBe('503');
+    expect(readFileSync(logPath, 'utf8')).toMatch(/PortInitDone not sent.*Ethernet4|Ethernet4.*PortInitDone not sent/);
+    // APPL_DB keeps the port and the old speed: removing and reconfiguring ports is portmgrd's job.
+    expect(await app.hget('PORT_TABLE:Ethernet4', 'lanes')).toBe('5,6,7,8');
+    expect(await app.hget('PORT_TABLE:Ethernet0', 'speed')).toBe('100000');
+    expect(await app.hgetall('PORT_TABLE:PortInitDone')).toEqual({ lanes: '0' });
+    await expectStateDbIsKernelTruth();
+    // The port comes back: PortInitDone is sent, ready.
+    ns!.addVethPair('Ethernet4', 'p4');
+    ns!.set('Ethernet4', 'up');
+    ns!.set('p4', 'up');
+    await expect.poll(() => c.lines(), { timeout: 15_000, interval: 100 }).toEqual(['SET PortInitDone']);
+    await expect.poll(readyz, { timeout: 15_000 }).toBe('200');
+    expect(metric('syncvisor_portsync_missing_ports\\{port="Ethernet4"\\}')).toBeUndefined();
+  }, 60_000);
+
+  it('warm without a state file: still warm, the consumer receives PortInitDone only', async () => {
+    await killDaemon(daemon);
+    rmSync(statePath, { force: true });
+    rmSync(`${statePath}.backup`, { force: true });
+    const c = await newConsumer();
+    start();
+    await expect.poll(() => c.lines(), { timeout: 30_000, interval: 100 }).toEqual(['SET PortInitDone']);
+    await expect.poll(readyz, { timeout: 15_000 }).toBe('200');
+    expect(await warmTable()).toEqual({ state: 'reconciled', restore_count: '3' });
+    expect(readFileSync(logPath, 'utf8')).toMatch(/"mode":"warm".*state file missing/);
+  }, 60_000);
+
+  it('Redis restarted empty: APPL_DB rebuilt as a cold start, STATE_DB rewritten, not ready in between', async () => {
+    await expect.poll(readyz, { timeout: 5_000 }).toBe('200');
+    await consumer?.close();
+    await redis.kill();
+    await expect.poll(readyz, { timeout: 10_000 }).toBe('503');
+    await redis.start();
+    connect();
+    // The configuration is loaded again (as SONiC's database service does).
+    await loadConfig({ ...portConfig, Ethernet0: { ...portConfig.Ethernet0!, speed: '40000' } });
+    const c = await newConsumer();
+    await expectColdSet(c, { ...portConfig, Ethernet0: { ...portConfig.Ethernet0!, speed: '40000' } });
+    await expect.poll(readyz, { timeout: 15_000 }).toBe('200');
+    await expectStateDbIsKernelTruth();
+  }, 60_000);
+
+  it('300 ports: the cold set arrives in batches of at most 128', async () => {
+    await killDaemon(daemon);
+    const many: Record<string, Record<string, string>> = { ...portConfig };
+    for (let i = 0; i < 300; i++) {
+      const name = `Ethernet${1000 + i * 4}`;
+      ns!.addVethPair(name, `q${i}`);
+      ns!.set(name, 'up');
+      many[name] = { lanes: String(1000 + i), speed: '100000', alias: `etp${1000 + i}` };
+    }
+    await state.del('WARM_RESTART_ENABLE_TABLE|swss');
+    await app.flushdb();
+    await loadConfig(many);
+    const c = await newConsumer();
+    start();
+    await expectColdSet(c, many);
+    await expect.poll(readyz, { timeout: 20_000 }).toBe('200');
+    console.log(`300 ports: ${c.received.length} ops in ${c.batches.length} pops`);
+  }, 120_000);
+});
