@@ -181,6 +181,64 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    events: z
+      .object({
+        listen: hostPort
+          .default('127.0.0.1:9043')
+          .describe(
+            'Address of the O-RAN O-Cloud Notification API v2 (/api/ocloudNotifications/v2/); runs with the ptp service. Kubernetes sets the pod address.',
+          ),
+        uriBase: z
+          .string()
+          .default('')
+          .describe('http://HOST:PORT written into UriLocation; empty: http://localhost:<listening port>.'),
+        storePath: z
+          .string()
+          .default('/var/lib/syncvisor/events')
+          .describe('Directory of subscriptions.json (subscriptions and the last overall sync-state).'),
+        allowHosts: z
+          .array(z.string())
+          .default([])
+          .describe(
+            'EndpointUri hosts allowed (names, IPs, CIDRs, comma-separated). Empty: any host (the API then POSTs wherever a subscriber says).',
+          ),
+        maxSubscriptions: z.number().int().min(1).default(10_000).describe('Further subscriptions are refused (400).'),
+        maxConsumers: z
+          .number()
+          .int()
+          .min(1)
+          .default(1_000)
+          .describe('Distinct EndpointUri values held; further ones are refused (400).'),
+        maxBodyBytes: z.number().int().min(256).default(65_536).describe('Larger request bodies get 413.'),
+        maxConnections: z.number().int().min(1).default(512).describe('Open connections to the API at most.'),
+        queueMax: z
+          .number()
+          .int()
+          .min(1)
+          .default(1_000)
+          .describe('Notifications queued per consumer; overflow drops the oldest, counted.'),
+        timeoutMs: z.number().int().min(1).default(2_000).describe('Timeout of one POST to a consumer (CEP: 2 s).'),
+        removeAfterFailures: z
+          .number()
+          .int()
+          .min(1)
+          .default(10)
+          .describe("Consecutive connection failures that delete a consumer's subscriptions (CEP: 10)."),
+        backoff: z
+          .object({
+            initialMs: z
+              .number()
+              .int()
+              .min(0)
+              .default(100)
+              .describe('Pause before the next POST to a consumer after a connection failure.'),
+            maxMs: z.number().int().min(0).default(5_000).describe('Upper bound of that pause (doubling).'),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
     inspect: z
       .object({
         enabled: z.boolean().default(false).describe('Serve the local inspector page (127.0.0.1 only).'),

@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.js';
 import type { MetricsHub } from '../io/http/metricsHub.js';
 import type { Logger } from '../io/log.js';
 import type { PtpGeneration } from '../io/ptp/generation.js';
+import type { PtpEventsHook } from './events.js';
 import { createSocketServer, type SocketServerInput } from '../actors/ptp/socketServer.js';
 import { createEmitLogs, createPtpLoader } from '../actors/ptp/ptpGeneration.js';
 import { clockStateMachine } from '../machines/ptp/clockState.js';
@@ -15,6 +16,8 @@ export interface PtpDeps {
   config: Config;
   logger: Logger;
   metrics: MetricsHub;
+  /** The events service's adapter (src/daemon/events.ts), when the events API runs. */
+  events?: PtpEventsHook;
 }
 
 /** The sidecar machine with its I/O provided (exported for tests that run it without the supervisor). */
@@ -28,6 +31,7 @@ export function providedPtpSidecarMachine(deps: PtpDeps) {
     actions: {
       reportClockState: ({ context }, params) => {
         current?.setClockState(context.process, context.iface, params.to);
+        deps.events?.clockChanged({ ...context, from: context.current, to: params.to });
         logger.info(
           { clock: context.key, profile: context.profile, from: context.current, to: params.to },
           'ptp clock state',
@@ -47,6 +51,7 @@ export function providedPtpSidecarMachine(deps: PtpDeps) {
         onLoaded: (g) => {
           current?.stop();
           current = g;
+          deps.events?.generationLoaded(g);
         },
       }),
       emitLogs: createEmitLogs(ptp.emitLogsUrl, ptp.emitLogsTimeoutMs),
