@@ -371,7 +371,9 @@ describe('events API (O-RAN v2 as cloud-event-proxy serves it)', () => {
     expect(subs.some((s) => s.EndpointUri === rejecting.url())).toBe(true);
     expect(rejecting.received.length).toBe(1 + 12);
     await until('slow consumer', () => slow.received.length, (n) => n >= 1 + 12);
+    await new Promise((r) => setTimeout(r, 400)); // the last slow answer
     const text = await metrics();
+    process.stdout.write(text.split('\n').filter((l) => l.startsWith('syncvisor_events')).join('\n') + '\n');
     expect(text).toContain(`syncvisor_events_deliveries_total{consumer="${rejecting.url()}",result="rejected"} 12`);
     expect(text).toContain(`syncvisor_events_deliveries_total{consumer="${slow.url()}",result="delivered"} 12`);
     expect(text).not.toContain(`consumer="${dead.url()}"`);
@@ -401,6 +403,30 @@ describe('events API (O-RAN v2 as cloud-event-proxy serves it)', () => {
     await new Promise((r) => setTimeout(r, 300));
     // LOCKED again after the restart, but the overall state LOCKED was already sent: no sync-state event.
     expect(a.bodies().slice(start).map(normalized)).toEqual([lock('LOCKED', '-4')]);
+  });
+
+  it('100 consumers × 7 resources: 700 subscriptions, every consumer gets each event once', async () => {
+    const many = await new EventConsumer().start();
+    const paths = Array.from({ length: 100 }, (_, i) => `/c${i}`);
+    for (let i = 0; i < paths.length; i += 10) {
+      const batch = paths.slice(i, i + 10).flatMap((p) => allResources.map((r) => subscribe(r, many.url(p))));
+      expect((await Promise.all(batch)).map((r) => r.status)).toEqual(batch.map(() => 201));
+    }
+    expect(many.received.length).toBe(700); // 700 initial notifications
+    expect(await metrics()).toMatch(/syncvisor_events_consumers 10[0-9]/);
+    const start = many.received.length;
+    line('ptp4l[40.0]: [ptp4l.0.config] master offset 900 s2 freq -1 path delay 89');
+    await until('100 consumers', () => many.received.length - start, (n) => n >= 200);
+    await new Promise((r) => setTimeout(r, 300));
+    const got = many.received.slice(start);
+    expect(got).toHaveLength(200);
+    for (const p of paths) {
+      const mine = got.filter((r) => r.path === p).map((r) => normalized(JSON.parse(r.body)));
+      expect(mine).toEqual([lock('FREERUN', '900'), sync('FREERUN')]);
+    }
+    // One id per event, shared by all 100 recipients.
+    expect(new Set(got.map((r) => (JSON.parse(r.body) as { id: string }).id)).size).toBe(2);
+    await many.close();
   });
 
   it('DELETE subscriptions removes everything', async () => {

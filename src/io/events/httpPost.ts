@@ -4,8 +4,8 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
-const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 4, maxFreeSockets: 4 });
-const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 4, maxFreeSockets: 4 });
+const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 8, maxFreeSockets: 8 });
+const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 8, maxFreeSockets: 8 });
 
 export class PostError extends Error {
   constructor(
