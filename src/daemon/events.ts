@@ -241,7 +241,14 @@ export function createEventsService(deps: EventsDeps): EventsService {
         firstFreerun.delete(e.key);
         continue;
       }
-      const change: ClockChange = { key: e.key, process: e.process, iface: e.iface, profile: e.profile, from: null, to: 'FREERUN' };
+      const change: ClockChange = {
+        key: e.key,
+        process: e.process,
+        iface: e.iface,
+        profile: e.profile,
+        from: null,
+        to: 'FREERUN',
+      };
       if (known.has(e.key)) announceChange(g, change, true);
       else firstFreerun.add(e.key); // its statechart is spawned after this batch: announce its initial report
     }

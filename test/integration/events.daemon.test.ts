@@ -55,9 +55,17 @@ async function startDaemon(): Promise<void> {
   daemon.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const address = await until('http', () => /"address":"([^"]+)","msg":"http listening"/.exec(stderr)?.[1], Boolean);
   httpBase = `http://${address}`;
-  const ev = await until('events API', () => /"address":"([^"]+)","msg":"events API listening"/.exec(stderr)?.[1], Boolean);
+  const ev = await until(
+    'events API',
+    () => /"address":"([^"]+)","msg":"events API listening"/.exec(stderr)?.[1],
+    Boolean,
+  );
   eventsBase = `http://${ev}`;
-  await until('readiness', async () => (await fetch(`${httpBase}/readyz`)).status, (s) => s === 200);
+  await until(
+    'readiness',
+    async () => (await fetch(`${httpBase}/readyz`)).status,
+    (s) => s === 200,
+  );
   stream = await new Promise<Socket>((resolve, reject) => {
     const c = connect(sock, () => resolve(c));
     c.on('error', reject);
@@ -80,7 +88,10 @@ async function subscribe(resource: string, endpoint: string): Promise<Response> 
   return fetch(`${api()}/subscriptions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ ResourceAddress: resource.startsWith('/cluster') ? resource : `${node}${resource}`, EndpointUri: endpoint }),
+    body: JSON.stringify({
+      ResourceAddress: resource.startsWith('/cluster') ? resource : `${node}${resource}`,
+      EndpointUri: endpoint,
+    }),
   });
 }
 
@@ -164,10 +175,11 @@ describe('events API (O-RAN v2 as cloud-event-proxy serves it)', () => {
     const s = await fetch(`${api()}/subscriptions`);
     expect(s.status).toBe(200);
     expect(await s.text()).toBe('null');
-    const p = (await (await fetch(`${api()}/publishers`)).json()) as Array<{ ResourceAddress: string; EndpointUri: string }>;
-    expect(p.map((x) => x.ResourceAddress)).toEqual(
-      expect.arrayContaining(allResources.map((r) => `${node}${r}`)),
-    );
+    const p = (await (await fetch(`${api()}/publishers`)).json()) as Array<{
+      ResourceAddress: string;
+      EndpointUri: string;
+    }>;
+    expect(p.map((x) => x.ResourceAddress)).toEqual(expect.arrayContaining(allResources.map((r) => `${node}${r}`)));
     expect(p).toHaveLength(7);
     expect(p[0]!.EndpointUri).toMatch(/\/api\/ocloudNotifications\/v2\/dummy$/);
     const nf = await fetch(`${api()}/nothing`);
@@ -187,7 +199,9 @@ describe('events API (O-RAN v2 as cloud-event-proxy serves it)', () => {
       expect(body.ResourceAddress).toBe(`${node}${r}`);
       expect(body.EndpointUri).toBe(a.url());
       expect(body.SubscriptionId).toMatch(uuid);
-      expect(body.UriLocation).toMatch(new RegExp(`^http://localhost:\\d+/api/ocloudNotifications/v2/subscriptions/${body.SubscriptionId}$`));
+      expect(body.UriLocation).toMatch(
+        new RegExp(`^http://localhost:\\d+/api/ocloudNotifications/v2/subscriptions/${body.SubscriptionId}$`),
+      );
       // The initial notification arrived before the 201.
       expect(a.received.length).toBe(before + 1);
       const h = a.received[before]!.headers;
@@ -258,14 +272,25 @@ describe('events API (O-RAN v2 as cloud-event-proxy serves it)', () => {
     const start = a.received.length;
     const startB = b.received.length;
     const steps: Array<[string, unknown[]]> = [
-      ['ptp4l[2.0]: [ptp4l.0.config] master offset -5 s2 freq -1 path delay 89', [lock('LOCKED', '-5'), sync('LOCKED')]],
+      [
+        'ptp4l[2.0]: [ptp4l.0.config] master offset -5 s2 freq -1 path delay 89',
+        [lock('LOCKED', '-5'), sync('LOCKED')],
+      ],
       [
         'phc2sys[3.0]: [ptp4l.0.config] CLOCK_REALTIME phc offset 8 s2 freq -6990 delay 502',
-        [ev(...OS, [['CLOCK_REALTIME', 'notification', 'LOCKED'], ['CLOCK_REALTIME', 'metric', '8']])],
+        [
+          ev(...OS, [
+            ['CLOCK_REALTIME', 'notification', 'LOCKED'],
+            ['CLOCK_REALTIME', 'metric', '8'],
+          ]),
+        ],
       ],
       ['ptp4l[4.0]: [ptp4l.0.config] CLOCK_CLASS_CHANGE 248.000000', [ev(...CC, [['ens5f1/master', 'metric', '248']])]],
       ['ptp4l[4.5]: [ptp4l.0.config] CLOCK_CLASS_CHANGE 248.000000', []],
-      ['ptp4l[5.0]: [ptp4l.0.config] master offset 500 s2 freq -1 path delay 89', [lock('FREERUN', '500'), sync('FREERUN')]],
+      [
+        'ptp4l[5.0]: [ptp4l.0.config] master offset 500 s2 freq -1 path delay 89',
+        [lock('FREERUN', '500'), sync('FREERUN')],
+      ],
       ['ptp4l[6.0]: [ptp4l.0.config] master offset 600 s2 freq -1 path delay 89', []],
       ['ptp4l[7.0]: [ptp4l.0.config] master offset 1 s2 freq -1 path delay 89', [lock('LOCKED', '1'), sync('LOCKED')]],
       [
@@ -278,26 +303,51 @@ describe('events API (O-RAN v2 as cloud-event-proxy serves it)', () => {
       line(l);
       expected = expected.concat(out);
       if (out.length === 0) await new Promise((r) => setTimeout(r, 300)); // nothing may arrive
-      await until(`events after ${l}`, () => a.received.length - start, (n) => n >= expected.length);
+      await until(
+        `events after ${l}`,
+        () => a.received.length - start,
+        (n) => n >= expected.length,
+      );
       expect(a.bodies().slice(start).map(normalized)).toEqual(expected);
     }
     // The holdover timer (2 s) ends in FREERUN with the last offset.
     expected = expected.concat([lock('FREERUN', '1'), sync('FREERUN')]);
-    await until('holdover timeout', () => a.received.length - start, (n) => n >= expected.length, 10_000);
+    await until(
+      'holdover timeout',
+      () => a.received.length - start,
+      (n) => n >= expected.length,
+      10_000,
+    );
     const got = a.bodies().slice(start);
     expect(got.map(normalized)).toEqual(expected);
     // b subscribed to lock-state only: the same events, with the same ids.
     const lockIds = got.filter((x) => (x as { source: string }).source === LS[0]).map((x) => (x as { id: string }).id);
-    await until('b', () => b.received.length - startB, (n) => n >= lockIds.length);
-    expect(b.bodies().slice(startB).map((x) => (x as { id: string }).id)).toEqual(lockIds);
+    await until(
+      'b',
+      () => b.received.length - startB,
+      (n) => n >= lockIds.length,
+    );
+    expect(
+      b
+        .bodies()
+        .slice(startB)
+        .map((x) => (x as { id: string }).id),
+    ).toEqual(lockIds);
     // Ids are fresh per event.
     expect(new Set(got.map((x) => (x as { id: string }).id)).size).toBe(got.length);
-    process.stdout.write(`events received by a consumer (raw):\n${a.received.slice(start).map((r) => r.body).join('\n')}\n`);
+    process.stdout.write(
+      `events received by a consumer (raw):\n${a.received
+        .slice(start)
+        .map((r) => r.body)
+        .join('\n')}\n`,
+    );
 
     const text = await metrics();
     expect(text).toContain('syncvisor_events_published_total{type="event.sync.ptp-status.ptp-state-change"} 5');
     expect(text).toContain('syncvisor_events_published_total{type="event.sync.ptp-status.ptp-clock-class-change"} 1');
-    expect(text).toMatch(new RegExp(`syncvisor_events_deliveries_total\\{consumer="${a.url()}",result="delivered"\\} ${expected.length}`));
+    expect(text).toMatch(
+      new RegExp(`syncvisor_events_deliveries_total\\{consumer="${a.url()}",result="delivered"\\} ${expected.length}`),
+    );
     expect(text).toContain(`syncvisor_events_queue_depth{consumer="${a.url()}"} 0`);
   });
 
@@ -314,7 +364,10 @@ describe('events API (O-RAN v2 as cloud-event-proxy serves it)', () => {
     expect(await cs('/sync/sync-status/sync-state')).toEqual({ status: 200, body: sync('FREERUN') });
     expect(await cs('/sync/sync-status/os-clock-sync-state')).toEqual({
       status: 200,
-      body: ev(...OS, [['CLOCK_REALTIME', 'notification', 'LOCKED'], ['CLOCK_REALTIME', 'metric', '8']]),
+      body: ev(...OS, [
+        ['CLOCK_REALTIME', 'notification', 'LOCKED'],
+        ['CLOCK_REALTIME', 'metric', '8'],
+      ]),
     });
     expect((await cs('/sync/gnss-status/gnss-sync-status')).status).toBe(404);
     // Without the leading slash too (CEP accepts both).
@@ -327,11 +380,19 @@ describe('events API (O-RAN v2 as cloud-event-proxy serves it)', () => {
     const start = a.received.length;
     const ctl = spawnSync(process.execPath, [bin, 'ctl', 'restart', '--socket', sock], { encoding: 'utf8' });
     expect(ctl.status).toBe(0);
-    await until('restart', () => (stderr.match(/ptp generation ready|ptp configuration loaded/g) ?? []).length, (n) => n >= 2);
+    await until(
+      'restart',
+      () => (stderr.match(/ptp generation ready|ptp configuration loaded/g) ?? []).length,
+      (n) => n >= 2,
+    );
     expect(await (await fetch(`${api()}/subscriptions`)).json()).toEqual(subsBefore);
     await new Promise((r) => setTimeout(r, 200));
     line('ptp4l[9.0]: [ptp4l.0.config] master offset -3 s2 freq -1 path delay 89');
-    await until('after restart', () => a.received.length - start, (n) => n >= 2);
+    await until(
+      'after restart',
+      () => a.received.length - start,
+      (n) => n >= 2,
+    );
     await new Promise((r) => setTimeout(r, 200));
     expect(a.bodies().slice(start).map(normalized)).toEqual([lock('LOCKED', '-3'), sync('LOCKED')]);
   });
@@ -353,36 +414,61 @@ describe('events API (O-RAN v2 as cloud-event-proxy serves it)', () => {
     const t0 = Date.now();
     for (let i = 0; i < 12; i++) {
       line(`ptp4l[${10 + i}.0]: [ptp4l.0.config] master offset ${i % 2 === 0 ? 500 : -2} s2 freq -1 path delay 89`);
-      await until(`live consumer, change ${i}`, () => a.received.length - start, (n) => n >= 2 * (i + 1));
+      await until(
+        `live consumer, change ${i}`,
+        () => a.received.length - start,
+        (n) => n >= 2 * (i + 1),
+      );
     }
     const liveMs = Date.now() - t0;
     // The hung consumer has at most a few requests out (2 s timeout each); the live one got all 24 events meanwhile.
     expect(hung.received.length).toBeLessThan(1 + 12);
     expect(liveMs).toBeLessThan(12 * 2_000);
     // The refusing consumer's subscriptions are gone after 10 consecutive failures, with a log line.
-    await until('dead consumer removed', async () => {
-      const subs = (await (await fetch(`${api()}/subscriptions`)).json()) as Array<{ EndpointUri: string }> | null;
-      return (subs ?? []).some((s) => s.EndpointUri === dead.url());
-    }, (present) => !present);
+    await until(
+      'dead consumer removed',
+      async () => {
+        const subs = (await (await fetch(`${api()}/subscriptions`)).json()) as Array<{ EndpointUri: string }> | null;
+        return (subs ?? []).some((s) => s.EndpointUri === dead.url());
+      },
+      (present) => !present,
+    );
     await until('removal log line', () => stderr.includes('consumer removed: its subscriptions were deleted'), Boolean);
     expect(stderr).toContain(dead.url());
     // The rejecting consumer keeps its subscription (no retry, failures reset), the slow one got everything.
     const subs = (await (await fetch(`${api()}/subscriptions`)).json()) as Array<{ EndpointUri: string }>;
     expect(subs.some((s) => s.EndpointUri === rejecting.url())).toBe(true);
     expect(rejecting.received.length).toBe(1 + 12);
-    await until('slow consumer', () => slow.received.length, (n) => n >= 1 + 12);
+    await until(
+      'slow consumer',
+      () => slow.received.length,
+      (n) => n >= 1 + 12,
+    );
     await new Promise((r) => setTimeout(r, 400)); // the last slow answer
     const text = await metrics();
-    process.stdout.write(text.split('\n').filter((l) => l.startsWith('syncvisor_events')).join('\n') + '\n');
+    process.stdout.write(
+      text
+        .split('\n')
+        .filter((l) => l.startsWith('syncvisor_events'))
+        .join('\n') + '\n',
+    );
     expect(text).toContain(`syncvisor_events_deliveries_total{consumer="${rejecting.url()}",result="rejected"} 12`);
     expect(text).toContain(`syncvisor_events_deliveries_total{consumer="${slow.url()}",result="delivered"} 12`);
     expect(text).not.toContain(`consumer="${dead.url()}"`);
     // Remove the hung consumer explicitly so it does not linger.
     for (const s of subs.filter((x) => x.EndpointUri === hung.url()))
-      expect((await fetch(`${api()}/subscriptions/${(s as unknown as { SubscriptionId: string }).SubscriptionId}`, { method: 'DELETE' })).status).toBe(204);
+      expect(
+        (
+          await fetch(`${api()}/subscriptions/${(s as unknown as { SubscriptionId: string }).SubscriptionId}`, {
+            method: 'DELETE',
+          })
+        ).status,
+      ).toBe(204);
     for (const c of [hung, rejecting, slow]) await c.close();
     for (const s of subs.filter((x) => x.EndpointUri === rejecting.url() || x.EndpointUri === slow.url()))
-      await fetch(`${api()}/subscriptions/${(s as unknown as { SubscriptionId: string }).SubscriptionId}`, { method: 'DELETE' });
+      await fetch(`${api()}/subscriptions/${(s as unknown as { SubscriptionId: string }).SubscriptionId}`, {
+        method: 'DELETE',
+      });
   });
 
   it('a daemon restart keeps subscriptions (no initial notification again) and the last sync-state', async () => {
@@ -399,7 +485,11 @@ describe('events API (O-RAN v2 as cloud-event-proxy serves it)', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(a.received.length).toBe(start);
     line('ptp4l[31.0]: [ptp4l.0.config] master offset -4 s2 freq -1 path delay 89');
-    await until('after daemon restart', () => a.received.length - start, (n) => n >= 1);
+    await until(
+      'after daemon restart',
+      () => a.received.length - start,
+      (n) => n >= 1,
+    );
     await new Promise((r) => setTimeout(r, 300));
     // LOCKED again after the restart, but the overall state LOCKED was already sent: no sync-state event.
     expect(a.bodies().slice(start).map(normalized)).toEqual([lock('LOCKED', '-4')]);
@@ -416,7 +506,11 @@ describe('events API (O-RAN v2 as cloud-event-proxy serves it)', () => {
     expect(await metrics()).toMatch(/syncvisor_events_consumers 10[0-9]/);
     const start = many.received.length;
     line('ptp4l[40.0]: [ptp4l.0.config] master offset 900 s2 freq -1 path delay 89');
-    await until('100 consumers', () => many.received.length - start, (n) => n >= 200);
+    await until(
+      '100 consumers',
+      () => many.received.length - start,
+      (n) => n >= 200,
+    );
     await new Promise((r) => setTimeout(r, 300));
     const got = many.received.slice(start);
     expect(got).toHaveLength(200);

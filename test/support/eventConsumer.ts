@@ -3,7 +3,8 @@
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
-export type ConsumerMode = { kind: '204' } | { kind: 'status'; status: number } | { kind: 'slow'; ms: number } | { kind: 'never' };
+export type ConsumerMode =
+  { kind: '204' } | { kind: 'status'; status: number } | { kind: 'slow'; ms: number } | { kind: 'never' };
 
 export interface Received {
   path: string;
