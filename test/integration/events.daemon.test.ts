@@ -375,6 +375,24 @@ describe('events API (O-RAN v2 as cloud-event-proxy serves it)', () => {
     expect(res.status).toBe(200);
   });
 
+  it('syncvisor ctl subscriptions lists them', () => {
+    const host = eventsBase.replace('http://', '');
+    const r = spawnSync(process.execPath, [bin, 'ctl', 'subscriptions', '--api', host], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    const rows = r.stdout.trim().split('\n');
+    expect(rows).toHaveLength(8);
+    expect(rows).toContainEqual(
+      expect.stringMatching(new RegExp(`^[0-9a-f-]{36}  ${node}/sync/ptp-status/lock-state  ${b.url()}$`)),
+    );
+    const j = spawnSync(process.execPath, [bin, 'ctl', 'subscriptions', '--api', host, '--json'], { encoding: 'utf8' });
+    expect(JSON.parse(j.stdout)).toHaveLength(8);
+    const gone = spawnSync(process.execPath, [bin, 'ctl', 'subscriptions', '--api', '127.0.0.1:1'], {
+      encoding: 'utf8',
+    });
+    expect(gone.status).toBe(1);
+    expect(gone.stderr).toMatch(/^syncvisor ctl subscriptions: http:\/\/127\.0\.0\.1:1\//);
+  });
+
   it('CMD RESTART keeps every subscription; events continue', async () => {
     const subsBefore = await (await fetch(`${api()}/subscriptions`)).json();
     const start = a.received.length;
