@@ -136,6 +136,11 @@ export function createEventsService(deps: EventsDeps): EventsService {
     help: 'Consumer endpoints (distinct EndpointUri) with at least one subscription.',
     registers,
   });
+  const apiUp = new Gauge({
+    name: 'syncvisor_events_api_up',
+    help: '1 while the events REST API listens, 0 while it cannot (it retries every second).',
+    registers,
+  });
   const store = new SubscriptionStore(ev.storePath, () => {
     subscriptionsGauge.set(store.size);
     consumersGauge.set(store.consumers().length);
@@ -323,7 +328,10 @@ export function createEventsService(deps: EventsDeps): EventsService {
         maxBodyBytes: ev.maxBodyBytes,
         maxConnections: ev.maxConnections,
         logger: apiLogger,
-        onListening: (_address, p) => (boundPort = p),
+        onListening: (_address, p) => {
+          boundPort = p;
+          apiUp.set(1);
+        },
         handler: (sendBack) =>
           createEventsApi({
             store,
@@ -372,8 +380,10 @@ export function createEventsService(deps: EventsDeps): EventsService {
           { consumers: params.consumers, subscriptions: store.size, file: store.file },
           'subscriptions loaded',
         ),
-      logServerFailed: ({ event }) =>
-        apiLogger.warn({ err: (event as { error?: string }).error }, 'events API restarting after a listen failure'),
+      logServerFailed: ({ event }) => {
+        apiUp.set(0);
+        apiLogger.warn({ err: (event as { error?: string }).error }, 'events API restarting after a listen failure');
+      },
     },
   });
 

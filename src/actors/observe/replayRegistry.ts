@@ -1,6 +1,7 @@
 // The machines a trace can name, for `syncvisor replay`, and how to rebuild the I/O results that are more than data.
 import type { AnyEventObject, AnyStateMachine } from 'xstate';
 import { PtpGeneration } from '../../io/ptp/generation.js';
+import { eventsServiceMachine } from '../../machines/events/eventsService.js';
 import { portsyncMachine } from '../../machines/portsync/portsync.js';
 import { ptpSidecarMachine } from '../../machines/ptp/ptpSidecar.js';
 import { supervisorMachine } from '../../machines/supervisor/supervisor.js';
@@ -14,6 +15,7 @@ export interface ReplayEntry {
 export const replayRegistry: Record<string, ReplayEntry> = {
   supervisor: { machine: supervisorMachine },
   portsync: { machine: portsyncMachine },
+  eventsService: { machine: eventsServiceMachine },
   ptpSidecar: {
     machine: ptpSidecarMachine,
     rehydrate: (event) =>
