@@ -173,7 +173,12 @@ export function createEventsService(deps: EventsDeps): EventsService {
   };
   const apply = (input: EventsInput): void => {
     for (const p of model.apply(input)) publish(p);
-    if (model.lastSyncState !== null && model.lastSyncState !== store.lastSyncState) {
+    // Persisted while anyone is subscribed (or a file exists): without subscribers nobody was told anything.
+    if (
+      model.lastSyncState !== null &&
+      model.lastSyncState !== store.lastSyncState &&
+      (store.size > 0 || store.hasFile)
+    ) {
       store
         .setLastSyncState(model.lastSyncState)
         .catch((err: unknown) => logger.error({ err: String(err) }, 'last sync-state not stored'));

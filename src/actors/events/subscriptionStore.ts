@@ -33,6 +33,8 @@ export class SubscriptionStore {
   private readonly subs = new Map<string, Subscription>();
   lastSyncState: string | null = null;
   private loaded = false;
+  /** The file existed at load or has been written since. */
+  hasFile = false;
   private pending: Promise<void> | undefined;
   private running: Promise<void> = Promise.resolve();
 
@@ -49,6 +51,7 @@ export class SubscriptionStore {
     if (this.loaded) return;
     const text = await readFileIfExists(this.file, maxFileBytes);
     if (text !== undefined) {
+      this.hasFile = true;
       const parsed = JSON.parse(text) as Partial<StoreFile>;
       if (parsed.version !== 1 || !Array.isArray(parsed.subscriptions))
         throw new Error(`${this.file}: not a syncvisor subscriptions file (version 1)`);
@@ -166,6 +169,7 @@ export class SubscriptionStore {
       .then(() => {
         this.pending = undefined;
         const content: StoreFile = { version: 1, lastSyncState: this.lastSyncState, subscriptions: this.list() };
+        this.hasFile = true;
         return writeFileAtomic(this.file, `${goJson(content, 2)}\n`);
       });
     this.pending = next;
