@@ -1,9 +1,22 @@
 // The configuration schema: every key, its default and its validation. Dotted names (`ptp.socketPath`) are the
 // keys of ARCHITECTURE.md; a file nests them (`{"ptp": {"socketPath": …}}`). docs/configuration.md is generated
 // from this file (npm run docs:config), so each key carries a description.
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:9101');
+
+/** An events.allowHosts entry: a host name, an IP address, or IP/prefix. */
+function hostEntryValid(s: string): boolean {
+  const slash = s.indexOf('/');
+  if (slash < 0)
+    return (
+      isIP(s) !== 0 || /^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*$/.test(s)
+    );
+  const family = isIP(s.slice(0, slash));
+  const prefix = s.slice(slash + 1);
+  return family !== 0 && /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32);
+}
 
 export const serviceNames = ['portsync', 'ptp'] as const;
 export type ServiceName = (typeof serviceNames)[number];
@@ -197,7 +210,7 @@ export const configSchema = z
           .default('/var/lib/syncvisor/events')
           .describe('Directory of subscriptions.json (subscriptions and the last overall sync-state).'),
         allowHosts: z
-          .array(z.string())
+          .array(z.string().refine(hostEntryValid, 'expected a host name, an IP address or a CIDR block (10.0.0.0/8)'))
           .default([])
           .describe(
             'EndpointUri hosts allowed (names, IPs, CIDRs, comma-separated). Empty: any host (the API then POSTs wherever a subscriber says).',

@@ -201,7 +201,12 @@ export function createEventsApi(deps: EventsApiDeps): (req: RestRequest) => Prom
     }
     const sub = /^subscriptions\/([^/]+)$/.exec(rest);
     if (sub) {
-      const id = decodeURIComponent(sub[1]!);
+      let id: string;
+      try {
+        id = decodeURIComponent(sub[1]!);
+      } catch {
+        return empty(404); // a malformed %-escape names no subscription
+      }
       if (m === 'GET') {
         const s = store.get(id);
         return s ? json(200, compact(s)) : empty(404);

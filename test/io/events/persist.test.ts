@@ -6,6 +6,7 @@ import { readFileIfExists, writeFileAtomic } from '../../../src/io/events/persis
 import { endpointPolicy } from '../../../src/io/events/endpoint.js';
 import { encodeCloudEvent, rfc3339Nano } from '../../../src/io/events/cloudEvent.js';
 import { goJson, nameUuid } from '../../../src/io/events/ids.js';
+import { ConfigError, loadConfig } from '../../../src/config/load.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'syncvisor-evpersist-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -53,6 +54,21 @@ describe('endpoint policy', () => {
     expect(p.check('http://169.254.169.254/latest')).toMatch(/allowHosts/);
     expect(p.check('http://other.svc/e')).toMatch(/allowHosts/);
     expect(() => endpointPolicy(['10.0.0.0/40'])).toThrow(/prefix/);
+  });
+
+  it('events.* configuration: defaults, and a bad allow-list entry is a configuration error', () => {
+    const c = loadConfig({ flags: {} });
+    expect(c.events).toMatchObject({
+      listen: '127.0.0.1:9043',
+      removeAfterFailures: 10,
+      timeoutMs: 2000,
+      allowHosts: [],
+    });
+    expect(loadConfig({ flags: { 'events.allowHosts': 'consumer.ns.svc,10.128.0.0/14' } }).events.allowHosts).toEqual([
+      'consumer.ns.svc',
+      '10.128.0.0/14',
+    ]);
+    expect(() => loadConfig({ flags: { 'events.allowHosts': '10.0.0.0/40' } })).toThrow(ConfigError);
   });
 });
 
