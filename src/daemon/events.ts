@@ -196,7 +196,7 @@ export function createEventsService(deps: EventsDeps): EventsService {
 
   async function offsetOf(g: PtpGeneration | undefined, change: ClockChange): Promise<number> {
     if (!g) return 0;
-    const from = change.iface === 'CLOCK_REALTIME' ? ['phc', 'sys'] : ['master'];
+    const from = change.iface === 'CLOCK_REALTIME' ? ['phc', 'sys'] : ['master', change.process];
     const values = await readGauge(g.registry, 'openshift_ptp_offset_ns');
     for (const f of from) {
       const v = values.find(

@@ -246,6 +246,9 @@ describe('events API (O-RAN v2 as cloud-event-proxy serves it)', () => {
     // The initial notification must be answered 204: a 500 or a refused connection fails the subscribe (400).
     b.mode = { kind: 'status', status: 500 };
     expect((await subscribe(allResources[0]!, b.url())).status).toBe(400);
+    // One that accepts and never answers: 400 after the 2 s timeout, nothing hangs.
+    b.mode = { kind: 'never' };
+    expect((await subscribe(allResources[0]!, b.url())).status).toBe(400);
     b.mode = { kind: '204' };
     expect((await subscribe(allResources[0]!, 'http://127.0.0.1:1/gone')).status).toBe(400);
     // A second consumer on lock-state only.
@@ -351,6 +354,26 @@ describe('events API (O-RAN v2 as cloud-event-proxy serves it)', () => {
     expect(text).toContain(`syncvisor_events_queue_depth{consumer="${a.url()}"} 0`);
   });
 
+  it('a gnss receiver state from the socket becomes a gnss-sync-status event', async () => {
+    const start = a.received.length;
+    line('gnss[20.0]: [ts2phc.0.config] ens5f1 gnss_status 3 offset 5 s2');
+    await until(
+      'gnss event',
+      () => a.received.length - start,
+      (n) => n >= 1,
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    // Today's parser keeps neither the gnss offset nor the fix (gnss_status) of that line: both are "0" until the ptp
+    // service reports them; the state and the shape are CEP's.
+    expect(a.bodies().slice(start).map(normalized)).toEqual([
+      ev('/sync/gnss-status/gnss-sync-status', 'event.sync.gnss-status.gnss-state-change', [
+        ['ens5f1/master', 'notification', 'SYNCHRONIZED'],
+        ['ens5f1/master', 'metric', '0'],
+        ['ens5f1/master/gpsFix', 'metric', '0'],
+      ]),
+    ]);
+  });
+
   it('CurrentState after the changes, from the live statecharts', async () => {
     const cs = async (r: string) => {
       const res = await fetch(`${api()}${node}${r}/CurrentState`);
@@ -369,7 +392,8 @@ describe('events API (O-RAN v2 as cloud-event-proxy serves it)', () => {
         ['CLOCK_REALTIME', 'metric', '8'],
       ]),
     });
-    expect((await cs('/sync/gnss-status/gnss-sync-status')).status).toBe(404);
+    expect((await cs('/sync/gnss-status/gnss-sync-status')).status).toBe(200);
+    expect((await cs('/sync/synce-status/lock-state')).status).toBe(404);
     // Without the leading slash too (CEP accepts both).
     const res = await fetch(`${api()}/cluster/node/node1/sync/ptp-status/lock-state/CurrentState`);
     expect(res.status).toBe(200);
