@@ -256,7 +256,10 @@ describe('events API (O-RAN v2 as cloud-event-proxy serves it)', () => {
     const big = await fetch(`${api()}/subscriptions`, { method: 'POST', body: 'x'.repeat(70_000) });
     expect(big.status).toBe(413);
 
-    const list = (await (await fetch(`${api()}/subscriptions`)).json()) as Array<{ SubscriptionId: string }>;
+    const listText = await (await fetch(`${api()}/subscriptions`)).text();
+    // Go's json.MarshalIndent(…, "", " "): one space per level.
+    expect(listText.startsWith('[\n {\n  "ResourceAddress": "/cluster/node/node1/')).toBe(true);
+    const list = JSON.parse(listText) as Array<{ SubscriptionId: string }>;
     expect(list).toHaveLength(8);
     const one = await fetch(`${api()}/subscriptions/${list[0]!.SubscriptionId}`);
     expect(one.status).toBe(200);

@@ -186,7 +186,7 @@ export function createEventsApi(deps: EventsApiDeps): (req: RestRequest) => Prom
         UriLocation: `${base}publishers/${pid}`,
       };
     });
-    return json(200, goJson(list, 2));
+    return json(200, goJson(list, 1));
   }
 
   return async (req: RestRequest): Promise<RestReply> => {
@@ -195,7 +195,7 @@ export function createEventsApi(deps: EventsApiDeps): (req: RestRequest) => Prom
     const m = req.method;
     if (rest === 'subscriptions') {
       if (m === 'POST') return createSubscription(req.body);
-      if (m === 'GET') return json(200, store.size === 0 ? 'null' : goJson(store.list(), 2));
+      if (m === 'GET') return json(200, store.size === 0 ? 'null' : goJson(store.list(), 1));
       if (m === 'DELETE') return deleteAll();
       return empty(405);
     }
