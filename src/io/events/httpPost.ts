@@ -4,19 +4,34 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
-const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 8, maxFreeSockets: 8 });
-const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 8, maxFreeSockets: 8 });
+// No per-host socket limit: a queued request would spend its timeout waiting for a socket. The number of requests in
+// flight is bounded by the callers (one per consumer's delivery machine, one per open API connection).
+const httpAgent = new HttpAgent({ keepAlive: true, maxFreeSockets: 16 });
+const httpsAgent = new HttpsAgent({ keepAlive: true, maxFreeSockets: 16 });
 
 export class PostError extends Error {
   constructor(
     message: string,
     readonly kind: 'timeout' | 'connection',
+    /** The error hit a kept-alive socket that the peer had closed (no request reached it). */
+    readonly staleSocket = false,
   ) {
     super(message);
   }
 }
 
 export function postJson(endpoint: string, body: string, timeoutMs: number): Promise<{ status: number }> {
+  const deadline = Date.now() + timeoutMs;
+  return postOnce(endpoint, body, timeoutMs).catch((err: unknown) => {
+    // A kept-alive socket the consumer closed meanwhile fails at once; that is no answer from the consumer. Try once
+    // more on a fresh socket within the same deadline (what Node's documentation advises for reused sockets).
+    const left = deadline - Date.now();
+    if (err instanceof PostError && err.staleSocket && left > 0) return postOnce(endpoint, body, left, true);
+    throw err;
+  });
+}
+
+function postOnce(endpoint: string, body: string, timeoutMs: number, fresh = false): Promise<{ status: number }> {
   return new Promise((resolve, reject) => {
     let url: URL;
     try {
@@ -39,7 +54,7 @@ export function postJson(endpoint: string, body: string, timeoutMs: number): Pro
       url,
       {
         method: 'POST',
-        agent: isHttps ? httpsAgent : httpAgent,
+        agent: fresh ? false : isHttps ? httpsAgent : httpAgent,
         headers: { 'content-type': 'application/json', 'content-length': payload.length },
       },
       (res: IncomingMessage) => {
@@ -57,7 +72,10 @@ export function postJson(endpoint: string, body: string, timeoutMs: number): Pro
       finish(new PostError(`no answer within ${timeoutMs} ms`, 'timeout'));
       req.destroy();
     }, timeoutMs);
-    req.on('error', (err: NodeJS.ErrnoException) => finish(new PostError(err.code ?? err.message, 'connection')));
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      const stale = req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE');
+      finish(new PostError(err.code ?? err.message, 'connection', stale));
+    });
     req.end(payload);
   });
 }
