@@ -14,6 +14,7 @@ import { benchPtpRestart } from './ptpRestart.js';
 import { benchStateSave } from './stateSave.js';
 import { benchSupervisorForwarding } from './supervisorForwarding.js';
 import { benchWarmRestart } from './warmRestart.js';
+import { benchEvents } from './events.js';
 import { findings } from './findings.js';
 
 const quick = process.env['BENCH_QUICK'] === '1';
@@ -96,6 +97,8 @@ results.push(
   ),
 );
 results.push(await step('P7 state save', () => benchStateSave({ runs: quick ? 5 : 15, ports: 4096 })));
+for (const n of [1, 100])
+  results.push(await step(`P8 events N=${n}`, () => benchEvents({ runs, consumers: n, changes: quick ? 10 : 40 })));
 const load1 = loadavg();
 const seconds = (performance.now() - started) / 1000;
 

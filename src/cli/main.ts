@@ -18,6 +18,7 @@ const usage = {
 Usage:
   syncvisor run [options]           run the daemon (see: syncvisor run --help)
   syncvisor ctl restart [--socket]  ask the PTP sidecar to restart (CMD RESTART)
+  syncvisor ctl subscriptions       list the PTP event subscriptions (O-RAN events API)
   syncvisor replay FILE [options]   re-run a recorded trace on a simulated clock
   syncvisor --version | --help
 
@@ -46,14 +47,19 @@ Exit codes: 0 clean shutdown, 1 usage, 2 invalid configuration, 70 a child excee
 75 ptp.restart.mode=process restart requested.
 `,
   ctl: `Usage: syncvisor ctl restart [--socket PATH]
+       syncvisor ctl subscriptions [--api HOST:PORT] [--json]
 
-Connects to the PTP sidecar socket, writes "CMD RESTART\\n" and closes. The sidecar re-reads its configuration
-while its listener and every connection stay open.
+restart: connects to the PTP sidecar socket, writes "CMD RESTART\\n" and closes. The sidecar re-reads its
+configuration while its listener and every connection stay open.
+subscriptions: lists the subscriptions of the events API (GET /api/ocloudNotifications/v2/subscriptions), one per
+line: id, resource address, endpoint.
 
 Options:
-  --socket PATH   sidecar socket (default: ptp.socketPath of the configuration, /cloud-native/events.sock)
-  --config FILE   read ptp.socketPath from this configuration
-  -h, --help      this text
+  --socket PATH    sidecar socket (default: ptp.socketPath of the configuration, /cloud-native/events.sock)
+  --api HOST:PORT  events API address (default: events.listen of the configuration, 127.0.0.1:9043)
+  --json           print the API's JSON as it is
+  --config FILE    read ptp.socketPath / events.listen from this configuration
+  -h, --help       this text
 `,
 };
 
@@ -148,13 +154,23 @@ async function runCommand(args: string[]): Promise<number> {
 }
 
 async function ctlCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { socket: { type: 'string' }, config: { type: 'string' } }, true);
+  const { values, positionals } = parse(
+    args,
+    { socket: { type: 'string' }, config: { type: 'string' }, api: { type: 'string' }, json: { type: 'boolean' } },
+    true,
+  );
   if (values.help || positionals.length === 0) {
     process.stdout.write(usage.ctl);
     return values.help ? exitCodes.ok : exitCodes.usage;
   }
+  if (positionals[0] === 'subscriptions' && positionals.length === 1) {
+    const api =
+      (values.api as string | undefined) ??
+      loadConfig({ file: values.config as string | undefined, env: process.env }).events.listen;
+    return listSubscriptions(api, values.json === true);
+  }
   if (positionals[0] !== 'restart' || positionals.length > 1)
-    throw new UsageError(`unknown ctl command "${positionals.join(' ')}" (known: restart)`);
+    throw new UsageError(`unknown ctl command "${positionals.join(' ')}" (known: restart, subscriptions)`);
   const socket =
     (values.socket as string | undefined) ??
     loadConfig({ file: values.config as string | undefined, env: process.env }).ptp.socketPath;
@@ -164,6 +180,27 @@ async function ctlCommand(args: string[]): Promise<number> {
     process.stderr.write(`syncvisor ctl restart: ${(err as Error).message}\n`);
     return exitCodes.unavailable;
   }
+  return exitCodes.ok;
+}
+
+async function listSubscriptions(api: string, json: boolean): Promise<number> {
+  const url = `http://${api}/api/ocloudNotifications/v2/subscriptions`;
+  let text: string;
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+    text = await res.text();
+    if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
+  } catch (err) {
+    process.stderr.write(`syncvisor ctl subscriptions: ${url}: ${(err as Error).message}\n`);
+    return 1;
+  }
+  if (json) {
+    process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+    return exitCodes.ok;
+  }
+  const subs = (JSON.parse(text) ?? []) as Array<Record<string, string>>;
+  if (subs.length === 0) process.stdout.write('no subscriptions\n');
+  for (const s of subs) process.stdout.write(`${s.SubscriptionId}  ${s.ResourceAddress}  ${s.EndpointUri}\n`);
   return exitCodes.ok;
 }
 

@@ -1,6 +1,7 @@
 // The configuration schema: every key, its default and its validation. Dotted names (`ptp.socketPath`) are the
 // keys of ARCHITECTURE.md; a file nests them (`{"ptp": {"socketPath": …}}`). docs/configuration.md is generated
 // from this file (npm run docs:config), so each key carries a description.
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const hostPort = z
@@ -27,6 +28,18 @@ const daemonUrl = z.string().refine((v) => {
     return false;
   }
 }, "expected '' or an http(s) URL");
+
+/** An events.allowHosts entry: a host name, an IP address, or IP/prefix. */
+function hostEntryValid(s: string): boolean {
+  const slash = s.indexOf('/');
+  if (slash < 0)
+    return (
+      isIP(s) !== 0 || /^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*$/.test(s)
+    );
+  const family = isIP(s.slice(0, slash));
+  const prefix = s.slice(slash + 1);
+  return family !== 0 && /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32);
+}
 
 export const serviceNames = ['portsync', 'ptp'] as const;
 export type ServiceName = (typeof serviceNames)[number];
@@ -269,6 +282,64 @@ export const configSchema = z
           .default(2)
           .describe('Retries after a failed emit-logs or port-aliases attempt.'),
         daemonRetryDelayMs: z.number().int().min(0).max(60_000).default(200).describe('Delay before each retry.'),
+      })
+      .strict()
+      .prefault({}),
+    events: z
+      .object({
+        listen: hostPort
+          .default('127.0.0.1:9043')
+          .describe(
+            'Address of the O-RAN O-Cloud Notification API v2 (/api/ocloudNotifications/v2/); runs with the ptp service. Kubernetes sets the pod address.',
+          ),
+        uriBase: z
+          .string()
+          .default('')
+          .describe('http://HOST:PORT written into UriLocation; empty: http://localhost:<listening port>.'),
+        storePath: z
+          .string()
+          .default('/var/lib/syncvisor/events')
+          .describe('Directory of subscriptions.json (subscriptions and the last overall sync-state).'),
+        allowHosts: z
+          .array(z.string().refine(hostEntryValid, 'expected a host name, an IP address or a CIDR block (10.0.0.0/8)'))
+          .default([])
+          .describe(
+            'EndpointUri hosts allowed (names, IPs, CIDRs, comma-separated). Empty: any host (the API then POSTs wherever a subscriber says).',
+          ),
+        maxSubscriptions: z.number().int().min(1).default(10_000).describe('Further subscriptions are refused (400).'),
+        maxConsumers: z
+          .number()
+          .int()
+          .min(1)
+          .default(1_000)
+          .describe('Distinct EndpointUri values held; further ones are refused (400).'),
+        maxBodyBytes: z.number().int().min(256).default(65_536).describe('Larger request bodies get 413.'),
+        maxConnections: z.number().int().min(1).default(512).describe('Open connections to the API at most.'),
+        queueMax: z
+          .number()
+          .int()
+          .min(1)
+          .default(1_000)
+          .describe('Notifications queued per consumer; overflow drops the oldest, counted.'),
+        timeoutMs: z.number().int().min(1).default(2_000).describe('Timeout of one POST to a consumer (CEP: 2 s).'),
+        removeAfterFailures: z
+          .number()
+          .int()
+          .min(1)
+          .default(10)
+          .describe("Consecutive connection failures that delete a consumer's subscriptions (CEP: 10)."),
+        backoff: z
+          .object({
+            initialMs: z
+              .number()
+              .int()
+              .min(0)
+              .default(100)
+              .describe('Pause before the next POST to a consumer after a connection failure.'),
+            maxMs: z.number().int().min(0).default(5_000).describe('Upper bound of that pause (doubling).'),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

@@ -16,6 +16,7 @@ import { embeddedRedisChildSpec } from './embeddedRedis.js';
 import { portsyncChildSpecs } from './portsync.js';
 import { ptpChildSpecs } from './ptp.js';
 import { installSignalHandlers } from './signals.js';
+import { createEventsService } from './events.js';
 
 export interface DaemonOptions {
   config: Config;
@@ -111,8 +112,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   try {
     if (config.services.includes('portsync'))
       children.push(...portsyncChildSpecs({ config, logger: logger.child({ svc: 'portsync' }), metrics, redisUrl }));
-    if (config.services.includes('ptp'))
-      children.push(...ptpChildSpecs({ config, logger: logger.child({ svc: 'ptp' }), metrics }));
+    if (config.services.includes('ptp')) {
+      const events = createEventsService({ config, logger: logger.child({ svc: 'ptp' }), metrics });
+      children.push(...ptpChildSpecs({ config, logger: logger.child({ svc: 'ptp' }), metrics, events: events.hook }));
+      children.push(events.childSpec);
+    }
   } catch (err) {
     await embedded?.stop(); // e.g. a bad database_config.json: no redis-server left behind
     throw err;

@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.js';
 import type { MetricsHub } from '../io/http/metricsHub.js';
 import { rateLimitedLog, type Logger } from '../io/log.js';
 import type { PtpGeneration } from '../io/ptp/generation.js';
+import type { PtpEventsHook } from './events.js';
 import { createSocketServer, type SocketServerInput } from '../actors/ptp/socketServer.js';
 import { configErrorCounter, createEmitLogs, createPtpLoader } from '../actors/ptp/ptpGeneration.js';
 import { createGenerationActor } from '../actors/ptp/generationActor.js';
@@ -20,6 +21,8 @@ export interface PtpDeps {
   config: Config;
   logger: Logger;
   metrics: MetricsHub;
+  /** The events service's adapter (src/daemon/events.ts), when the events API runs. */
+  events?: PtpEventsHook;
 }
 
 /** The sidecar machine with its I/O provided (exported for tests that run it without the supervisor). */
@@ -85,7 +88,10 @@ export function providedPtpSidecarMachine(deps: PtpDeps) {
       ptpGeneration: createGenerationActor({
         registry: metrics.global,
         logger,
-        attach: (g) => (serving = g),
+        attach: (g) => {
+          serving = g;
+          deps.events?.generationLoaded(g);
+        },
         detach: (g) => {
           if (serving === g) serving = undefined;
         },
@@ -120,11 +126,13 @@ export function providedPtpSidecarMachine(deps: PtpDeps) {
           },
           'ptp sidecar restarting',
         ),
-      logClockState: (_, e) =>
+      logClockState: (_, e) => {
+        deps.events?.clockChanged(e);
         logger.info(
           { clock: e.key, profile: e.profile, from: e.from, to: e.to, offset: e.offset, clockClass: e.clockClass },
           'ptp clock state',
-        ),
+        );
+      },
     },
   });
 }

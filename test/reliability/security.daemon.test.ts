@@ -118,7 +118,7 @@ describe.skipIf(netnsOk !== true)('security defaults of the real daemon (own net
     ns?.destroy();
   });
 
-  it('defaults: socket 0660, HTTP on 127.0.0.1:9101 only, no inspector, no other TCP listener', async () => {
+  it('defaults: socket 0660, HTTP on 127.0.0.1:9101 and the events API on 127.0.0.1:9043 only, no inspector, no other TCP listener', async () => {
     const d = startDaemon(ns!, mkdtempSync(join(tmpdir(), 'syncvisor-sec-')), []);
     daemons.push(d);
     const [, address] = await waitForLog(d, /"address":"([^"]+)","msg":"http listening"/);
@@ -130,8 +130,11 @@ describe.skipIf(netnsOk !== true)('security defaults of the real daemon (own net
     // The embedded Redis: a Unix socket only (port 0), 0660 as well.
     expect((statSync(join(d.dir, 'run', 'redis.sock')).mode & 0o777).toString(8)).toBe('660');
 
-    expect(tcpListeners(ns!)).toEqual(['127.0.0.1:9101']);
+    await waitForLog(d, /"msg":"events API listening"/);
+    expect(tcpListeners(ns!)).toEqual(['127.0.0.1:9043', '127.0.0.1:9101']);
     expect(httpCode(ns!, 'http://127.0.0.1:9101/healthz')).toBe('200');
+    expect(httpCode(ns!, 'http://127.0.0.1:9043/api/ocloudNotifications/v2/health')).toBe('200');
+    expect(httpCode(ns!, 'http://10.99.0.1:9043/api/ocloudNotifications/v2/health')).toBe('000');
     expect(httpCode(ns!, 'http://10.99.0.1:9101/healthz')).toBe('000');
     expect(httpCode(ns!, 'http://127.0.0.2:9101/healthz')).toBe('000');
     expect(httpCode(ns!, 'http://127.0.0.1:9102/')).toBe('000');
@@ -146,7 +149,8 @@ describe.skipIf(netnsOk !== true)('security defaults of the real daemon (own net
     await waitForLog(d, /"msg":"http listening"/);
     const [, url] = await waitForLog(d, /"url":"([^"]+)","msg":"inspector: serving"/);
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:9102\/?/);
-    expect(tcpListeners(ns!)).toEqual(['127.0.0.1:9101', '127.0.0.1:9102']);
+    await waitForLog(d, /"msg":"events API listening"/);
+    expect(tcpListeners(ns!)).toEqual(['127.0.0.1:9043', '127.0.0.1:9101', '127.0.0.1:9102']);
     expect(httpCode(ns!, 'http://127.0.0.1:9102/')).toBe('200');
     expect(httpCode(ns!, 'http://10.99.0.1:9102/')).toBe('000');
     expect(httpCode(ns!, 'http://127.0.0.2:9102/')).toBe('000');

@@ -3,6 +3,7 @@ import type { AnyActorLogic, AnyEventObject, AnyStateMachine } from 'xstate';
 import { PtpGeneration } from '../../io/ptp/generation.js';
 import { createClockBank } from '../ptp/clockBank.js';
 import { createGenerationActor } from '../ptp/generationActor.js';
+import { eventsServiceMachine } from '../../machines/events/eventsService.js';
 import { portsyncMachine } from '../../machines/portsync/portsync.js';
 import { ptpSidecarMachine } from '../../machines/ptp/ptpSidecar.js';
 import { supervisorMachine } from '../../machines/supervisor/supervisor.js';
@@ -18,6 +19,7 @@ export interface ReplayEntry {
 export const replayRegistry: Record<string, ReplayEntry> = {
   supervisor: { machine: supervisorMachine },
   portsync: { machine: portsyncMachine },
+  eventsService: { machine: eventsServiceMachine },
   ptpSidecar: {
     machine: ptpSidecarMachine,
     rehydrate: (event) =>
