@@ -267,7 +267,9 @@ export function createEventsService(deps: EventsDeps): EventsService {
   const hook: PtpEventsHook = {
     clockChanged(change) {
       known.add(change.key);
-      const announce = change.from !== null || firstFreerun.delete(change.key);
+      // A first report (from null) of FREERUN is the statechart's initial state, which no line said; a first report
+      // of any other state is a real change from "unknown".
+      const announce = change.from !== null || change.to !== 'FREERUN' || firstFreerun.delete(change.key);
       announceChange(generation, change, announce);
     },
     generationLoaded(g) {
