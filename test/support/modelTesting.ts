@@ -86,9 +86,7 @@ export class ModelClock {
 
   /** Armed timers, earliest first. */
   pending(): { due: number; event: AnyEventObject | undefined }[] {
-    return [...this.timers.values()]
-      .sort((a, b) => a.due - b.due)
-      .map((t) => ({ due: t.due, event: t.event }));
+    return [...this.timers.values()].sort((a, b) => a.due - b.due).map((t) => ({ due: t.due, event: t.event }));
   }
 
   /**

@@ -4,6 +4,7 @@ import { PtpGeneration } from '../../io/ptp/generation.js';
 import { portsyncMachine } from '../../machines/portsync/portsync.js';
 import { ptpSidecarMachine } from '../../machines/ptp/ptpSidecar.js';
 import { supervisorMachine } from '../../machines/supervisor/supervisor.js';
+import { machineVersions } from './machineVersions.js';
 
 export interface ReplayEntry {
   machine: AnyStateMachine;
@@ -22,3 +23,8 @@ export const replayRegistry: Record<string, ReplayEntry> = {
         : event,
   },
 };
+
+/** The versions of the machines a replay runs: every registered machine and the machines they invoke or spawn. */
+export function currentMachineVersions(): Record<string, string> {
+  return machineVersions(Object.values(replayRegistry).map((e) => e.machine));
+}
