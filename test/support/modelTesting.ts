@@ -11,7 +11,13 @@
 //   - everything else is sent as is.
 // After the last step the actor is stopped: it must end stopped (or done), every child must be stopped, no timer may
 // remain armed, and advancing the clock afterwards must change nothing.
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'vitest';
+import { machineVersions } from '../../src/actors/observe/machineVersions.js';
+import { toTraceJson, traceFormat, traceVersion } from '../../src/io/observe/traceFormat.js';
 import {
   createActor,
   createEmptyActor,
@@ -404,6 +410,55 @@ export function describePath(path: Path): string {
     .join(' → ');
 }
 
+/** A trace record of a model path: the event delivered at step `step`, at the model clock's time. */
+interface PathRecord {
+  t: number;
+  event: AnyEventObject;
+}
+
+/**
+ * A model path as a syncvisor trace (the JSONL `syncvisor replay` and `replay --inspect` read): the machine runs as
+ * the only service of a root supervisor, with the spec's input, and receives the path's events at the model clock's
+ * times. Delayed events are not recorded (the replay's clock fires them), like in a recording of the daemon.
+ */
+export function pathToTrace(machine: AnyStateMachine, input: unknown, records: PathRecord[]): string {
+  const header = {
+    format: traceFormat,
+    version: traceVersion,
+    configHash: 'model-path',
+    machineVersions: machineVersions([machine]),
+    machines: [
+      { systemId: 'supervisor', machine: 'supervisor' },
+      { systemId: machine.id, machine: machine.id, ...(input === undefined ? {} : { input }) },
+    ],
+    supervisor: {
+      maxRestarts: 0,
+      periodMs: 60_000,
+      backoff: { initialMs: 200, maxMs: 30_000, factor: 2 },
+      shutdownTimeoutMs: 5_000,
+    },
+  };
+  const lines = [JSON.stringify(header)];
+  for (const r of records)
+    lines.push(`{"t":${r.t},"to":${JSON.stringify(machine.id)},"event":${toTraceJson(r.event)}}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Where a failing path's trace goes: MODEL_TRACE_DIR, or the system's temp dir. */
+function writeFailingPath(machine: AnyStateMachine, text: string): string | undefined {
+  try {
+    const dir = process.env.MODEL_TRACE_DIR ?? tmpdir();
+    const file = join(
+      dir,
+      `syncvisor-model-${machine.id}-${createHash('sha256').update(text).digest('hex').slice(0, 10)}.jsonl`,
+    );
+    writeFileSync(file, text, { mode: 0o640 });
+    return file;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface ReplayResult {
   /** Ids of every state node the actor was in, transient (eventless) states included. */
   visited: Set<string>;
@@ -432,11 +487,15 @@ export function replay<TMachine extends AnyStateMachine>(spec: ModelSpec<TMachin
   const isScheduled = spec.isScheduled ?? ((e: AnyEventObject) => e.type.startsWith('xstate.after.'));
   let prev: AnyMachineSnapshot | undefined;
   let where = 'start';
+  const traced: PathRecord[] = [];
   try {
     for (const [i, step] of path.steps.entries()) {
       where = `step ${i} (${step.event.type})`;
       if (i === 0) a.start();
-      else deliver(a, clock, step.event, isScheduled);
+      else {
+        if (!isScheduled(step.event)) traced.push({ t: clock.now(), event: step.event });
+        deliver(a, clock, step.event, isScheduled);
+      }
       const snapshot = a.getSnapshot() as AnyMachineSnapshot;
       for (const n of activeStateNodes(snapshot)) visited.add(n.id);
       expect(errors, 'actor errors').toEqual([]);
@@ -465,6 +524,10 @@ export function replay<TMachine extends AnyStateMachine>(spec: ModelSpec<TMachin
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
     e.message = `${e.message}\n  at ${where} of path: ${describePath(path)}`;
+    if (spec.machine.id !== 'supervisor') {
+      const file = writeFailingPath(spec.machine, pathToTrace(spec.machine, spec.input, traced));
+      if (file) e.message += `\n  the path up to the failing step, as a trace: syncvisor replay ${file} --inspect`;
+    }
     throw e;
   }
   return { visited, steps: path.steps.length };

@@ -4,6 +4,11 @@ import { PtpGeneration } from '../../io/ptp/generation.js';
 import { portsyncMachine } from '../../machines/portsync/portsync.js';
 import { ptpSidecarMachine } from '../../machines/ptp/ptpSidecar.js';
 import { supervisorMachine } from '../../machines/supervisor/supervisor.js';
+import { clockStateMachine } from '../../machines/ptp/clockState.js';
+import { appDbGateMachine } from '../../machines/warmRestart/appDbGate.js';
+import { eoiuDetectorMachine } from '../../machines/warmRestart/eoiuDetector.js';
+import { stateFileMachine } from '../../machines/warmRestart/stateFile.js';
+import { warmRestartMachine } from '../../machines/warmRestart/warmRestart.js';
 import { machineVersions } from './machineVersions.js';
 
 export interface ReplayEntry {
@@ -15,6 +20,13 @@ export interface ReplayEntry {
 export const replayRegistry: Record<string, ReplayEntry> = {
   supervisor: { machine: supervisorMachine },
   portsync: { machine: portsyncMachine },
+  // The machines portsync and the sidecar run as children, for traces of one machine on its own (a model path
+  // written as a trace): the root supervisor runs it as its only service.
+  warmRestart: { machine: warmRestartMachine },
+  stateFile: { machine: stateFileMachine },
+  eoiuDetector: { machine: eoiuDetectorMachine },
+  appDbGate: { machine: appDbGateMachine },
+  clockState: { machine: clockStateMachine },
   ptpSidecar: {
     machine: ptpSidecarMachine,
     rehydrate: (event) =>
