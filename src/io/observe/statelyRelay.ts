@@ -92,6 +92,14 @@ export function createStatelyRelay(opts: StatelyRelayOptions): StatelyRelay {
         res.end(bridgeHtml(port, inspectorUrl));
       });
       server = srv;
+      await new Promise<void>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen(opts.port, '127.0.0.1', () => {
+          srv.off('error', reject);
+          resolve();
+        });
+      });
+      // The WebSocket server is attached once the port is ours (it re-emits the server's errors).
       const w = new WebSocketServer({
         server: srv,
         maxPayload: 64 * 1024,
@@ -105,13 +113,7 @@ export function createStatelyRelay(opts: StatelyRelayOptions): StatelyRelay {
         for (const m of recent) ws.send(m);
         ws.on('error', () => ws.terminate());
       });
-      await new Promise<void>((resolve, reject) => {
-        srv.once('error', reject);
-        srv.listen(opts.port, '127.0.0.1', () => {
-          srv.off('error', reject);
-          resolve();
-        });
-      });
+      w.on('error', (err) => opts.logger.error({ err }, 'stately relay: WebSocket error'));
       srv.on('error', (err) => opts.logger.error({ err }, 'stately relay: server error'));
       port = (srv.address() as AddressInfo).port;
       return { url: `http://127.0.0.1:${port}/`, port };
@@ -144,10 +146,12 @@ export function createStatelyRelay(opts: StatelyRelayOptions): StatelyRelay {
     },
     async stop() {
       for (const c of wss?.clients ?? []) c.terminate();
-      await new Promise<void>((r) => (wss ? wss.close(() => r()) : r()));
+      const w = wss;
+      wss = undefined;
+      await new Promise<void>((r) => (w ? w.close(() => r()) : r()));
       const srv = server;
       server = undefined;
-      if (srv) await new Promise<void>((r) => srv.close(() => r()));
+      if (srv?.listening) await new Promise<void>((r) => srv.close(() => r()));
     },
   };
 }
