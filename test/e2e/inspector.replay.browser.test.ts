@@ -61,6 +61,19 @@ async function startReplay(trace: string): Promise<Replay> {
   throw new Error(`no inspector URL from the replay: ${stderr}`);
 }
 
+/** The little of the DOM the page-side checks use (tsconfig has no DOM lib). */
+interface DomEl {
+  getBoundingClientRect(): { x: number; y: number; width: number; height: number };
+  parentElement: DomEl | null;
+  textContent: string | null;
+  getAttribute(name: string): string | null;
+  classList: { contains(c: string): boolean };
+  querySelector(selector: string): DomEl | null;
+}
+interface Dom {
+  querySelectorAll(selector: string): Iterable<DomEl> & { length: number };
+}
+
 interface Box {
   x: number;
   y: number;
@@ -72,7 +85,8 @@ interface Box {
 /** The rendered boxes of the chart: edge labels and leaf states (states without nested states). */
 async function chartBoxes(page: Page): Promise<{ labels: Box[]; leaves: Box[]; regions: Box[] }> {
   return page.evaluate(() => {
-    const box = (e: Element, what: string) => {
+    const document = (globalThis as unknown as { document: Dom }).document;
+    const box = (e: DomEl, what: string) => {
       const r = e.getBoundingClientRect();
       return { x: r.x, y: r.y, w: r.width, h: r.height, what };
     };
@@ -140,10 +154,13 @@ async function checkLayout(page: Page, url: string, systemId: string, machine: s
   // Every transition is drawn: an edge per target, a line in the state's box for the targetless and self ones.
   const state = (await (await fetch(`${url}api/actors`)).json()) as { charts: Record<string, ChartJson> };
   const want = countTransitions(state.charts[machine]!);
-  const drawn = await page.evaluate(() => ({
-    edges: document.querySelectorAll('.statechart .edge:not(.init)').length,
-    lines: document.querySelectorAll('.statechart text.tline.transition').length,
-  }));
+  const drawn = await page.evaluate(() => {
+    const document = (globalThis as unknown as { document: Dom }).document;
+    return {
+      edges: document.querySelectorAll('.statechart .edge:not(.init)').length,
+      lines: document.querySelectorAll('.statechart text.tline.transition').length,
+    };
+  });
   expect(drawn, `${machine}: transitions drawn`).toEqual(want);
   // The fitted chart lies within the pane.
   const pane = await page.locator('#chart').boundingBox();

@@ -25,7 +25,7 @@
   let playTimer = null;
   let renderQueued = false;
   let chartState = null; // { machine, svg, byPath, edges, tlines, vb, fit }
-  const history = []; // the highlighted values of the selected machine, newest last (a hook for tests)
+  const history = []; // state values as they arrive, newest last: {actor, value} (a hook for tests and debugging)
   // Who an actor is (systemId, parent, machine) does not change with time: learned from every record received, so
   // an actor named or placed later is shown with its name and place at any cursor position.
   const ident = new Map();
@@ -531,12 +531,6 @@
   function highlight(a) {
     const text = fmtValue(a.value) + (a.status !== 'active' ? '  (' + a.status + ')' : '');
     $('state-value').textContent = text;
-    const last = history[history.length - 1];
-    const entry = { actor: a.systemId || a.actorId, value: fmtValue(a.value) };
-    if (!last || last.actor !== entry.actor || last.value !== entry.value) {
-      history.push(entry);
-      if (history.length > 500) history.shift();
-    }
     const s = chartState;
     if (!s || !s.byPath) return;
     const now = new Set(activePaths(a.value, '', []));
@@ -773,6 +767,10 @@
       return;
     }
     if (r.kind === 'actor') learn(r.actor);
+    if (r.kind === 'snapshot' && r.value !== undefined) {
+      history.push({ actor: nameOf(r.id), value: fmtValue(r.value) });
+      if (history.length > 500) history.shift();
+    }
     records.push(r);
     while (records.length > capacity) {
       const old = records.shift();
@@ -800,7 +798,9 @@
     view = { idx: -1, actors: new Map(base), lastEvent: new Map() };
     chartState = null;
     document.body.dataset.mode = mode;
-    $('mode-title').textContent = mode === 'replay' ? 'replay · ' + (state.source || '') : 'inspector';
+    const src = String(state.source || '');
+    $('mode-title').textContent = mode === 'replay' ? 'replay · ' + src.split('/').pop() : 'inspector';
+    $('mode-title').title = src;
     if (mode === 'replay') {
       cursor = eventIndexes()[0] ?? null;
       playClock = 0;
@@ -811,9 +811,12 @@
   function connect() {
     const es = new EventSource('/api/events');
     es.addEventListener('init', (m) => {
+      const state = JSON.parse(m.data);
+      // "live" when the page has the server's picture (a test hook too); in replay mode the trace is complete.
       $('conn').textContent = 'live';
+      $('conn').title = state.mode === 'replay' ? 'the whole trace is loaded' : 'connected to the daemon';
       $('conn').className = 'conn conn-ok';
-      init(JSON.parse(m.data));
+      init(state);
     });
     es.addEventListener('records', (m) => {
       for (const r of JSON.parse(m.data)) receive(r);
