@@ -174,6 +174,24 @@ describe.skipIf(!chromiumPath)('inspector in headless Chromium', () => {
     expect(shown.length).toBeGreaterThan(0);
     await page.locator('#follow-selected').uncheck();
 
+    // time travel, live: the command's row shows the sidecar as it was right after it (loading), `live` returns
+    const ptpId = await page.evaluate(
+      () =>
+        (
+          globalThis as never as { __syncvisorInspector: { actor: (s: string) => { id: string } } }
+        ).__syncvisorInspector.actor('ptp').id,
+    );
+    await page
+      .locator(`#events tr[data-type="socket.command"][data-to="${ptpId}"]`, { hasText: 'RESTART' })
+      .first()
+      .click();
+    await page.locator('.state.active[data-path="loading"]').waitFor();
+    await expect(page.locator('#context').textContent()).resolves.toContain('pendingRestart');
+    await expect(page.locator('#event-detail').textContent()).resolves.toContain('socket.command');
+    await page.locator('#go-live').click();
+    await page.locator('.state.active[data-path="serving"]').waitFor();
+    await expect(page.locator('#history-size').textContent()).resolves.toMatch(/^history \d+ \/ 10000 records$/);
+
     await page.screenshot({ path: screenshot, fullPage: true });
     expect(existsSync(screenshot)).toBe(true);
     expect(errors).toEqual([]);

@@ -203,6 +203,10 @@ describe.skipIf(!chromiumPath)('inspector over recorded traces, in headless Chro
 
   it('lays out the supervisor, portsync and sidecar charts with no overlapping labels', async () => {
     const ps = await open('portsync-warm-eoiu.jsonl');
+    // a moment when every portsync child runs
+    await ps.page.locator('#seek').fill('40');
+    await ps.page.locator('#seek').press('Enter');
+    await ps.page.locator('.actor[data-systemid="appDbGate"]').waitFor();
     const { regions } = await checkLayout(ps.page, ps.url, 'portsync', 'portsync');
     // portsync's parallel regions side by side: disjoint horizontally, sharing vertical space.
     expect(regions.map((r) => r.what).sort()).toEqual(['portsync.running.appDb', 'portsync.running.dump']);
@@ -240,6 +244,16 @@ describe.skipIf(!chromiumPath)('inspector over recorded traces, in headless Chro
     await page.locator('.state.active[data-path="running.dump.synced"]').waitFor();
     await page.locator('text.tline.live[data-event="eoiu.detected"]').waitFor();
     await expect(page.locator('#context').textContent()).resolves.toContain('warmRestart');
+    // large collections are summarised with their count and open on click
+    const buckets = page
+      .locator('#context details.jnode')
+      .filter({ has: page.locator(':scope > summary', { hasText: /^buckets: / }) })
+      .first();
+    await expect(buckets.locator('summary').first().textContent()).resolves.toMatch(/buckets: Array\(\d+\)/);
+    expect(await buckets.evaluate((d) => (d as unknown as { open: boolean }).open)).toBe(false);
+    await buckets.locator('summary').first().click();
+    const rows = Number(await buckets.getAttribute('data-count'));
+    await expect.poll(() => buckets.locator(':scope > .jbody > *').count()).toBe(Math.min(rows, 100));
     await page.locator('#zoom-fit').click();
     await page.screenshot({ path: join(shots, 'inspector-eoiu-portsync.png') });
     // the gate at that moment: still closed, holding the writes, its context expandable

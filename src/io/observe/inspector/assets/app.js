@@ -86,11 +86,22 @@
     }
   }
 
-  /** The index of the last record that belongs to the event at `i`: the records it caused, up to the next event. */
+  /**
+   * The index of the last record that belongs to the event at `i`: up to the target's own snapshot after it (the
+   * events its actions sent on the way, e.g. to a parent or a new child, come before that snapshot), or, when the
+   * target publishes none (nothing changed), up to the next event.
+   */
   function endOfStep(i) {
-    let j = i;
-    while (j + 1 < records.length && records[j + 1].kind !== 'event') j++;
-    return j;
+    const r = records[i];
+    let next = i;
+    while (next + 1 < records.length && records[next + 1].kind !== 'event') next++;
+    if (!r || r.kind !== 'event') return next;
+    for (let j = i + 1; j < records.length && j < i + 5000; j++) {
+      const x = records[j];
+      if (x.kind === 'snapshot' && x.id === r.to) return Math.max(j, next);
+      if (x.kind === 'event' && x.to === r.to) break;
+    }
+    return next;
   }
 
   function targetIndex() {
@@ -134,7 +145,9 @@
     stopPlay();
     const cur = cursor === null ? records.length : cursor;
     if (dir > 0) {
-      for (let i = cur + 1; i < records.length; i++) if (records[i].kind === 'event') return setCursor(i);
+      // The events sent while the current one was handled are part of its step: the next step starts after them.
+      const from = cursor === null ? cur : Math.max(cur, endOfStep(cur));
+      for (let i = from + 1; i < records.length; i++) if (records[i].kind === 'event') return setCursor(i);
       return setCursor(mode === 'live' ? null : lastEventIndex());
     }
     for (let i = Math.min(cur, records.length) - 1; i >= 0; i--) if (records[i].kind === 'event') return setCursor(i);
@@ -802,8 +815,10 @@
     $('mode-title').textContent = mode === 'replay' ? 'replay · ' + src.split('/').pop() : 'inspector';
     $('mode-title').title = src;
     if (mode === 'replay') {
-      cursor = eventIndexes()[0] ?? null;
-      playClock = 0;
+      // Open at the first event that is more than an actor starting: the tree has been built by then.
+      const evs = eventIndexes();
+      cursor = evs.find((i) => records[i].type !== 'xstate.init') ?? evs[0] ?? null;
+      playClock = cursor === null ? 0 : records[cursor].t;
     }
     render();
   }
