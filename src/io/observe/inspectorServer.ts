@@ -66,7 +66,6 @@ export function createInspectorServer(opts: InspectorServerOptions): InspectorSe
   let unsubscribe: (() => void) | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
   let server: Server | undefined;
-  let boundPort = opts.port;
 
   // Records are written once per tick, as one SSE message holding an array, so a burst costs one write per client.
   const flush = () => {
@@ -89,7 +88,7 @@ export function createInspectorServer(opts: InspectorServerOptions): InspectorSe
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     // DNS rebinding: another site's name resolving to 127.0.0.1 still sends that name in Host.
-    if (!isLoopbackHost(req, boundPort)) {
+    if (!isLoopbackHost(req)) {
       res.writeHead(403, { 'content-type': 'text/plain' }).end('forbidden: Host must be a loopback address\n');
       return;
     }
@@ -169,7 +168,6 @@ export function createInspectorServer(opts: InspectorServerOptions): InspectorSe
       }, 15_000);
       heartbeat.unref();
       const port = (srv.address() as AddressInfo).port;
-      boundPort = port;
       const url = `http://${host === '::1' ? '[::1]' : host}:${port}/`;
       logger.info({ url }, 'inspector: serving');
       return { url, port };

@@ -84,7 +84,7 @@ export function createStatelyRelay(opts: StatelyRelayOptions): StatelyRelay {
   return {
     async start() {
       const srv = createServer((req, res) => {
-        if (!isLoopbackHost(req, port)) {
+        if (!isLoopbackHost(req)) {
           res.writeHead(403, { 'content-type': 'text/plain' }).end('forbidden: Host must be a loopback address\n');
           return;
         }
@@ -103,7 +103,7 @@ export function createStatelyRelay(opts: StatelyRelayOptions): StatelyRelay {
       const w = new WebSocketServer({
         server: srv,
         maxPayload: 64 * 1024,
-        verifyClient: (info: { req: Parameters<typeof isLoopbackHost>[0] }) => isLoopbackHost(info.req, port),
+        verifyClient: (info: { req: Parameters<typeof isLoopbackHost>[0] }) => isLoopbackHost(info.req),
       });
       wss = w;
       w.on('connection', (ws) => {
