@@ -78,6 +78,8 @@ export interface InspectorState {
 export interface InspectorStoreOptions {
   /** Capacity of the history ring (default 10 000 records). */
   maxRecords?: number;
+  /** Approximate JSON bytes the history may hold (default 64 MiB); the oldest records go first. */
+  maxBytes?: number;
   mode?: 'live' | 'replay';
   source?: string;
   /** Stopped actors kept in the table for the page (default 200; oldest forgotten first). */
@@ -93,7 +95,10 @@ export class InspectorStore {
   private readonly baseline = new Map<string, ActorInfo>();
   private readonly baselineStopped: string[] = [];
   private readonly ring: InspectorRecord[] = [];
+  private readonly sizes: number[] = [];
   private ringStart = 0;
+  private bytes = 0;
+  private readonly maxBytes: number;
   private seq = 0;
   private dropped = 0;
   private readonly stoppedOrder: string[] = [];
@@ -107,6 +112,7 @@ export class InspectorStore {
 
   constructor(opts: InspectorStoreOptions = {}) {
     this.maxRecords = Math.max(1, opts.maxRecords ?? 10_000);
+    this.maxBytes = Math.max(64 * 1024, opts.maxBytes ?? 64 * 1024 * 1024);
     this.mode = opts.mode ?? 'live';
     this.source = opts.source;
     this.maxStopped = Math.max(0, opts.maxStoppedActors ?? 200);
@@ -125,13 +131,24 @@ export class InspectorStore {
     if (rec.kind === 'chart') {
       // Charts are kept whole (one per machine), not in the history.
       this.charts.set(rec.machine, rec.chart);
-    } else if (this.ring.length < this.maxRecords) this.ring.push(rec);
-    else {
-      const old = this.ring[this.ringStart]!;
-      applyRecord(this.baseline, this.baselineStopped, this.maxStopped, old);
-      this.ring[this.ringStart] = rec;
-      this.ringStart = (this.ringStart + 1) % this.maxRecords;
-      this.dropped++;
+    } else {
+      // Contexts can be large (a port table): the history is bounded in bytes as well as in records.
+      const bytes = rec.kind === 'snapshot' && rec.context !== undefined ? JSON.stringify(rec).length : 200;
+      this.ring.push(rec);
+      this.sizes.push(bytes);
+      this.bytes += bytes;
+      while (this.ring.length - this.ringStart > this.maxRecords || (this.bytes > this.maxBytes && this.size > 1)) {
+        const old = this.ring[this.ringStart]!;
+        applyRecord(this.baseline, this.baselineStopped, this.maxStopped, old);
+        this.bytes -= this.sizes[this.ringStart]!;
+        this.ringStart++;
+        this.dropped++;
+      }
+      if (this.ringStart > 1024 && this.ringStart * 2 > this.ring.length) {
+        this.ring.splice(0, this.ringStart);
+        this.sizes.splice(0, this.ringStart);
+        this.ringStart = 0;
+      }
     }
     for (const l of this.listeners) l(rec);
     return rec;
@@ -139,12 +156,17 @@ export class InspectorStore {
 
   /** Recent records, oldest first. */
   recent(): InspectorRecord[] {
-    return [...this.ring.slice(this.ringStart), ...this.ring.slice(0, this.ringStart)];
+    return this.ring.slice(this.ringStart);
   }
 
   /** Records kept in the history. */
   get size(): number {
-    return this.ring.length;
+    return this.ring.length - this.ringStart;
+  }
+
+  /** Approximate JSON bytes of the history. */
+  get historyBytes(): number {
+    return this.bytes;
   }
 
   get capacity(): number {

@@ -1,7 +1,8 @@
-// Bounded plain JSON for the inspector: contexts and payloads of any shape leave the daemon bounded and printable.
+// Bounded data for the inspector: plain JSON of any shape, the loopback Host check, a history bounded in bytes.
 import { describe, expect, it } from 'vitest';
 import { toJsonSafe } from '../../../src/io/observe/jsonSafe.js';
 import { isLoopbackHost } from '../../../src/io/observe/hostCheck.js';
+import { InspectorStore } from '../../../src/io/observe/inspectorStore.js';
 
 describe('toJsonSafe', () => {
   it('turns refs, errors, maps, sets, buffers, bigints and cycles into JSON', () => {
@@ -65,5 +66,21 @@ describe('isLoopbackHost', () => {
       expect(isLoopbackHost(req(h)), h).toBe(true);
     for (const h of [undefined, '', 'evil.example:9102', '127.0.0.2:9102', 'localhost.evil:9102', 'x'.repeat(400)])
       expect(isLoopbackHost(req(h)), String(h)).toBe(false);
+  });
+});
+
+describe('InspectorStore history', () => {
+  it('is bounded in bytes as well as in records: large contexts push the oldest records out', () => {
+    const store = new InspectorStore({ maxRecords: 10_000, maxBytes: 1024 * 1024 });
+    store.publish({ kind: 'actor', actor: { id: 'a', actorId: 'a', status: 'active', since: 0 } });
+    const big = Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`Ethernet${i}`, { mtu: 9100, up: true }]));
+    for (let i = 0; i < 100; i++)
+      store.publish({ kind: 'snapshot', id: 'a', status: 'active', value: 's', context: { i, big } });
+    expect(store.historyBytes).toBeLessThanOrEqual(1024 * 1024);
+    expect(store.state().dropped).toBeGreaterThan(50);
+    expect(store.size).toBeLessThan(50);
+    // the newest record is kept, and the baseline took what left the history
+    expect((store.recent().at(-1) as { context: { i: number } }).context.i).toBe(99);
+    expect(store.state().baseline.find((x) => x.id === 'a')).toBeDefined();
   });
 });
