@@ -1,6 +1,10 @@
-// Records the traces in test/traces/ from real runs of the daemon (real Unix socket, real netlink in a namespace,
-// real Redis), with their live final snapshots (FILE.snapshot.json). Run: `npx tsx scripts/record-traces.ts [name…]`
-// after `npm run build`. The replay tests (test/traces/replay.test.ts) re-run them on a SimulatedClock.
+// Records the traces in test/traces/ from real runs of the daemon, with their live final snapshots
+// (FILE.snapshot.json). Run: `npx tsx scripts/record-traces.ts [name…]` after `npm run build`. The replay tests
+// (test/traces/replay.test.ts, test/traces/modelChecks.test.ts) re-run them on a simulated clock.
+//   ptp-*                  the real daemon over the real Unix socket (no root needed)
+//   portsync-inproc        portsync in-process with a scripted netlink source and a real redis-server on a private
+//                          socket: the warm-restart logic, no kernel involved, so no root needed
+//   portsync               the real daemon with real netlink in a network namespace (root): the kernel paths
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -235,7 +239,158 @@ async function portsyncRuns(): Promise<void> {
   }
 }
 
+/**
+ * A netlink source without a kernel: a table of links that answers each dump request like the real source (dump
+ * started, one RTM_NEWLINK per link in the dump, done) and reports changes as notifications.
+ */
+async function scriptedNetlink() {
+  const { fromCallback } = await import('xstate');
+  type Link = { name: string; ifindex: number; up: boolean; mtu: number };
+  const links = new Map<string, Link>();
+  let emit: ((e: Record<string, unknown>) => void) | undefined;
+  let seq = 0;
+  const msg = (l: Link, inDump: boolean, dumpSeq: number, kind: 'new' | 'del' = 'new') => ({
+    type: 'netlink.link',
+    kind,
+    name: l.name,
+    ifindex: l.ifindex,
+    flags: l.up ? 0x1 | 0x40 | 0x1000 | 0x2 : 0x2 | 0x1000,
+    change: 0,
+    mtu: l.mtu,
+    operstate: l.up ? 6 : 2,
+    master: 0,
+    linkKind: l.name === 'lo' ? '' : 'veth',
+    inDump,
+    seq: inDump ? dumpSeq : 0,
+  });
+  const dump = (reason: 'start' | 'request') => {
+    const s = ++seq;
+    emit?.({ type: 'netlink.dumpStarted', seq: s, reason });
+    // The answer arrives later, as from the kernel.
+    setTimeout(() => {
+      for (const l of links.values()) emit?.(msg(l, true, s));
+      emit?.({ type: 'netlink.dumpDone', seq: s, interrupted: false });
+    }, 5);
+  };
+  const logic = fromCallback(({ sendBack, receive }) => {
+    emit = (e) => sendBack(e as never);
+    dump('start');
+    receive((e) => {
+      if ((e as { type: string }).type === 'netlink.requestDump') dump('request');
+    });
+    return () => {
+      emit = undefined;
+    };
+  });
+  let next = 1;
+  return {
+    logic,
+    add(name: string, mtu = 1500) {
+      const l = { name, ifindex: next++, up: true, mtu };
+      links.set(name, l);
+      emit?.(msg(l, false, 0));
+    },
+    set(name: string, change: Partial<Pick<Link, 'up' | 'mtu'>>) {
+      const l = links.get(name)!;
+      Object.assign(l, change);
+      emit?.(msg(l, false, 0));
+    },
+    del(name: string) {
+      const l = links.get(name)!;
+      links.delete(name);
+      emit?.(msg(l, false, 0, 'del'));
+    },
+  };
+}
+
+/**
+ * portsync in-process: the real machines and Redis I/O (a private redis-server), the real state file, the real trace
+ * recorder; only the netlink source is scripted. A cold start, then a warm start that completes by EOIU.
+ */
+async function portsyncInProcess(): Promise<void> {
+  const { Redis } = await import('ioredis');
+  const { createActor } = await import('xstate');
+  const { configDefaults } = await import('../src/config/load.js');
+  const { silentLogger } = await import('../src/io/log.js');
+  const { MetricsHub } = await import('../src/io/http/metricsHub.js');
+  const { portsyncChildSpecs } = await import('../src/daemon/portsync.js');
+  const { supervisorMachine } = await import('../src/machines/supervisor/supervisor.js');
+  const { attachInspectors } = await import('../src/actors/observe/inspection.js');
+  const dir = mkdtempSync(join(tmpdir(), 'syncvisor-trace-inproc-'));
+  const socket = join(dir, 'redis.sock');
+  const redis = spawn('redis-server', ['--port', '0', '--unixsocket', socket, '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
+  await waitFor('redis', () => readFileSync('/proc/net/unix', 'utf8').includes(socket));
+  const configDb = new Redis({ path: socket, db: 4 });
+  const stateDb = new Redis({ path: socket, db: 6 });
+  await configDb.hset('PORT|Ethernet0', { lanes: '1,2,3,4', speed: '100000', alias: 'etp1' });
+  await configDb.hset('PORT|Ethernet4', { lanes: '5,6,7,8', speed: '100000', alias: 'etp2' });
+  const warmState = async () => (await stateDb.hget('WARM_RESTART_TABLE|portsyncd', 'state')) ?? '';
+  const kernel = await scriptedNetlink();
+  kernel.add('lo', 65536);
+  kernel.add('Ethernet0');
+  kernel.add('Ethernet4');
+
+  const run = async (name: string, script: () => Promise<void>) => {
+    const base = configDefaults();
+    const config = {
+      ...base,
+      services: ['portsync' as const],
+      redis: { ...base.redis, url: socket },
+      stateFile: { ...base.stateFile, path: join(dir, 'state', 'portsyncd.json'), debounceMs: 50 },
+      warmRestart: { ...base.warmRestart, timeoutSecs: 10 },
+      trace: { path: join(out, `${name}.jsonl`) },
+    };
+    const inspection = await attachInspectors(config, silentLogger);
+    const specs = portsyncChildSpecs({ config, logger: silentLogger, metrics: new MetricsHub(), redisUrl: socket });
+    const children = specs.map((s) => (s.id === 'netlinkSource' ? { ...s, logic: kernel.logic } : s));
+    const root = createActor(supervisorMachine, {
+      systemId: 'supervisor',
+      input: { children, ...config.supervisor },
+      inspect: (ev) => inspection.inspectors.forEach((i) => i(ev)),
+    });
+    const done = new Promise<void>((resolve) => root.subscribe({ complete: () => resolve(), error: () => resolve() }));
+    root.start();
+    inspection.started(root);
+    await script();
+    root.send({ type: 'shutdown' });
+    await done;
+    await inspection.stop();
+    console.log(`${name}: recorded`);
+  };
+  const settled = async (want: string) => {
+    const end = Date.now() + 20_000;
+    while ((await warmState()) !== want) {
+      if (Date.now() > end) throw new Error(`WARM_RESTART_TABLE never became ${want}`);
+      await sleep(20);
+    }
+  };
+  try {
+    await run('portsync-inproc-cold', async () => {
+      await settled('disabled');
+      await sleep(200);
+      kernel.set('Ethernet4', { up: false });
+      await sleep(100);
+      kernel.set('Ethernet4', { up: true });
+      await sleep(300);
+    });
+    kernel.set('Ethernet4', { mtu: 9100 });
+    await stateDb.del('WARM_RESTART_TABLE|portsyncd');
+    await run('portsync-inproc-warm-eoiu', async () => {
+      await settled('reconciled');
+      await sleep(300);
+    });
+  } finally {
+    configDb.disconnect();
+    stateDb.disconnect();
+    redis.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const recorders: Record<string, (name: string) => Promise<void>> = {
+  'portsync-inproc': portsyncInProcess,
   portsync: portsyncRuns,
   'ptp-restart-under-load': ptpRestartUnderLoad,
   'ptp-holdover-expiry': ptpHoldoverExpiry,

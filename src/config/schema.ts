@@ -347,7 +347,25 @@ export const configSchema = z
       .object({
         enabled: z.boolean().default(false).describe('Serve the local inspector page (127.0.0.1 only).'),
         port: z.number().int().min(0).max(65535).default(9102).describe('Port of the local inspector.'),
+        history: z
+          .number()
+          .int()
+          .min(100)
+          .max(1_000_000)
+          .default(10_000)
+          .describe('Records the local inspector keeps for time travel (events and state changes; oldest dropped).'),
+        rawLines: z
+          .boolean()
+          .default(false)
+          .describe('Show raw PTP input lines in the inspector (event payloads and contexts); withheld by default.'),
         stately: z.boolean().default(false).describe('Also attach @statelyai/inspect (Stately inspector).'),
+        statelyPort: z
+          .number()
+          .int()
+          .min(0)
+          .max(65535)
+          .default(8080)
+          .describe('Port of the Stately inspector relay (127.0.0.1 only; 0 picks a free one).'),
       })
       .strict()
       .prefault({}),

@@ -13,9 +13,11 @@ import { spawnSyncvisor } from '../support/spawnDaemon.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const chromiumPath = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
-// The committed docs/inspector.png is rewritten only when asked (UPDATE_SCREENSHOTS=1 npm test -- test/e2e); a plain
-// run leaves the tree clean and writes the screenshot to a temporary directory.
-const update = process.env.UPDATE_SCREENSHOTS === '1';
+// The docs' screenshots are written only when asked (UPDATE_SCREENSHOTS=1, or scripts/screenshots.sh); a test run
+// writes to a temporary directory.
+const screenshotDir =
+  process.env.UPDATE_SCREENSHOTS === '1' ? join(repo, 'docs') : mkdtempSync(join(tmpdir(), 'syncvisor-shot-'));
+const screenshot = join(screenshotDir, 'inspector.png');
 
 if (!chromiumPath) {
   console.warn('inspector.browser.test: skipped: no Chromium at /usr/bin/chromium (apt-get install -y chromium)');
@@ -140,7 +142,7 @@ describe.skipIf(!chromiumPath)('inspector in headless Chromium', () => {
     await ptp.click();
     await page.locator('svg[data-machine="ptpSidecar"]').waitFor();
     await page.locator('.state.active[data-path="serving"]').waitFor();
-    expect(await page.locator('.edge[data-event="socket.command"] text').count()).toBeGreaterThan(0);
+    expect(await page.locator('.edge-label[data-event="socket.command"] text').count()).toBeGreaterThan(0);
     await expect(page.locator('.state[data-path="loading"]').getAttribute('class')).resolves.not.toContain('active');
     const before = await page.evaluate(
       () =>
@@ -172,14 +174,29 @@ describe.skipIf(!chromiumPath)('inspector in headless Chromium', () => {
     expect(shown.length).toBeGreaterThan(0);
     await page.locator('#follow-selected').uncheck();
 
-    // Made here, not at import: a file that is only collected leaves no directory behind.
-    const shotDir = update ? join(repo, 'docs') : mkdtempSync(join(tmpdir(), 'syncvisor-shot-'));
-    const screenshot = join(shotDir, 'inspector.png');
+    // time travel, live: the command's row shows the sidecar as it was right after it (loading), `live` returns
+    const ptpId = await page.evaluate(
+      () =>
+        (
+          globalThis as never as { __syncvisorInspector: { actor: (s: string) => { id: string } } }
+        ).__syncvisorInspector.actor('ptp').id,
+    );
+    await page
+      .locator(`#events tr[data-type="socket.command"][data-to="${ptpId}"]`, { hasText: 'RESTART' })
+      .first()
+      .click();
+    await page.locator('.state.active[data-path="loading"]').waitFor();
+    await expect(page.locator('#context').textContent()).resolves.toContain('pendingRestart');
+    await expect(page.locator('#event-detail').textContent()).resolves.toContain('socket.command');
+    await page.locator('#go-live').click();
+    await page.locator('.state.active[data-path="serving"]').waitFor();
+    await expect(page.locator('#history-size').textContent()).resolves.toMatch(/^history \d+ \/ 10000 records$/);
+
     try {
       await page.screenshot({ path: screenshot, fullPage: true });
       expect(existsSync(screenshot)).toBe(true);
     } finally {
-      if (!update) rmSync(shotDir, { recursive: true, force: true });
+      if (process.env.UPDATE_SCREENSHOTS !== '1') rmSync(screenshotDir, { recursive: true, force: true });
     }
     expect(errors).toEqual([]);
   }, 60_000);

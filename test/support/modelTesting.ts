@@ -11,9 +11,14 @@
 //   - everything else is sent as is.
 // After the last step the actor is stopped: it must end stopped (or done), every child must be stopped, no timer may
 // remain armed, and advancing the clock afterwards must change nothing.
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'vitest';
+import { machineVersions } from '../../src/actors/observe/machineVersions.js';
+import { toTraceJson, traceFormat, traceVersion } from '../../src/io/observe/traceFormat.js';
 import {
-  __unsafe_getAllOwnEventDescriptors as ownEventDescriptors,
   createActor,
   createEmptyActor,
   type AnyActorRef,
@@ -21,60 +26,63 @@ import {
   type AnyMachineSnapshot,
   type AnyStateMachine,
   type InputFrom,
+  type AnyStateNode,
   type InspectionEvent,
 } from 'xstate';
-import {
-  getAdjacencyMap,
-  getShortestPaths,
-  getStateNodes,
-  serializeSnapshot,
-  type AdjacencyMap,
-  type StatePath,
-} from 'xstate/graph';
+import { TestModel, getStateNodes, serializeSnapshot, type AdjacencyMap, type StatePath } from 'xstate/graph';
 
 type Path = StatePath<AnyMachineSnapshot, AnyEventObject>;
-
-interface ScheduledEntry {
-  event: AnyEventObject;
-  source: AnyActorRef;
-  target: AnyActorRef;
-}
 
 interface Timer {
   due: number;
   fn: () => void;
   /** The event the actor system scheduled with this timer (unknown for timers set outside the scheduler). */
-  scheduled: ScheduledEntry | undefined;
+  event: AnyEventObject | undefined;
 }
 
-interface SystemWithScheduler {
-  _snapshot: { _scheduledEvents: Record<string, ScheduledEntry> };
+interface DelayedAction {
+  event: AnyEventObject;
+  delay: number;
 }
 
 /**
  * A clock for the actor system that knows which event each timer carries, so a replay can fire exactly the timer the
  * path takes (and fail when the machine never armed it). Time only moves when a timer is fired or advance() is called.
+ *
+ * The event of a timer is learned through public API only: pass `inspect: clock.inspect` to createActor. A delayed
+ * `raise`/`sendTo` is reported as an `@xstate.action` inspection event (with its resolved event and delay) just before
+ * the scheduler calls clock.setTimeout for it, in the same order: the clock queues those and gives each setTimeout
+ * the first queued action with the same delay.
  */
 export class ModelClock {
   private nowMs = 0;
   private nextId = 1;
   private readonly timers = new Map<number, Timer>();
-  private system: SystemWithScheduler | undefined;
+  private readonly delayed: DelayedAction[] = [];
 
-  /** Must be called before actor.start(), so timers armed on entry of the initial state are attributed. */
-  attach(actor: AnyActorRef): void {
-    this.system = actor.system as unknown as SystemWithScheduler;
-  }
+  /** Kept for callers that attach the actor: with `inspect: clock.inspect` nothing else is needed. */
+  attach(_actor: AnyActorRef): void {}
+
+  /** An inspection observer: pass it to createActor (or call it from yours). */
+  readonly inspect = (ev: InspectionEvent): void => {
+    if (ev.type !== '@xstate.action') return;
+    const { type, params } = ev.action as { type: string; params?: { event?: unknown; delay?: unknown } };
+    if (type !== 'xstate.raise' && type !== 'xstate.sendTo') return;
+    if (typeof params?.delay !== 'number' || typeof params.event !== 'object' || params.event === null) return;
+    // Bounded: a queued action that never reached the scheduler must not grow the queue forever.
+    if (this.delayed.length >= 1000) this.delayed.shift();
+    this.delayed.push({ event: params.event as AnyEventObject, delay: params.delay });
+  };
 
   now(): number {
     return this.nowMs;
   }
 
   setTimeout(fn: (...args: unknown[]) => void, timeout: number): number {
-    // The scheduler records the event in _scheduledEvents right before it calls clock.setTimeout.
-    const entries = this.system ? Object.values(this.system._snapshot._scheduledEvents) : [];
+    const i = this.delayed.findIndex((d) => d.delay === timeout);
+    const event = i >= 0 ? this.delayed.splice(i, 1)[0]!.event : undefined;
     const id = this.nextId++;
-    this.timers.set(id, { due: this.nowMs + timeout, fn: () => fn(), scheduled: entries[entries.length - 1] });
+    this.timers.set(id, { due: this.nowMs + timeout, fn: () => fn(), event });
     return id;
   }
 
@@ -84,9 +92,7 @@ export class ModelClock {
 
   /** Armed timers, earliest first. */
   pending(): { due: number; event: AnyEventObject | undefined }[] {
-    return [...this.timers.values()]
-      .sort((a, b) => a.due - b.due)
-      .map((t) => ({ due: t.due, event: t.scheduled?.event }));
+    return [...this.timers.values()].sort((a, b) => a.due - b.due).map((t) => ({ due: t.due, event: t.event }));
   }
 
   /**
@@ -97,7 +103,7 @@ export class ModelClock {
     const want = JSON.stringify(event);
     let found: [number, Timer] | undefined;
     for (const entry of this.timers) {
-      const ev = entry[1].scheduled?.event;
+      const ev = entry[1].event;
       if (ev === undefined || JSON.stringify(ev) !== want) continue;
       if (!found || entry[1].due < found[1].due) found = entry;
     }
@@ -140,7 +146,7 @@ export function eventsFrom(snapshot: AnyMachineSnapshot, table: EventTable): Any
     const entry = table[key];
     return typeof entry === 'function' ? entry(snapshot) : entry;
   };
-  for (const descriptor of ownEventDescriptors(snapshot) as string[]) {
+  for (const descriptor of ownEventDescriptors(snapshot)) {
     const listed = resolve(descriptor);
     if (listed) {
       out.push(...listed);
@@ -162,8 +168,37 @@ export function eventsFrom(snapshot: AnyMachineSnapshot, table: EventTable): Any
   return out;
 }
 
+/**
+ * The state nodes the snapshot is in (root included), from public API: every state node of the machine whose path the
+ * snapshot matches.
+ */
+export function activeStateNodes(snapshot: AnyMachineSnapshot): AnyStateNode[] {
+  const out: AnyStateNode[] = [];
+  const visit = (node: AnyStateNode): void => {
+    if (node.type === 'history') return;
+    if (node.path.length > 0 && !snapshot.matches(pathValue(node.path) as never)) return;
+    out.push(node);
+    for (const child of Object.values(node.states)) visit(child);
+  };
+  visit(snapshot.machine.root);
+  return out;
+}
+
+function pathValue(path: readonly string[]): unknown {
+  let v: unknown = path[path.length - 1];
+  for (let i = path.length - 2; i >= 0; i -= 1) v = { [path[i]!]: v };
+  return v;
+}
+
+/** The event descriptors the active state nodes handle themselves ('*' and wildcards included), deduplicated. */
+export function ownEventDescriptors(snapshot: AnyMachineSnapshot): string[] {
+  const out = new Set<string>();
+  for (const node of activeStateNodes(snapshot)) for (const d of node.ownEvents) out.add(d);
+  return [...out];
+}
+
 function invokedSrc(snapshot: AnyMachineSnapshot, id: string): string | undefined {
-  for (const node of snapshot._nodes) {
+  for (const node of activeStateNodes(snapshot)) {
     for (const inv of node.invoke) if (inv.id === id) return typeof inv.src === 'string' ? inv.src : undefined;
   }
   return undefined;
@@ -217,6 +252,8 @@ export interface ModelSpec<TMachine extends AnyStateMachine> {
   effects: () => unknown;
   /** Asserted after the actor has been stopped. */
   afterStop?: (ctx: StepContext) => void;
+  /** Also sees every inspection event of the replayed actor system. */
+  inspect?: (ev: InspectionEvent) => void;
 }
 
 /**
@@ -255,16 +292,24 @@ function traversal<TMachine extends AnyStateMachine>(spec: ModelSpec<TMachine>) 
     input: spec.input,
     events: (s: AnyMachineSnapshot) => eventsFrom(s, spec.events),
     limit: spec.limit ?? 20_000,
-    ...(spec.serialize ? { serializeState: (s: AnyMachineSnapshot) => spec.serialize!(s) } : {}),
+    // Explicit: the test model's default serialization differs from xstate/graph's serializeSnapshot.
+    serializeState: (s: AnyMachineSnapshot) => (spec.serialize ? spec.serialize(s) : serializeSnapshot(s as never)),
     ...(spec.filterEvents ? { filterEvents: spec.filterEvents } : {}),
   };
 }
 
+/** xstate/graph's test model of the spec's machine (path generation and the adjacency map). */
+export function testModel<TMachine extends AnyStateMachine>(spec: ModelSpec<TMachine>) {
+  return new TestModel(graphLogic(spec.machine, spec.systemRefsExist), traversal(spec) as never);
+}
+
+function adjacencyOf<TMachine extends AnyStateMachine>(spec: ModelSpec<TMachine>) {
+  return testModel(spec).getAdjacencyMap() as unknown as AdjacencyMap<AnyMachineSnapshot, AnyEventObject>;
+}
+
+/** The shortest path to every (abstract) state, from the test model; prefixes are kept (one path per state). */
 export function shortestPaths<TMachine extends AnyStateMachine>(spec: ModelSpec<TMachine>): Path[] {
-  return getShortestPaths(
-    graphLogic(spec.machine, spec.systemRefsExist),
-    traversal(spec) as never,
-  ) as unknown as Path[];
+  return testModel(spec).getShortestPaths({ allowDuplicatePaths: true }) as unknown as Path[];
 }
 
 /**
@@ -276,10 +321,7 @@ export function transitionPaths<TMachine extends AnyStateMachine>(spec: ModelSpe
   const serialize = spec.serialize ?? serializeSnapshot;
   const toState = new Map<string, Path>();
   for (const p of shortestPaths(spec)) toState.set(serialize(p.state), p);
-  const adjacency = getAdjacencyMap(
-    graphLogic(spec.machine, spec.systemRefsExist),
-    traversal(spec) as never,
-  ) as unknown as AdjacencyMap<AnyMachineSnapshot, AnyEventObject>;
+  const adjacency = adjacencyOf(spec);
   const out: Path[] = [];
   for (const key of Object.keys(adjacency)) {
     const head = toState.get(key);
@@ -322,11 +364,7 @@ function walkGraph<TMachine extends AnyStateMachine>(
   bounds: { maxDepth: number; max: number },
   revisit: boolean,
 ): Path[] {
-  const options = traversal(spec);
-  const adjacency = getAdjacencyMap(
-    graphLogic(spec.machine, spec.systemRefsExist),
-    options as never,
-  ) as unknown as AdjacencyMap<AnyMachineSnapshot, AnyEventObject>;
+  const adjacency = adjacencyOf(spec);
   const serialize = spec.serialize ?? serializeSnapshot;
   const initial = Object.values(adjacency)[0];
   if (!initial) return [];
@@ -372,6 +410,55 @@ export function describePath(path: Path): string {
     .join(' → ');
 }
 
+/** A trace record of a model path: the event delivered at step `step`, at the model clock's time. */
+interface PathRecord {
+  t: number;
+  event: AnyEventObject;
+}
+
+/**
+ * A model path as a syncvisor trace (the JSONL `syncvisor replay` and `replay --inspect` read): the machine runs as
+ * the only service of a root supervisor, with the spec's input, and receives the path's events at the model clock's
+ * times. Delayed events are not recorded (the replay's clock fires them), like in a recording of the daemon.
+ */
+export function pathToTrace(machine: AnyStateMachine, input: unknown, records: PathRecord[]): string {
+  const header = {
+    format: traceFormat,
+    version: traceVersion,
+    configHash: 'model-path',
+    machineVersions: machineVersions([machine]),
+    machines: [
+      { systemId: 'supervisor', machine: 'supervisor' },
+      { systemId: machine.id, machine: machine.id, ...(input === undefined ? {} : { input }) },
+    ],
+    supervisor: {
+      maxRestarts: 0,
+      periodMs: 60_000,
+      backoff: { initialMs: 200, maxMs: 30_000, factor: 2 },
+      shutdownTimeoutMs: 5_000,
+    },
+  };
+  const lines = [JSON.stringify(header)];
+  for (const r of records)
+    lines.push(`{"t":${r.t},"to":${JSON.stringify(machine.id)},"event":${toTraceJson(r.event)}}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Where a failing path's trace goes: MODEL_TRACE_DIR, or the system's temp dir. */
+function writeFailingPath(machine: AnyStateMachine, text: string): string | undefined {
+  try {
+    const dir = process.env.MODEL_TRACE_DIR ?? tmpdir();
+    const file = join(
+      dir,
+      `syncvisor-model-${machine.id}-${createHash('sha256').update(text).digest('hex').slice(0, 10)}.jsonl`,
+    );
+    writeFileSync(file, text, { mode: 0o640 });
+    return file;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface ReplayResult {
   /** Ids of every state node the actor was in, transient (eventless) states included. */
   visited: Set<string>;
@@ -384,28 +471,33 @@ export function replay<TMachine extends AnyStateMachine>(spec: ModelSpec<TMachin
   const clock = new ModelClock();
   const visited = new Set<string>();
   const errors: unknown[] = [];
-  // Microsteps of the root actor only (children have a parent); the initial ones arrive while the actor is created.
+  // Microsteps of the root actor only; the initial ones arrive while the actor is created.
   const a = createActor(spec.machine, {
     clock,
     input: spec.input,
     inspect: (ev: InspectionEvent) => {
-      if (ev.type === '@xstate.microstep' && (ev.actorRef as { _parent?: unknown })._parent === undefined) {
-        for (const n of (ev.snapshot as AnyMachineSnapshot)._nodes) visited.add(n.id);
+      clock.inspect(ev);
+      if (ev.type === '@xstate.microstep' && ev.actorRef.sessionId === ev.rootId) {
+        for (const n of activeStateNodes(ev.snapshot as AnyMachineSnapshot)) visited.add(n.id);
       }
+      spec.inspect?.(ev);
     },
   } as never) as AnyActorRef;
   a.subscribe({ error: (e: unknown) => void errors.push(e) });
-  clock.attach(a);
   const isScheduled = spec.isScheduled ?? ((e: AnyEventObject) => e.type.startsWith('xstate.after.'));
   let prev: AnyMachineSnapshot | undefined;
   let where = 'start';
+  const traced: PathRecord[] = [];
   try {
     for (const [i, step] of path.steps.entries()) {
       where = `step ${i} (${step.event.type})`;
       if (i === 0) a.start();
-      else deliver(a, clock, step.event, isScheduled);
+      else {
+        if (!isScheduled(step.event)) traced.push({ t: clock.now(), event: step.event });
+        deliver(a, clock, step.event, isScheduled);
+      }
       const snapshot = a.getSnapshot() as AnyMachineSnapshot;
-      for (const n of snapshot._nodes) visited.add(n.id);
+      for (const n of activeStateNodes(snapshot)) visited.add(n.id);
       expect(errors, 'actor errors').toEqual([]);
       expect(snapshot.value, 'state value (graph vs actor)').toEqual(step.state.value);
       if (spec.serialize)
@@ -432,6 +524,10 @@ export function replay<TMachine extends AnyStateMachine>(spec: ModelSpec<TMachin
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
     e.message = `${e.message}\n  at ${where} of path: ${describePath(path)}`;
+    if (spec.machine.id !== 'supervisor') {
+      const file = writeFailingPath(spec.machine, pathToTrace(spec.machine, spec.input, traced));
+      if (file) e.message += `\n  the path up to the failing step, as a trace: syncvisor replay ${file} --inspect`;
+    }
     throw e;
   }
   return { visited, steps: path.steps.length };

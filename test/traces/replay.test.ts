@@ -69,3 +69,17 @@ describe('recorded traces', () => {
     expect(snapshot.appDbGate).toBe('open');
   });
 });
+
+describe('traces recorded in-process (no root: scripted netlink, real Redis and state file)', () => {
+  it('a warm restart reconciles APP_DB and completes by EOIU; the header carries the machine versions', () => {
+    const { header } = parseTrace(readFileSync(join(dir, 'portsync-inproc-warm-eoiu.jsonl'), 'utf8'));
+    expect(Object.keys(header.machineVersions ?? {}).sort()).toEqual(
+      ['appDbGate', 'eoiuDetector', 'portsync', 'stateFile', 'supervisor', 'warmRestart'].sort(),
+    );
+    const { steps, snapshot } = replay('portsync-inproc-warm-eoiu.jsonl');
+    const gate = steps.filter((s) => s.kind === 'state' && s.actor === 'appDbGate').map((s) => s.text);
+    expect(gate).toEqual(expect.arrayContaining(['{"reconciling":"writing"}', '"open"']));
+    expect(steps.some((s) => s.actor === 'eoiuDetector' && s.text === '"detected"')).toBe(true);
+    expect(snapshot.warmRestart).toEqual({ status: 'done', value: 'complete' });
+  });
+});

@@ -5,6 +5,7 @@ import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../io/log.js';
 import { hashConfig, toTraceJson, traceFormat, traceVersion, type TraceMachine } from '../../io/observe/traceFormat.js';
 import { isStateMachine } from './machineChart.js';
+import { machineVersions } from './machineVersions.js';
 import { collectTreeSnapshot } from './treeSnapshot.js';
 import { writeFileAtomic } from '../../io/observe/traceWriter.js';
 import { openTraceWriter, type TraceWriter } from '../../io/observe/traceWriter.js';
@@ -24,7 +25,12 @@ export async function attachInspectors(config: Config, logger: Logger): Promise<
 
   if (config.inspect.enabled) {
     const { createLocalInspector } = await import('./inspector.js');
-    const local = createLocalInspector({ port: config.inspect.port, logger });
+    const local = createLocalInspector({
+      port: config.inspect.port,
+      logger,
+      maxRecords: config.inspect.history,
+      rawLines: config.inspect.rawLines,
+    });
     const { url } = await local.start();
     logger.info({ url }, 'inspector: open this page');
     // Also on stdout, for the person who asked for it (stderr carries the log stream, whatever its level).
@@ -34,7 +40,13 @@ export async function attachInspectors(config: Config, logger: Logger): Promise<
   }
   if (config.inspect.stately) {
     const { createStatelyInspector } = await import('./inspector.js');
-    const stately = await createStatelyInspector({ logger });
+    const stately = await createStatelyInspector({ logger, port: config.inspect.statelyPort });
+    const url = await stately.start();
+    if (url) process.stdout.write(`syncvisor: stately inspector relay at ${url} (the page loads stately.ai)\n`);
+    else
+      process.stderr.write(
+        `syncvisor: warning: stately inspector relay cannot listen on 127.0.0.1:${config.inspect.statelyPort}\n`,
+      );
     inspectors.push(stately.inspect);
     stops.push(() => stately.stop());
   }
@@ -67,10 +79,14 @@ export async function attachInspectors(config: Config, logger: Logger): Promise<
         backoff: ctx.input.backoff,
         shutdownTimeoutMs: ctx.input.shutdownTimeoutMs,
       };
+      const running = [(root as { logic?: unknown }).logic, ...ctx.order.map((id) => ctx.specs[id]!.logic)].filter(
+        isStateMachine,
+      );
       trace = openTraceWriter(config.trace.path, {
         format: traceFormat,
         version: traceVersion,
         configHash: hashConfig(config),
+        machineVersions: machineVersions(running),
         machines,
         supervisor,
       });

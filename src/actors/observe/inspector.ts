@@ -1,23 +1,29 @@
 // Inspection of the live actor system. createLocalInspector turns XState v5 inspection events (@xstate.actor,
-// @xstate.event, @xstate.snapshot) into the plain JSON records of the local inspector page and serves it on
-// 127.0.0.1. createStatelyInspector relays the same events to the Stately inspector through @statelyai/inspect
-// (the successor of @xstate/inspect, which targets XState v4 only). main.ts passes `inspect` to createActor only
-// when --inspect / --stately-inspect is given: otherwise no observer is attached at all.
-import type * as StatelyInspect from '@statelyai/inspect';
-import type * as StatelyInspectServer from '@statelyai/inspect/server';
+// @xstate.event, @xstate.snapshot) into the plain JSON records of the local inspector page (state values, contexts
+// and payloads, bounded) and serves it on 127.0.0.1. createStatelyInspector relays the same events to the Stately
+// inspector through @statelyai/inspect (the successor of @xstate/inspect, which targets XState v4 only). The daemon
+// passes `inspect` to createActor only when --inspect / --stately-inspect is given: otherwise nothing is attached.
 import type { ActorRefLike, InspectionEvent } from 'xstate';
+import type * as StatelyInspect from '@statelyai/inspect';
 import type { Logger } from '../../io/log.js';
 import { createInspectorServer } from '../../io/observe/inspectorServer.js';
+import { createStatelyRelay, type StatelyRelay } from '../../io/observe/statelyRelay.js';
 import { InspectorStore, type ActorInfo, type ActorStatus, type JsonValue } from '../../io/observe/inspectorStore.js';
+import { toJsonSafe } from '../../io/observe/jsonSafe.js';
 import { chartOf, isStateMachine } from './machineChart.js';
 
-export interface LocalInspectorOptions {
+export interface RecorderOptions {
+  /** Keys of event payloads and contexts that carry raw peer input (PTP lines): withheld unless `rawLines`. */
+  rawLines?: boolean;
+  /** Bounds of one context or payload (values visited; default 20 000). */
+  maxNodes?: number;
+}
+
+export interface LocalInspectorOptions extends RecorderOptions {
   port: number;
   logger: Logger;
-  /** Capacity of the recent-record ring (default 2000). */
+  /** Capacity of the history (default 10 000 records). */
   maxRecords?: number;
-  /** Event payloads longer than this are cut (default 400 characters). */
-  maxPayloadChars?: number;
   assetsDir?: string;
 }
 
@@ -32,18 +38,21 @@ export interface LocalInspector {
 interface Tracked {
   info: ActorInfo;
   valueJson: string;
+  contextJson: string;
   children: Set<string>;
 }
 
-/** The parts of an ActorRef the recorder reads; `systemId`, `logic` and `_parent` are public-but-untyped in v5. */
+/** The parts of an ActorRef the recorder reads (`systemId` and `logic` are public but untyped in v5). */
 interface InspectedRef {
   sessionId: string;
   id: string;
   systemId?: string;
   logic?: unknown;
-  _parent?: { sessionId: string };
   getSnapshot(): unknown;
 }
+
+/** Event and context keys holding raw input lines from the PTP peer (the socket's line batches). */
+export const rawLineKeys: ReadonlySet<string> = new Set(['line', 'lines']);
 
 function event0Active(ref: unknown): boolean {
   const snap = (ref as InspectedRef).getSnapshot() as { status?: unknown } | undefined;
@@ -54,36 +63,23 @@ function toStatus(s: unknown): ActorStatus {
   return s === 'done' || s === 'error' || s === 'stopped' ? s : 'active';
 }
 
-function toJson(v: unknown): JsonValue | undefined {
-  if (v === undefined) return undefined;
-  try {
-    return JSON.parse(JSON.stringify(v)) as JsonValue;
-  } catch {
-    return String(v);
-  }
-}
-
-function payloadOf(event: Record<string, unknown>, max: number): string | undefined {
-  const keys = Object.keys(event).filter((k) => k !== 'type');
-  if (keys.length === 0) return undefined;
-  let text: string;
-  try {
-    const rest: Record<string, unknown> = {};
-    for (const k of keys) rest[k] = event[k];
-    text = JSON.stringify(rest, (_k, v: unknown) =>
-      typeof v === 'object' && v !== null && 'sessionId' in v ? `[actor]` : v,
-    );
-  } catch {
-    text = '[unserializable]';
-  }
-  return text.length > max ? `${text.slice(0, max)}…` : text;
-}
-
-/** The translation from inspection events to records, without the server (tests use it directly). */
-export function createInspectionRecorder(store: InspectorStore, maxPayloadChars = 400): (ev: InspectionEvent) => void {
+/**
+ * The translation from inspection events to records, without the server (tests use it directly). An actor's parent
+ * is learned from public API only: the `xstate.init` event a child gets names its parent as the source, and a
+ * parent's snapshot lists its children.
+ */
+export function createInspectionRecorder(
+  store: InspectorStore,
+  opts: RecorderOptions = {},
+): (ev: InspectionEvent) => void {
   const tracked = new Map<string, Tracked>();
   const machineKeys = new WeakMap<object, string>();
   const usedKeys = new Set<string>();
+  const safe = (v: unknown): JsonValue =>
+    toJsonSafe(v, {
+      maxNodes: opts.maxNodes ?? 20_000,
+      ...(opts.rawLines ? {} : { withhold: rawLineKeys, withheldNote: 'raw input lines: set inspect.rawLines' }),
+    });
 
   const machineKey = (logic: object, id: string): string => {
     let key = machineKeys.get(logic);
@@ -108,12 +104,19 @@ export function createInspectionRecorder(store: InspectorStore, maxPayloadChars 
     for (const c of t.children) stopTree(c, 'stopped');
   };
 
+  const setParent = (childId: string, parentId: string) => {
+    const t = tracked.get(childId);
+    if (!t || t.info.parentId === parentId || childId === parentId) return;
+    t.info.parentId = parentId;
+    tracked.get(parentId)?.children.add(childId);
+    store.publish({ kind: 'actor', actor: { ...t.info } });
+  };
+
   const register = (actorRef: ActorRefLike) => {
     const ref = actorRef as unknown as InspectedRef;
     if (tracked.has(ref.sessionId)) return;
     const logic = ref.logic;
-    const parent = ref._parent;
-    const snap = ref.getSnapshot() as { status?: unknown; value?: unknown } | undefined;
+    const snap = ref.getSnapshot() as { status?: unknown; value?: unknown; context?: unknown } | undefined;
     const info: ActorInfo = {
       id: ref.sessionId,
       actorId: ref.id,
@@ -121,14 +124,21 @@ export function createInspectionRecorder(store: InspectorStore, maxPayloadChars 
       since: store.elapsed(),
     };
     if (ref.systemId) info.systemId = ref.systemId;
-    if (parent) info.parentId = parent.sessionId;
+    let contextJson = 'null';
     if (isStateMachine(logic)) {
       info.machine = machineKey(logic, logic.id);
-      const v = toJson(snap?.value);
-      if (v !== undefined) info.value = v;
+      if (snap?.value !== undefined) info.value = safe(snap.value);
+      if (snap?.context !== undefined) {
+        info.context = safe(snap.context);
+        contextJson = JSON.stringify(info.context);
+      }
     }
-    tracked.set(ref.sessionId, { info, valueJson: JSON.stringify(info.value ?? null), children: new Set() });
-    if (parent) tracked.get(parent.sessionId)?.children.add(ref.sessionId);
+    tracked.set(ref.sessionId, {
+      info,
+      valueJson: JSON.stringify(info.value ?? null),
+      contextJson,
+      children: new Set(),
+    });
     store.publish({ kind: 'actor', actor: { ...info } });
   };
 
@@ -143,14 +153,15 @@ export function createInspectionRecorder(store: InspectorStore, maxPayloadChars 
           // A re-invoked child gets its xstate.init before its @xstate.actor: name it first.
           if (!tracked.has(to) && event0Active(ev.actorRef)) register(ev.actorRef);
           const event = ev.event as Record<string, unknown> & { type: string };
-          const rec: { kind: 'event'; to: string; type: string; from?: string; payload?: string } = {
+          if (event.type === 'xstate.init' && ev.sourceRef) setParent(to, ev.sourceRef.sessionId);
+          const rec: { kind: 'event'; to: string; type: string; from?: string; payload?: JsonValue } = {
             kind: 'event',
             to,
             type: event.type,
           };
           if (ev.sourceRef) rec.from = ev.sourceRef.sessionId;
-          const p = payloadOf(event, maxPayloadChars);
-          if (p !== undefined) rec.payload = p;
+          const { type: _type, ...rest } = event;
+          if (Object.keys(rest).length > 0) rec.payload = safe(rest);
           store.publish(rec);
           return;
         }
@@ -172,26 +183,39 @@ export function createInspectionRecorder(store: InspectorStore, maxPayloadChars 
           const snap = ev.snapshot as {
             status?: unknown;
             value?: unknown;
-            children?: Record<string, { sessionId: string }>;
+            context?: unknown;
+            children?: Record<string, { sessionId: string } | undefined>;
           };
           const status = toStatus(snap.status);
-          const value = t.info.machine ? toJson(snap.value) : undefined;
+          const value = t.info.machine && snap.value !== undefined ? safe(snap.value) : undefined;
           const valueJson = JSON.stringify(value ?? null);
-          if (status !== t.info.status || valueJson !== t.valueJson) {
+          const context = t.info.machine && snap.context !== undefined ? safe(snap.context) : undefined;
+          const contextJson = JSON.stringify(context ?? null);
+          if (status !== t.info.status || valueJson !== t.valueJson || contextJson !== t.contextJson) {
+            const rec: {
+              kind: 'snapshot';
+              id: string;
+              status: ActorStatus;
+              value?: JsonValue;
+              context?: JsonValue;
+            } = { kind: 'snapshot', id, status };
+            if (value !== undefined) rec.value = value;
+            if (context !== undefined && contextJson !== t.contextJson) rec.context = context;
             t.valueJson = valueJson;
+            t.contextJson = contextJson;
             t.info.status = status;
             if (value !== undefined) t.info.value = value;
-            const rec: { kind: 'snapshot'; id: string; status: ActorStatus; value?: JsonValue } = {
-              kind: 'snapshot',
-              id,
-              status,
-            };
-            if (value !== undefined) rec.value = value;
+            if (context !== undefined) t.info.context = context;
             store.publish(rec);
+          }
+          const live = new Set<string>();
+          for (const c of Object.values(snap.children ?? {})) {
+            if (!c) continue;
+            live.add(c.sessionId);
+            setParent(c.sessionId, id);
           }
           // Children that left the snapshot were stopped (callback/promise actors emit no final snapshot).
           if (snap.children && t.children.size > 0) {
-            const live = new Set(Object.values(snap.children).map((c) => c.sessionId));
             for (const c of [...t.children]) {
               if (!live.has(c)) {
                 t.children.delete(c);
@@ -212,8 +236,8 @@ export function createInspectionRecorder(store: InspectorStore, maxPayloadChars 
 }
 
 export function createLocalInspector(opts: LocalInspectorOptions): LocalInspector {
-  const store = new InspectorStore({ maxRecords: opts.maxRecords ?? 2000 });
-  const inspect = createInspectionRecorder(store, opts.maxPayloadChars ?? 400);
+  const store = new InspectorStore({ maxRecords: opts.maxRecords ?? 10_000 });
+  const inspect = createInspectionRecorder(store, opts);
   const serverOpts: Parameters<typeof createInspectorServer>[0] = { store, port: opts.port, logger: opts.logger };
   if (opts.assetsDir) serverOpts.assetsDir = opts.assetsDir;
   const server = createInspectorServer(serverOpts);
@@ -221,53 +245,74 @@ export function createLocalInspector(opts: LocalInspectorOptions): LocalInspecto
 }
 
 export interface StatelyInspectorOptions {
-  /** Port of the relay server (default 8080). */
+  /** Port of the relay on 127.0.0.1 (default 8080; 0 picks a free one). */
   port?: number;
   logger: Logger;
-  /** Open a browser on this host (default false: a daemon usually has no display). */
-  autoOpen?: boolean;
+  /** The inspector UI the relay page embeds (default https://stately.ai/inspect). */
+  inspectorUrl?: string;
 }
 
 export interface StatelyInspector {
   inspect: (ev: InspectionEvent) => void;
-  /** The page to open: it embeds https://stately.ai/inspect, so this one needs internet. */
-  url: string;
-  stop(): void;
+  /** Starts the relay; resolves to its page, or to undefined (with a warning logged) when it cannot listen. */
+  start(): Promise<string | undefined>;
+  /** The relay, for tests. */
+  relay: StatelyRelay;
+  stop(): Promise<void>;
 }
 
 /**
- * Attach @statelyai/inspect: a local relay (createInspectorServer) and a WebSocket inspector feeding it.
- * @xstate/inspect is not used: it targets XState v4 only.
+ * Attach the Stately inspector (@statelyai/inspect's createInspector, the successor of @xstate/inspect, which targets
+ * XState v4 only). Its inspection messages go straight into a relay on 127.0.0.1 (src/io/observe/statelyRelay.ts):
+ * no WebSocket client in the daemon, so nothing buffers silently when a name does not resolve.
  */
 export async function createStatelyInspector(opts: StatelyInspectorOptions): Promise<StatelyInspector> {
   // An optional dependency, loaded only for --stately-inspect (the runtime image does not ship it).
-  let mods: [typeof StatelyInspect, typeof StatelyInspectServer];
+  let createStatelyAdapterInspector: (typeof StatelyInspect)['createInspector'];
   try {
-    mods = await Promise.all([import('@statelyai/inspect'), import('@statelyai/inspect/server')]);
+    ({ createInspector: createStatelyAdapterInspector } = await import('@statelyai/inspect'));
   } catch (err) {
     throw new Error(
       `--stately-inspect needs the optional package @statelyai/inspect (npm install @statelyai/inspect): ${(err as Error).message}`,
       { cause: err },
     );
   }
-  const [{ createWebSocketInspector }, { createInspectorServer: createStatelyRelay }] = mods;
-  const port = opts.port ?? 8080;
-  const relay = createStatelyRelay({ port, autoOpen: opts.autoOpen ?? false });
-  const ws = createWebSocketInspector({ url: `ws://localhost:${port}` });
-  const url = `http://localhost:${port}`;
-  opts.logger.info({ url }, 'stately inspector relay: open this page (it loads https://stately.ai/inspect)');
+  const relay = createStatelyRelay({
+    port: opts.port ?? 8080,
+    logger: opts.logger,
+    ...(opts.inspectorUrl ? { inspectorUrl: opts.inspectorUrl } : {}),
+  });
+  const inspector = createStatelyAdapterInspector(
+    {
+      send: (event) => relay.send(toJsonSafe(event, { maxDepth: 10 }) as never),
+    },
+    { autoStart: true },
+  );
   return {
     inspect: (ev) => {
       try {
-        ws.inspect.next?.(ev);
+        inspector.inspect.next?.(ev);
       } catch {
         // never break the inspected system
       }
     },
-    url,
-    stop: () => {
-      ws.stop();
-      relay.stop();
+    relay,
+    async start() {
+      try {
+        const { url } = await relay.start();
+        opts.logger.info({ url }, 'stately inspector relay: open this page (it loads https://stately.ai/inspect)');
+        return url;
+      } catch (err) {
+        opts.logger.warn(
+          { err: (err as Error).message, port: opts.port ?? 8080 },
+          'stately inspector relay: cannot listen on 127.0.0.1; the Stately inspector is off (set inspect.statelyPort)',
+        );
+        return undefined;
+      }
+    },
+    stop: async () => {
+      inspector.stop();
+      await relay.stop();
     },
   };
 }

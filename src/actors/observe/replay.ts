@@ -6,6 +6,8 @@ import {
   fromCallback,
   type AnyActorLogic,
   type AnyActorRef,
+  type AnyEventObject,
+  type AnyMachineSnapshot,
   type AnyStateMachine,
   type InspectionEvent,
 } from 'xstate';
@@ -50,23 +52,80 @@ export class ReplayClock {
   }
 }
 
+/** What a machine asked of its I/O during a replay: an I/O actor started with an input, or an event sent to it. */
+export interface ReplayEffect {
+  t: number;
+  /** The id of the machine that invoked or spawned the I/O actor. */
+  machine: string;
+  /** The actor's name in that machine's implementations (e.g. `writeAppDb`). */
+  src: string;
+  kind: 'start' | 'receive';
+  /** The actor's input (start) or the event it received (receive). */
+  data: unknown;
+}
+
 /** Never sends anything: what the real I/O actor would have produced is in the trace. */
 const inert = fromCallback(() => () => {});
 
-/** The machine with every non-machine actor it names replaced by the inert stub; child machines likewise. */
+/** An inert stub that records what it was started with and what it was sent. */
+function recordingStub(machine: string, src: string, sink: (e: Omit<ReplayEffect, 't'>) => void): AnyActorLogic {
+  return fromCallback(({ input, receive }) => {
+    sink({ machine, src, kind: 'start', data: input });
+    receive((event) => sink({ machine, src, kind: 'receive', data: event }));
+    return () => {};
+  });
+}
+
+/**
+ * The machine with every non-machine actor it names replaced by an inert stub (recording into `sink` when given);
+ * child machines likewise.
+ */
 export function replayable(
   machine: AnyStateMachine,
   seen = new Map<AnyStateMachine, AnyStateMachine>(),
+  sink?: (e: Omit<ReplayEffect, 't'>) => void,
 ): AnyStateMachine {
   const done = seen.get(machine);
   if (done) return done;
   const actors: Record<string, AnyActorLogic> = {};
   for (const [name, logic] of Object.entries(machine.implementations.actors)) {
-    actors[name] = isStateMachine(logic) ? replayable(logic, seen) : inert;
+    actors[name] = isStateMachine(logic)
+      ? replayable(logic, seen, sink)
+      : sink
+        ? recordingStub(machine.id, name, sink)
+        : inert;
   }
   const out = machine.provide({ actors } as never) as AnyStateMachine;
   seen.set(machine, out);
   return out;
+}
+
+/** A machine actor's snapshot during a replay, with the one before it and the event that led to it. */
+export interface ReplaySnapshotStep {
+  t: number;
+  /** The actor's systemId, or its id when it has none. */
+  actor: string;
+  /** The machine id. */
+  machine: string;
+  snapshot: AnyMachineSnapshot;
+  prev: AnyMachineSnapshot | undefined;
+  event: AnyEventObject;
+  /** The logic the actor runs (the replayable machine), for pure re-computation. */
+  logic: AnyStateMachine;
+  /** Every effect recorded so far. */
+  effects: readonly ReplayEffect[];
+  /** The 1-based line of the trace record being delivered (0 while the tree starts). */
+  line: number;
+}
+
+export interface ReplayOptions {
+  until?: number;
+  /** The clock to run on (default: a fresh one); an inspector reads the simulated time from it. */
+  clock?: ReplayClock;
+  /** Another inspection observer (the local inspector in `syncvisor replay --inspect`). */
+  inspect?: (ev: InspectionEvent) => void;
+  /** Called with every snapshot of every machine actor (per-state checks). */
+  onSnapshot?: (step: ReplaySnapshotStep) => void;
 }
 
 export interface ReplayStep {
@@ -81,17 +140,43 @@ export interface ReplayResult {
   snapshot: TreeSnapshot;
   steps: ReplayStep[];
   delivered: number;
+  /** What the machines asked of their (inert) I/O, in order. */
+  effects: ReplayEffect[];
 }
 
-export function replayTrace(header: TraceHeader, records: TraceRecord[], opts: { until?: number } = {}): ReplayResult {
-  const clock = new ReplayClock();
+export function replayTrace(header: TraceHeader, records: TraceRecord[], opts: ReplayOptions = {}): ReplayResult {
+  const clock = opts.clock ?? new ReplayClock();
   const steps: ReplayStep[] = [];
+  const effects: ReplayEffect[] = [];
+  const sink = (e: Omit<ReplayEffect, 't'>) => {
+    if (effects.length < 1_000_000) effects.push({ t: clock.now(), ...e });
+  };
+  const seen = new Map<AnyStateMachine, AnyStateMachine>();
   let now = 0;
+  let line = 0;
   const lastValue = new Map<string, string>();
+  const lastSnapshot = new Map<string, AnyMachineSnapshot>();
   const inspect = (ev: InspectionEvent) => {
+    opts.inspect?.(ev);
     if (ev.type !== '@xstate.snapshot') return;
-    const ref = ev.actorRef as AnyActorRef & { systemId?: string };
+    const ref = ev.actorRef as AnyActorRef & { systemId?: string; logic?: unknown };
     const value = (ev.snapshot as { value?: unknown }).value;
+    if (opts.onSnapshot && isStateMachine(ref.logic)) {
+      const snapshot = ev.snapshot as AnyMachineSnapshot;
+      opts.onSnapshot({
+        t: clock.now(),
+        actor: ref.systemId ?? ref.id,
+        machine: ref.logic.id,
+        snapshot,
+        prev: lastSnapshot.get(ref.sessionId),
+        event: ev.event,
+        logic: ref.logic,
+        effects,
+        line,
+      });
+      if (snapshot.status === 'active') lastSnapshot.set(ref.sessionId, snapshot);
+      else lastSnapshot.delete(ref.sessionId);
+    }
     if (!ref.systemId || value === undefined) return;
     const text = JSON.stringify(value);
     if (lastValue.get(ref.systemId) === text) return;
@@ -106,7 +191,9 @@ export function replayTrace(header: TraceHeader, records: TraceRecord[], opts: {
     children.push({
       id: m.systemId,
       systemId: m.systemId,
-      logic: known ? replayable(known.machine).provide({ actors: known.actors ?? {} } as never) : inert,
+      logic: known
+        ? (replayable(known.machine, seen, sink).provide({ actors: known.actors ?? {} } as never) as AnyStateMachine)
+        : inert,
       input: m.input,
       restart: 'permanent',
       receives: m.receives,
@@ -115,7 +202,7 @@ export function replayTrace(header: TraceHeader, records: TraceRecord[], opts: {
       shutdownOrder: m.shutdownOrder,
     });
   }
-  const root = createActor(supervisorMachine, {
+  const root = createActor(replayable(supervisorMachine, seen, sink), {
     clock,
     systemId: 'supervisor',
     inspect,
@@ -133,6 +220,7 @@ export function replayTrace(header: TraceHeader, records: TraceRecord[], opts: {
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
     if (r.t > until) break;
+    line = i + 2;
     if (r.t > now) {
       clock.advanceTo(r.t);
       now = r.t;
@@ -155,5 +243,5 @@ export function replayTrace(header: TraceHeader, records: TraceRecord[], opts: {
   // The final snapshot is the tree just before the recorded shutdown, or the live tree when the trace has none.
   const snapshot: ReplayResult['snapshot'] = beforeShutdown ?? collectTreeSnapshot(root);
   root.stop();
-  return { snapshot, steps, delivered };
+  return { snapshot, steps, delivered, effects };
 }

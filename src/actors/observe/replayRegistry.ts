@@ -7,6 +7,12 @@ import { eventsServiceMachine } from '../../machines/events/eventsService.js';
 import { portsyncMachine } from '../../machines/portsync/portsync.js';
 import { ptpSidecarMachine } from '../../machines/ptp/ptpSidecar.js';
 import { supervisorMachine } from '../../machines/supervisor/supervisor.js';
+import { clockStateMachine } from '../../machines/ptp/clockState.js';
+import { appDbGateMachine } from '../../machines/warmRestart/appDbGate.js';
+import { eoiuDetectorMachine } from '../../machines/warmRestart/eoiuDetector.js';
+import { stateFileMachine } from '../../machines/warmRestart/stateFile.js';
+import { warmRestartMachine } from '../../machines/warmRestart/warmRestart.js';
+import { machineVersions } from './machineVersions.js';
 
 export interface ReplayEntry {
   machine: AnyStateMachine;
@@ -20,6 +26,13 @@ export const replayRegistry: Record<string, ReplayEntry> = {
   supervisor: { machine: supervisorMachine },
   portsync: { machine: portsyncMachine },
   eventsService: { machine: eventsServiceMachine },
+  // The machines portsync and the sidecar run as children, for traces of one machine on its own (a model path
+  // written as a trace): the root supervisor runs it as its only service.
+  warmRestart: { machine: warmRestartMachine },
+  stateFile: { machine: stateFileMachine },
+  eoiuDetector: { machine: eoiuDetectorMachine },
+  appDbGate: { machine: appDbGateMachine },
+  clockState: { machine: clockStateMachine },
   ptpSidecar: {
     machine: ptpSidecarMachine,
     rehydrate: (event) =>
@@ -29,3 +42,8 @@ export const replayRegistry: Record<string, ReplayEntry> = {
     actors: { ptpGeneration: createGenerationActor(), clockBank: createClockBank() },
   },
 };
+
+/** The versions of the machines a replay runs: every registered machine and the machines they invoke or spawn. */
+export function currentMachineVersions(): Record<string, string> {
+  return machineVersions(Object.values(replayRegistry).map((e) => e.machine));
+}

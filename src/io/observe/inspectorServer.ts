@@ -5,9 +5,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.js';
 import type { InspectorRecord, InspectorStore } from './inspectorStore.js';
+import { isLoopbackHost } from './hostCheck.js';
 
 export interface InspectorServerOptions {
   store: InspectorStore;
@@ -30,8 +32,15 @@ export interface InspectorServer {
 const assetTypes: Record<string, string> = {
   'index.html': 'text/html; charset=utf-8',
   'app.js': 'text/javascript; charset=utf-8',
+  'layout.js': 'text/javascript; charset=utf-8',
   'style.css': 'text/css; charset=utf-8',
+  'elk.js': 'text/javascript; charset=utf-8',
 };
+
+/** The graph layout engine the page uses, served from the installed elkjs package (no CDN). */
+function elkBundle(): string {
+  return createRequire(import.meta.url).resolve('elkjs/lib/elk.bundled.js');
+}
 
 /** Where the assets are, both from src/ (tsx) and from dist/ (built; the package ships src/io/observe/inspector). */
 export function defaultAssetsDir(): string {
@@ -75,12 +84,21 @@ export function createInspectorServer(opts: InspectorServerOptions): InspectorSe
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
+    // DNS rebinding: another site's name resolving to 127.0.0.1 still sends that name in Host.
+    if (!isLoopbackHost(req)) {
+      res.writeHead(403, { 'content-type': 'text/plain' }).end('forbidden: Host must be a loopback address\n');
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
       return;
     }
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path === '/' || path === '/index.html') return serveAsset(res, 'index.html');
+    if (path === '/favicon.ico') {
+      res.writeHead(204).end();
+      return;
+    }
     if (path.startsWith('/assets/')) return serveAsset(res, path.slice('/assets/'.length));
     if (path === '/api/actors') {
       const body = JSON.stringify(store.state());
@@ -118,7 +136,8 @@ export function createInspectorServer(opts: InspectorServerOptions): InspectorSe
       const dir = opts.assetsDir ?? defaultAssetsDir();
       for (const name of Object.keys(assetTypes)) {
         try {
-          assets.set(name, await readFile(`${dir.endsWith('/') ? dir : dir + '/'}${name}`));
+          const file = name === 'elk.js' ? elkBundle() : `${dir.endsWith('/') ? dir : dir + '/'}${name}`;
+          assets.set(name, await readFile(file));
         } catch (err) {
           throw new Error(`inspector: asset ${name} not found in ${dir}: ${(err as Error).message}`);
         }

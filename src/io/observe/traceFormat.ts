@@ -24,6 +24,11 @@ export interface TraceHeader {
   version: number;
   configHash: string;
   machines: TraceMachine[];
+  /**
+   * machine id → version (a hash of the machine's structure) of every machine the recording ran. Absent in traces
+   * recorded before versions were written; a replay then cannot tell whether a machine changed.
+   */
+  machineVersions?: Record<string, string>;
   /** The supervisor's intensity, backoff and drain settings. */
   supervisor: {
     maxRestarts: number;
@@ -156,6 +161,13 @@ export function parseTrace(
       `unsupported trace version ${String(header.version)} (this syncvisor reads ${traceVersion})`,
     );
   if (!Array.isArray(header.machines)) throw new TraceError(1, 'wrong header: machines must be a list');
+  if (
+    header.machineVersions !== undefined &&
+    (typeof header.machineVersions !== 'object' ||
+      header.machineVersions === null ||
+      Object.values(header.machineVersions).some((v) => typeof v !== 'string'))
+  )
+    throw new TraceError(1, 'wrong header: machineVersions must map machine ids to version strings');
   if (typeof header.supervisor !== 'object' || header.supervisor === null)
     throw new TraceError(1, 'wrong header: supervisor settings missing');
   // Nested machines (portsync's stateFile, the ptp clocks) are not in the header: without a list of known targets,

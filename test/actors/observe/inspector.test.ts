@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createActor, fromCallback, setup } from 'xstate';
+import { request } from 'node:http';
+import { assign, createActor, fromCallback, setup } from 'xstate';
 import { createLocalInspector, type LocalInspector } from '../../../src/actors/observe/inspector.js';
 import { silentLogger } from '../../../src/io/log.js';
 import type { InspectorRecord, InspectorState } from '../../../src/io/observe/inspectorStore.js';
@@ -128,6 +129,98 @@ describe('local inspector', () => {
     expect((await fetch(`${url}assets/../../inspectorServer.ts`)).status).toBe(404);
     expect((await fetch(`${url}assets/%2e%2e%2fREADME.md`)).status).toBe(404);
     expect((await fetch(`${url}api/actors`, { method: 'POST' })).status).toBe(405);
+  });
+
+  it('records contexts and full payloads, and withholds raw PTP lines unless asked', () => {
+    const counter = setup({
+      types: { context: {} as { n: number; ports: Record<string, { mtu: number }> } },
+    }).createMachine({
+      id: 'counter',
+      context: { n: 0, ports: {} },
+      on: {
+        ADD: {
+          actions: assign(({ context, event }) => ({
+            n: context.n + 1,
+            ports: { ...context.ports, ...(event as unknown as { ports: Record<string, { mtu: number }> }).ports },
+          })),
+        },
+        'socket.line': {},
+      },
+    });
+    insp = createLocalInspector({ port: 0, logger: silentLogger });
+    const actor = createActor(counter, { inspect: insp.inspect }).start();
+    actor.send({ type: 'ADD', ports: { Ethernet0: { mtu: 9100 } } } as never);
+    actor.send({ type: 'socket.line', connId: 1, lines: ['ptp4l[1.2]: master offset -5 s2 freq +500'] } as never);
+    const recs = insp.store.recent();
+    const add = recs.find((r) => r.kind === 'event' && r.type === 'ADD');
+    expect(add).toMatchObject({ payload: { ports: { Ethernet0: { mtu: 9100 } } } });
+    const snap = recs.filter((r) => r.kind === 'snapshot').at(-1);
+    expect(snap).toMatchObject({ context: { n: 1, ports: { Ethernet0: { mtu: 9100 } } } });
+    const line = recs.find((r) => r.kind === 'event' && r.type === 'socket.line') as { payload: unknown };
+    expect(JSON.stringify(line.payload)).not.toContain('master offset');
+    expect(line.payload).toEqual({
+      connId: 1,
+      lines: { withheld: '1 item', note: 'raw input lines: set inspect.rawLines' },
+    });
+    actor.stop();
+
+    const open = createLocalInspector({ port: 0, logger: silentLogger, rawLines: true });
+    const a2 = createActor(counter, { inspect: open.inspect }).start();
+    a2.send({ type: 'socket.line', connId: 1, lines: ['ptp4l[1.2]: master offset -5 s2 freq +500'] } as never);
+    const shown = open.store.recent().find((r) => r.kind === 'event' && r.type === 'socket.line') as {
+      payload: unknown;
+    };
+    expect(shown.payload).toEqual({ connId: 1, lines: ['ptp4l[1.2]: master offset -5 s2 freq +500'] });
+    a2.stop();
+  });
+
+  it('the history folds onto its baseline into the live table (what time travel rebuilds)', () => {
+    insp = createLocalInspector({ port: 0, logger: silentLogger, maxRecords: 30 });
+    const actor = createActor(lamp, { inspect: insp.inspect }).start();
+    for (let i = 0; i < 41; i++) actor.send({ type: i % 2 === 0 ? 'TOGGLE' : 'DIM' });
+    const st = insp.store.state();
+    expect(st.capacity).toBe(30);
+    expect(st.events).toHaveLength(30);
+    expect(st.dropped).toBeGreaterThan(0);
+    // Replaying the kept records on the baseline gives every actor's current status, value and context.
+    const table = new Map(st.baseline.map((a) => [a.id, { ...a }]));
+    for (const r of st.events) {
+      if (r.kind === 'actor') table.set(r.actor.id, { ...table.get(r.actor.id), ...r.actor });
+      if (r.kind === 'snapshot' && table.has(r.id)) {
+        const a = table.get(r.id)!;
+        a.status = r.status;
+        if (r.value !== undefined) a.value = r.value;
+        if (r.context !== undefined) a.context = r.context;
+      }
+      if (r.kind === 'stopped' && table.has(r.id)) table.get(r.id)!.status = r.status;
+    }
+    for (const a of st.actors)
+      expect({ status: table.get(a.id)?.status, value: table.get(a.id)?.value }).toEqual({
+        status: a.status,
+        value: a.value,
+      });
+    expect(table.get(st.actors.find((a) => !a.parentId)!.id)?.value).toEqual(actor.getSnapshot().value);
+    actor.stop();
+  });
+
+  it('refuses a request whose Host is not a loopback name (DNS rebinding)', async () => {
+    insp = createLocalInspector({ port: 0, logger: silentLogger });
+    const { port } = await insp.start();
+    const get = (host: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path: '/api/actors', headers: { host } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    expect(await get(`127.0.0.1:${port}`)).toBe(200);
+    expect(await get(`localhost:${port}`)).toBe(200);
+    expect(await get(`evil.example:${port}`)).toBe(403);
+    expect(await get(`127.0.0.1.evil.example:${port}`)).toBe(403);
+    expect(await get(`127.0.0.1:${port + 1}`)).toBe(200); // a tunnel or a forward under another port
+    expect((await fetch(`http://127.0.0.1:${port}/assets/elk.js`)).status).toBe(200);
   });
 
   it('caps the record ring', () => {

@@ -1,15 +1,34 @@
-// syncvisor local inspector page. Plain JS, no build step, no network beyond this daemon.
-// Data: GET /api/events (SSE): `init` = {actors, charts, events}, then `records` = [record, …].
+// syncvisor inspector page. Plain JS, no build step, no network beyond this daemon.
+// Data: GET /api/events (SSE): `init` = {mode, baseline, actors, charts, events, capacity, dropped}, then `records`.
+// The page keeps the history (baseline + records) and shows the system as it was right after the event under the
+// cursor: the actor tree, the chart's active states, the context. Live, the cursor follows the newest event until
+// you step back; in replay mode (syncvisor replay FILE --inspect) the timeline plays the trace on its simulated clock.
 'use strict';
 (function () {
   const SVG = 'http://www.w3.org/2000/svg';
-  const MAX_ROWS = 500;
-  const actors = new Map(); // sessionId -> ActorInfo
+  const MAX_ROWS = 600;
+  const MAX_SEQ = 200;
+  const PAGE = 100;
   const charts = new Map(); // machine key -> ChartNode
+  const layouts = new Map(); // machine key -> Promise<{graph, dir}>
+  let base = new Map(); // sessionId -> ActorInfo: the table before records[0]
+  let records = []; // history, oldest first (no chart records)
+  let capacity = 10000;
+  let dropped = 0;
+  let mode = 'live';
+  let cursor = null; // null: follow the newest record; else an index into records
+  let view = { idx: -1, actors: new Map(), lastEvent: new Map() };
   let selected = null; // sessionId
-  let lastEventFor = new Map(); // sessionId -> last event type
-  let chartIndex = null; // { byPath, byId, edges, actorId, machine }
-  let treeQueued = false;
+  let selectedRecord = null; // seq of the event shown in the detail pane
+  let playing = false;
+  let playClock = 0; // replay: the simulated time of the playhead
+  let playTimer = null;
+  let renderQueued = false;
+  let chartState = null; // { machine, svg, byPath, edges, tlines, vb, fit }
+  const history = []; // state values as they arrive, newest last: {actor, value} (a hook for tests and debugging)
+  // Who an actor is (systemId, parent, machine) does not change with time: learned from every record received, so
+  // an actor named or placed later is shown with its name and place at any cursor position.
+  const ident = new Map();
 
   const $ = (id) => document.getElementById(id);
   const el = (tag, attrs, text) => {
@@ -24,30 +43,225 @@
     if (text !== undefined) e.textContent = text;
     return e;
   };
-  const label = (id) => {
-    const a = actors.get(id);
-    if (!a) return id || '';
-    return a.systemId || a.actorId;
-  };
   const fmtValue = (v) => (v === undefined || v === null ? '' : typeof v === 'string' ? v : JSON.stringify(v));
+  const nameOf = (id) => {
+    const a = view.actors.get(id) || base.get(id) || ident.get(id);
+    const i = ident.get(id) || {};
+    return a ? i.systemId || a.systemId || a.actorId : id || '';
+  };
+  function learn(a) {
+    const cur = ident.get(a.id) || {};
+    const next = Object.assign({}, cur);
+    for (const k of ['systemId', 'parentId', 'machine', 'actorId']) if (a[k] !== undefined) next[k] = a[k];
+    ident.set(a.id, next);
+  }
+  function withIdent(a) {
+    const i = ident.get(a.id);
+    return i ? Object.assign({}, a, i) : a;
+  }
 
-  // ---- actor tree -------------------------------------------------------------------------------------------
-  function queueTree() {
-    if (treeQueued) return;
-    treeQueued = true;
+  // ---- history: folding records into the actor table -------------------------------------------------------
+  function applyTo(actors, lastEvent, r) {
+    switch (r.kind) {
+      case 'actor':
+        actors.set(r.actor.id, Object.assign({}, actors.get(r.actor.id), r.actor));
+        break;
+      case 'snapshot': {
+        const a = actors.get(r.id);
+        if (!a) break;
+        const n = Object.assign({}, a, { status: r.status });
+        if (r.value !== undefined) n.value = r.value;
+        if (r.context !== undefined) n.context = r.context;
+        actors.set(r.id, n);
+        break;
+      }
+      case 'stopped': {
+        const a = actors.get(r.id);
+        if (a) actors.set(r.id, Object.assign({}, a, { status: r.status }));
+        break;
+      }
+      case 'event':
+        lastEvent.set(r.to, r);
+        break;
+    }
+  }
+
+  /**
+   * The index of the last record that belongs to the event at `i`: up to the target's own snapshot after it (the
+   * events its actions sent on the way, e.g. to a parent or a new child, come before that snapshot), or, when the
+   * target publishes none (nothing changed), up to the next event.
+   */
+  function endOfStep(i) {
+    const r = records[i];
+    let next = i;
+    while (next + 1 < records.length && records[next + 1].kind !== 'event') next++;
+    if (!r || r.kind !== 'event') return next;
+    for (let j = i + 1; j < records.length && j < i + 5000; j++) {
+      const x = records[j];
+      if (x.kind === 'snapshot' && x.id === r.to) return Math.max(j, next);
+      if (x.kind === 'event' && x.to === r.to) break;
+    }
+    return next;
+  }
+
+  function targetIndex() {
+    if (cursor === null) return records.length - 1;
+    return endOfStep(cursor);
+  }
+
+  /** Brings `view` to the records up to index `to` (forward incrementally, backward from the baseline). */
+  function foldTo(to) {
+    if (to < view.idx) view = { idx: -1, actors: new Map(base), lastEvent: new Map() };
+    for (let i = view.idx + 1; i <= to; i++) applyTo(view.actors, view.lastEvent, records[i]);
+    view.idx = to;
+    for (const [id, a] of view.actors) view.actors.set(id, withIdent(a));
+  }
+
+  /** The time shown: the playhead (replay, or after a seek), the cursor's event, or the newest record. */
+  function currentTime() {
+    if (cursor === null) return records.length ? records[records.length - 1].t : 0;
+    return playClock;
+  }
+
+  function cursorTime() {
+    const i = cursor === null ? records.length - 1 : cursor;
+    return i >= 0 && records[i] ? records[i].t : 0;
+  }
+
+  function eventIndexes() {
+    const out = [];
+    for (let i = 0; i < records.length; i++) if (records[i].kind === 'event') out.push(i);
+    return out;
+  }
+
+  function setCursor(i, opts) {
+    if (i === null || i >= records.length) cursor = null;
+    else cursor = Math.max(0, i);
+    if (!opts || !opts.keepClock) playClock = cursorTime();
+    queueRender();
+  }
+
+  function step(dir) {
+    stopPlay();
+    const cur = cursor === null ? records.length : cursor;
+    if (dir > 0) {
+      // The events sent while the current one was handled are part of its step: the next step starts after them.
+      const from = cursor === null ? cur : Math.max(cur, endOfStep(cur));
+      for (let i = from + 1; i < records.length; i++) if (records[i].kind === 'event') return setCursor(i);
+      return setCursor(mode === 'live' ? null : lastEventIndex());
+    }
+    for (let i = Math.min(cur, records.length) - 1; i >= 0; i--) if (records[i].kind === 'event') return setCursor(i);
+    const first = eventIndexes()[0];
+    if (first !== undefined) setCursor(first);
+  }
+
+  function lastEventIndex() {
+    for (let i = records.length - 1; i >= 0; i--) if (records[i].kind === 'event') return i;
+    return 0;
+  }
+
+  /** The last event at or before time t (ms). */
+  function seek(t) {
+    stopPlay();
+    let found = -1;
+    for (let i = 0; i < records.length && records[i].t <= t; i++) if (records[i].kind === 'event') found = i;
+    cursor = found < 0 ? (records.length ? 0 : null) : found;
+    playClock = t;
+    queueRender();
+  }
+
+  function togglePlay() {
+    if (playing) return stopPlay();
+    if (cursor === null) {
+      if (mode === 'live') return;
+      cursor = eventIndexes()[0] ?? null;
+      playClock = cursorTime();
+    }
+    playing = true;
+    $('play').textContent = 'pause';
+    let last = performance.now();
+    playTimer = setInterval(() => {
+      const now = performance.now();
+      playClock += (now - last) * Number($('speed').value);
+      last = now;
+      let i = cursor === null ? records.length : cursor;
+      while (i + 1 < records.length && records[i + 1].t <= playClock) i++;
+      while (i > 0 && records[i].kind !== 'event') i--;
+      cursor = i;
+      if (i >= lastEventIndex() && playClock >= records[records.length - 1].t) stopPlay();
+      queueRender();
+    }, 50);
+    queueRender();
+  }
+
+  function stopPlay() {
+    playing = false;
+    $('play').textContent = 'play';
+    if (playTimer) clearInterval(playTimer);
+    playTimer = null;
+  }
+
+  // ---- rendering ---------------------------------------------------------------------------------------------
+  function queueRender() {
+    if (renderQueued) return;
+    renderQueued = true;
     requestAnimationFrame(() => {
-      treeQueued = false;
-      renderTree();
+      renderQueued = false;
+      render();
     });
   }
 
+  function render() {
+    foldTo(targetIndex());
+    if (selected && !view.actors.has(selected)) {
+      // A restarted actor (same systemId, new instance) takes over the selection.
+      const old = base.get(selected);
+      const sys = old && old.systemId;
+      const next = sys && [...view.actors.values()].find((a) => a.systemId === sys && a.status === 'active');
+      if (next) selected = next.id;
+    }
+    if (!selected || !view.actors.has(selected)) selected = defaultSelection();
+    renderTimeline();
+    renderTree();
+    renderChart();
+    renderContext();
+    renderEvents();
+    if (!$('sequence-view').hidden) renderSequence();
+  }
+
+  function defaultSelection() {
+    const all = [...view.actors.values()].filter((a) => a.machine && a.status === 'active');
+    for (const sys of ['portsync', 'ptp']) {
+      const a = all.find((x) => x.systemId === sys);
+      if (a) return a.id;
+    }
+    const root = all.find((a) => !a.parentId);
+    const child = root && all.find((a) => a.parentId === root.id);
+    return (child || root || all[0] || { id: null }).id;
+  }
+
+  function renderTimeline() {
+    const n = records.length;
+    const scrub = $('scrub');
+    scrub.max = String(Math.max(0, n - 1));
+    scrub.value = String(cursor === null ? Math.max(0, n - 1) : cursor);
+    $('clock').textContent = (mode === 'replay' ? 'simulated ' : '') + 't = ' + currentTime().toFixed(3) + ' ms';
+    $('history-size').textContent =
+      'history ' + n + ' / ' + capacity + ' records' + (dropped ? ' (' + dropped + ' dropped)' : '');
+    $('go-live').classList.toggle('on', cursor === null);
+    $('go-live').hidden = mode !== 'live';
+    $('speed').hidden = mode !== 'replay';
+    $('play').disabled = mode === 'live';
+  }
+
+  // ---- actor tree --------------------------------------------------------------------------------------------
   function renderTree() {
     const showStopped = $('show-stopped').checked;
     const kids = new Map();
     const roots = [];
-    for (const a of actors.values()) {
+    for (const a of view.actors.values()) {
       if (!showStopped && a.status !== 'active' && a.id !== selected) continue;
-      if (a.parentId && actors.has(a.parentId)) {
+      if (a.parentId && view.actors.has(a.parentId)) {
         if (!kids.has(a.parentId)) kids.set(a.parentId, []);
         kids.get(a.parentId).push(a);
       } else roots.push(a);
@@ -56,16 +270,16 @@
       const ul = el('ul');
       for (const a of list) {
         const li = el('li');
+        const name = a.systemId || a.actorId;
         const row = el('span', {
           class: 'actor' + (a.id === selected ? ' selected' : '') + (a.status !== 'active' ? ' is-stopped' : ''),
           'data-id': a.id,
           'data-systemid': a.systemId || '',
           'data-actorid': a.actorId,
-          title: a.id,
+          title: name + ' (' + a.id + ')' + (a.value !== undefined ? ' ' + fmtValue(a.value) : ''),
         });
-        row.appendChild(el('span', { class: 'sys' }, a.systemId || a.actorId));
-        if (a.machine) row.appendChild(el('span', { class: 'mid' }, a.machine));
-        else row.appendChild(el('span', { class: 'mid' }, '(actor)'));
+        row.appendChild(el('span', { class: 'sys' }, name));
+        row.appendChild(el('span', { class: 'mid' }, a.machine || '(actor)'));
         row.appendChild(el('span', { class: 'badge ' + a.status }, a.status));
         row.addEventListener('click', () => select(a.id));
         li.appendChild(row);
@@ -75,8 +289,7 @@
       }
       return ul;
     };
-    const tree = $('tree');
-    tree.replaceChildren(...build(roots).childNodes);
+    $('tree').replaceChildren(...build(roots).childNodes);
     renderActorOptions();
   }
 
@@ -84,7 +297,7 @@
     const sel = $('event-actor');
     const cur = sel.value;
     const opts = [el('option', { value: '' }, 'all actors')];
-    for (const a of actors.values()) {
+    for (const a of view.actors.values()) {
       if (a.status !== 'active' && a.id !== cur) continue;
       opts.push(el('option', { value: a.id }, (a.systemId || a.actorId) + ' (' + a.id + ')'));
     }
@@ -94,433 +307,614 @@
 
   function select(id) {
     selected = id;
-    renderTree();
-    renderChart();
-    if ($('follow-selected').checked) refilter();
+    queueRender();
   }
 
-  // ---- statechart -------------------------------------------------------------------------------------------
-  const CH = 7.6; // px per character of the 12.5px monospace font
-  const LEAF_H = 34;
-  const HEAD = 26;
-  const PAD = 14;
-  const PAD_LEFT = 30; // room for the initial-state marker
-  const GAP_X = 90;
-  const GAP_Y = 28;
-
-  function ownerChild(parent, targetId) {
-    for (const c of parent.states) if (targetId === c.id || targetId.startsWith(c.id + '.')) return c;
-    return null;
+  // ---- statechart ---------------------------------------------------------------------------------------------
+  let measureCtx = null;
+  function measure(text, kind) {
+    if (!measureCtx) measureCtx = document.createElement('canvas').getContext('2d');
+    const mono = getComputedStyle(document.body).getPropertyValue('--mono') || 'monospace';
+    measureCtx.font = (kind === 'head' ? '600 13px ' : '12px ') + mono;
+    return measureCtx.measureText(text).width;
   }
 
-  function subtreeTransitions(node, out) {
-    for (const t of node.transitions) out.push(t);
-    for (const c of node.states) subtreeTransitions(c, out);
-    return out;
-  }
-
-  // Returns {w, h, place(x, y)} with children laid out in columns by distance from the initial state.
-  function measure(node, isRegion) {
-    const nameW = node.key.length * CH + 28;
-    if (node.states.length === 0) {
-      const w = Math.max(84, nameW);
-      return { node, w, h: LEAF_H, kids: [], region: isRegion };
-    }
-    if (node.type === 'parallel') {
-      const kids = node.states.map((c) => measure(c, true));
-      let x = PAD;
-      let h = 0;
-      const pos = [];
-      for (const k of kids) {
-        pos.push({ k, dx: x, dy: HEAD });
-        x += k.w + 16;
-        h = Math.max(h, k.h);
-      }
-      return { node, w: Math.max(x - 16 + PAD, nameW), h: HEAD + h + PAD, kids: pos, region: isRegion };
-    }
-    // rank siblings by BFS over sibling-level edges
-    const rank = new Map();
-    const next = new Map();
-    for (const c of node.states) {
-      const outs = new Set();
-      for (const t of subtreeTransitions(c, [])) {
-        for (const tg of t.targets) {
-          const o = ownerChild(node, tg);
-          if (o && o !== c) outs.add(o.id);
-        }
-      }
-      next.set(c.id, [...outs]);
-    }
-    const order = node.states.map((c) => c.id);
-    const startIds = [node.initial || order[0]].concat(order);
-    let base = 0;
-    for (const s of startIds) {
-      if (rank.has(s)) continue;
-      const q = [s];
-      rank.set(s, base);
-      let maxR = base;
-      while (q.length) {
-        const cur = q.shift();
-        for (const n of next.get(cur) || []) {
-          if (!rank.has(n)) {
-            rank.set(n, rank.get(cur) + 1);
-            maxR = Math.max(maxR, rank.get(n));
-            q.push(n);
-          }
-        }
-      }
-      base = maxR + 1;
-    }
-    const cols = [];
-    for (const c of node.states) {
-      const r = rank.get(c.id);
-      (cols[r] = cols[r] || []).push(measure(c, false));
-    }
-    // the gap after a column leaves room for the labels of the edges leaving it
-    const gapAfter = cols.map((col) => {
-      let w = 0;
-      for (const k of col || []) {
-        for (const t of subtreeTransitions(k.node, [])) {
-          if (t.targets.length === 0) continue;
-          const text = t.label + (t.guard ? ' [' + t.guard + ']' : '');
-          w = Math.max(w, text.length * 6.6 + 30);
-        }
-      }
-      return Math.min(Math.max(GAP_X, w), 280);
-    });
-    const pos = [];
-    let x = PAD_LEFT;
-    let maxH = 0;
-    let lastGap = GAP_X;
-    for (let ci = 0; ci < cols.length; ci++) {
-      const col = cols[ci];
-      if (!col) continue;
-      const cw = Math.max(...col.map((k) => k.w));
-      let y = HEAD + 8;
-      for (const k of col) {
-        pos.push({ k, dx: x + (cw - k.w) / 2, dy: y });
-        y += k.h + GAP_Y;
-      }
-      maxH = Math.max(maxH, y - GAP_Y);
-      lastGap = gapAfter[ci];
-      x += cw + lastGap;
-    }
-    return { node, w: Math.max(x - lastGap + PAD, nameW), h: maxH + PAD, kids: pos, region: isRegion };
-  }
-
-  function place(m, x, y, path, parentEl, idx) {
-    const n = m.node;
-    const cls = ['state', n.type, m.region ? 'region' : ''].join(' ').trim();
-    const g = svg('g', { class: cls, 'data-state-id': n.id, 'data-path': path });
-    g.appendChild(svg('rect', { x, y, width: m.w, height: m.h, rx: n.states.length ? 10 : 8 }));
-    const leaf = n.states.length === 0;
-    g.appendChild(
-      svg(
-        'text',
-        {
-          class: 'name',
-          x: leaf ? x + m.w / 2 : x + 10,
-          y: leaf ? y + m.h / 2 + 4 : y + 17,
-          'text-anchor': leaf ? 'middle' : 'start',
-        },
-        n.key,
+  /** Both directions are laid out; the one that fits the pane at the larger scale is kept. */
+  function layoutOf(machine) {
+    let p = layouts.get(machine);
+    if (p) return p;
+    const chart = charts.get(machine);
+    const pane = $('chart').getBoundingClientRect();
+    const elk = new ELK();
+    p = Promise.all(
+      ['RIGHT', 'DOWN'].map((dir) =>
+        elk.layout(SyncvisorLayout.buildGraph(chart, measure, dir)).then((g) => ({ g, dir })),
       ),
-    );
-    parentEl.appendChild(g);
-    idx.byPath.set(path, g);
-    idx.rects.set(n.id, { x, y, w: m.w, h: m.h, node: n, path });
-    for (const p of m.kids) {
-      const cp = path ? path + '.' + p.k.node.key : p.k.node.key;
-      place(p.k, x + p.dx, y + p.dy, cp, parentEl, idx);
-      if (n.type === 'compound' && n.initial === p.k.node.id) {
-        const cx = x + p.dx - 16;
-        const cy = y + p.dy + Math.min(p.k.h / 2, LEAF_H / 2);
-        idx.initials.push({ cx, cy, tx: x + p.dx });
-      }
-    }
+    ).then((both) => {
+      const scale = (x) => Math.min((pane.width || 900) / x.g.width, (pane.height || 500) / x.g.height);
+      both.sort((a, b) => scale(b) - scale(a));
+      return both[0];
+    });
+    layouts.set(machine, p);
+    return p;
   }
 
-  function clip(r, cx, cy, tx, ty) {
-    const dx = tx - cx;
-    const dy = ty - cy;
-    if (dx === 0 && dy === 0) return [cx, cy];
-    const sx = dx === 0 ? Infinity : r.w / 2 / Math.abs(dx);
-    const sy = dy === 0 ? Infinity : r.h / 2 / Math.abs(dy);
-    const s = Math.min(sx, sy);
-    return [cx + dx * s, cy + dy * s];
-  }
-
-  function drawEdges(chart, idx, layer, labels) {
-    const pairCount = new Map();
-    const all = [];
-    (function walk(n) {
-      for (const t of n.transitions) for (const tg of t.targets) all.push({ src: n.id, tgt: tg, t });
-      for (const c of n.states) walk(c);
-    })(chart);
-    for (const e of all) {
-      const a = idx.rects.get(e.src);
-      const b = idx.rects.get(e.tgt);
-      if (!a || !b) continue;
-      const key = e.src + '>' + e.tgt;
-      const k = pairCount.get(key) || 0;
-      pairCount.set(key, k + 1);
-      const g = svg('g', { class: 'edge kind-' + e.t.kind, 'data-event': e.t.event, 'data-src': e.src });
-      let d;
-      let lx;
-      let ly;
-      if (e.src === e.tgt) {
-        const x = a.x + a.w;
-        const y = a.y;
-        const s = 30 + k * 18;
-        d = `M ${x} ${y + a.h * 0.3} C ${x + s} ${y - 8} ${x + s} ${y + a.h + 8} ${x} ${y + a.h * 0.7}`;
-        lx = x + s * 0.8 + 4;
-        ly = y + a.h / 2 + 4;
-      } else {
-        const ac = [a.x + a.w / 2, a.y + a.h / 2];
-        const bc = [b.x + b.w / 2, b.y + b.h / 2];
-        const aIsAncestor = e.tgt.startsWith(e.src + '.');
-        const bIsAncestor = e.src.startsWith(e.tgt + '.');
-        const dx = bc[0] - ac[0];
-        const dy = bc[1] - ac[1];
-        const len = Math.hypot(dx, dy) || 1;
-        // edges going left (back edges) bend further so they clear the boxes in between
-        const off = (dx < -1 ? Math.max(40, len * 0.28) : 16) + k * 22;
-        const ctrl = [(ac[0] + bc[0]) / 2 - (dy / len) * off, (ac[1] + bc[1]) / 2 + (dx / len) * off];
-        const s = aIsAncestor ? [a.x + 14, a.y + HEAD - 4] : clip(a, ac[0], ac[1], ctrl[0], ctrl[1]);
-        const t = bIsAncestor ? [b.x + 14, b.y + HEAD - 4] : clip(b, bc[0], bc[1], ctrl[0], ctrl[1]);
-        d = `M ${s[0]} ${s[1]} Q ${ctrl[0]} ${ctrl[1]} ${t[0]} ${t[1]}`;
-        lx = 0.25 * s[0] + 0.5 * ctrl[0] + 0.25 * t[0];
-        ly = 0.25 * s[1] + 0.5 * ctrl[1] + 0.25 * t[1];
-      }
-      g.appendChild(svg('path', { d, 'marker-end': 'url(#arrow)' }));
-      const text = e.t.label + (e.t.guard ? ' [' + e.t.guard + ']' : '');
-      const w = text.length * 6.6 + 6;
-      const lg = svg('g', { class: 'edge', 'data-event': e.t.event });
-      lg.appendChild(svg('rect', { class: 'lbl', x: lx - w / 2, y: ly - 11, width: w, height: 15, rx: 3 }));
-      lg.appendChild(svg('text', { x: lx, y: ly, 'text-anchor': 'middle' }, text));
-      layer.appendChild(g);
-      labels.appendChild(lg);
-      idx.edges.push({ g, lg, src: e.src, event: e.t.event, path: a.path });
-    }
+  function pathOf(machineId, id) {
+    return id === machineId ? '' : id.slice(machineId.length + 1);
   }
 
   function renderChart() {
+    const a = selected && view.actors.get(selected);
     const host = $('chart');
-    const a = selected && actors.get(selected);
-    chartIndex = null;
-    if (!a) {
-      host.replaceChildren(el('p', { class: 'hint' }, 'Select a machine in the actor tree.'));
+    if (!a || !a.machine || !charts.get(a.machine)) {
+      chartState = null;
       $('chart-title').textContent = 'Statechart';
-      $('state-value').textContent = '';
+      $('state-value').textContent = a ? '(not a state machine)' : '';
+      host.replaceChildren(el('p', { class: 'hint' }, 'Select a machine in the actor tree.'));
       return;
     }
-    $('chart-title').textContent =
-      'Statechart: ' + (a.systemId || a.actorId) + (a.machine ? ' (' + a.machine + ')' : '');
-    const chart = a.machine && charts.get(a.machine);
-    if (!chart) {
-      host.replaceChildren(el('p', { class: 'hint' }, 'This actor is not a state machine (callback/promise logic).'));
-      $('state-value').textContent = 'status: ' + a.status;
-      return;
-    }
-    const m = measure(chart, false);
-    const margin = 60;
+    $('chart-title').textContent = (a.systemId || a.actorId) + ' · ' + a.machine;
+    if (chartState && chartState.machine === a.machine) return highlight(a);
+    const machine = a.machine;
+    chartState = { machine, pending: true };
+    layoutOf(machine).then(
+      (laid) => {
+        if (!chartState || chartState.machine !== machine) return;
+        drawChart(machine, laid);
+        const cur = selected && view.actors.get(selected);
+        if (cur) highlight(cur);
+      },
+      (err) => host.replaceChildren(el('p', { class: 'hint' }, 'layout failed: ' + err)),
+    );
+  }
+
+  function drawChart(machine, laid) {
+    const chart = charts.get(machine);
+    const g = laid.g;
     const root = svg('svg', {
-      width: m.w + margin * 2,
-      height: m.h + margin * 2,
-      viewBox: `${-margin} ${-margin} ${m.w + margin * 2} ${m.h + margin * 2}`,
-      'data-machine': a.machine,
+      'data-machine': machine,
+      'data-direction': laid.dir,
+      class: 'statechart',
+      width: '100%',
+      height: '100%',
     });
     const defs = svg('defs');
     const marker = svg('marker', {
       id: 'arrow',
       viewBox: '0 0 10 10',
-      refX: 9,
-      refY: 5,
-      markerWidth: 7,
-      markerHeight: 7,
+      refX: '9',
+      refY: '5',
+      markerWidth: '7',
+      markerHeight: '7',
       orient: 'auto-start-reverse',
     });
-    marker.appendChild(svg('path', { d: 'M 0 0 L 10 5 L 0 10 z', fill: '#52606d' }));
+    marker.appendChild(svg('path', { d: 'M 0 0 L 10 5 L 0 10 z', class: 'arrowhead' }));
     defs.appendChild(marker);
     root.appendChild(defs);
-    const states = svg('g');
-    const edges = svg('g');
-    const labels = svg('g');
-    root.appendChild(states);
-    root.appendChild(edges);
-    root.appendChild(labels);
-    const idx = { byPath: new Map(), rects: new Map(), edges: [], initials: [], actorId: a.id, machine: a.machine };
-    place(m, 0, 0, '', states, idx);
-    for (const i of idx.initials) {
-      states.appendChild(svg('circle', { class: 'initial', cx: i.cx - 4, cy: i.cy, r: 4 }));
-      edges.appendChild(
-        svg('path', { d: `M ${i.cx} ${i.cy} L ${i.tx - 1} ${i.cy}`, stroke: '#1f2933', 'marker-end': 'url(#arrow)' }),
-      );
+    const scene = svg('g', { class: 'scene' });
+    root.appendChild(scene);
+    const byPath = new Map();
+    const tlines = [];
+    const statesLayer = svg('g', { class: 'states' });
+    const edgesLayer = svg('g', { class: 'edges' });
+    const labelsLayer = svg('g', { class: 'labels' });
+    scene.append(statesLayer, edgesLayer, labelsLayer);
+    const drawNode = (n) => {
+      const info = n.syncvisor;
+      if (info && info.initialMarker) {
+        statesLayer.appendChild(
+          svg('circle', { class: 'initial', cx: n.x + n.width / 2, cy: n.y + n.height / 2, r: 5 }),
+        );
+        return;
+      }
+      if (!info || !info.node) return;
+      const node = info.node;
+      const path = pathOf(chart.id, node.id);
+      const grp = svg('g', {
+        class: 'state ' + node.type + (info.regionOf ? ' region' : ''),
+        'data-path': path,
+        'data-id': node.id,
+      });
+      const rect = svg('rect', { x: n.x, y: n.y, width: n.width, height: n.height, rx: 7 });
+      grp.appendChild(rect);
+      grp.appendChild(svg('text', { class: 'head', x: n.x + 10, y: n.y + 16 }, info.head));
+      if (node.description) grp.appendChild(svg('title', {}, node.description));
+      info.lines.forEach((l, i) => {
+        const t = svg(
+          'text',
+          {
+            class: 'tline ' + l.kind,
+            x: n.x + 10,
+            y: n.y + SyncvisorLayout.HEAD_H + 12 + i * SyncvisorLayout.LINE_H,
+            'data-event': l.event || '',
+          },
+          l.text,
+        );
+        if (l.full !== l.text) t.appendChild(svg('title', {}, l.full));
+        grp.appendChild(t);
+        if (l.kind === 'transition') tlines.push({ el: t, event: l.event, path });
+      });
+      statesLayer.appendChild(grp);
+      byPath.set(path, grp);
+      for (const c of n.children || []) drawNode(c);
+    };
+    for (const c of g.children || []) drawNode(c);
+    const edges = [];
+    for (const e of g.edges || []) {
+      const info = e.syncvisor || {};
+      if (info.order) continue;
+      const grp = svg('g', { class: 'edge' + (info.initial ? ' init' : ''), 'data-event': info.event || '' });
+      for (const s of e.sections || []) {
+        const pts = [s.startPoint, ...(s.bendPoints || []), s.endPoint];
+        grp.appendChild(
+          svg('path', { d: 'M' + pts.map((p) => p.x + ' ' + p.y).join(' L'), 'marker-end': 'url(#arrow)' }),
+        );
+      }
+      edgesLayer.appendChild(grp);
+      for (const l of e.labels || []) {
+        const lg = svg('g', { class: 'edge-label', 'data-event': info.event || '' });
+        lg.appendChild(svg('rect', { x: l.x, y: l.y, width: l.width, height: l.height, rx: 3 }));
+        lg.appendChild(svg('text', { x: l.x + 4, y: l.y + l.height - 5 }, l.text));
+        labelsLayer.appendChild(lg);
+        grp.appendChild(svg('title', {}, l.text));
+        // the label belongs to its edge for selectors like `.edge[data-event=…] text`
+        grp.dataset.label = l.text;
+        edges.push({ g: grp, label: lg, event: info.event, target: pathOf(chart.id, info.target) });
+      }
     }
-    drawEdges(chart, idx, edges, labels);
+    const host = $('chart');
     host.replaceChildren(root);
-    chartIndex = idx;
-    highlight(a.value, null);
+    const vb = { x: -10, y: -10, w: g.width + 20, h: g.height + 20 };
+    chartState = { machine, svg: root, byPath, edges, tlines, vb, full: { ...vb } };
+    applyViewBox();
+    enablePanZoom(root);
+  }
+
+  function applyViewBox() {
+    const s = chartState;
+    if (!s || !s.svg) return;
+    s.svg.setAttribute('viewBox', s.vb.x + ' ' + s.vb.y + ' ' + s.vb.w + ' ' + s.vb.h);
+  }
+
+  function fit() {
+    if (!chartState || !chartState.full) return;
+    chartState.vb = { ...chartState.full };
+    applyViewBox();
+  }
+
+  function zoom(f, cx, cy) {
+    const s = chartState;
+    if (!s || !s.vb) return;
+    const px = cx === undefined ? s.vb.x + s.vb.w / 2 : cx;
+    const py = cy === undefined ? s.vb.y + s.vb.h / 2 : cy;
+    s.vb = { x: px - (px - s.vb.x) * f, y: py - (py - s.vb.y) * f, w: s.vb.w * f, h: s.vb.h * f };
+    applyViewBox();
+  }
+
+  function enablePanZoom(root) {
+    const toChart = (ev) => {
+      const r = root.getBoundingClientRect();
+      const s = chartState.vb;
+      const k = Math.max(s.w / r.width, s.h / r.height);
+      const ox = s.x - (r.width * k - s.w) / 2;
+      const oy = s.y - (r.height * k - s.h) / 2;
+      return { x: ox + (ev.clientX - r.left) * k, y: oy + (ev.clientY - r.top) * k, k };
+    };
+    root.addEventListener(
+      'wheel',
+      (ev) => {
+        ev.preventDefault();
+        const p = toChart(ev);
+        zoom(ev.deltaY > 0 ? 1.15 : 1 / 1.15, p.x, p.y);
+      },
+      { passive: false },
+    );
+    let drag = null;
+    root.addEventListener('pointerdown', (ev) => {
+      drag = { x: ev.clientX, y: ev.clientY, vb: { ...chartState.vb }, k: toChart(ev).k };
+      root.setPointerCapture(ev.pointerId);
+    });
+    root.addEventListener('pointermove', (ev) => {
+      if (!drag) return;
+      chartState.vb = {
+        ...drag.vb,
+        x: drag.vb.x - (ev.clientX - drag.x) * drag.k,
+        y: drag.vb.y - (ev.clientY - drag.y) * drag.k,
+      };
+      applyViewBox();
+    });
+    root.addEventListener('pointerup', () => (drag = null));
   }
 
   function activePaths(value, prefix, out) {
-    if (value === undefined || value === null) return out;
     if (typeof value === 'string') {
       out.push(prefix ? prefix + '.' + value : value);
       return out;
     }
-    for (const k of Object.keys(value)) {
-      const p = prefix ? prefix + '.' + k : k;
-      out.push(p);
-      activePaths(value[k], p, out);
+    if (value && typeof value === 'object') {
+      for (const k of Object.keys(value)) {
+        const p = prefix ? prefix + '.' + k : k;
+        out.push(p);
+        activePaths(value[k], p, out);
+      }
     }
     return out;
   }
 
-  // The highlighted values of the selected machine, newest last: a hook for the browser test and for debugging.
-  const history = [];
-  window.__syncvisorInspector = { history };
-
-  function highlight(value, lastEvent) {
-    const a = selected && actors.get(selected);
-    history.push({ actor: a ? a.systemId || a.actorId : null, value: fmtValue(value) });
-    if (history.length > 200) history.shift();
-    $('state-value').textContent = a ? fmtValue(value) + (a.status !== 'active' ? '  (' + a.status + ')' : '') : '';
-    if (!chartIndex) return;
-    const prevActive = new Set();
-    for (const [p, g] of chartIndex.byPath) if (g.classList.contains('active')) prevActive.add(p);
-    const now = new Set(activePaths(value, '', []));
-    for (const [p, g] of chartIndex.byPath) g.classList.toggle('active', now.has(p));
-    for (const e of chartIndex.edges) {
-      const live = !!lastEvent && e.event === lastEvent && prevActive.has(e.path);
+  function highlight(a) {
+    const text = fmtValue(a.value) + (a.status !== 'active' ? '  (' + a.status + ')' : '');
+    $('state-value').textContent = text;
+    const s = chartState;
+    if (!s || !s.byPath) return;
+    const now = new Set(activePaths(a.value, '', []));
+    for (const [p, g] of s.byPath) g.classList.toggle('active', p !== '' && now.has(p));
+    // The transition just taken: the last event this actor got, on an edge whose target is active now (or, for a
+    // transition without a target, a line of an active state).
+    const lastEv = view.lastEvent.get(a.id);
+    const lastType = lastEv && lastEv.type;
+    for (const e of s.edges) {
+      const live = !!lastType && e.event === lastType && now.has(e.target);
       e.g.classList.toggle('live', live);
+      if (e.label) e.label.classList.toggle('live', live);
     }
+    for (const t of s.tlines)
+      t.el.classList.toggle('live', !!lastType && t.event === lastType && (t.path === '' || now.has(t.path)));
   }
 
-  // ---- events -----------------------------------------------------------------------------------------------
-  function rowMatches(tr) {
+  // ---- JSON tree (context, payloads) ----------------------------------------------------------------------------
+  function summary(v) {
+    if (Array.isArray(v)) return 'Array(' + v.length + ')';
+    const n = Object.keys(v).length;
+    return '{' + n + (n === 1 ? ' key' : ' keys') + '}';
+  }
+
+  function jsonTree(value, key, depth) {
+    if (value === null || typeof value !== 'object') {
+      const row = el('div', { class: 'jrow' });
+      if (key !== undefined) row.appendChild(el('span', { class: 'jkey' }, key + ': '));
+      row.appendChild(
+        el('span', { class: 'jval j-' + (value === null ? 'null' : typeof value) }, JSON.stringify(value)),
+      );
+      return row;
+    }
+    const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v]) : Object.entries(value);
+    const d = el('details', { class: 'jnode', 'data-count': String(entries.length) });
+    const sum = el('summary');
+    if (key !== undefined) sum.appendChild(el('span', { class: 'jkey' }, key + ': '));
+    sum.appendChild(el('span', { class: 'jsum' }, summary(value)));
+    d.appendChild(sum);
+    let shown = 0;
+    const body = el('div', { class: 'jbody' });
+    d.appendChild(body);
+    const more = () => {
+      const next = entries.slice(shown, shown + PAGE);
+      for (const [k, v] of next) body.appendChild(jsonTree(v, k, depth + 1));
+      shown += next.length;
+      const old = body.querySelector(':scope > .jmore');
+      if (old) old.remove();
+      if (shown < entries.length) {
+        const b = el(
+          'button',
+          { class: 'jmore' },
+          'show ' + Math.min(PAGE, entries.length - shown) + ' more of ' + entries.length,
+        );
+        b.addEventListener('click', more);
+        body.appendChild(b);
+      }
+    };
+    d.addEventListener('toggle', () => {
+      if (d.open && shown === 0) more();
+    });
+    // Small collections near the top are open; large ones stay summarised until clicked.
+    if (depth === 0 || (depth === 1 && entries.length <= 12)) {
+      d.open = true;
+      more();
+    }
+    return d;
+  }
+
+  let contextKey = '';
+  function renderContext() {
+    const a = selected && view.actors.get(selected);
+    $('context-of').textContent = a ? (a.systemId || a.actorId) + ' @ ' + currentTime().toFixed(3) + ' ms' : '';
+    const ctx = a ? a.context : undefined;
+    const key = (a ? a.id : '') + ':' + JSON.stringify(ctx === undefined ? null : ctx);
+    if (key === contextKey) return;
+    contextKey = key;
+    const host = $('context');
+    if (!a) return host.replaceChildren();
+    if (ctx === undefined)
+      return host.replaceChildren(el('p', { class: 'hint' }, a.machine ? 'no context' : 'not a machine'));
+    host.replaceChildren(jsonTree(ctx, undefined, 0));
+  }
+
+  function showEvent(r) {
+    selectedRecord = r.seq;
+    const host = $('event-detail');
+    const head = el('div', { class: 'ev-head' });
+    head.textContent =
+      '#' +
+      r.seq +
+      '  t=' +
+      r.t.toFixed(3) +
+      ' ms  ' +
+      (r.from ? nameOf(r.from) + ' → ' : '') +
+      nameOf(r.to) +
+      '  ' +
+      r.type;
+    const parts = [head];
+    parts.push(r.payload === undefined ? el('p', { class: 'hint' }, 'no payload') : jsonTree(r.payload, undefined, 0));
+    host.replaceChildren(...parts);
+  }
+
+  // ---- events table --------------------------------------------------------------------------------------------
+  function rowMatches(r) {
     const actor = $('follow-selected').checked && selected ? selected : $('event-actor').value;
     const text = $('event-text').value.trim().toLowerCase();
-    if (actor && tr.dataset.to !== actor && tr.dataset.from !== actor) return false;
-    if (text && !tr.dataset.type.toLowerCase().includes(text)) return false;
+    const to = r.kind === 'event' ? r.to : r.id;
+    if (actor && to !== actor && r.from !== actor) return false;
+    const type = r.kind === 'event' ? r.type : 'state';
+    if (text && !type.toLowerCase().includes(text)) return false;
     return true;
   }
 
-  function refilter() {
-    for (const tr of $('events').children) tr.hidden = !rowMatches(tr);
+  function renderEvents() {
+    const cur = cursor === null ? records.length - 1 : cursor;
+    const end = cursor === null ? records.length : Math.min(records.length, cur + MAX_ROWS / 2);
+    const rows = [];
+    for (let i = end - 1; i >= 0 && rows.length < MAX_ROWS; i--) {
+      const r = records[i];
+      if (r.kind !== 'event' && r.kind !== 'snapshot') continue;
+      if (!rowMatches(r)) continue;
+      rows.push(rowOf(r, i, cur));
+    }
+    $('events').replaceChildren(...rows);
+    const on = $('events').querySelector('tr.current');
+    if (on && cursor !== null) on.scrollIntoView({ block: 'center' });
   }
 
-  function addRow(r) {
-    const tr = el('tr', { 'data-to': r.kind === 'event' ? r.to : r.id, 'data-from': r.from || '' });
-    tr.dataset.type = r.kind === 'event' ? r.type : 'state';
-    tr.appendChild(el('td', {}, r.t.toFixed(1)));
+  function rowOf(r, i, cur) {
+    const tr = el('tr', {
+      'data-index': String(i),
+      'data-seq': String(r.seq),
+      'data-to': r.kind === 'event' ? r.to : r.id,
+      'data-from': r.from || '',
+      'data-type': r.kind === 'event' ? r.type : 'state',
+    });
+    if (i > endOfStep(cur) && cursor !== null) tr.classList.add('future');
+    if (cursor !== null && i === cursor) tr.classList.add('current');
+    if (r.seq === selectedRecord) tr.classList.add('shown');
+    tr.appendChild(el('td', {}, r.t.toFixed(3)));
     if (r.kind === 'event') {
-      tr.appendChild(el('td', {}, r.from ? label(r.from) : ''));
-      tr.appendChild(el('td', {}, label(r.to)));
+      tr.appendChild(el('td', {}, r.from ? nameOf(r.from) : ''));
+      tr.appendChild(el('td', {}, nameOf(r.to)));
       const td = el('td', { class: 'type' }, r.type);
-      if (r.payload) td.appendChild(el('span', { class: 'payload' }, r.payload));
+      if (r.payload !== undefined) {
+        const p = JSON.stringify(r.payload);
+        td.appendChild(el('span', { class: 'payload' }, p.length > 160 ? p.slice(0, 159) + '…' : p));
+      }
       tr.appendChild(td);
+      tr.addEventListener('click', () => {
+        stopPlay();
+        showEvent(r);
+        setCursor(i);
+      });
     } else {
-      tr.className = 'snap';
+      tr.className += ' snap';
       tr.appendChild(el('td', {}, ''));
-      tr.appendChild(el('td', {}, label(r.id)));
+      tr.appendChild(el('td', {}, nameOf(r.id)));
       tr.appendChild(
         el('td', { class: 'type' }, '→ ' + fmtValue(r.value) + (r.status !== 'active' ? ' (' + r.status + ')' : '')),
       );
     }
-    tr.hidden = !rowMatches(tr);
-    const body = $('events');
-    body.insertBefore(tr, body.firstChild);
-    while (body.children.length > MAX_ROWS) body.removeChild(body.lastChild);
+    return tr;
   }
 
-  // ---- data -------------------------------------------------------------------------------------------------
-  function apply(r) {
-    switch (r.kind) {
-      case 'chart':
-        charts.set(r.machine, r.chart);
-        break;
-      case 'actor': {
-        actors.set(r.actor.id, r.actor);
-        const cur = selected && actors.get(selected);
-        if (!selected && !r.actor.parentId && r.actor.machine) selected = r.actor.id;
-        // A restarted actor (same systemId, new instance) takes over the selection.
-        else if (
-          cur &&
-          cur.id !== r.actor.id &&
-          cur.status !== 'active' &&
-          r.actor.systemId &&
-          r.actor.systemId === cur.systemId
-        )
-          selected = r.actor.id;
-        queueTree();
-        break;
+  // ---- sequence view ---------------------------------------------------------------------------------------------
+  function renderSequence() {
+    const follow = $('seq-follow').checked;
+    const now = currentTime();
+    if (follow) {
+      $('seq-to').value = String(Math.ceil(now));
+      if ($('seq-from').value === '' || Number($('seq-from').value) > now)
+        $('seq-from').value = String(Math.max(0, Math.floor(now - 2000)));
+    }
+    const from = Number($('seq-from').value || 0);
+    const to = Number($('seq-to').value || now);
+    const msgs = [];
+    let more = 0;
+    const upto = cursor === null ? records.length - 1 : endOfStep(cursor);
+    for (let i = 0; i <= upto; i++) {
+      const r = records[i];
+      if (r.kind !== 'event' || !r.from || r.from === r.to || r.t < from || r.t > to) continue;
+      if (r.type === 'xstate.init') continue;
+      if (msgs.length >= MAX_SEQ) {
+        msgs.shift();
+        more++;
       }
-      case 'snapshot': {
-        const a = actors.get(r.id);
-        if (a) {
-          const statusChanged = a.status !== r.status;
-          a.status = r.status;
-          if (r.value !== undefined) a.value = r.value;
-          if (statusChanged) queueTree();
-          if (r.id === selected) highlight(a.value, lastEventFor.get(r.id));
-        }
-        addRow(r);
-        break;
-      }
-      case 'stopped': {
-        const a = actors.get(r.id);
-        if (a) {
-          a.status = r.status;
-          queueTree();
-        }
-        break;
-      }
-      case 'event':
-        lastEventFor.set(r.to, r.type);
-        addRow(r);
-        break;
+      msgs.push(r);
+    }
+    $('seq-count').textContent = msgs.length + ' messages' + (more ? ' (' + more + ' earlier ones not drawn)' : '');
+    const lanes = [];
+    for (const m of msgs) for (const id of [m.from, m.to]) if (!lanes.includes(id)) lanes.push(id);
+    const W = 150;
+    const H = 22;
+    const width = Math.max(300, lanes.length * W + 40);
+    const height = 40 + msgs.length * H + 20;
+    const s = svg('svg', { width, height, class: 'seq' });
+    lanes.forEach((id, i) => {
+      const x = 20 + i * W + W / 2;
+      s.appendChild(svg('line', { class: 'lifeline', x1: x, y1: 28, x2: x, y2: height - 10 }));
+      s.appendChild(svg('text', { class: 'lane', x, y: 18, 'text-anchor': 'middle' }, nameOf(id)));
+    });
+    msgs.forEach((m, k) => {
+      const x1 = 20 + lanes.indexOf(m.from) * W + W / 2;
+      const x2 = 20 + lanes.indexOf(m.to) * W + W / 2;
+      const y = 44 + k * H;
+      const g = svg('g', { class: 'msg', 'data-type': m.type });
+      g.appendChild(svg('line', { x1, y1: y, x2, y2: y, 'marker-end': 'url(#seq-arrow)' }));
+      g.appendChild(svg('text', { x: Math.min(x1, x2) + 6, y: y - 4 }, m.t.toFixed(1) + '  ' + m.type));
+      g.addEventListener('click', () => showEvent(m));
+      s.appendChild(g);
+    });
+    const defs = svg('defs');
+    const mk = svg('marker', {
+      id: 'seq-arrow',
+      viewBox: '0 0 10 10',
+      refX: '9',
+      refY: '5',
+      markerWidth: '6',
+      markerHeight: '6',
+      orient: 'auto',
+    });
+    mk.appendChild(svg('path', { d: 'M 0 0 L 10 5 L 0 10 z' }));
+    defs.appendChild(mk);
+    s.appendChild(defs);
+    $('sequence').replaceChildren(s);
+  }
+
+  // ---- data ------------------------------------------------------------------------------------------------------
+  function receive(r) {
+    if (r.kind === 'chart') {
+      charts.set(r.machine, r.chart);
+      return;
+    }
+    if (r.kind === 'actor') learn(r.actor);
+    if (r.kind === 'snapshot' && r.value !== undefined) {
+      history.push({ actor: nameOf(r.id), value: fmtValue(r.value) });
+      if (history.length > 500) history.shift();
+    }
+    records.push(r);
+    while (records.length > capacity) {
+      const old = records.shift();
+      applyTo(base, new Map(), old);
+      dropped++;
+      if (cursor !== null) cursor = Math.max(0, cursor - 1);
+      view = { idx: -1, actors: new Map(base), lastEvent: new Map() };
     }
   }
 
   function init(state) {
-    actors.clear();
+    mode = state.mode || 'live';
+    capacity = state.capacity || 10000;
+    dropped = state.dropped || 0;
     charts.clear();
-    lastEventFor = new Map();
+    layouts.clear();
     for (const k of Object.keys(state.charts)) charts.set(k, state.charts[k]);
-    for (const a of state.actors) actors.set(a.id, a);
-    if (selected && !actors.has(selected)) selected = null;
-    if (!selected) {
-      const root = state.actors.find((a) => !a.parentId && a.machine && a.status === 'active');
-      if (root) selected = root.id;
+    base = new Map();
+    for (const a of state.baseline || []) base.set(a.id, a);
+    records = (state.events || []).filter((r) => r.kind !== 'chart');
+    ident.clear();
+    for (const a of state.baseline || []) learn(a);
+    for (const a of state.actors || []) learn(a);
+    for (const r of records) if (r.kind === 'actor') learn(r.actor);
+    view = { idx: -1, actors: new Map(base), lastEvent: new Map() };
+    chartState = null;
+    document.body.dataset.mode = mode;
+    const src = String(state.source || '');
+    $('mode-title').textContent = mode === 'replay' ? 'replay · ' + src.split('/').pop() : 'inspector';
+    $('mode-title').title = src;
+    if (mode === 'replay') {
+      // Open at the first event that is more than an actor starting: the tree has been built by then.
+      const evs = eventIndexes();
+      cursor = evs.find((i) => records[i].type !== 'xstate.init') ?? evs[0] ?? null;
+      playClock = cursor === null ? 0 : records[cursor].t;
     }
-    $('events').replaceChildren();
-    for (const r of state.events) apply(r);
-    renderTree();
-    renderChart();
+    render();
   }
 
   function connect() {
     const es = new EventSource('/api/events');
     es.addEventListener('init', (m) => {
+      const state = JSON.parse(m.data);
+      // "live" when the page has the server's picture (a test hook too); in replay mode the trace is complete.
       $('conn').textContent = 'live';
+      $('conn').title = state.mode === 'replay' ? 'the whole trace is loaded' : 'connected to the daemon';
       $('conn').className = 'conn conn-ok';
-      init(JSON.parse(m.data));
+      init(state);
     });
     es.addEventListener('records', (m) => {
-      const selBefore = selected;
-      for (const r of JSON.parse(m.data)) apply(r);
-      if (selected !== selBefore) renderChart();
+      for (const r of JSON.parse(m.data)) receive(r);
+      queueRender();
     });
     es.onerror = () => {
+      if (mode === 'replay') return es.close();
       $('conn').textContent = 'reconnecting…';
       $('conn').className = 'conn conn-wait';
     };
   }
 
-  $('show-stopped').addEventListener('change', renderTree);
-  $('event-actor').addEventListener('change', refilter);
-  $('event-text').addEventListener('input', refilter);
-  $('follow-selected').addEventListener('change', refilter);
+  window.__syncvisorInspector = {
+    history,
+    get cursor() {
+      return cursor;
+    },
+    get time() {
+      return currentTime();
+    },
+    get records() {
+      return records.length;
+    },
+    selected: () => (selected && view.actors.get(selected)) || null,
+    actor: (systemId) =>
+      [...view.actors.values()].find((a) => a.systemId === systemId && a.status === 'active') || null,
+    select: (systemId) => {
+      const a = [...view.actors.values()].find((x) => x.systemId === systemId);
+      if (a) select(a.id);
+      return !!a;
+    },
+    seek,
+    step,
+    /** The index of the first event record of this type delivered to systemId. */
+    find: (systemId, type) =>
+      records.findIndex((r) => r.kind === 'event' && r.type === type && nameOf(r.to) === systemId),
+    goto: (i) => setCursor(i),
+  };
+
+  $('show-stopped').addEventListener('change', queueRender);
+  $('event-actor').addEventListener('change', queueRender);
+  $('event-text').addEventListener('input', queueRender);
+  $('follow-selected').addEventListener('change', queueRender);
+  $('step-back').addEventListener('click', () => step(-1));
+  $('step-forward').addEventListener('click', () => step(1));
+  $('play').addEventListener('click', togglePlay);
+  $('go-live').addEventListener('click', () => {
+    stopPlay();
+    setCursor(null);
+  });
+  $('scrub').addEventListener('input', () => {
+    stopPlay();
+    let i = Number($('scrub').value);
+    while (i > 0 && records[i] && records[i].kind !== 'event') i--;
+    setCursor(i);
+  });
+  $('seek').addEventListener('change', () => {
+    const t = Number($('seek').value);
+    if (Number.isFinite(t)) seek(t);
+  });
+  $('zoom-in').addEventListener('click', () => zoom(1 / 1.25));
+  $('zoom-out').addEventListener('click', () => zoom(1.25));
+  $('zoom-fit').addEventListener('click', fit);
+  const tab = (which) => {
+    $('tab-events').classList.toggle('on', which === 'events');
+    $('tab-sequence').classList.toggle('on', which === 'sequence');
+    $('events-view').hidden = which !== 'events';
+    $('sequence-view').hidden = which !== 'sequence';
+    queueRender();
+  };
+  $('tab-events').addEventListener('click', () => tab('events'));
+  $('tab-sequence').addEventListener('click', () => tab('sequence'));
+  for (const id of ['seq-from', 'seq-to'])
+    $(id).addEventListener('change', () => (($('seq-follow').checked = false), queueRender()));
+  $('seq-follow').addEventListener('change', queueRender);
+  document.addEventListener('keydown', (ev) => {
+    if (ev.target && /INPUT|SELECT|TEXTAREA/.test(ev.target.tagName)) return;
+    if (ev.key === 'ArrowLeft') step(-1);
+    else if (ev.key === 'ArrowRight') step(1);
+    else if (ev.key === ' ' && mode === 'replay') {
+      ev.preventDefault();
+      togglePlay();
+    }
+  });
   connect();
 })();

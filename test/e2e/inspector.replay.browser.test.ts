@@ -1,0 +1,324 @@
+// The inspector as a debugger, in a real headless Chromium, over recorded traces (`syncvisor replay FILE --inspect`,
+// the built CLI): the charts' layout (no two edge labels overlap each other or a state box, every transition drawn,
+// parallel regions side by side), time travel (click an event: the tree, the active states and the context as right
+// after it; step forward and back), replay stepping (play, pause, seek, the simulated clock), the context pane, full
+// payloads and the sequence view. Needs Debian's `chromium`; skipped with a printed reason when it is missing.
+// Screenshots go to a temporary directory, or to docs/ with UPDATE_SCREENSHOTS=1 (scripts/screenshots.sh).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+const repo = resolve(import.meta.dirname, '..', '..');
+const chromiumPath = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
+const update = process.env.UPDATE_SCREENSHOTS === '1';
+const shots = update ? join(repo, 'docs') : mkdtempSync(join(tmpdir(), 'syncvisor-shots-'));
+
+if (!chromiumPath) {
+  console.warn(
+    'inspector.replay.browser.test: skipped: no Chromium at /usr/bin/chromium (apt-get install -y chromium)',
+  );
+}
+
+interface Replay {
+  url: string;
+  stop(): Promise<void>;
+}
+
+async function startReplay(trace: string): Promise<Replay> {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      join(repo, 'bin', 'syncvisor.js'),
+      'replay',
+      join(repo, 'test', 'traces', trace),
+      '--inspect',
+      '--inspect-port',
+      '0',
+    ],
+    { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  for (let i = 0; i < 300; i++) {
+    const url = /inspector at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stderr)?.[1];
+    if (url)
+      return {
+        url,
+        stop: async () => {
+          if (child.exitCode !== null) return;
+          const exited = new Promise((r) => child.once('exit', r));
+          child.kill('SIGTERM');
+          await exited;
+        },
+      };
+    if (child.exitCode !== null) throw new Error(`replay exited ${child.exitCode}: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`no inspector URL from the replay: ${stderr}`);
+}
+
+/** The little of the DOM the page-side checks use (tsconfig has no DOM lib). */
+interface DomEl {
+  getBoundingClientRect(): { x: number; y: number; width: number; height: number };
+  parentElement: DomEl | null;
+  textContent: string | null;
+  getAttribute(name: string): string | null;
+  classList: { contains(c: string): boolean };
+  querySelector(selector: string): DomEl | null;
+}
+interface Dom {
+  querySelectorAll(selector: string): Iterable<DomEl> & { length: number };
+}
+
+interface Box {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+  what: string;
+}
+
+/** The rendered boxes of the chart: edge labels and leaf states (states without nested states). */
+async function chartBoxes(page: Page): Promise<{ labels: Box[]; leaves: Box[]; regions: Box[] }> {
+  return page.evaluate(() => {
+    const document = (globalThis as unknown as { document: Dom }).document;
+    const box = (e: DomEl, what: string) => {
+      const r = e.getBoundingClientRect();
+      return { x: r.x, y: r.y, w: r.width, h: r.height, what };
+    };
+    const labels = [...document.querySelectorAll('.statechart .edge-label rect')].map((e) =>
+      box(e, e.parentElement!.textContent ?? ''),
+    );
+    const states = [...document.querySelectorAll('.statechart .state')];
+    const leaves = states
+      .filter(
+        (s) => !states.some((o) => o !== s && o.getAttribute('data-id')!.startsWith(s.getAttribute('data-id')! + '.')),
+      )
+      .map((s) => box(s.querySelector('rect')!, s.getAttribute('data-id')!));
+    const regions = states
+      .filter((s) => s.classList.contains('region'))
+      .map((s) => box(s.querySelector('rect')!, s.getAttribute('data-id')!));
+    return { labels, leaves, regions };
+  });
+}
+
+const overlap = (a: Box, b: Box) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+
+function overlaps(list: Box[], others: Box[] = []): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < list.length; i++) {
+    for (let j = i + 1; j < list.length; j++)
+      if (overlap(list[i]!, list[j]!)) out.push(`${list[i]!.what} × ${list[j]!.what}`);
+    for (const o of others) if (overlap(list[i]!, o)) out.push(`${list[i]!.what} × state ${o.what}`);
+  }
+  return out;
+}
+
+interface ChartJson {
+  id: string;
+  states: ChartJson[];
+  transitions: { targets: string[]; event: string }[];
+}
+
+/** Transitions with a target other than their own state (edges), and the rest (lines in the state's box). */
+function countTransitions(chart: ChartJson): { edges: number; lines: number } {
+  let edges = 0;
+  let lines = 0;
+  const walk = (n: ChartJson) => {
+    for (const t of n.transitions) {
+      const targets = t.targets.filter((x) => x !== n.id);
+      if (targets.length > 0) edges += targets.length;
+      else lines += 1;
+    }
+    n.states.forEach(walk);
+  };
+  walk(chart);
+  return { edges, lines };
+}
+
+async function selectChart(page: Page, systemId: string, machine: string) {
+  await page.locator(`.actor[data-systemid="${systemId}"]`).first().click();
+  await page.locator(`svg[data-machine="${machine}"] .state`).first().waitFor();
+}
+
+async function checkLayout(page: Page, url: string, systemId: string, machine: string) {
+  await selectChart(page, systemId, machine);
+  await page.locator('#zoom-fit').click();
+  const { labels, leaves, regions } = await chartBoxes(page);
+  expect(labels.length, `${machine}: edge labels`).toBeGreaterThan(2);
+  expect(overlaps(labels, leaves), `${machine}: overlapping labels`).toEqual([]);
+  // Every transition is drawn: an edge per target, a line in the state's box for the targetless and self ones.
+  const state = (await (await fetch(`${url}api/actors`)).json()) as { charts: Record<string, ChartJson> };
+  const want = countTransitions(state.charts[machine]!);
+  const drawn = await page.evaluate(() => {
+    const document = (globalThis as unknown as { document: Dom }).document;
+    return {
+      edges: document.querySelectorAll('.statechart .edge:not(.init)').length,
+      lines: document.querySelectorAll('.statechart text.tline.transition').length,
+    };
+  });
+  expect(drawn, `${machine}: transitions drawn`).toEqual(want);
+  // The fitted chart lies within the pane.
+  const pane = await page.locator('#chart').boundingBox();
+  const chart = await page.locator('.statechart .scene').boundingBox();
+  expect(chart!.x).toBeGreaterThanOrEqual(pane!.x - 1);
+  expect(chart!.x + chart!.width).toBeLessThanOrEqual(pane!.x + pane!.width + 1);
+  expect(chart!.y + chart!.height).toBeLessThanOrEqual(pane!.y + pane!.height + 1);
+  return { regions };
+}
+
+describe.skipIf(!chromiumPath)('inspector over recorded traces, in headless Chromium', () => {
+  let browser: Browser | undefined;
+  const replays: Replay[] = [];
+
+  beforeAll(async () => {
+    browser = await chromium.launch({
+      executablePath: chromiumPath!,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    for (const r of replays) await r.stop();
+    if (!update) rmSync(shots, { recursive: true, force: true });
+  }, 30_000);
+
+  async function open(trace: string): Promise<{ page: Page; url: string; errors: string[] }> {
+    const r = await startReplay(trace);
+    replays.push(r);
+    const page = await browser!.newPage({ viewport: { width: 1600, height: 1000 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.route('**/*', (route) => (route.request().url().startsWith(r.url) ? route.continue() : route.abort()));
+    await page.goto(r.url);
+    await page.locator('[data-testid=connection]', { hasText: 'live' }).waitFor();
+    await page.locator('.actor[data-systemid="portsync"], .actor[data-systemid="ptp"]').first().waitFor();
+    return { page, url: r.url, errors };
+  }
+
+  it('lays out the supervisor, portsync and sidecar charts with no overlapping labels', async () => {
+    const ps = await open('portsync-warm-eoiu.jsonl');
+    // a moment when every portsync child runs
+    await ps.page.locator('#seek').fill('40');
+    await ps.page.locator('#seek').press('Enter');
+    await ps.page.locator('.actor[data-systemid="appDbGate"]').waitFor();
+    const { regions } = await checkLayout(ps.page, ps.url, 'portsync', 'portsync');
+    // portsync's parallel regions side by side: disjoint horizontally, sharing vertical space.
+    expect(regions.map((r) => r.what).sort()).toEqual(['portsync.running.appDb', 'portsync.running.dump']);
+    const [a, b] = regions.sort((x, y) => x.x - y.x) as [Box, Box];
+    expect(a.x + a.w).toBeLessThanOrEqual(b.x);
+    expect(a.y < b.y + b.h && b.y < a.y + a.h).toBe(true);
+    await checkLayout(ps.page, ps.url, 'supervisor', 'supervisor');
+    await checkLayout(ps.page, ps.url, 'appDbGate', 'appDbGate');
+    const ptp = await open('ptp-restart-under-load.jsonl');
+    await checkLayout(ptp.page, ptp.url, 'ptp', 'ptpSidecar');
+    // zoom and pan change the view; fit brings the whole chart back
+    const before = await ptp.page.locator('.statechart').getAttribute('viewBox');
+    await ptp.page.locator('#zoom-in').click();
+    expect(await ptp.page.locator('.statechart').getAttribute('viewBox')).not.toBe(before);
+    await ptp.page.locator('#zoom-fit').click();
+    expect(await ptp.page.locator('.statechart').getAttribute('viewBox')).toBe(before);
+    expect([...ps.errors, ...ptp.errors]).toEqual([]);
+  }, 120_000);
+
+  it('time travel: the EOIU event shows portsync and the gate as they were right after it', async () => {
+    const { page, errors } = await open('portsync-warm-eoiu.jsonl');
+    // replay mode starts at the first event, with the simulated clock shown
+    await expect(page.locator('#clock').textContent()).resolves.toMatch(/^simulated t = 0\.\d{3} ms$/);
+    await page.locator('#event-text').fill('eoiu.detected');
+    // the oldest of the rows (newest first): the detector's announcement to portsync
+    const row = page.locator('#events tr[data-type="eoiu.detected"]').last();
+    await row.waitFor();
+    await row.click();
+    const t = Number(await row.locator('td').first().textContent());
+    await expect(page.locator('#clock').textContent()).resolves.toBe(`simulated t = ${t.toFixed(3)} ms`);
+    // the full payload of the clicked event
+    await expect(page.locator('#event-detail').textContent()).resolves.toContain('messagesSeen');
+    // portsync right after EOIU: the dump region synced, the EOIU line of its chart marked as just taken
+    await selectChart(page, 'portsync', 'portsync');
+    await page.locator('.state.active[data-path="running.dump.synced"]').waitFor();
+    await page.locator('text.tline.live[data-event="eoiu.detected"]').waitFor();
+    await expect(page.locator('#context').textContent()).resolves.toContain('warmRestart');
+    // large collections are summarised with their count and open on click
+    const buckets = page
+      .locator('#context details.jnode')
+      .filter({ has: page.locator(':scope > summary', { hasText: /^buckets: / }) })
+      .first();
+    await expect(buckets.locator('summary').first().textContent()).resolves.toMatch(/buckets: Array\(\d+\)/);
+    expect(await buckets.evaluate((d) => (d as unknown as { open: boolean }).open)).toBe(false);
+    await buckets.locator('summary').first().click();
+    const rows = Number(await buckets.getAttribute('data-count'));
+    await expect.poll(() => buckets.locator(':scope > .jbody > *').count()).toBe(Math.min(rows, 100));
+    await page.locator('#zoom-fit').click();
+    await page.screenshot({ path: join(shots, 'inspector-eoiu-portsync.png') });
+    // the gate at that moment: still closed, holding the writes, its context expandable
+    await selectChart(page, 'appDbGate', 'appDbGate');
+    await page.locator('.state.active[data-path="closed"]').waitFor();
+    const ctx = page.locator('#context');
+    await expect(ctx.textContent()).resolves.toMatch(/held/);
+    const held = ctx.locator('details.jnode', { hasText: 'held' }).first();
+    expect(Number(await held.getAttribute('data-count'))).toBeGreaterThan(0);
+    await page.screenshot({ path: join(shots, 'inspector-eoiu-gate.png') });
+    // later, the gate opens: step forward until it does, then back again
+    const at = await page.evaluate(
+      () => (globalThis as never as { __syncvisorInspector: { cursor: number } }).__syncvisorInspector.cursor,
+    );
+    await page.locator('#event-text').fill('');
+    for (let i = 0; i < 200; i++) {
+      if ((await page.locator('.state.active[data-path="open"]').count()) > 0) break;
+      await page.locator('#step-forward').click();
+    }
+    await page.locator('.state.active[data-path="open"]').waitFor();
+    const later = await page.evaluate(
+      () => (globalThis as never as { __syncvisorInspector: { cursor: number } }).__syncvisorInspector.cursor,
+    );
+    expect(later).toBeGreaterThan(at);
+    await page.locator('#step-back').click();
+    const back = await page.evaluate(
+      () => (globalThis as never as { __syncvisorInspector: { cursor: number } }).__syncvisorInspector.cursor,
+    );
+    expect(back).toBeLessThan(later);
+    expect(errors).toEqual([]);
+  }, 120_000);
+
+  it('replay stepping: play, pause and seek on the simulated clock; the history size is shown', async () => {
+    const { page, errors } = await open('portsync-warm-timeout.jsonl');
+    await expect(page.locator('#history-size').textContent()).resolves.toMatch(/^history \d+ \/ \d+ records$/);
+    const clock = async () => Number(/t = ([\d.]+) ms/.exec((await page.locator('#clock').textContent()) ?? '')![1]);
+    // seek to 1 s: the warm restart's initial sync is in progress (its guard fires at 2 s after the sync began)
+    await page.locator('#seek').fill('1000');
+    await page.locator('#seek').press('Enter');
+    await expect.poll(clock).toBe(1000);
+    await selectChart(page, 'warmRestart', 'warmRestart');
+    await page.locator('.state.active[data-path="initialSyncInProgress"]').waitFor();
+    // just before the guard fires (the sync began at about 30 ms, the guard is 2 s), play at 0.1×: the clock
+    // runs, the guard fires and the initial sync is over; pause stops the clock
+    await page.locator('#seek').fill('1950');
+    await page.locator('#seek').press('Enter');
+    await expect.poll(clock).toBe(1950);
+    await page.locator('.state.active[data-path="initialSyncInProgress"]').waitFor();
+    await page.locator('#speed').selectOption('0.1');
+    await page.locator('#play').click();
+    await expect
+      .poll(async () => page.locator('#state-value').textContent(), { timeout: 20_000 })
+      .not.toBe('initialSyncInProgress');
+    await page.locator('#play').click();
+    await expect(page.locator('#play').textContent()).resolves.toBe('play');
+    const paused = await clock();
+    expect(paused).toBeGreaterThan(2000);
+    await page.waitForTimeout(300);
+    expect(await clock()).toBe(paused);
+    // the sequence view draws the messages between actors up to the cursor
+    await page.locator('#tab-sequence').click();
+    await page.locator('#sequence .msg').first().waitFor();
+    const lanes = await page.locator('#sequence .lane').allTextContents();
+    expect(lanes).toEqual(expect.arrayContaining(['portsync', 'warmRestart']));
+    await page.screenshot({ path: join(shots, 'inspector-sequence.png') });
+    expect(errors).toEqual([]);
+  }, 120_000);
+});
