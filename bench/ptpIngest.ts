@@ -212,7 +212,7 @@ export async function benchPtpIngest(opts: { runs: number; lines: number; mix: I
     const metrics = await g.metrics.text();
     const want =
       scale === undefined
-        ? /openshift_ptp_offset_ns\{[^}]*iface="ens5f1"[^}]*\} -1$/m
+        ? /openshift_ptp_offset_ns\{[^}]*iface="ens5f1"[^}]*\} -?\d+$/m
         : new RegExp(`openshift_ptp_offset_ns\\{[^}]*iface="ens${profiles - 1}f0"[^}]*\\} -?\\d+$`, 'm');
     if (!want.test(metrics)) throw new Error('P1: the lines did not reach the openshift_ptp_offset_ns metric');
     const figure = median(fig);

@@ -50,7 +50,13 @@ export async function benchStartup(opts: { runs: number }): Promise<Figure[]> {
     const spec = [
       { name: 'ptp', args: ['--services', 'ptp', ...ptpArgs], path: '/healthz', port: 9101 },
       { name: 'both', args: both, path: '/readyz', port: 9101 },
-      { name: 'ptp-modules', args: ['--services', 'ptp', ...ptpArgs], path: '/healthz', port: 9101, env: { SYNCVISOR_NO_BUNDLE: '1' } },
+      {
+        name: 'ptp-modules',
+        args: ['--services', 'ptp', ...ptpArgs],
+        path: '/healthz',
+        port: 9101,
+        env: { SYNCVISOR_NO_BUNDLE: '1' },
+      },
       { name: 'both-modules', args: both, path: '/readyz', port: 9101, env: { SYNCVISOR_NO_BUNDLE: '1' } },
     ];
     await writeFile(join(dir, 'spec.json'), JSON.stringify(spec));

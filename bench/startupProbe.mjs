@@ -1,6 +1,6 @@
 // Start-up probe, plain JS (no TypeScript loader in the measured path), run by bench/startup.ts inside a private
 // network namespace under `ip netns exec` (the daemon's portsync sees only that namespace's lo; its HTTP port is
-// private to the namespace). Spawns `node bin/syncvisor.js run …` and polls http://127.0.0.1:PORT/<path> every 2 ms
+// private to the namespace). Spawns `node FLAGS bin/syncvisor.js run …` (FLAGS: those of its shebang) and polls http://127.0.0.1:PORT/<path> every 2 ms
 // until it answers 200: spawn → answer in ms. Also times `node -e 0` (spawn → exit) the same way.
 // Usage: node bench/startupProbe.mjs <runs> <spec.json>; prints one JSON line {node: [ms…], cases: {name: [ms…]}}.
 import { spawn } from 'node:child_process';
@@ -10,6 +10,14 @@ import { get } from 'node:http';
 const runs = Number(process.argv[2]);
 const spec = JSON.parse(readFileSync(process.argv[3], 'utf8'));
 const timeoutMs = 20_000;
+// The V8 flags of the shipped command: bin/syncvisor.js's shebang (`#!/usr/bin/env -S node FLAGS…`).
+const shebang = /^#!\/usr\/bin\/env -S node(.*)$/.exec(readFileSync('bin/syncvisor.js', 'utf8').split('\n')[0]);
+const binFlags = shebang
+  ? shebang[1]
+      .trim()
+      .split(/\s+/)
+      .filter((f) => f !== '')
+  : [];
 
 function status(url) {
   return new Promise((resolve) => {
@@ -32,7 +40,7 @@ function nodeE0() {
 
 async function once(c) {
   const t = performance.now();
-  const child = spawn(process.execPath, [...(c.nodeArgs ?? []), 'bin/syncvisor.js', 'run', ...c.args], {
+  const child = spawn(process.execPath, [...binFlags, 'bin/syncvisor.js', 'run', ...c.args], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, ...c.env },
   });

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what syncvisor needs on a fresh Debian machine with Node 20, as root: Debian packages when missing
-# (redis-server, iproute2; for tests also chromium and systemd), then npm ci (builds the netlink addon and dist/)
-# when node_modules is missing or older than package-lock.json. Usage: scripts/ensure-deps.sh [run|test]
+# (redis-server, iproute2; for tests also chromium and systemd; for `npm run bench` a C compiler and libhiredis-dev
+# for the C reference peer), then npm ci (builds the netlink addon and dist/) when node_modules is missing or older
+# than package-lock.json. Usage: scripts/ensure-deps.sh [run|test|bench]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-run}
@@ -12,6 +13,10 @@ command -v ip >/dev/null || need+=(iproute2)
 if [ "$mode" = test ]; then
   command -v chromium >/dev/null || need+=(chromium)
   command -v systemd-analyze >/dev/null || need+=(systemd)
+fi
+if [ "$mode" = bench ]; then
+  command -v cc >/dev/null || need+=(gcc)
+  [ -f /usr/include/hiredis/hiredis.h ] || need+=(libhiredis-dev)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
