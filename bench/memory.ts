@@ -71,12 +71,15 @@ async function bundleChild(): Promise<string> {
   return outfile;
 }
 
-/** RSS after gc of a bare node that imported the daemon's runtime dependencies (the inspector is loaded lazily). */
-function nodeWithDepsMb(): number {
+/**
+ * RSS after gc of a bare node that imported the daemon's runtime dependencies (the inspector is loaded lazily), with
+ * the same V8 flags as the measured daemon.
+ */
+function nodeWithDepsMb(flags: string[]): number {
   const code = `for (const m of ['ioredis', 'pino', 'prom-client', 'xstate', 'yaml', 'zod']) await import(m);
 for (let i = 0; i < 3; i++) { gc(); await new Promise((r) => setTimeout(r, 50)); }
 console.log(process.memoryUsage().rss);`;
-  const out = execFileSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', code], {
+  const out = execFileSync(process.execPath, ['--expose-gc', ...flags, '--input-type=module', '-e', code], {
     cwd: root,
     encoding: 'utf8',
     timeout: 30_000,
@@ -129,7 +132,8 @@ export async function benchMemory(opts: {
     const shipped = binNodeFlags();
     const r = run(opts.ports, opts.events, opts.flapsPerBlock, shipped);
     const idle = median([1, 2, 3].map(() => run(0, 0, 0, shipped, true).baselineMb));
-    const deps = median([1, 2, 3, 4, 5].map(() => nodeWithDepsMb()));
+    const deps = median([1, 2, 3, 4, 5].map(() => nodeWithDepsMb(shipped)));
+    const depsDefault = median([1, 2, 3].map(() => nodeWithDepsMb([])));
     const figure = median(r.afterMb);
     const growth = (r.afterMb[r.afterMb.length - 1] ?? Number.NaN) - r.baselineMb;
     opts.log(`bench: P6: ${fmt(figure)} MB (idle daemon ${fmt(idle)} MB, node + deps ${fmt(deps)} MB)`);
@@ -180,7 +184,7 @@ export async function benchMemory(opts: {
         runs: r.afterMb.length,
         samples: { figure: r.afterMb, ceiling: [deps] },
         notes: [
-          `V8 flags of the measured daemon: those of bin/syncvisor.js's shebang (${shipped.join(' ') || 'none'}), as the shipped command runs. The daemon is the compiled dist/ (the benchmark child is bundled with esbuild, its imports of the daemon left as imports of dist/ modules; no TypeScript loader in the process). References in this run: the same daemon with no data (both services started, embedded Redis, nothing loaded): ${fmt(idle)} MB; node with ioredis, pino, prom-client, xstate, yaml and zod imported: ${fmt(deps)} MB. So the data (4,096 ports, 64 PTP interfaces, metric series) costs ${fmt(figure - idle)} MB and the daemon's code and actors over its dependencies ${fmt(idle - deps)} MB.`,
+          `V8 flags of the measured daemon: those of bin/syncvisor.js's shebang (${shipped.join(' ') || 'none'}), as the shipped command runs. The daemon is the compiled dist/ (the benchmark child is bundled with esbuild, its imports of the daemon left as imports of dist/ modules; no TypeScript loader in the process). References in this run: the same daemon with no data (both services started, embedded Redis, nothing loaded): ${fmt(idle)} MB; node with ioredis, pino, prom-client, xstate, yaml and zod imported, same flags: ${fmt(deps)} MB (with V8's default flags: ${fmt(depsDefault)} MB). So the data (4,096 ports, 64 PTP interfaces, metric series) costs ${fmt(figure - idle)} MB and the daemon's code and actors over its dependencies ${fmt(idle - deps)} MB.`,
           `Growth after ${r.events.toLocaleString('en-US')} events: ${growth.toFixed(1)} MB RSS (baseline ${r.baselineMb.toFixed(1)} MB after load and warm-up; after each block of ${(r.events / 5).toLocaleString('en-US')} events: ${r.afterMb.map((v) => v.toFixed(1)).join(', ')} MB). JS heap used: ${r.heapBeforeMb.toFixed(1)} → ${r.heapAfterMb.toFixed(1)} MB. Throughput: ${fmt(rate(r))} events/s.`,
           `Events per block: ${r.flapsPerBlock.toLocaleString('en-US')} link flaps sent to the supervisor (forwarded to portsync, written to the embedded Redis, saved to the state file) and the rest PTP offset lines through the real socket.`,
           `V8 young generation, ${opts.scaleEvents.toLocaleString('en-US')} events at ${opts.ports} ports each: ${semi.join('; ')}.`,

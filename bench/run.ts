@@ -171,8 +171,8 @@ results.push(
       events: quick ? 100_000 : 1_000_000,
       flapsPerBlock: quick ? 10_000 : 100_000,
       scalePorts: quick ? [256] : [256, 1024, 16_384],
-      scaleEvents: quick ? 50_000 : 200_000,
-      semiSpaceMb: quick ? [1] : [1, 2, 4],
+      scaleEvents: quick ? 50_000 : 100_000,
+      semiSpaceMb: quick ? [1] : [1, 4],
       log,
     });
     memoryScaling = m.scaling;
