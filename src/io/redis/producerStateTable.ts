@@ -3,8 +3,8 @@
 //   set(key, fv): SADD T_KEY_SET key; HSET _T:key f v …; PUBLISH T_CHANNEL@N "G" only if key was newly added
 //   del(key):     SADD T_KEY_SET key; SADD T_DEL_SET key; DEL _T:key; PUBLISH … only if newly added
 // The consumer SPOPs the key set, deletes T:key when the key is in the del set, then moves _T:key fields into T:key.
-// Both scripts are loaded once (SCRIPT LOAD) and run with EVALSHA, one RESP buffer per batch (respBatch.ts); NOSCRIPT (a restarted
-// or flushed server) reloads them and retries the batch.
+// Both scripts are loaded once (SCRIPT LOAD) and run with EVALSHA, one RESP buffer per batch (respBatch.ts);
+// NOSCRIPT (a restarted or flushed server) reloads them and retries the batch.
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log.js';
 import { CoalescingWriter, RetryableWriteError, checkPipelineResults, type PendingOp } from './coalescingWriter.js';
