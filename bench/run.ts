@@ -18,6 +18,24 @@ import { benchSupervisorForwarding } from './supervisorForwarding.js';
 import { benchWarmRestart } from './warmRestart.js';
 import { findings } from './findings.js';
 
+// BENCH_FINDINGS_ONLY=1: re-render only the profiling findings (bench/findings.ts) under the figures of the last run
+// in docs/performance.md, without measuring again (for when only the findings text changed).
+if (process.env['BENCH_FINDINGS_ONLY'] === '1') {
+  const doc = 'docs/performance.md';
+  const text = readFileSync(doc, 'utf8');
+  const at = text.indexOf('\n## Profiling findings');
+  if (at < 0) throw new Error(`${doc} has no profiling findings section to replace`);
+  const opts = (await prettier.resolveConfig(doc)) ?? {};
+  const next = await prettier.format(`${text.slice(0, at + 1)}${findings.join('\n')}\n`, {
+    ...opts,
+    parser: 'markdown',
+  });
+  await writeFile(`${doc}.tmp`, next);
+  await rename(`${doc}.tmp`, doc);
+  process.stderr.write(`bench: re-rendered the findings in ${doc}\n`);
+  process.exit(0);
+}
+
 const quick = process.env['BENCH_QUICK'] === '1';
 const runs = 5;
 const log = (s: string): void => void process.stderr.write(`${s}\n`);
