@@ -1,4 +1,5 @@
-// P6 child: run with `node --expose-gc --import tsx bench/memoryChild.ts <dir>` inside a fresh network namespace.
+// P6 child: bench/memory.ts bundles this file with the daemon's modules left as imports of the compiled dist/ (no
+// TypeScript loader in the measured process) and runs it with `node --expose-gc` inside a fresh network namespace.
 // Starts the daemon (portsync + ptp, embedded Redis), loads 4,096 ports and 64 PTP interfaces, warms up, measures
 // RSS after gc, then sends 1M events in five blocks (link flaps through the supervisor, PTP lines through the real
 // socket) and measures RSS after gc at the end of each block.
@@ -17,7 +18,9 @@ const dir = process.argv[2];
 const ports = Number(process.argv[3] ?? 4096);
 const totalEvents = Number(process.argv[4] ?? 1_000_000);
 const flapsPerBlock = Number(process.argv[5] ?? 2_000);
-if (!dir) throw new Error('usage: memoryChild.ts <dir> [ports] [events] [flaps per block]');
+/** `idle`: the no-data reference (the same daemon started, no port, no line, no event). */
+const idle = process.argv[6] === 'idle';
+if (!dir) throw new Error('usage: memoryChild.ts <dir> [ports] [events] [flaps per block] [idle]');
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with --expose-gc');
 
@@ -113,6 +116,17 @@ const rssMb = async (): Promise<number> => {
   return process.memoryUsage().rss / 1048576;
 };
 
+if (idle) {
+  await new Promise((r) => setTimeout(r, 500));
+  const idleMb = await rssMb();
+  redis.disconnect();
+  await stopBenchDaemon(daemon);
+  process.stdout.write(
+    `${JSON.stringify({ baselineMb: idleMb, afterMb: [idleMb], blockMs: [], heapBeforeMb: 0, heapAfterMb: 0, events: 0, flapsPerBlock: 0, ports: 0, ptpInterfaces: cfg.interfaces })}\n`,
+  );
+  process.exit(0);
+}
+
 // 4,096 ports and the 64-interface PTP configuration, then a warm-up (JIT, pools, metric series).
 await flaps(ports);
 await settle();
@@ -127,10 +141,14 @@ const heapBeforeMb = process.memoryUsage().heapUsed / 1048576;
 // Five blocks of totalEvents/5 events each; RSS after gc at the end of every block.
 const perBlock = Math.floor(totalEvents / 5);
 const afterMb: number[] = [];
+/** Wall time of each block's events (until STATE_DB holds the last state): the throughput side of memory settings. */
+const blockMs: number[] = [];
 for (let b = 0; b < 5; b++) {
+  const t = performance.now();
   await flaps(flapsPerBlock);
   await lines(perBlock - flapsPerBlock);
   await settle();
+  blockMs.push(performance.now() - t);
   afterMb.push(await rssMb());
   progress(`block ${b + 1}`);
 }
@@ -140,5 +158,5 @@ client.destroy();
 redis.disconnect();
 await stopBenchDaemon(daemon);
 process.stdout.write(
-  `${JSON.stringify({ baselineMb, afterMb, heapBeforeMb, heapAfterMb, events: perBlock * 5, flapsPerBlock, ports, ptpInterfaces: cfg.interfaces })}\n`,
+  `${JSON.stringify({ baselineMb, afterMb, blockMs, heapBeforeMb, heapAfterMb, events: perBlock * 5, flapsPerBlock, ports, ptpInterfaces: cfg.interfaces })}\n`,
 );

@@ -2,8 +2,10 @@
 // N profiles × M interfaces (ConfigMap + ptp4l.N.config INI files) in a temporary directory.
 import { copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-export const sharedPtp = '/work/shared/ptp';
+/** The PTP inputs kept in the repository: sample lines as linuxptp-daemon forwards them, example configuration. */
+export const sharedPtp = fileURLToPath(new URL('../test/fixtures/ptp', import.meta.url));
 
 export interface PtpDirs {
   profilePath: string;
@@ -11,7 +13,7 @@ export interface PtpDirs {
   nodeName: string;
 }
 
-/** The example ConfigMap (node1) and INI files of shared/ptp/examples. */
+/** The example ConfigMap (node1) and INI files of test/fixtures/ptp/examples. */
 export async function writeExampleConfig(root: string): Promise<PtpDirs> {
   const profilePath = join(root, 'profiles');
   const configDir = join(root, 'conf');
@@ -24,13 +26,13 @@ export async function writeExampleConfig(root: string): Promise<PtpDirs> {
 }
 
 /**
- * Lines of shared/ptp/lines.txt that, repeated, change no clock state: offsets in range and locked, rms, clock class,
+ * Lines of test/fixtures/ptp/lines.txt that, repeated, change no clock state: offsets in range and locked, rms, clock class,
  * chronyd's selected source. What a running linuxptp mostly writes.
  */
 const steadyLines = [0, 1, 3, 4, 5, 7, 12];
 
 /**
- * `count` lines cycling through shared/ptp/lines.txt (blank lines left out), newline-terminated. `cycled` uses every
+ * `count` lines cycling through test/fixtures/ptp/lines.txt (blank lines left out), newline-terminated. `cycled` uses every
  * line (each cycle flips clocks between FREERUN, LOCKED and HOLDOVER: ~6 state edges per 14 lines), `steady` only
  * the lines that change no state once applied.
  */

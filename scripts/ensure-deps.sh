@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what syncvisor needs on a fresh Debian machine with Node 20, as root: Debian packages when missing
-# (redis-server, iproute2; for tests also chromium, systemd and linuxptp), npm ci when node_modules does not match
-# package-lock.json, then the native addons and dist/ when their sources changed. Usage: ensure-deps.sh [run|test]
+# (redis-server, iproute2; for tests also chromium, systemd and linuxptp; for `npm run bench` a C compiler and
+# libhiredis-dev for the C reference peer), npm ci when node_modules does not match package-lock.json, then the
+# native addons and dist/ when their sources changed. Usage: scripts/ensure-deps.sh [run|test|bench]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-run}
@@ -18,6 +19,10 @@ if [ "$mode" = test ]; then
   command -v systemd-analyze >/dev/null || need+=(systemd)
   # Real ptp4l (software timestamps, free_running) for the ptp integration tests; /usr/sbin may not be on PATH.
   command -v ptp4l >/dev/null || [ -x /usr/sbin/ptp4l ] || need+=(linuxptp)
+fi
+if [ "$mode" = bench ]; then
+  command -v cc >/dev/null || need+=(gcc)
+  [ -f /usr/include/hiredis/hiredis.h ] || need+=(libhiredis-dev)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

@@ -3,12 +3,13 @@
 //   set(key, fv): SADD T_KEY_SET key; HSET _T:key f v …; PUBLISH T_CHANNEL@N "G" only if key was newly added
 //   del(key):     SADD T_KEY_SET key; SADD T_DEL_SET key; DEL _T:key; PUBLISH … only if newly added
 // The consumer SPOPs the key set, deletes T:key when the key is in the del set, then moves _T:key fields into T:key.
-// Both scripts are loaded once (SCRIPT LOAD) and run with EVALSHA in one pipeline per batch; NOSCRIPT (a restarted
-// or flushed server) reloads them and retries the batch.
+// Both scripts are loaded once (SCRIPT LOAD) and run with EVALSHA, one RESP buffer per batch (respBatch.ts);
+// NOSCRIPT (a restarted or flushed server) reloads them and retries the batch.
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log.js';
 import { CoalescingWriter, RetryableWriteError, checkPipelineResults, type PendingOp } from './coalescingWriter.js';
 import type { RedisConnection } from './connection.js';
+import { sendBatch } from './respBatch.js';
 import { scanHashes } from './scanHashes.js';
 
 // KEYS: channel, key set, temp hash. ARGV: message, key, field1, value1, …
@@ -148,29 +149,23 @@ export class ProducerStateTable {
   private async flush(ops: PendingOp[], logger: Logger, label: string): Promise<void> {
     if (!this.conn.isUp) throw new RetryableWriteError('redis down');
     const shas = this.shas ?? (await this.loadScripts());
-    const pipeline = this.conn.client.pipeline();
-    const keys: string[] = []; // the key of each pipelined command, for the log of a rejected write
+    const commands: string[][] = [];
+    const keys: string[] = []; // the key of each command, for the log of a rejected write
     for (const op of ops) {
       const temp = this.tempKey(op.key);
       if (op.op === 'del' || op.replace) {
-        pipeline.evalsha(shas.del, 4, this.channel, this.keySetKey, temp, this.delSetKey, 'G', op.key);
+        commands.push(['evalsha', shas.del, '4', this.channel, this.keySetKey, temp, this.delSetKey, 'G', op.key]);
         keys.push(op.key);
       }
       if (op.op === 'set') {
+        const set = ['evalsha', shas.set, '3', this.channel, this.keySetKey, temp, 'G', op.key];
+        for (const field in op.fields) set.push(field, op.fields[field]!);
+        commands.push(set);
         keys.push(op.key);
-        pipeline.evalsha(
-          shas.set,
-          3,
-          this.channel,
-          this.keySetKey,
-          temp,
-          'G',
-          op.key,
-          ...Object.entries(op.fields).flat(),
-        );
       }
     }
-    const results = await pipeline.exec();
+    // One RESP buffer per flush (src/io/redis/respBatch.ts); replies checked as for a pipeline.
+    const results = await sendBatch(this.conn.client, commands);
     checkPipelineResults(
       results,
       logger,

@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../log.js';
 import { CoalescingWriter, RetryableWriteError, checkPipelineResults, type PendingOp } from './coalescingWriter.js';
 import type { RedisConnection } from './connection.js';
+import { sendBatch } from './respBatch.js';
 import { scanKeys } from './scanHashes.js';
 
 export interface StateTableOptions {
@@ -58,25 +59,23 @@ export class StateTable {
 
   private async flush(ops: PendingOp[], logger: Logger, label: string): Promise<void> {
     if (!this.conn.isUp) throw new RetryableWriteError('redis down');
-    const pipeline = this.conn.client.pipeline();
-    const keys: string[] = []; // the key of each pipelined command, for the log of a rejected write
+    const commands: string[][] = [];
+    const keys: string[] = []; // the key of each command, for the log of a rejected write
     for (const op of ops) {
       const key = this.redisKey(op.key);
-      if (op.op === 'del') {
-        pipeline.del(key);
-        keys.push(key);
-        continue;
-      }
-      if (op.replace) {
-        pipeline.del(key);
+      if (op.op === 'del' || op.replace) {
+        commands.push(['del', key]);
         keys.push(key);
       }
-      const flat = Object.entries(op.fields).flat();
-      if (flat.length > 0) {
-        pipeline.hset(key, ...flat);
+      if (op.op === 'del') continue;
+      const hset = ['hset', key];
+      for (const field in op.fields) hset.push(field, op.fields[field]!);
+      if (hset.length > 2) {
+        commands.push(hset);
         keys.push(key);
       }
     }
-    checkPipelineResults(await pipeline.exec(), logger, label, undefined, keys);
+    // One RESP buffer per flush (src/io/redis/respBatch.ts); replies checked as for a pipeline.
+    checkPipelineResults(await sendBatch(this.conn.client, commands), logger, label, undefined, keys);
   }
 }

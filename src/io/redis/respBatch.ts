@@ -1,0 +1,78 @@
+// One flush of a writer as one RESP buffer written once on the connection. ioredis keeps what it is good at (the
+// connection, reconnects, the reply parser and the command queue that matches replies to commands); what it costs
+// per command in a pipeline (argument flattening and stringification, a Command, a promise chain per result, the
+// pipeline's bookkeeping) was most of a STATE_DB flush (docs/performance.md, P3). Here every command is encoded by
+// encodeCommand into one string, each queued Command only carries its slice of it and hands its reply straight to
+// the batch, and the whole string is written with a single stream write. The result has the shape of
+// `pipeline.exec()`, so the writers check replies exactly as before (checkPipelineResults).
+import { Command, type Redis } from 'ioredis';
+
+/** The RESP encoding of one command: an array of bulk strings (`*n`, then `$len` + bytes per argument). */
+export function encodeCommand(args: readonly string[]): string {
+  let out = `*${args.length}\r\n`;
+  for (const a of args) out += `$${Buffer.byteLength(a)}\r\n${a}\r\n`;
+  return out;
+}
+
+/** Commands to send, each as its argument list (lower-case name first), e.g. `['hset', key, field, value]`. */
+export type BatchCommands = readonly (readonly string[])[];
+
+type Results = [Error | null, unknown][];
+
+/**
+ * A queued command of a batch: written as part of the batch's one buffer, its own bytes only if ioredis ever sends
+ * it again by itself (a resend after a reconnect: with the writers' options, maxRetriesPerRequest 0, ioredis rejects
+ * the queue instead, and the writer retries the batch). Its reply goes to `settle`, not to a promise.
+ */
+class BatchCommand extends Command {
+  constructor(
+    name: string,
+    private readonly bytes: string,
+    settle: (err: Error | null, reply: unknown) => void,
+  ) {
+    super(name);
+    this.resolve = (reply: unknown) => settle(null, reply);
+    this.reject = (err: Error) => settle(err, undefined);
+  }
+
+  override toWritable(): string {
+    return this.bytes;
+  }
+}
+
+/**
+ * Sends `commands` as one buffer on `client` and resolves with one `[error, reply]` per command, in order, once
+ * every reply is in (replies as the parser gives them: bulk strings as Buffers; the writers only look at errors).
+ * Rejects at once when the connection is not ready (nothing is written then).
+ */
+export function sendBatch(client: Redis, commands: BatchCommands): Promise<Results> {
+  if (commands.length === 0) return Promise.resolve([]);
+  if (client.status !== 'ready') return Promise.reject(new Error(`redis connection is ${client.status}`));
+  return new Promise<Results>((resolve) => {
+    const results: Results = new Array<[Error | null, unknown]>(commands.length);
+    let left = commands.length;
+    // While the batch is queued the commands' own writes are swallowed (the whole buffer follows); a later resend of
+    // one command by ioredis goes to the connection's current stream.
+    let queuing = true;
+    let refused = false;
+    const sink = {
+      write: (chunk: string | Buffer): boolean => (queuing ? true : client.stream.write(chunk)),
+    };
+    let text = '';
+    for (let i = 0; i < commands.length; i++) {
+      const args = commands[i]!;
+      const bytes = encodeCommand(args);
+      text += bytes;
+      const command = new BatchCommand(args[0]!, bytes, (err, reply) => {
+        if (results[i] !== undefined) return;
+        if (queuing) refused = true;
+        results[i] = [err, reply];
+        if (--left === 0) resolve(results);
+      });
+      client.sendCommand(command, sink as never);
+    }
+    queuing = false;
+    // A command refused while queuing means the stream is not writable: ioredis's close handling rejects the rest.
+    if (!refused) client.stream.write(text);
+  });
+}

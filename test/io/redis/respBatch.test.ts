@@ -1,0 +1,86 @@
+// One flush as one RESP buffer (src/io/redis/respBatch.ts): against the real redis-server, any batch of writes must
+// leave the same data and give the same per-command errors as the same commands through an ioredis pipeline, and a
+// connection lost mid-batch must settle every command with a retryable (non-reply) error instead of hanging.
+import { Redis } from 'ioredis';
+import fc from 'fast-check';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { encodeCommand, sendBatch } from '../../../src/io/redis/respBatch.js';
+
+const socket = inject('redisSocket');
+const DB_BATCH = 40;
+const DB_PIPE = 41;
+const clients: Redis[] = [];
+const client = async (db: number): Promise<Redis> => {
+  const c = new Redis({ path: socket, db, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+  clients.push(c);
+  await new Promise((resolve) => c.once('ready', resolve));
+  return c;
+};
+afterAll(() => {
+  for (const c of clients) c.disconnect();
+});
+
+/** Everything in the database: key → [type, content]. */
+async function dump(c: Redis): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const key of (await c.keys('*')).sort()) {
+    const type = await c.type(key);
+    out[key] = [type, type === 'hash' ? await c.hgetall(key) : type === 'list' ? await c.lrange(key, 0, -1) : null];
+  }
+  return out;
+}
+
+const key = fc.constantFrom('PORT_TABLE|Ethernet0', 'PORT_TABLE|Ethernet4', 'PORT_TABLE|Ethernet8', 'L');
+// Field names and values with spaces, CR/LF, non-ASCII and empty strings: the length prefixes are bytes.
+const text = fc.oneof(
+  fc.string({ maxLength: 8 }),
+  fc.string({ unit: 'grapheme', maxLength: 6 }),
+  fc.constant('a\r\nb'),
+);
+const command = fc.oneof(
+  fc
+    .tuple(key, fc.array(fc.tuple(text, text), { minLength: 1, maxLength: 4 }))
+    .map(([k, fv]) => ['hset', k, ...fv.flat()]),
+  key.map((k) => ['del', k]),
+  // A list command on a hash key (and HSET on the list) gives a WRONGTYPE reply error for that command only.
+  fc.tuple(key, text).map(([k, v]) => ['rpush', k, v]),
+);
+
+describe('sendBatch', () => {
+  it('encodes RESP with byte lengths', () => {
+    expect(encodeCommand(['hset', 'k', 'é', ''])).toBe('*4\r\n$4\r\nhset\r\n$1\r\nk\r\n$2\r\né\r\n$0\r\n\r\n');
+  });
+
+  it('leaves the same data and the same per-command errors as an ioredis pipeline, for any batch', async () => {
+    const batchClient = await client(DB_BATCH);
+    const pipeClient = await client(DB_PIPE);
+    await fc.assert(
+      fc.asyncProperty(fc.array(command, { minLength: 1, maxLength: 40 }), async (commands) => {
+        await batchClient.flushdb();
+        await pipeClient.flushdb();
+        const viaBatch = await sendBatch(batchClient, commands);
+        const pipe = pipeClient.pipeline();
+        for (const [name, ...args] of commands) pipe.call(name!, ...args);
+        const viaPipe = (await pipe.exec()) ?? [];
+        expect(viaBatch.map(([err]) => err?.message ?? null)).toEqual(viaPipe.map(([err]) => err?.message ?? null));
+        expect(viaBatch.map(([err]) => err?.name ?? null)).toEqual(viaPipe.map(([err]) => err?.name ?? null));
+        expect(await dump(batchClient)).toEqual(await dump(pipeClient));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('settles every command with a connection error when the connection dies mid-batch, and then refuses', async () => {
+    const c = await client(DB_BATCH);
+    const commands = Array.from({ length: 20_000 }, (_, i) => ['hset', `big${i % 100}`, 'f', String(i)]);
+    const pending = sendBatch(c, commands);
+    c.stream.destroy();
+    const results = await pending;
+    expect(results).toHaveLength(commands.length);
+    const failed = results.filter(([err]) => err !== null);
+    expect(failed.length).toBeGreaterThan(0);
+    // Not reply errors: the writers treat these as "retry the batch".
+    for (const [err] of failed) expect(err!.name).not.toBe('ReplyError');
+    await expect(sendBatch(c, [['hset', 'k', 'f', 'v']])).rejects.toThrow(/redis connection is/);
+  });
+});
