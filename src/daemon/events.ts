@@ -33,7 +33,10 @@ import {
 import { resourceAddress, resources, type EventValue } from '../machines/events/resources.js';
 import type { ChildSpec } from '../machines/supervisor/spec.js';
 
-/** A clock statechart entered a state (what the ptp composition's reportClockState knows). */
+/**
+ * A clock entered a state: the sidecar's `clock.stateChanged` as src/daemon/ptp.ts's logClockState passes it (its
+ * offset / clockClass fields, the facts of the edge's line, are not read here: the gauges hold the latest ones).
+ */
 export interface ClockChange {
   key: string;
   process: string;
@@ -54,17 +57,22 @@ const gnssState: Record<string, string> = { LOCKED: 'SYNCHRONIZED', HOLDOVER: 'H
 
 /**
  * The adapter: one clock change of today's ptp machines → the events engine's input (undefined = not an event
- * source). `offset` is the clock's last offset. `announce` false = the statechart's initial FREERUN (from null),
- * which no line said.
+ * source). `offset` is the clock's last offset, `gpsFix` its last gnss_status (gnss clocks only). `announce` false =
+ * the initial FREERUN a clock reports when the clock bank creates it (from null), which no line said.
  */
-export function clockChangeToInput(change: ClockChange, offset: number, announce: boolean): EventsInput | undefined {
+export function clockChangeToInput(
+  change: ClockChange,
+  offset: number,
+  announce: boolean,
+  gpsFix = 0,
+): EventsInput | undefined {
   const to = change.to as ClockStateName;
   if (to !== 'LOCKED' && to !== 'FREERUN' && to !== 'HOLDOVER') return undefined;
   if (change.iface === 'CLOCK_REALTIME')
     return { type: 'clock', key: change.key, role: 'osClock', iface: change.iface, state: to, offset, announce };
   if (change.process === 'gnss') {
     if (!announce) return undefined;
-    return { type: 'gnss', key: change.key, iface: change.iface, state: gnssState[to]!, offset, gpsFix: 0 };
+    return { type: 'gnss', key: change.key, iface: change.iface, state: gnssState[to]!, offset, gpsFix };
   }
   if (mainClockProcesses.has(change.process))
     return { type: 'clock', key: change.key, role: 'main', iface: change.iface, state: to, offset, announce };
@@ -207,6 +215,13 @@ export function createEventsService(deps: EventsDeps): EventsService {
     return 0;
   }
 
+  /** A gnss clock's fix (openshift_ptp_gnss_status, 0 no fix … 5), 0 before any gnss line. */
+  async function gpsFixOf(g: PtpGeneration | undefined, change: ClockChange): Promise<number> {
+    if (!g || change.process !== 'gnss') return 0;
+    const values = await readGauge(g.registry, 'openshift_ptp_gnss_status');
+    return values.find((x) => x.labels.process === change.process && x.labels.iface === change.iface)?.value ?? 0;
+  }
+
   /** The main clock of a ptp4l config: its slave port (seed), else its first interface. */
   function mainIfaceOf(g: PtpGeneration, config: string): string | undefined {
     const file = g.files.find((f) => f.name === config);
@@ -226,8 +241,8 @@ export function createEventsService(deps: EventsDeps): EventsService {
     }
   }
 
-  // Clocks known (their statechart reported at least its initial state) and clocks whose state was announced, in
-  // this generation; clocks whose first verdict was FREERUN-like before their statechart existed.
+  // Clocks known (they reported at least their initial FREERUN) and clocks whose state was announced, in this
+  // generation; clocks whose first verdict was FREERUN-like before the clock bank created them.
   let known = new Set<string>();
   let announced = new Set<string>();
   let firstFreerun = new Set<string>();
@@ -235,14 +250,16 @@ export function createEventsService(deps: EventsDeps): EventsService {
   const announceChange = (g: PtpGeneration | undefined, change: ClockChange, announce: boolean): void => {
     if (announce) announced.add(change.key);
     enqueue(async () => {
-      const input = clockChangeToInput(change, await offsetOf(g, change), announce);
+      const input = clockChangeToInput(change, await offsetOf(g, change), announce, await gpsFixOf(g, change));
       if (input) apply(input);
     });
   };
 
   /**
-   * A clock's statechart starts in FREERUN, so a first verdict of FREERUN (s0/s1, or an offset out of range) changes
-   * no state and is reported by no statechart; CEP announces it (unknown → FREERUN). Edges are rare (changes only).
+   * A clock starts in FREERUN (a load seed at load, any other clock when the clock bank gets its first edge), so a
+   * first verdict of FREERUN (s0/s1 of an offset line, s0 of a status line, an offset out of range) changes no state
+   * and is reported by no clock; CEP announces it (unknown → FREERUN). This runs on the edges as ingest returns them,
+   * before the bank sees them. Edges are rare (changes only).
    */
   function firstVerdicts(g: PtpGeneration, edges: readonly EdgeLike[]): void {
     for (const e of edges) {
@@ -260,15 +277,15 @@ export function createEventsService(deps: EventsDeps): EventsService {
         to: 'FREERUN',
       };
       if (known.has(e.key)) announceChange(g, change, true);
-      else firstFreerun.add(e.key); // its statechart is spawned after this batch: announce its initial report
+      else firstFreerun.add(e.key); // the bank creates it from this batch: announce its initial report
     }
   }
 
   const hook: PtpEventsHook = {
     clockChanged(change) {
       known.add(change.key);
-      // A first report (from null) of FREERUN is the statechart's initial state, which no line said; a first report
-      // of any other state is a real change from "unknown".
+      // A first report (from null) of FREERUN is the clock's initial state, which no line said (unless firstVerdicts
+      // saw a FREERUN-like first edge); a first report of any other state is a real change from "unknown".
       const announce = change.from !== null || change.to !== 'FREERUN' || firstFreerun.delete(change.key);
       announceChange(generation, change, announce);
     },

@@ -366,13 +366,12 @@ describe('events API (O-RAN v2 as cloud-event-proxy serves it)', () => {
       (n) => n >= 1,
     );
     await new Promise((r) => setTimeout(r, 200));
-    // Today's parser keeps neither the gnss offset nor the fix (gnss_status) of that line: both are "0" until the ptp
-    // service reports them; the state and the shape are CEP's.
+    // CEP's state, shape and values: s2 is SYNCHRONIZED, the offset and the fix (gnss_status) are the line's.
     expect(a.bodies().slice(start).map(normalized)).toEqual([
       ev('/sync/gnss-status/gnss-sync-status', 'event.sync.gnss-status.gnss-state-change', [
         ['ens5f1/master', 'notification', 'SYNCHRONIZED'],
-        ['ens5f1/master', 'metric', '0'],
-        ['ens5f1/master/gpsFix', 'metric', '0'],
+        ['ens5f1/master', 'metric', '5'],
+        ['ens5f1/master/gpsFix', 'metric', '3'],
       ]),
     ]);
   });
