@@ -147,6 +147,8 @@ export const traceChecks: Record<string, MachineChecks> = {
         name: 'context.current is the state',
         check: ({ snapshot }) => {
           const current = ctx(snapshot).current;
+          // A retired clock (its generation ended) keeps the last state it reported.
+          if (snapshot.value === 'retired') return undefined;
           if (
             current !== undefined &&
             current !== null &&

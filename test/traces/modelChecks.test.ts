@@ -68,14 +68,20 @@ describe('recorded traces through the model checks', () => {
 
   it('an effect on the wrong state is caught: APP_DB written outside reconciling.writing', () => {
     const { header, records } = load('portsync-warm-eoiu.jsonl');
-    // The same registry rule, applied to readAppDb instead of writeAppDb: the trace reads APP_DB in `reading`.
+    // The gate asks the Redis owner (redisTables, an inert recording stub in a replay) to read APP_DB; a rule that
+    // wants that read in `writing` is deliberately wrong: the trace reads APP_DB in `reading`.
     const wrong: Record<string, MachineChecks> = {
       appDbGate: {
         invariants: [
           {
             name: 'APP_DB is read only in reconciling.writing (deliberately wrong)',
             check: (step) => {
-              const reads = step.newEffects.filter((e) => e.src === 'readAppDb' && e.kind === 'start');
+              const reads = step.newEffects.filter(
+                (e) =>
+                  e.src === 'redisTables' &&
+                  e.kind === 'receive' &&
+                  (e.data as { type?: string } | undefined)?.type === 'redis.readAppDb',
+              );
               if (reads.length > 0 && !step.snapshot.matches({ reconciling: 'writing' }))
                 throw new Error(`readAppDb started in ${JSON.stringify(step.snapshot.value)}`);
             },

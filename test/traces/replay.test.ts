@@ -74,7 +74,7 @@ describe('traces recorded in-process (no root: scripted netlink, real Redis and 
   it('a warm restart reconciles APP_DB and completes by EOIU; the header carries the machine versions', () => {
     const { header } = parseTrace(readFileSync(join(dir, 'portsync-inproc-warm-eoiu.jsonl'), 'utf8'));
     expect(Object.keys(header.machineVersions ?? {}).sort()).toEqual(
-      ['appDbGate', 'eoiuDetector', 'portsync', 'stateFile', 'supervisor', 'warmRestart'].sort(),
+      ['appDbGate', 'childLifecycle', 'eoiuDetector', 'portsync', 'stateFile', 'supervisor', 'warmRestart'].sort(),
     );
     const { steps, snapshot } = replay('portsync-inproc-warm-eoiu.jsonl');
     const gate = steps.filter((s) => s.kind === 'state' && s.actor === 'appDbGate').map((s) => s.text);
