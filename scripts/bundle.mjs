@@ -46,6 +46,9 @@ await build({
     js: "import { createRequire as __syncvisorRequire } from 'node:module';\nconst require = __syncvisorRequire(import.meta.url);",
   },
   plugins: [distUrls],
+  // Function names are data here: the charts name guards (`and`, `or`, `not`) and named inline actions by them, so a
+  // machine's version (a hash of its chart, carried in traces) must be the same bundled or not.
+  keepNames: true,
   legalComments: 'none',
   logLevel: 'warning',
 });

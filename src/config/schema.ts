@@ -1,5 +1,5 @@
 // The configuration schema: every key, its default and its validation. Dotted names (`ptp.socketPath`) are the
-// keys of ARCHITECTURE.md; a file nests them (`{"ptp": {"socketPath": …}}`). docs/configuration.md is generated
+// keys of docs/configuration.md; a file nests them (`{"ptp": {"socketPath": …}}`). docs/configuration.md is generated
 // from this file (npm run docs:config), so each key carries a description.
 import { isIP } from 'node:net';
 import { z } from 'zod';

@@ -38,6 +38,14 @@ export function providedAction<TParams = undefined>(): (_: unknown, params: TPar
   return mark((_: unknown, _params: TParams) => {});
 }
 
+/**
+ * A default the composition must replace, kept because it is harmless and unit tests of the chart rely on it (an
+ * inert callback, a promise that resolves with nothing): marked, so the composition test still finds it left in place.
+ */
+export function providedDefault<T extends object>(logic: T): T {
+  return mark(logic);
+}
+
 /** True for an actor logic or action created by one of the helpers above. */
 export function isPlaceholder(impl: unknown): boolean {
   return typeof impl === 'object' || typeof impl === 'function' ? placeholders.has(impl as object) : false;

@@ -54,7 +54,9 @@ const known: Record<string, Set<string>> = Object.fromEntries(
 );
 const keys = new Set(configKeys.map((k) => k.key));
 const groups = new Set(configKeys.map((k) => k.key.split('.')[0]!));
-const envNames = new Set(configKeys.flatMap((k) => k.env));
+// Configuration keys' variables, and the few the launcher itself reads (bin/syncvisor.js, found in its code).
+const launcherEnv = readFileSync(binPath, 'utf8').match(/\bSYNCVISOR_[A-Z_]+[A-Z]\b/g) ?? [];
+const envNames = new Set([...configKeys.flatMap((k) => k.env), ...launcherEnv]);
 const isKeyOrGroup = (k: string): boolean => keys.has(k) || configKeys.some((c) => c.key.startsWith(`${k}.`));
 
 interface Finding {

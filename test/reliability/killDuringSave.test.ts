@@ -1,4 +1,4 @@
-// kill -9 at random points during continuous state saves (issue 7, 2a). A real process saves the state file in a
+// kill -9 at random points during continuous state saves. A real process saves the state file in a
 // loop through src/io/warmRestart/stateFileStore.ts and gets SIGKILL after a random delay; the next process loads through the
 // real load chain. Each load must give the newest completed save (or the one in flight when its rename had already
 // happened), or, when the kill fell between the two renames, the backup = the newest completed save; the content

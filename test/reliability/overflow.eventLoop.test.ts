@@ -1,4 +1,4 @@
-// Issue 7 c: netlink overflow while the event loop is blocked. In-process, so the loop itself can be blocked: the real
+// Netlink overflow while the event loop is blocked. In-process, so the loop itself can be blocked: the real
 // netlinkSource (N-API addon, socket opened inside a network namespace) and the real portsync machine under the real
 // supervisorMachine, writing to the test Redis. After the initial sync a child process makes >= 300 link changes
 // while this process busy-waits for 3 s (Atomics.wait). The addon's receive thread keeps reading meanwhile, so its

@@ -1,4 +1,4 @@
-// Issue 7 b: Redis killed (SIGKILL) for 5 s while ~1,000 link flaps/s hit the real daemon (`syncvisor run --services
+// Redis killed (SIGKILL) for 5 s while ~1,000 link flaps/s hit the real daemon (`syncvisor run --services
 // portsync`) in a network namespace. The daemon must not exit, must be unready (/readyz 503) while Redis is away, and
 // when a fresh redis-server returns on the same socket path, STATE_DB must equal the kernel truth within 1 s of Redis
 // returning (redis.reconnectMaxMs, default 500 ms, bounds when the daemon sees it; see docs/reliability.md, row b2).

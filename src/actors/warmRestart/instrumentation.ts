@@ -28,6 +28,14 @@ export function stateFileInstrumentation({ metrics, logger }: InstrumentationDep
       metrics.stateSaveFailures.inc();
       logger.error({ err: p.message }, 'warm-restart state file save failed; will retry');
     },
+    countSaved: () => metrics.stateSaves.inc(),
+    logCleanup: (_: unknown, p: { deleted: StateFileSlot[]; currentAgeDays: number | undefined }) => {
+      // Stale files (older than stateFile.maxAgeDays) are removed at start; nothing removed is not news.
+      logger[p.deleted.length > 0 ? 'info' : 'debug'](
+        { deleted: p.deleted, currentAgeDays: p.currentAgeDays },
+        'warm-restart state file cleanup',
+      );
+    },
     logCleanupFailure: (_: unknown, p: { message: string }) => {
       logger.warn({ err: p.message }, 'warm-restart state file cleanup failed');
     },

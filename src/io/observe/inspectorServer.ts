@@ -44,7 +44,11 @@ function elkBundle(): string {
 
 /** Where the assets are, both from src/ (tsx) and from dist/ (built; the package ships src/io/observe/inspector). */
 export function defaultAssetsDir(): string {
-  const candidates = [new URL('./inspector/assets/', import.meta.url), new URL('./inspector/assets/', import.meta.url)];
+  const candidates = [
+    new URL('./inspector/assets/', import.meta.url),
+    // dist/io/observe → the package's src/io/observe/inspector/assets (the package ships them)
+    new URL('../../../src/io/observe/inspector/assets/', import.meta.url),
+  ];
   for (const c of candidates) {
     const p = fileURLToPath(c);
     if (existsSync(`${p}index.html`)) return p;

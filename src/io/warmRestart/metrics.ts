@@ -8,6 +8,7 @@ export interface WarmRestartMetrics {
   eoiuDetected: Counter;
   eoiuTimeouts: Counter;
   stateSaveFailures: Counter;
+  stateSaves: Counter;
   /** Label reason: parse | checksum | version | shape | unreadable. */
   stateLoadFailures: Counter<'reason'>;
   stateRecoveries: Counter;
@@ -47,6 +48,11 @@ export function warmRestartMetrics(registry: Registry): WarmRestartMetrics {
     stateSaveFailures: new Counter({
       name: 'syncvisor_state_save_failures_total',
       help: 'Failed saves of the warm-restart state file (retried later).',
+      registers,
+    }),
+    stateSaves: new Counter({
+      name: 'syncvisor_state_saves_total',
+      help: 'Successful atomic saves of the warm-restart state file.',
       registers,
     }),
     stateLoadFailures: new Counter({

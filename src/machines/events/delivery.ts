@@ -4,7 +4,8 @@
 // counts one consecutive failure and backs off before the next event; at `failAfter` consecutive failures the
 // consumer is removed (its subscriptions deleted by the parent). One machine per consumer, so a slow or dead
 // consumer never delays another.
-import { assign, fromPromise, sendParent, setup, type ActorRefFrom } from 'xstate';
+import { assign, sendParent, setup, type ActorRefFrom } from 'xstate';
+import { providedAction, providedPromise } from '../provided.js';
 
 export interface DeliveryInput {
   clientId: string;
@@ -52,9 +53,7 @@ export const deliveryMachine = setup({
   },
   actors: {
     /** POST the body to the endpoint with a timeout. Provided by the composition. */
-    post: fromPromise<PostResult, { endpoint: string; body: string }>(async () => {
-      throw new Error('post not provided');
-    }),
+    post: providedPromise<PostResult, { endpoint: string; body: string }>('post'),
   },
   guards: {
     hasQueued: ({ context }) => context.queue.length > 0,
@@ -75,12 +74,12 @@ export const deliveryMachine = setup({
     recordRejected: assign({ failures: 0, inFlight: undefined }),
     recordFailure: assign(({ context }) => ({ failures: context.failures + 1, inFlight: undefined })),
     /** Metrics (per result) and a log line on failure; provided by the composition. */
-    countDelivered: () => {},
-    countRejected: (_, _params: { status: number }) => {},
-    countFailed: (_, _params: { error: string }) => {},
-    countDropped: () => {},
+    countDelivered: providedAction(),
+    countRejected: providedAction<{ status: number }>(),
+    countFailed: providedAction<{ error: string }>(),
+    countDropped: providedAction(),
     /** Queue depth gauge; provided by the composition. */
-    reportQueueDepth: () => {},
+    reportQueueDepth: providedAction(),
     reportRemoved: sendParent(({ context }): DeliveryRemovedEvent => ({
       type: 'delivery.removed',
       clientId: context.clientId,

@@ -2,6 +2,7 @@
 // notifications run as invoked actors; one delivery child per consumer endpoint) → stopped. It lives beside the ptp
 // sidecar, not inside it, so a CMD RESTART of the sidecar keeps every subscription and every queued delivery.
 import { assign, fromCallback, fromPromise, setup, type ActorRefFrom } from 'xstate';
+import { providedAction, providedDefault } from '../provided.js';
 import { deliveryMachine, type DeliveryActor, type DeliveryRemovedEvent, type QueuedEvent } from './delivery.js';
 
 export interface EventsServiceInput {
@@ -53,11 +54,11 @@ const serviceSetup = setup({
   },
   actors: {
     /** Reads the persisted subscriptions; resolves with their consumers. Provided by the composition. */
-    loadSubscriptions: fromPromise<ConsumerRef[]>(async () => []),
+    loadSubscriptions: providedDefault(fromPromise<ConsumerRef[]>(async () => [])),
     /** The REST server (node:http); sends consumer.add / consumer.remove back. Provided by the composition. */
-    restServer: fromCallback<EventsServiceEvent>(() => () => {}),
+    restServer: providedDefault(fromCallback<EventsServiceEvent>(() => () => {})),
     /** Notifications from the clock statecharts; sends events.publish back. Provided by the composition. */
-    feed: fromCallback<EventsServiceEvent>(() => () => {}),
+    feed: providedDefault(fromCallback<EventsServiceEvent>(() => () => {})),
     delivery: deliveryMachine,
   },
   guards: {
@@ -66,11 +67,11 @@ const serviceSetup = setup({
   },
   actions: {
     /** Deletes the consumer's subscriptions (store, metrics) and logs one line. Provided by the composition. */
-    consumerRemoved: (_, _params: { clientId: string; failures: number }) => {},
+    consumerRemoved: providedAction<{ clientId: string; failures: number }>(),
     /** Logged by the composition. */
-    logLoadFailed: () => {},
-    logServerFailed: () => {},
-    logLoaded: (_, _params: { consumers: number }) => {},
+    logLoadFailed: providedAction(),
+    logServerFailed: providedAction(),
+    logLoaded: providedAction<{ consumers: number }>(),
     /** Starts a delivery machine for each consumer loaded from the store. */
     startLoadedConsumers: assign(({ context, event, spawn }) => {
       const loaded = (event as unknown as { output: ConsumerRef[] }).output;

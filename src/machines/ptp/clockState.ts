@@ -7,6 +7,7 @@
 // holdOverTimeout) and `daemonVerdict` (a status line said s1 / `holdover`: the daemon's verdict, reported as given,
 // no timer; the daemon's next s0 is FREERUN at once).
 import { assign, sendParent, setup, type ActorLogic, type ActorRefFrom, type AnyActorRef, type Snapshot } from 'xstate';
+import { providedDefault } from '../provided.js';
 import type { ClockSeed, ClockStateChanged, ClockStateName, GenerationEdgesEvent } from './events.js';
 
 export type { ClockStateName } from './events.js';
@@ -181,10 +182,10 @@ export type ClockBankLogic = ActorLogic<
 >;
 
 /** The sidecar's `clockBank` until the composition provides the real one. */
-export const clockBankPlaceholder: ClockBankLogic = {
+export const clockBankPlaceholder: ClockBankLogic = providedDefault<ClockBankLogic>({
   transition: (s) => s,
   getInitialSnapshot: () => {
-    throw new Error('clockBank not provided');
+    throw new Error("actor 'clockBank' must be provided by the composition");
   },
   getPersistedSnapshot: (s) => s,
-};
+});

@@ -7,18 +7,8 @@
 // transition only names actions (a pure `transition()` parses nothing and updates no metric).
 // The listener lives in the supervisor's socketServer, so a restart here closes no connection; while the queue of
 // lines held during a load is full, the sidecar asks the socketServer to stop reading (backpressure).
-import {
-  and,
-  assign,
-  emit,
-  fromCallback,
-  fromPromise,
-  raise,
-  sendParent,
-  sendTo,
-  setup,
-  type ActorRefFrom,
-} from 'xstate';
+import { providedAction, providedCallback, providedDefault, providedPromise } from '../provided.js';
+import { and, assign, emit, fromPromise, raise, sendParent, sendTo, setup, type ActorRefFrom } from 'xstate';
 import type { SocketCommandEvent, SocketConnectionEvent, SocketLineEvent } from '../supervisor/sourceEvents.js';
 import { exitCodes, type SupervisorExitEvent } from '../supervisor/spec.js';
 import { clockBankPlaceholder, type ClockType } from './clockState.js';
@@ -152,20 +142,17 @@ const sidecarSetup = setup({
   },
   actors: {
     /** Reads the ConfigMap, then the INI files, and builds a generation. Provided by the composition. */
-    loadGeneration: fromPromise<SidecarGeneration, { load: number }>(async () => {
-      throw new Error('loadGeneration not provided');
-    }),
+    loadGeneration: providedPromise<SidecarGeneration, { load: number }>('loadGeneration'),
     /** GET ptp.emitLogsUrl (with a timeout) so the daemon replays its state. Provided by the composition. */
-    emitLogs: fromPromise<void, { load: number }>(async () => {}),
+    emitLogs: providedDefault(fromPromise<void, { load: number }>(async () => {})),
     /**
      * The data plane of the serving generation: `ptp.lines` in, `ptp.edges` out; stopping it drops the generation.
      * Provided by the composition (src/actors/ptp/generationActor.ts).
      */
-    ptpGeneration: fromCallback<GenerationInputEvent, { generation: SidecarGeneration; backlog: readonly string[] }>(
-      () => {
-        throw new Error('ptpGeneration not provided');
-      },
-    ),
+    ptpGeneration: providedCallback<
+      GenerationInputEvent,
+      { generation: SidecarGeneration; backlog: readonly string[] }
+    >('ptpGeneration'),
     /** The clockState actors of the serving generation (src/actors/ptp/clockBank.ts). Provided by the composition. */
     clockBank: clockBankPlaceholder,
   },
@@ -209,31 +196,31 @@ const sidecarSetup = setup({
     })),
     setPendingRestart: assign({ pendingRestart: true }),
     /** Logged by the composition: CMD LIVE_START accepted (counted by the socket server). */
-    acceptLiveStart: () => {},
+    acceptLiveStart: providedAction(),
     /** Logged by the composition: an unknown CMD, never parsed (counted by the socket server). */
-    ignoreUnknownCommand: () => {},
+    ignoreUnknownCommand: providedAction(),
     /** Logged (rate-limited) and counted by the composition: lines read while the queue was full, dropped. */
-    queueOverflowed: (_, _params: { dropped: number }) => {},
+    queueOverflowed: providedAction<{ dropped: number }>(),
     /** The queue is full: the composition pauses reading the sockets (backpressure). */
-    pauseReading: () => {},
+    pauseReading: providedAction(),
     /** Serving again: the composition resumes reading the sockets. */
-    resumeReading: () => {},
+    resumeReading: providedAction(),
     /** Logged by the composition. */
-    logLoadFailed: () => {},
+    logLoadFailed: providedAction(),
     /**
      * A generation loaded while a RESTART was pending is never served: the composition drops it (its registry was
      * never attached). Served generations are dropped by the end of their invocation instead.
      */
-    discardGeneration: () => {},
+    discardGeneration: providedAction(),
     /** Logged by the composition, with context.loads. */
-    logGenerationLoaded: () => {},
-    logEmitLogsFailed: () => {},
+    logGenerationLoaded: providedAction(),
+    logEmitLogsFailed: providedAction(),
     /** The socket accepted a connection: GET emit-logs, as the reference does (coalesced by the composition). */
-    requestLogsForConnection: () => {},
+    requestLogsForConnection: providedAction(),
     /** Logged by the composition: a restart began (the serving invocations end). */
-    logRestart: () => {},
+    logRestart: providedAction(),
     /** Logged by the composition: one clock entered a state. */
-    logClockState: (_, _params: ClockStateChanged) => {},
+    logClockState: providedAction<ClockStateChanged>(),
     /** Queues what fits of the batch; the rest is dropped (counted in queueDropped). */
     queueLines: assign(({ context, event }) => {
       if (event.type !== 'socket.line') return {};

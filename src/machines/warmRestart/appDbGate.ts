@@ -23,6 +23,7 @@
 // longer desired (src/machines/warmRestart/appDbDiff.ts). A failed read or write (Redis down) retries after a delay
 // and keeps holding. STATE_DB is never gated: it is not this machine's concern.
 import { assign, emit, enqueueActions, setup } from 'xstate';
+import { providedAction } from '../provided.js';
 import type { RedisReplyEvent, RedisTablesCommand } from '../portsync/events.js';
 import { appDbDiff, type AppDbContent, type DesiredOp } from './appDbDiff.js';
 
@@ -131,9 +132,9 @@ export const appDbGateMachine = setup({
     }),
     recordReconciled: assign({ reconciled: ({ context }) => countOps(context.pendingOps) }),
     countAttempt: assign({ reconcileAttempts: ({ context }) => context.reconcileAttempts + 1 }),
-    heldKeysChanged: (_, _params: { count: number }) => {},
-    countReconcileWrites: (_, _params: { set: number; del: number }) => {},
-    logReconcileFailure: (_, _params: { message: string; attempt: number }) => {},
+    heldKeysChanged: providedAction<{ count: number }>(),
+    countReconcileWrites: providedAction<{ set: number; del: number }>(),
+    logReconcileFailure: providedAction<{ message: string; attempt: number }>(),
     notifyOpened: emit(({ context }) => ({
       type: 'appDbGate.opened' as const,
       set: context.reconciled?.set ?? 0,

@@ -19,7 +19,8 @@
 //   counted/logged through named actions (no-ops unless provided): countLoadFailure {slot, reason, message},
 //     countRecovery, countSaveFailure {message}, logCleanup {deleted}, logFutureVersion {message}, logCleanupFailure.
 // "Missing" is not a failure (first start): it is not counted, the result is a cold start.
-import { assign, emit, fromPromise, setup, type NonReducibleUnknown } from 'xstate';
+import { assign, emit, setup } from 'xstate';
+import { providedAction, providedPromise } from '../provided.js';
 import * as table from '../portsync/portTable.js';
 import type { PortTable } from '../portsync/portTable.js';
 
@@ -77,13 +78,6 @@ export type StateFileEmitted =
   | { type: 'stateFile.loaded'; ports: PortMap; slot: StateFileSlot; savedAt: number }
   | { type: 'stateFile.cold'; reason: ColdReason };
 
-/** An actor the machine names but does not implement: it rejects until the composer provides the real one. */
-function fromPromisePlaceholder<TOutput, TInput = NonReducibleUnknown>(name: string) {
-  return fromPromise<TOutput, TInput>(async () => {
-    throw new Error(`actor '${name}' was not provided`);
-  });
-}
-
 function asFailure(error: unknown): LoadFailure {
   if (typeof error === 'object' && error !== null) {
     const e = error as { reason?: unknown; message?: unknown; isFutureVersion?: unknown };
@@ -118,9 +112,9 @@ export const stateFileMachine = setup({
   },
   actors: {
     // Placeholders: the composition module provides the real ones (src/actors/warmRestart/stateFileStore.ts), tests provide fakes.
-    cleanupStale: fromPromisePlaceholder<CleanupOutput>('cleanupStale'),
-    loadState: fromPromisePlaceholder<LoadOutput, { slot: StateFileSlot }>('loadState'),
-    saveState: fromPromisePlaceholder<void, { ports: PortMap; rotate: boolean }>('saveState'),
+    cleanupStale: providedPromise<CleanupOutput>('cleanupStale'),
+    loadState: providedPromise<LoadOutput, { slot: StateFileSlot }>('loadState'),
+    saveState: providedPromise<void, { ports: PortMap; rotate: boolean }>('saveState'),
   },
   guards: {
     currentWasDeleted: (_, params: { deleted: StateFileSlot[] }) => params.deleted.includes('current'),
@@ -152,13 +146,13 @@ export const stateFileMachine = setup({
       savedAt: context.savedAt,
     })),
     notifyCold: emit(({ context }) => ({ type: 'stateFile.cold' as const, reason: context.coldReason ?? 'missing' })),
-    countLoadFailure: (_, _params: { slot: StateFileSlot; reason: string; message: string }) => {},
-    countRecovery: () => {},
-    countSaveFailure: (_, _params: { message: string }) => {},
-    countSaved: () => {},
-    logCleanup: (_, _params: { deleted: StateFileSlot[]; currentAgeDays: number | undefined }) => {},
-    logCleanupFailure: (_, _params: { message: string }) => {},
-    logFutureVersion: (_, _params: { message: string }) => {},
+    countLoadFailure: providedAction<{ slot: StateFileSlot; reason: string; message: string }>(),
+    countRecovery: providedAction(),
+    countSaveFailure: providedAction<{ message: string }>(),
+    countSaved: providedAction(),
+    logCleanup: providedAction<{ deleted: StateFileSlot[]; currentAgeDays: number | undefined }>(),
+    logCleanupFailure: providedAction<{ message: string }>(),
+    logFutureVersion: providedAction<{ message: string }>(),
   },
 }).createMachine({
   id: 'stateFile',

@@ -34,6 +34,7 @@
 // timeout nor a second EOIU can complete twice. An EOIU that comes before the warm/cold decision is kept (the eoiu
 // region is in `detected`) and completes the initial sync as soon as it starts.
 import { assign, forwardTo, sendParent, sendTo, setup, stateIn } from 'xstate';
+import { providedAction } from '../provided.js';
 import type { NetlinkSourceEvent } from '../supervisor/sourceEvents.js';
 import type { RedisReplyEvent, SonicWarmRestartConfig, WarmRestartTableState } from '../portsync/events.js';
 import { appDbGateMachine, redisRequest, type AppDbGateOpenedEvent } from './appDbGate.js';
@@ -227,13 +228,13 @@ export const warmRestartMachine = setup({
       del: context.reconciled.del,
     })),
     requestFinalSave: sendTo('stateFile', { type: 'shutdown' }),
-    countColdStart: () => {},
-    countWarmStart: () => {},
-    countEoiuDetected: () => {},
-    countEoiuTimeout: () => {},
-    recordInitialSyncStart: () => {},
-    recordInitialSyncEnd: (_, _params: { reason: CompletionReason }) => {},
-    logDecision: (_, _params: { mode: StartMode; why: string; timeoutSecs: number }) => {},
+    countColdStart: providedAction(),
+    countWarmStart: providedAction(),
+    countEoiuDetected: providedAction(),
+    countEoiuTimeout: providedAction(),
+    recordInitialSyncStart: providedAction(),
+    recordInitialSyncEnd: providedAction<{ reason: CompletionReason }>(),
+    logDecision: providedAction<{ mode: StartMode; why: string; timeoutSecs: number }>(),
   },
 }).createMachine({
   id: 'warmRestart',

@@ -49,7 +49,7 @@ describe('decodeDatagram on datagrams recorded from the kernel', () => {
       expect(l.header).toMatchObject({ seq: f.seq, pid: f.portId });
       expect(l.header.flags & NLM_F_MULTI).toBe(NLM_F_MULTI);
       expect(l.header.flags & NLM_F_DUMP_INTR).toBe(0);
-      expect(l.change).toBe(0); // measured: dump entries carry ifi_change 0 (ARCHITECTURE.md §4)
+      expect(l.change).toBe(0); // measured on a 6.x kernel: dump entries carry ifi_change 0 (docs/portsync.md)
     }
     const byName = new Map(ls.map((l) => [l.name, l]));
     const eth0 = byName.get('Ethernet0')!;
