@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { chartOf, type ChartNode } from '../../src/actors/observe/machineChart.js';
+import { portsyncMachine } from '../../src/machines/portsync/portsync.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const chromiumPath = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
@@ -124,6 +126,21 @@ interface ChartJson {
   transitions: { targets: string[]; event: string }[];
 }
 
+/** The regions of every parallel state of a chart, grouped by their parallel state's id. */
+function parallelRegions(chart: ChartNode): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const walk = (n: ChartNode) => {
+    if (n.type === 'parallel')
+      out.set(
+        n.id,
+        n.states.map((c) => c.id),
+      );
+    n.states.forEach(walk);
+  };
+  walk(chart);
+  return out;
+}
+
 /** Transitions with a target other than their own state (edges), and the rest (lines in the state's box). */
 function countTransitions(chart: ChartJson): { edges: number; lines: number } {
   let edges = 0;
@@ -208,11 +225,25 @@ describe.skipIf(!chromiumPath)('inspector over recorded traces, in headless Chro
     await ps.page.locator('#seek').press('Enter');
     await ps.page.locator('.actor[data-systemid="appDbGate"]').waitFor();
     const { regions } = await checkLayout(ps.page, ps.url, 'portsync', 'portsync');
-    // portsync's parallel regions side by side: disjoint horizontally, sharing vertical space.
-    expect(regions.map((r) => r.what).sort()).toEqual(['portsync.running.appDb', 'portsync.running.dump']);
-    const [a, b] = regions.sort((x, y) => x.x - y.x) as [Box, Box];
-    expect(a.x + a.w).toBeLessThanOrEqual(b.x);
-    expect(a.y < b.y + b.h && b.y < a.y + a.h).toBe(true);
+    // portsync's parallel regions (as the machine defines them) are drawn, and those of one parallel state lie side
+    // by side: disjoint horizontally, sharing vertical space, each within the pane.
+    const parallel = parallelRegions(chartOf(portsyncMachine));
+    expect([...parallel.keys()].sort()).toEqual(['portsync.draining', 'portsync.running']);
+    expect(regions.map((r) => r.what).sort()).toEqual([...parallel.values()].flat().sort());
+    const pane = (await ps.page.locator('#chart').boundingBox())!;
+    for (const [parent, ids] of parallel) {
+      const row = regions.filter((r) => ids.includes(r.what)).sort((x, y) => x.x - y.x);
+      expect(row.length, parent).toBe(ids.length);
+      for (let i = 1; i < row.length; i++) {
+        const [a, b] = [row[i - 1]!, row[i]!];
+        expect(a.x + a.w, `${a.what} left of ${b.what}`).toBeLessThanOrEqual(b.x);
+        expect(a.y < b.y + b.h && b.y < a.y + a.h, `${a.what} beside ${b.what}`).toBe(true);
+      }
+      for (const r of row) {
+        expect(r.x, r.what).toBeGreaterThanOrEqual(pane.x - 1);
+        expect(r.x + r.w, r.what).toBeLessThanOrEqual(pane.x + pane.width + 1);
+      }
+    }
     await checkLayout(ps.page, ps.url, 'supervisor', 'supervisor');
     await checkLayout(ps.page, ps.url, 'appDbGate', 'appDbGate');
     const ptp = await open('ptp-restart-under-load.jsonl');
@@ -231,18 +262,24 @@ describe.skipIf(!chromiumPath)('inspector over recorded traces, in headless Chro
     // replay mode starts at the first event, with the simulated clock shown
     await expect(page.locator('#clock').textContent()).resolves.toMatch(/^simulated t = 0\.\d{3} ms$/);
     await page.locator('#event-text').fill('eoiu.detected');
-    // the oldest of the rows (newest first): the detector's announcement to portsync
+    // the oldest of the rows (newest first): the detector's announcement to warmRestart, its parent
     const row = page.locator('#events tr[data-type="eoiu.detected"]').last();
     await row.waitFor();
+    await expect(row.locator('td').nth(1).textContent()).resolves.toBe('eoiuDetector');
+    await expect(row.locator('td').nth(2).textContent()).resolves.toBe('warmRestart');
     await row.click();
     const t = Number(await row.locator('td').first().textContent());
     await expect(page.locator('#clock').textContent()).resolves.toBe(`simulated t = ${t.toFixed(3)} ms`);
     // the full payload of the clicked event
     await expect(page.locator('#event-detail').textContent()).resolves.toContain('messagesSeen');
-    // portsync right after EOIU: the dump region synced, the EOIU line of its chart marked as just taken
+    // portsync at EOIU: the dump region synced, the warm start decided (the edge of warmRestart.decided marked as
+    // just taken), the initial sync not over yet
     await selectChart(page, 'portsync', 'portsync');
     await page.locator('.state.active[data-path="running.dump.synced"]').waitFor();
-    await page.locator('text.tline.live[data-event="eoiu.detected"]').waitFor();
+    await page.locator('.state.active[data-path="running.startMode.warm"]').waitFor();
+    await page.locator('.state.active[data-path="running.initialSync.inProgress"]').waitFor();
+    await page.locator('.edge.live[data-event="warmRestart.decided"]').first().waitFor({ state: 'attached' });
+    await page.locator('.edge-label.live[data-event="warmRestart.decided"]').first().waitFor();
     await expect(page.locator('#context').textContent()).resolves.toContain('warmRestart');
     // large collections are summarised with their count and open on click
     const buckets = page
@@ -256,13 +293,17 @@ describe.skipIf(!chromiumPath)('inspector over recorded traces, in headless Chro
     await expect.poll(() => buckets.locator(':scope > .jbody > *').count()).toBe(Math.min(rows, 100));
     await page.locator('#zoom-fit').click();
     await page.screenshot({ path: join(shots, 'inspector-eoiu-portsync.png') });
-    // the gate at that moment: still closed, holding the writes, its context expandable
+    // the gate at that moment: not open yet (portsync's writes would be held), its context expandable
     await selectChart(page, 'appDbGate', 'appDbGate');
-    await page.locator('.state.active[data-path="closed"]').waitFor();
+    await page.locator('.state.active[data-path="closed"], .state.active[data-path="reconciling"]').first().waitFor();
+    expect(await page.locator('.state.active[data-path="open"]').count()).toBe(0);
     const ctx = page.locator('#context');
-    await expect(ctx.textContent()).resolves.toMatch(/held/);
-    const held = ctx.locator('details.jnode', { hasText: 'held' }).first();
-    expect(Number(await held.getAttribute('data-count'))).toBeGreaterThan(0);
+    await expect(ctx.textContent()).resolves.toMatch(/heldCount: 0/);
+    const held = ctx
+      .locator('details.jnode')
+      .filter({ has: page.locator(':scope > summary', { hasText: /^held: / }) })
+      .first();
+    expect(Number(await held.getAttribute('data-count'))).toBe(0);
     await page.screenshot({ path: join(shots, 'inspector-eoiu-gate.png') });
     // later, the gate opens: step forward until it does, then back again
     const at = await page.evaluate(
@@ -290,27 +331,35 @@ describe.skipIf(!chromiumPath)('inspector over recorded traces, in headless Chro
     const { page, errors } = await open('portsync-warm-timeout.jsonl');
     await expect(page.locator('#history-size').textContent()).resolves.toMatch(/^history \d+ \/ \d+ records$/);
     const clock = async () => Number(/t = ([\d.]+) ms/.exec((await page.locator('#clock').textContent()) ?? '')![1]);
-    // seek to 1 s: the warm restart's initial sync is in progress (its guard fires at 2 s after the sync began)
+    // seek to 1 s: the warm restart's initial sync is in progress (no EOIU comes; its timeout fires 2 s after the
+    // sync began)
+    const inProgress = '.state.active[data-path="running.decision.initialSyncInProgress"]';
     await page.locator('#seek').fill('1000');
     await page.locator('#seek').press('Enter');
     await expect.poll(clock).toBe(1000);
     await selectChart(page, 'warmRestart', 'warmRestart');
-    await page.locator('.state.active[data-path="initialSyncInProgress"]').waitFor();
-    // just before the guard fires (the sync began at about 30 ms, the guard is 2 s), play at 0.1×: the clock
-    // runs, the guard fires and the initial sync is over; pause stops the clock
+    await page.locator(inProgress).waitFor();
+    await page.locator('.state.active[data-path="running.eoiu.waiting"]').waitFor();
+    // just before the timeout fires (the sync began at about 30 ms, the timeout is 2 s), play at 0.1×: the clock
+    // runs, the timeout fires and the initial sync is over; pause stops the clock
     await page.locator('#seek').fill('1950');
     await page.locator('#seek').press('Enter');
     await expect.poll(clock).toBe(1950);
-    await page.locator('.state.active[data-path="initialSyncInProgress"]').waitFor();
+    await page.locator(inProgress).waitFor();
     await page.locator('#speed').selectOption('0.1');
     await page.locator('#play').click();
-    await expect
-      .poll(async () => page.locator('#state-value').textContent(), { timeout: 20_000 })
-      .not.toBe('initialSyncInProgress');
+    await expect.poll(async () => page.locator(inProgress).count(), { timeout: 20_000 }).toBe(0);
     await page.locator('#play').click();
     await expect(page.locator('#play').textContent()).resolves.toBe('play');
+    await page
+      .locator(
+        '.state.active[data-path="running.decision.initialSyncComplete"], .state.active[data-path="running.decision.complete"]',
+      )
+      .first()
+      .waitFor();
+    await page.locator('.state.active[data-path="running.eoiu.waiting"]').waitFor();
     const paused = await clock();
-    expect(paused).toBeGreaterThan(2000);
+    expect(paused).toBeGreaterThan(2030);
     await page.waitForTimeout(300);
     expect(await clock()).toBe(paused);
     // the sequence view draws the messages between actors up to the cursor
