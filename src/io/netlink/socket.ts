@@ -1,8 +1,6 @@
 // The kernel side of netlink: a thin typed wrapper over the native addon (native/netlink.c, built by node-gyp into
 // build/Release). The addon owns the socket and a receive thread; datagrams reach JS in batches.
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
+import { nativeAddon } from '../native.js';
 
 export interface NetlinkSocketOptions {
   /** Receive buffer to force (SO_RCVBUFFORCE, falling back to SO_RCVBUF). Default 4 MiB. */
@@ -32,25 +30,7 @@ interface Addon {
   open(options: NetlinkSocketOptions): NetlinkSocket;
 }
 
-const addonPath = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '../../../build/Release/syncvisor_netlink.node',
-);
-
-let addon: Addon | undefined;
-
-function loadAddon(): Addon {
-  if (addon) return addon;
-  try {
-    addon = createRequire(import.meta.url)(addonPath) as Addon;
-  } catch (error) {
-    throw new Error(
-      `netlink addon not built (${addonPath}): run npm ci / npm run install (needs a C compiler and Node headers)`,
-      { cause: error },
-    );
-  }
-  return addon;
-}
+const loadAddon = nativeAddon<Addon>('syncvisor_netlink', 'netlink addon');
 
 /** Opens a NETLINK_ROUTE socket subscribed to RTMGRP_LINK. Errors (no addon, EPERM, bad netns path) are thrown. */
 export function openNetlinkSocket(options: NetlinkSocketOptions): NetlinkSocket {

@@ -1,30 +1,13 @@
 // sd_notify(3): readiness, status, watchdog and stopping messages to the service manager, sent as one AF_UNIX
 // datagram each to $NOTIFY_SOCKET through our native addon (Node has no datagram Unix sockets). Without
 // NOTIFY_SOCKET (not started by systemd with Type=notify) there is no notifier at all.
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { nativeAddon } from '../native.js';
 
 interface Addon {
   send(socketPath: string, message: string): void;
 }
 
-const addonPath = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '../../../build/Release/syncvisor_notify.node',
-);
-
-let addon: Addon | undefined;
-
-function loadAddon(): Addon {
-  if (addon) return addon;
-  try {
-    addon = createRequire(import.meta.url)(addonPath) as Addon;
-  } catch (error) {
-    throw new Error(`sd_notify addon not built (${addonPath}): run npm ci / npm run install`, { cause: error });
-  }
-  return addon;
-}
+const loadAddon = nativeAddon<Addon>('syncvisor_notify', 'sd_notify addon');
 
 /** Sends one sd_notify message (e.g. "READY=1\nSTATUS=…") to a notify socket path or @abstract name. */
 export function sdNotify(socketPath: string, message: string): void {
