@@ -69,5 +69,7 @@ if newer dist/.syncvisor-built src tsconfig.json tsconfig.build.json package.jso
     echo "syncvisor: the TypeScript build failed (errors above); fix them, or run from the sources: npx tsx src/cli/main.ts" >&2
     exit 1
   fi
+  # The one-file CLI that bin/syncvisor.js loads (faster start-up); without it bin falls back to dist/cli/main.js.
+  node scripts/bundle.mjs >/dev/null
   touch dist/.syncvisor-built
 fi
