@@ -19,6 +19,7 @@ import { warmRestartMetrics } from '../io/warmRestart/metrics.js';
 import { portsyncMachine, type PortsyncInput } from '../machines/portsync/portsync.js';
 import { warmRestartChildren, warmRestartMachine } from '../machines/warmRestart/warmRestart.js';
 import type { ChildSpec } from '../machines/supervisor/spec.js';
+import { printableText } from '../io/redis/byteText.js';
 
 export interface PortsyncDeps {
   config: Config;
@@ -80,7 +81,7 @@ export function providedPortsyncMachine(deps: PortsyncDeps) {
       reportPortCount: (_, params) => ports.set(params.count),
       reportMissingPorts: (_, params) => {
         missing.reset();
-        for (const port of params.names) missing.set({ port }, 1);
+        for (const port of params.names) missing.set({ port: printableText(port) }, 1);
         if (params.names.length > 0) {
           logger.warn(
             { missing: params.names.slice(0, 64), count: params.names.length },

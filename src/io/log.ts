@@ -42,6 +42,17 @@ export function resolveLogFormat(format: LogFormat | 'auto' | undefined, fd = 2)
   return isatty(fd) ? 'pretty' : 'json';
 }
 
+const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * A byte that is not UTF-8 travels as a lone surrogate (src/io/redis/byteText.ts); pino writes top-level strings
+ * unescaped, and UTF-8 output would turn it into U+FFFD. Written as `\udcXX` instead (valid inside a JSON string).
+ */
+export function escapeLoneSurrogates(line: string): string {
+  if ((line as string & { isWellFormed(): boolean }).isWellFormed()) return line;
+  return line.replace(loneSurrogate, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+}
+
 /**
  * A pino destination that cannot block the event loop or exit, and holds a bounded amount of text.
  * Pipes and sockets (a shell pipe, journald's stream socket, a container runtime) are written through Node's
@@ -82,7 +93,7 @@ export class BoundedDestination {
       this.stats.dropped++;
       return true;
     }
-    const text = this.transform ? this.transform(chunk) : chunk;
+    const text = escapeLoneSurrogates(this.transform ? this.transform(chunk) : chunk);
     if (this.stream) {
       if (this.stream.writableLength + text.length > this.maxBufferBytes) {
         this.stats.dropped++;

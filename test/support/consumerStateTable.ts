@@ -2,11 +2,14 @@
 // key set; a key in the del set deletes T:key first; the temp hash _T:key is moved into T:key. An empty temp hash
 // means DEL, else SET (what the consumer hands to orchagent).
 import type { Redis } from 'ioredis';
+import { bytesToText, fieldsFromReply } from '../../src/io/redis/byteText.js';
 
 export interface ConsumedOp {
   op: 'SET' | 'DEL';
   key: string;
   fields: Record<string, string>;
+  /** What the pop returned, undecoded (ConsumerStateTable only): the key and each field name and value as bytes. */
+  bytes?: { key: Buffer; fields: [Buffer, Buffer][] };
 }
 
 export async function consumeStateTable(client: Redis, table: string, separator = ':'): Promise<ConsumedOp[]> {
@@ -109,7 +112,8 @@ export class ConsumerStateTable {
     try {
       while (this.pending > 0 && !this.closed) {
         this.pending -= 1;
-        const reply = (await this.client.evalsha(
+        const reply = (await this.client.callBuffer(
+          'evalsha',
           this.sha!,
           3,
           `${this.table}_KEY_SET`,
@@ -117,15 +121,16 @@ export class ConsumerStateTable {
           `${this.table}_DEL_SET`,
           String(this.batch),
           '_',
-        )) as [string, string[]][];
+        )) as [Buffer, Buffer[]][];
         if (reply.length === 0) continue;
+        // Read as bytes (orchagent gets bytes too); `key` and `fields` are the bytes as portsync's byte text.
         const ops: ConsumedOp[] = reply
-          .map(([key, fv]) => {
-            const fields: Record<string, string> = {};
-            for (let i = 0; i + 1 < fv.length; i += 2) {
-              Object.defineProperty(fields, fv[i]!, { value: fv[i + 1]!, enumerable: true, writable: true });
-            }
-            return { op: fv.length > 0 ? ('SET' as const) : ('DEL' as const), key, fields };
+          .map(([rawKey, fv]) => {
+            const fields = fieldsFromReply(fv);
+            const pairs: [Buffer, Buffer][] = [];
+            for (let i = 0; i + 1 < fv.length; i += 2) pairs.push([fv[i]!, fv[i + 1]!]);
+            const op = fv.length > 0 ? ('SET' as const) : ('DEL' as const);
+            return { op, key: bytesToText(rawKey), fields, bytes: { key: rawKey, fields: pairs } };
           })
           .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
         // One pop may take more than one notification's keys: what is left is popped on the next message.

@@ -9,6 +9,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../log.js';
 import { CoalescingWriter, RetryableWriteError, checkPipelineResults, type PendingOp } from './coalescingWriter.js';
 import type { RedisConnection } from './connection.js';
+import { bytesToText } from './byteText.js';
 import { sendBatch } from './respBatch.js';
 import { scanHashes } from './scanHashes.js';
 
@@ -130,10 +131,11 @@ export class ProducerStateTable {
     const [table, pending, keySet, delSet] = await Promise.all([
       scanHashes(client, `${this.table}${this.separator}`),
       scanHashes(client, `_${this.table}${this.separator}`),
-      client.smembers(this.keySetKey),
-      client.smembers(this.delSetKey),
+      client.smembersBuffer(this.keySetKey),
+      client.smembersBuffer(this.delSetKey),
     ]);
-    return { table, pending, keySet: keySet.sort(), delSet: delSet.sort() };
+    // Keys as byte text (byteText.ts), like the hashes' keys, fields and values: compared byte for byte.
+    return { table, pending, keySet: keySet.map(bytesToText).sort(), delSet: delSet.map(bytesToText).sort() };
   }
 
   private async loadScripts(): Promise<{ set: string; del: string }> {

@@ -6,12 +6,28 @@
 // the batch, and the whole string is written with a single stream write. The result has the shape of
 // `pipeline.exec()`, so the writers check replies exactly as before (checkPipelineResults).
 import { Command, type Redis } from 'ioredis';
+import { isWellFormed, textToBytes } from './byteText.js';
 
-/** The RESP encoding of one command: an array of bulk strings (`*n`, then `$len` + bytes per argument). */
-export function encodeCommand(args: readonly string[]): string {
+/**
+ * The RESP encoding of one command: an array of bulk strings (`*n`, then `$len` + bytes per argument). Arguments are
+ * byte text (byteText.ts): a string when they are all well-formed (their UTF-8 is their bytes), else the exact bytes.
+ */
+export function encodeCommand(args: readonly string[]): string | Buffer {
   let out = `*${args.length}\r\n`;
   for (const a of args) out += `$${Buffer.byteLength(a)}\r\n${a}\r\n`;
-  return out;
+  return isWellFormed(out) ? out : encodeCommandBytes(args);
+}
+
+const CRLF = Buffer.from('\r\n');
+
+/** encodeCommand for arguments that carry bytes that are not UTF-8 (lone U+DC80…U+DCFF): byte by byte. */
+export function encodeCommandBytes(args: readonly string[]): Buffer {
+  const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];
+  for (const a of args) {
+    const bytes = textToBytes(a);
+    parts.push(Buffer.from(`$${bytes.length}\r\n`), bytes, CRLF);
+  }
+  return Buffer.concat(parts);
 }
 
 /** Commands to send, each as its argument list (lower-case name first), e.g. `['hset', key, field, value]`. */
@@ -27,7 +43,7 @@ type Results = [Error | null, unknown][];
 class BatchCommand extends Command {
   constructor(
     name: string,
-    private readonly bytes: string,
+    private readonly bytes: string | Buffer,
     settle: (err: Error | null, reply: unknown) => void,
   ) {
     super(name);
@@ -35,7 +51,7 @@ class BatchCommand extends Command {
     this.reject = (err: Error) => settle(err, undefined);
   }
 
-  override toWritable(): string {
+  override toWritable(): string | Buffer {
     return this.bytes;
   }
 }
@@ -59,10 +75,15 @@ export function sendBatch(client: Redis, commands: BatchCommands): Promise<Resul
       write: (chunk: string | Buffer): boolean => (queuing ? true : client.stream.write(chunk)),
     };
     let text = '';
+    let chunks: Buffer[] | undefined; // only when some argument carries bytes that are not UTF-8
     for (let i = 0; i < commands.length; i++) {
       const args = commands[i]!;
       const bytes = encodeCommand(args);
-      text += bytes;
+      if (typeof bytes === 'string') text += bytes;
+      else {
+        (chunks ??= []).push(Buffer.from(text), bytes);
+        text = '';
+      }
       const command = new BatchCommand(args[0]!, bytes, (err, reply) => {
         if (results[i] !== undefined) return;
         if (queuing) refused = true;
@@ -73,6 +94,6 @@ export function sendBatch(client: Redis, commands: BatchCommands): Promise<Resul
     }
     queuing = false;
     // A command refused while queuing means the stream is not writable: ioredis's close handling rejects the rest.
-    if (!refused) client.stream.write(text);
+    if (!refused) client.stream.write(chunks ? Buffer.concat([...chunks, Buffer.from(text)]) : text);
   });
 }

@@ -1,5 +1,8 @@
-// Reading every hash under a key prefix with SCAN (never KEYS: a big CONFIG_DB must not block the server).
+// Reading every hash under a key prefix with SCAN (never KEYS: a big CONFIG_DB must not block the server). Keys,
+// field names and values are read as bytes and kept as byte text (byteText.ts): nothing is altered on the way.
 import type { Redis } from 'ioredis';
+import { bytesToText, fieldsFromReply } from './byteText.js';
+import { sendBatch } from './respBatch.js';
 
 /** Escapes the glob characters of SCAN MATCH. */
 export function escapeGlob(s: string): string {
@@ -11,9 +14,9 @@ export async function scanKeys(client: Redis, prefix: string): Promise<string[]>
   const found: string[] = [];
   let cursor = '0';
   do {
-    const [next, batch] = await client.scan(cursor, 'MATCH', `${escapeGlob(prefix)}*`, 'COUNT', 1000);
-    cursor = next;
-    for (const k of batch) found.push(k.slice(prefix.length));
+    const [next, batch] = await client.scanBuffer(cursor, 'MATCH', `${escapeGlob(prefix)}*`, 'COUNT', 1000);
+    cursor = next.toString();
+    for (const k of batch) found.push(bytesToText(k).slice(prefix.length));
   } while (cursor !== '0');
   return [...new Set(found)];
 }
@@ -24,12 +27,16 @@ export async function scanHashes(client: Redis, prefix: string): Promise<Map<str
   const keys = await scanKeys(client, prefix);
   for (let i = 0; i < keys.length; i += 1000) {
     const chunk = keys.slice(i, i + 1000);
-    const pipeline = client.pipeline();
-    for (const k of chunk) pipeline.hgetall(prefix + k);
-    const results = (await pipeline.exec()) ?? [];
+    // One RESP buffer per chunk (respBatch.ts); its replies are the parser's Buffers, undecoded.
+    const results = await sendBatch(
+      client,
+      chunk.map((k) => ['hgetall', prefix + k]),
+    );
     chunk.forEach((k, j) => {
-      const [err, value] = results[j] ?? [null, {}];
-      if (!err) out.set(k, value as Record<string, string>);
+      const [err, value] = results[j] ?? [null, []];
+      // A reply error is this key's (another type); any other is the connection's: no partial read.
+      if (err && err.name !== 'ReplyError') throw err;
+      if (!err) out.set(k, fieldsFromReply(value as Buffer[]));
     });
   }
   return out;
