@@ -9,6 +9,7 @@ import { createActor, fromCallback, setup, type AnyEventObject } from 'xstate';
 import { createRedisTables } from '../../../src/actors/portsync/redisTables.js';
 import { createLogger } from '../../../src/io/log.js';
 import type { RedisTablesCommand } from '../../../src/machines/portsync/events.js';
+import { appDbDiff } from '../../../src/machines/warmRestart/appDbDiff.js';
 
 const APPL_DB = 33;
 const CONFIG_DB = 34;
@@ -119,6 +120,37 @@ describe('redisTables', () => {
     await expect.poll(() => h.replies.at(-1)).toEqual({ type: 'redis.appDbWritten' });
     expect(await app.hgetall('_PORT_TABLE:PortInitDone')).toEqual({ lanes: '0' });
     expect(await app.sismember('PORT_TABLE_KEY_SET', 'PortInitDone')).toBe(1);
+    h.actor.stop();
+  });
+
+  it('carries CONFIG_DB bytes to APP_DB unaltered, and a warm reconciliation compares bytes', async () => {
+    await app.flushdb();
+    // An earlier run left byte 0xff in APP_DB; CONFIG_DB now says 0xfe (both were U+FFFD to a UTF-8 reader).
+    await config.hset('PORT|Ethernet12', { lanes: '13', description: Buffer.from([0xfe, 0x78]) });
+    await app.hset('PORT_TABLE:Ethernet12', { lanes: '13', description: Buffer.from([0xff, 0x78]) });
+    const h = harness(socket);
+    await expect.poll(() => h.reports.some((e) => e.type === 'redis.initialState')).toBe(true);
+    const { configPorts } = h.reports.find((e) => e.type === 'redis.initialState') as unknown as {
+      configPorts: Record<string, Record<string, string>>;
+    };
+    expect(configPorts.Ethernet12).toEqual({ lanes: '13', description: '\udcfex' });
+    h.send({ type: 'redis.readAppDb', replyTo: 'warmRestart' });
+    await expect.poll(() => h.replies.length).toBe(1);
+    const current = (h.replies[0] as unknown as { content: Record<string, Record<string, string>> }).content;
+    const held = { Ethernet12: { op: 'set' as const, key: 'Ethernet12', fields: configPorts.Ethernet12! } };
+    const ops = appDbDiff(current, held);
+    expect(ops).toEqual([held.Ethernet12]);
+    h.send({ type: 'redis.reconcileAppDb', ops, replyTo: 'warmRestart' });
+    await expect.poll(() => h.replies.at(-1)).toEqual({ type: 'redis.appDbWritten' });
+    expect((await app.hgetBuffer('_PORT_TABLE:Ethernet12', 'description'))!.equals(Buffer.from([0xfe, 0x78]))).toBe(
+      true,
+    );
+    // Read again: the same bytes are equal now, nothing left to write.
+    h.send({ type: 'redis.readAppDb', replyTo: 'warmRestart' });
+    await expect.poll(() => h.replies.length).toBe(3);
+    expect(
+      appDbDiff((h.replies[2] as unknown as { content: Record<string, Record<string, string>> }).content, held),
+    ).toEqual([]);
     h.actor.stop();
   });
 

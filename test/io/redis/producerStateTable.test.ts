@@ -7,7 +7,8 @@ import { Registry } from 'prom-client';
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
 import { silentLogger } from '../../../src/io/log.js';
 import { RedisConnection } from '../../../src/io/redis/connection.js';
-import { ProducerStateTable } from '../../../src/io/redis/producerStateTable.js';
+import { bytesToText } from '../../../src/io/redis/byteText.js';
+import { ProducerStateTable, effectiveContent } from '../../../src/io/redis/producerStateTable.js';
 import { consumeStateTable } from '../../support/consumerStateTable.js';
 
 const DB = 40;
@@ -60,6 +61,31 @@ describe('ProducerStateTable', () => {
     expect(await reader.exists('PORT_TABLE:Ethernet8')).toBe(0);
     await expect.poll(() => messages.length).toBeGreaterThan(0);
     expect(messages.every((m) => m === 'PORT_TABLE_CHANNEL@0 G')).toBe(true);
+  });
+
+  it('writes byte values byte for byte through the Lua script, and reads them back as they are', async () => {
+    const { pst, reader } = await setup();
+    const raw = Buffer.concat([Buffer.of(0xff, 0xfe, 0x80), Buffer.from('é€'), Buffer.of(0x00)]);
+    const key = bytesToText(Buffer.from([...Buffer.from('Eth'), 0xc3])); // a cut "Ã"
+    pst.set('Ethernet0', {
+      description: bytesToText(raw),
+      [bytesToText(Buffer.of(0x80))]: bytesToText(Buffer.of(0xfe)),
+    });
+    pst.set(key, { lanes: '1' });
+    expect(await pst.drain(5_000)).toBe(true);
+    expect((await reader.hgetBuffer('_PORT_TABLE:Ethernet0', 'description'))!.equals(raw)).toBe(true);
+    expect((await reader.hgetBuffer('_PORT_TABLE:Ethernet0', Buffer.of(0x80)))!.equals(Buffer.of(0xfe))).toBe(true);
+    expect((await reader.smembersBuffer('PORT_TABLE_KEY_SET')).map((k) => k.toString('hex')).sort()).toEqual(
+      [Buffer.from([...Buffer.from('Eth'), 0xc3]).toString('hex'), Buffer.from('Ethernet0').toString('hex')].sort(),
+    );
+    // Read back for a reconciliation: the same byte text; another byte is another value.
+    const content = await pst.read();
+    expect(content.keySet).toEqual([key, 'Ethernet0'].sort());
+    expect(content.pending.get('Ethernet0')!.description).toBe(bytesToText(raw));
+    await reader.hset('_PORT_TABLE:Ethernet0', 'description', Buffer.of(0xfe));
+    const description = effectiveContent(await pst.read()).Ethernet0!.description;
+    expect(description).toBe('\udcfe');
+    expect(description).not.toBe(bytesToText(Buffer.of(0xff)));
   });
 
   it('publishes only when the key is newly added to the key set', async () => {

@@ -1,9 +1,12 @@
 // One flush as one RESP buffer (src/io/redis/respBatch.ts): against the real redis-server, any batch of writes must
 // leave the same data and give the same per-command errors as the same commands through an ioredis pipeline, and a
-// connection lost mid-batch must settle every command with a retryable (non-reply) error instead of hanging.
-import { Redis } from 'ioredis';
+// connection lost mid-batch must settle every command with a retryable (non-reply) error instead of hanging; and
+// arguments are bytes: any byte values (as byte text, byteText.ts) go on the wire exactly as ioredis sends the same
+// Buffers, and Redis stores exactly those bytes.
+import { Command, Redis } from 'ioredis';
 import fc from 'fast-check';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { bytesToText } from '../../../src/io/redis/byteText.js';
 import { encodeCommand, sendBatch } from '../../../src/io/redis/respBatch.js';
 
 const socket = inject('redisSocket');
@@ -68,6 +71,39 @@ describe('sendBatch', () => {
       }),
       { numRuns: 60 },
     );
+  });
+
+  it('sends any byte values exactly as ioredis sends them as Buffers', () => {
+    const arg = fc.oneof(
+      fc.uint8Array({ maxLength: 24 }).map((a) => Buffer.from(a)),
+      fc.string({ unit: 'grapheme', maxLength: 6 }).map((t) => Buffer.from(t)),
+    );
+    fc.assert(
+      fc.property(fc.array(arg, { minLength: 1, maxLength: 6 }), (args) => {
+        // (evalsha: the ProducerStateTable's command, and one without an ioredis argument transformer)
+        const ours = encodeCommand(['evalsha', ...args.map(bytesToText)]);
+        const theirs = new Command('evalsha', args).toWritable({});
+        expect(Buffer.from(ours).equals(Buffer.from(theirs))).toBe(true);
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('stores byte values byte for byte, in a batch that mixes them with text', async () => {
+    const c = await client(DB_BATCH);
+    await c.flushdb();
+    const raw = Buffer.concat([Buffer.of(0xff, 0xfe, 0x80), Buffer.from('é€😀'), Buffer.of(0x00)]);
+    const field = Buffer.of(0x80, 0x66);
+    const key = Buffer.from([0x4b, 0xc3]); // a cut "Kà"
+    const results = await sendBatch(c, [
+      ['hset', 'plain', 'f', 'é'],
+      ['hset', bytesToText(key), bytesToText(field), bytesToText(raw), 'g', 'ok'],
+      ['hset', 'plain', 'g', 'after'],
+    ]);
+    expect(results.map(([err]) => err)).toEqual([null, null, null]);
+    expect((await c.hkeysBuffer(key)).map((f) => f.toString('hex')).sort()).toEqual(['67', '8066']);
+    expect((await c.hgetBuffer(key, field))!.equals(raw)).toBe(true);
+    expect(await c.hgetall('plain')).toEqual({ f: 'é', g: 'after' });
   });
 
   it('settles every command with a connection error when the connection dies mid-batch, and then refuses', async () => {
