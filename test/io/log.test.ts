@@ -27,6 +27,26 @@ describe('createLogger', () => {
     expect(JSON.parse(lines[1]!)).not.toHaveProperty('svc');
   });
 
+  it('bytes that are not UTF-8 (byte text, a Redis value) are written escaped, not as U+FFFD, in both formats', () => {
+    const value = '\udcff\udcfeé😀'; // bytes ff fe, then text
+    for (const format of ['json', 'pretty'] as const) {
+      const file = join(dir, `bytes-${format}.log`);
+      const fd = openSync(file, 'w');
+      createLogger({ level: 'info', format, fd }).warn({ key: value, nested: { v: value } }, `rejected ${value}`);
+      closeSync(fd);
+      const raw = readFileSync(file);
+      expect(raw.includes(Buffer.from('\ufffd'))).toBe(false);
+      expect(raw.toString('utf8')).toContain('\\udcff\\udcfeé😀');
+      if (format === 'json') {
+        expect(JSON.parse(raw.toString('utf8'))).toMatchObject({
+          key: value,
+          nested: { v: value },
+          msg: `rejected ${value}`,
+        });
+      }
+    }
+  });
+
   it('pretty: one readable line, no colour codes when not a terminal', () => {
     const line = prettyLine(
       '{"level":"warn","time":"2026-01-02T03:04:05.678Z","pid":1,"svc":"ptp","command":"FOO","msg":"unknown CMD ignored"}',
