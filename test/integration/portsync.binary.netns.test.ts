@@ -3,7 +3,8 @@
 // valid multi-byte UTF-8 and a NUL, and a field whose name is not UTF-8 either. After a cold start a
 // ConsumerStateTable-style consumer pops exactly those bytes from APPL_DB PORT_TABLE, HGET (Buffer reply) on
 // PORT_TABLE:Ethernet0 returns them, and the trace shows valid text as text and the other bytes escaped (\udcXX)
-// rather than as U+FFFD, so that a replay sees the same bytes.
+// rather than as U+FFFD, so that a replay sees the same bytes. Then a cold restart with a configured port whose name
+// is not UTF-8: APPL_DB gets exactly that key, the missing-ports metric shows it as `\xNN`, the log as `\udcNN`.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,5 +107,35 @@ describe.skipIf(netnsOk !== true)('CONFIG_DB bytes reach APPL_DB unaltered', () 
     expect(textToBytes(initial!.event.configPorts.Ethernet0!.description!).equals(description)).toBe(true);
     const log = readFileSync(logPath);
     expect(log.includes(Buffer.from('\ufffd'))).toBe(false);
+  }, 60_000);
+
+  it('a port name that is not UTF-8: APPL_DB gets exactly that key; the metric and the log name it escaped', async () => {
+    const app = db(0);
+    const config = db(4);
+    const oddName = Buffer.from([...Buffer.from('Eth'), 0xff, 0x39]);
+    await config.hset(Buffer.concat([Buffer.from('PORT|'), oddName]), 'lanes', '9');
+    // swss restarted cold: APPL_DB flushed; no netdev will ever have that name, so the daemon stays unready.
+    await app.flushdb();
+    await consumer?.close();
+    consumer = new ConsumerStateTable(app, 'PORT_TABLE', 0, 128);
+    await consumer.start();
+    daemon = startDaemonIn(ns!, configFile, logPath);
+    await expect
+      .poll(() => consumer!.lines().includes('SET PortConfigDone'), { timeout: 30_000, interval: 100 })
+      .toBe(true);
+    const keys = consumer.received.map((o) => o.bytes!.key.toString('hex'));
+    expect(keys).toContain(oddName.toString('hex'));
+    expect(await app.hgetBuffer(Buffer.concat([Buffer.from('PORT_TABLE:'), oddName]), 'lanes')).toEqual(
+      Buffer.from('9'),
+    );
+    // Reported after 5 s: the label escapes the byte (Prometheus labels are text), the JSON log as \udcff.
+    const metrics = () => ns!.exec('curl', ['-s', 'http://127.0.0.1:9114/metrics']);
+    await expect
+      .poll(metrics, { timeout: 15_000, interval: 250 })
+      .toContain('syncvisor_portsync_missing_ports{port="Eth\\\\xff9"} 1');
+    expect(consumer.lines()).not.toContain('SET PortInitDone');
+    const log = readFileSync(logPath);
+    expect(log.includes(Buffer.from('\ufffd'))).toBe(false);
+    expect(log.toString('utf8')).toContain('"Eth\\udcff9"');
   }, 60_000);
 });

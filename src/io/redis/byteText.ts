@@ -12,9 +12,11 @@ export function isWellFormed(s: string): boolean {
   return (s as string & { isWellFormed(): boolean }).isWellFormed();
 }
 
-/** Redis bytes → byte text. Native fast path for valid UTF-8 (every value portsync writes itself). */
+/** Redis bytes → byte text. Fast path: valid UTF-8 (every value portsync writes itself) costs one decode. */
 export function bytesToText(bytes: Buffer): string {
-  if (isUtf8(bytes)) return bytes.toString('utf8');
+  const text = bytes.toString('utf8');
+  // Invalid UTF-8 always decodes with a U+FFFD in it; a U+FFFD may also be real (EF BF BD): then ask isUtf8.
+  if (!text.includes('\ufffd') || isUtf8(bytes)) return text;
   let out = '';
   let run = 0; // start of the current run of valid UTF-8
   let i = 0;

@@ -3,7 +3,9 @@
 // per command in a pipeline (argument flattening and stringification, a Command, a promise chain per result, the
 // pipeline's bookkeeping) was most of a STATE_DB flush (docs/performance.md, P3). Here every command is encoded by
 // encodeCommand into one string, each queued Command only carries its slice of it and hands its reply straight to
-// the batch, and the whole string is written with a single stream write. The result has the shape of
+// the batch, and the whole string is written with a single stream write. Arguments are byte text (byteText.ts): a
+// command with bytes that are not UTF-8 is encoded byte for byte into a Buffer, and that batch is written as one
+// Buffer. The result has the shape of
 // `pipeline.exec()`, so the writers check replies exactly as before (checkPipelineResults).
 import { Command, type Redis } from 'ioredis';
 import { isWellFormed, textToBytes } from './byteText.js';

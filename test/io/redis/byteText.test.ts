@@ -59,6 +59,9 @@ describe('byte text', () => {
     expect(bytesToText(b)).toBe('\udcff\udcfe\udc80é€😀\u0000\udce2\udc82A');
     // An encoded surrogate and an overlong NUL are not UTF-8 either.
     expect(bytesToText(Buffer.of(0xed, 0xa0, 0x80, 0xc0, 0x80))).toBe('\udced\udca0\udc80\udcc0\udc80');
+    // A real U+FFFD (ef bf bd) stays one, beside a byte that is not UTF-8 and alone.
+    expect(bytesToText(Buffer.of(0xef, 0xbf, 0xbd, 0xff))).toBe('\ufffd\udcff');
+    expect(bytesToText(Buffer.of(0xef, 0xbf, 0xbd))).toBe('\ufffd');
   });
 
   it('builds a record from an HGETALL reply, __proto__ as an own field', () => {
