@@ -68,6 +68,13 @@ interface Pending {
   depth: number;
 }
 
+/** holder[key] = value, except that a key "__proto__" (a CONFIG_DB field may be named so) becomes an own key. */
+function put(holder: Record<string | number, unknown>, key: string | number, value: unknown): void {
+  if (key === '__proto__')
+    Object.defineProperty(holder, key, { value, enumerable: true, writable: true, configurable: true });
+  else holder[key] = value;
+}
+
 /**
  * What an event becomes in a trace, built iteratively (no recursion, so no stack overflow at any depth): toTrace()
  * wins over toJSON(); Errors become {error}; functions and symbols are dropped (null in arrays); bigints become
@@ -87,46 +94,46 @@ export function toTraceValue(value: unknown): unknown {
         v = (v as { toJSON: (k: string) => unknown }).toJSON(String(key));
     }
     if (v === undefined || typeof v === 'function' || typeof v === 'symbol') {
-      if (inArray) holder[key] = null;
+      if (inArray) put(holder, key, null);
       continue;
     }
     if (typeof v === 'bigint') {
-      holder[key] = v.toString();
+      put(holder, key, v.toString());
       continue;
     }
     if (typeof v !== 'object' || v === null) {
-      holder[key] = v;
+      put(holder, key, v);
       continue;
     }
     if (v instanceof Error) {
-      holder[key] = { error: v.message };
+      put(holder, key, { error: v.message });
       continue;
     }
     if (Buffer.isBuffer(v)) {
-      holder[key] = { base64: v.toString('base64') };
+      put(holder, key, { base64: v.toString('base64') });
       continue;
     }
     if ((v as { type?: unknown }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data)) {
-      holder[key] = { base64: Buffer.from((v as { data: number[] }).data).toString('base64') };
+      put(holder, key, { base64: Buffer.from((v as { data: number[] }).data).toString('base64') });
       continue;
     }
     if (seen.has(v)) {
-      holder[key] = '[cycle]';
+      put(holder, key, '[cycle]');
       continue;
     }
     seen.add(v);
     if (depth >= maxTraceDepth) {
-      holder[key] = '[depth limit]';
+      put(holder, key, '[depth limit]');
       continue;
     }
     if (Array.isArray(v)) {
       const out: unknown[] = new Array<unknown>(v.length).fill(null);
-      holder[key] = out;
+      put(holder, key, out);
       for (let i = v.length - 1; i >= 0; i--)
         stack.push({ value: v[i], holder: out as unknown as Record<number, unknown>, key: i, depth: depth + 1 });
     } else {
       const out: Record<string, unknown> = {};
-      holder[key] = out;
+      put(holder, key, out);
       const keys = Object.keys(v);
       for (let i = keys.length - 1; i >= 0; i--)
         stack.push({ value: (v as Record<string, unknown>)[keys[i]!], holder: out, key: keys[i]!, depth: depth + 1 });

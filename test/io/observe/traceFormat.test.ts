@@ -105,4 +105,14 @@ describe('toTraceJson on deep input', () => {
       '{"a":[1,null,null],"b":"2","e":{"error":"boom"}}',
     );
   });
+
+  it('CONFIG_DB values as they are: bytes that are not UTF-8 escaped (\\udcXX), a key "__proto__" kept', () => {
+    // What redis.initialState carries (byte text, src/io/redis/byteText.ts); JSON.parse gives back the same.
+    const configPorts = JSON.parse('{"__proto__":{"lanes":"1"},"Ethernet0":{"__proto__":"x","d":"\\udcffé"}}');
+    const text = toTraceJson({ type: 'redis.initialState', configPorts });
+    expect(text).toBe(
+      '{"type":"redis.initialState","configPorts":{"__proto__":{"lanes":"1"},"Ethernet0":{"__proto__":"x","d":"\\udcffé"}}}',
+    );
+    expect(JSON.parse(text)).toEqual({ type: 'redis.initialState', configPorts });
+  });
 });
