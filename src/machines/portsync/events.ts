@@ -5,7 +5,10 @@
 /** One write to a table, keyed without the table prefix (a HSET of the fields, or a DEL). */
 export type TableOp = { op: 'set'; key: string; fields: Record<string, string> } | { op: 'del'; key: string };
 
-/** A table's content: key (without the table prefix) → fields. */
+/**
+ * A table's content: key (without the table prefix) → fields. Keys, field names and values are Redis bytes as byte
+ * text (valid UTF-8 as text, any other byte as U+DC80 + byte; src/io/redis/byteText.ts): equal strings, equal bytes.
+ */
 export type TableContent = Record<string, Record<string, string>>;
 
 /** STATE_DB WARM_RESTART_TABLE|portsyncd `state` (a documented addition: SONiC's portsyncd writes no state). */
