@@ -154,6 +154,11 @@ beforeAll(async () => {
   profile0[0]!.ptpClockThreshold.holdOverTimeout = 2;
   writeFileSync(join(dir, 'profiles/node1'), JSON.stringify(profile0));
   copyFileSync(join(fixtures, 'examples/ptp4l.0.config'), join(dir, 'cfg/ptp4l.0.config'));
+  // synce4l as linuxptp-daemon writes its config: a [<device>] section, then the device's ports.
+  writeFileSync(
+    join(dir, 'cfg/synce4l.0.config'),
+    '#profile: profile0\n[global]\nlogging_level 7\n[<synce1>]\nnetwork_option 2\n[ens7f0]\ntx_heartbeat_msec 1000\n[ens7f1]\n',
+  );
   await a.start();
   await b.start();
   await startDaemon();
@@ -376,6 +381,95 @@ describe('events API (O-RAN v2 as cloud-event-proxy serves it)', () => {
     ]);
   });
 
+  it('synce4l EEC states and quality levels from the socket become synce lock-state / clock-quality events', async () => {
+    const start = a.received.length;
+    const SL = ['/sync/synce-status/lock-state', 'event.sync.synce-status.synce-state-change'] as const;
+    const SQ = ['/sync/synce-status/clock-quality', 'event.sync.synce-status.synce-clock-quality-change'] as const;
+    // CEP's shapes: the EEC state at …/<device>/<port>, a string tagged metric/decimal64.3; the quality levels at
+    // …/Ql and …/extQl (255 without ext_ql), hex bytes of the line as decimal strings.
+    const eec = (port: string, state: string) => ev(...SL, [[`synce1/${port}`, 'metric', state]]);
+    const ql = (port: string, q: string, ext: string) =>
+      ev(...SQ, [
+        [`synce1/${port}/Ql`, 'metric', q],
+        [`synce1/${port}/extQl`, 'metric', ext],
+      ]);
+    const steps: Array<[string, unknown[]]> = [
+      [
+        'synce4l[1722456110]: [synce4l.0.config] ens7f0 device synce1 eec_state EEC_HOLDOVER network_option 2 s1',
+        [eec('ens7f0', 'HOLDOVER')],
+      ],
+      ['synce4l[1722456111]: [synce4l.0.config] ens7f0 device synce1 eec_state EEC_HOLDOVER network_option 2 s1', []],
+      [
+        'synce4l[1722456112]: [synce4l.0.config] ens7f0 device synce1 eec_state EEC_LOCKED network_option 2 s2',
+        [eec('ens7f0', 'LOCKED')],
+      ],
+      [
+        'synce4l[1722458091]: [synce4l.0.config] ens7f0 clock_quality PRTC device synce1 ext_ql 0x20 network_option 2 ql 0x1 s2',
+        [ql('ens7f0', '1', '32')],
+      ],
+      [
+        'synce4l[1722458092]: [synce4l.0.config] ens7f0 clock_quality PRTC device synce1 ext_ql 0x20 network_option 2 ql 0x1 s2',
+        [],
+      ],
+      [
+        'synce4l[1722458093]: [synce4l.0.config] ens7f1 clock_quality PRC device synce1 network_option 2 ql 0x2 s2',
+        [ql('ens7f1', '2', '255')],
+      ],
+      // A port's first EEC state FREERUN is announced (unknown → FREERUN).
+      [
+        'synce4l[1722458094]: [synce4l.0.config] ens7f1 device synce1 eec_state EEC_FREERUN network_option 2 s0',
+        [eec('ens7f1', 'FREERUN')],
+      ],
+      // A device this configuration does not have: dropped, no event.
+      ['synce4l[1722458095]: [synce4l.0.config] ens7f0 device other eec_state EEC_FREERUN network_option 2 s0', []],
+    ];
+    let expected: unknown[] = [];
+    for (const [l, out] of steps) {
+      line(l);
+      expected = expected.concat(out);
+      if (out.length === 0) await new Promise((r) => setTimeout(r, 300)); // nothing may arrive
+      await until(
+        `events after ${l}`,
+        () => a.received.length - start,
+        (n) => n >= expected.length,
+      );
+      expect(a.bodies().slice(start).map(normalized)).toEqual(expected);
+    }
+    // SyncE states are not part of the overall sync-state (CEP: main clocks and CLOCK_REALTIME only).
+    expect(
+      a
+        .bodies()
+        .slice(start)
+        .filter((x) => (x as { source: string }).source === SS[0]),
+    ).toEqual([]);
+    const cs = async (r: string) => {
+      const res = await fetch(`${api()}${node}${r}/CurrentState`);
+      return { status: res.status, body: res.status === 200 ? normalized(await res.json()) : undefined };
+    };
+    // CurrentState: the EEC state per port tagged notification/enumeration, quality as Ql / ExtQL (CEP's spelling).
+    expect(await cs(SL[0])).toEqual({
+      status: 200,
+      body: ev(...SL, [
+        ['synce1/ens7f0', 'notification', 'LOCKED'],
+        ['synce1/ens7f1', 'notification', 'FREERUN'],
+      ]),
+    });
+    expect(await cs(SQ[0])).toEqual({
+      status: 200,
+      body: ev(...SQ, [
+        ['synce1/ens7f0/Ql', 'metric', '1'],
+        ['synce1/ens7f0/ExtQL', 'metric', '32'],
+        ['synce1/ens7f1/Ql', 'metric', '2'],
+        ['synce1/ens7f1/ExtQL', 'metric', '255'],
+      ]),
+    });
+    const text = await metrics();
+    expect(text).toContain('syncvisor_events_published_total{type="event.sync.synce-status.synce-state-change"} 3');
+    expect(text).toContain(
+      'syncvisor_events_published_total{type="event.sync.synce-status.synce-clock-quality-change"} 2',
+    );
+  });
+
   it('CurrentState after the changes, from the live statecharts', async () => {
     const cs = async (r: string) => {
       const res = await fetch(`${api()}${node}${r}/CurrentState`);
@@ -395,7 +489,6 @@ describe('events API (O-RAN v2 as cloud-event-proxy serves it)', () => {
       ]),
     });
     expect((await cs('/sync/gnss-status/gnss-sync-status')).status).toBe(200);
-    expect((await cs('/sync/synce-status/lock-state')).status).toBe(404);
     // Without the leading slash too (CEP accepts both).
     const res = await fetch(`${api()}/cluster/node/node1/sync/ptp-status/lock-state/CurrentState`);
     expect(res.status).toBe(200);
