@@ -2,8 +2,9 @@
 // model and the publisher live here, outside the ptp sidecar's generation, so CMD RESTART keeps them; the events
 // service machine (REST server, feed, one delivery machine per consumer) is a supervisor child beside the sidecar.
 //
-// The adapter between the ptp service and the events engine is `clockChangeToInput` plus `generationLoaded`: the
-// only code that knows how the ptp machines name their clocks. Changing the ptp machines means changing these two.
+// The adapter between the ptp service and the events engine is `clockChangeToInput` (with `synceTopology`, synce4l's
+// port → device layout) plus `generationLoaded`: the only code that knows how the ptp machines name their clocks.
+// Changing the ptp machines means changing these.
 import { fromPromise } from 'xstate';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Config } from '../config/schema.js';
