@@ -142,7 +142,7 @@ export async function benchEvents(opts: { runs: number; consumers: number; chang
     runs: opts.runs,
     samples: { figure, ceiling },
     notes: [
-      `A lock-state change written to the sidecar socket until all ${opts.consumers} consumers answered 204; median of ${opts.changes} changes per run.`,
+      `A lock-state change written to the sidecar socket until ${opts.consumers === 1 ? 'the consumer' : `all ${opts.consumers} consumers`} answered 204; median of ${opts.changes} changes per run.`,
       'The ceiling POSTs the same kind of body with the same keep-alive HTTP client, one consumer after another (as CEP delivers).',
       'Deliveries run in parallel, one delivery machine per consumer; with many consumers the figure can beat the sequential loop.',
     ],

@@ -68,8 +68,17 @@ const notMeasured = (id: string, title: string, target: string, why: string): Fi
   notes: [why],
 });
 
+// BENCH_ONLY=P8 (comma-separated id prefixes): runs only the steps whose name starts with one of them and merges
+// their rows and notes into the existing docs/performance.md (the other figures stay as the last full run left them).
+const only = (process.env['BENCH_ONLY'] ?? '')
+  .split(',')
+  .map((s) => s.trim())
+  .filter((s) => s !== '');
+const selected = (id: string): boolean => only.length === 0 || only.some((p) => id.startsWith(p));
+
 /** Runs one benchmark; a failure becomes a "not measured" row with the reason instead of ending the run. */
 async function step(name: string, f: () => Promise<Figure | Figure[]> | Figure | Figure[]): Promise<Figure[]> {
+  if (!selected(name)) return [];
   log(`bench: ${name} …`);
   const t = performance.now();
   try {
@@ -90,8 +99,10 @@ async function step(name: string, f: () => Promise<Figure | Figure[]> | Figure |
 
 const started = performance.now();
 const load0 = loadavg();
-log('bench: npm run build (dist/ and the bundle the start-up and memory figures use) …');
-execFileSync('npm', ['run', 'build'], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 600_000 });
+if (selected('S') || selected('P6')) {
+  log('bench: npm run build (dist/ and the bundle the start-up and memory figures use) …');
+  execFileSync('npm', ['run', 'build'], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 600_000 });
+}
 
 const met = (f: Figure): string => (f.met === undefined ? 'not measured' : f.met ? 'yes' : '**no**');
 const results: Figure[] = [];
@@ -214,6 +225,70 @@ for (const n of [1, 100])
 const load1 = loadavg();
 const seconds = (performance.now() - started) / 1000;
 
+/** A figure's section under "Notes per figure". */
+const notesOf = (f: Figure): string[] => [
+  `### ${f.id} ${f.title}`,
+  '',
+  ...f.notes.map((n) => `- ${n}`),
+  ...(f.samples
+    ? [
+        `- Runs: figure ${f.samples.figure.map((v) => fmt(v)).join(', ')}; reference ${f.samples.ceiling.map((v) => fmt(v)).join(', ')}`,
+      ]
+    : []),
+  '',
+];
+
+const out = 'docs/performance.md';
+const options = (await prettier.resolveConfig(out)) ?? {};
+if (only.length > 0) {
+  // Merge: each selected figure's row in the results table and its notes replace the old ones (or are appended).
+  const doc = readFileSync(out, 'utf8').split('\n');
+  const section = (title: string): [number, number] => {
+    const from = doc.indexOf(title);
+    if (from < 0) throw new Error(`${out} has no "${title}" section: run the full benchmark once`);
+    const next = doc.findIndex((l, i) => i > from && l.startsWith('## '));
+    return [from, next < 0 ? doc.length : next];
+  };
+  const idOf = (cell: string): string => cell.replace(/^\|/, '').split('|')[0]!.trim();
+  const picked = results.filter((f) => selected(f.id));
+  for (const f of picked) {
+    f.notes.push(
+      `Measured alone (\`BENCH_ONLY=${only.join(',')} npm run bench\`) on ${new Date().toISOString()}, load average ${load0.map((v) => v.toFixed(1)).join(' / ')} at start; the other figures are from the run dated above.`,
+    );
+    const [rs, re] = section('## Results');
+    const rowAt = doc.findIndex((l, i) => i > rs && i < re && l.startsWith('|') && idOf(l) === f.id);
+    if (rowAt >= 0) doc[rowAt] = row(f);
+    else {
+      let last = rs;
+      for (let i = rs; i < re; i++) if (doc[i]!.startsWith('|')) last = i;
+      doc.splice(last + 1, 0, row(f));
+    }
+    const [ns, ne] = section('## Notes per figure');
+    const head = doc.findIndex((l, i) => i > ns && i < ne && l.startsWith(`### ${f.id} `));
+    if (head >= 0) {
+      const end = doc.findIndex((l, i) => i > head && (l.startsWith('### ') || l.startsWith('## ')));
+      doc.splice(head, (end < 0 ? doc.length : end) - head, ...notesOf(f));
+    } else {
+      // After the notes of the figures in the results table, before those of the scaling rows.
+      const [ts, te] = section('## Results');
+      const ids = new Set(
+        doc
+          .slice(ts, te)
+          .filter((l) => l.startsWith('|'))
+          .map(idOf),
+      );
+      const at = doc.findIndex(
+        (l, i) => i > ns && i < ne && l.startsWith('### ') && !ids.has(l.slice(4).split(' ')[0]!),
+      );
+      doc.splice(at < 0 ? ne : at, 0, ...notesOf(f));
+    }
+  }
+  await writeFile(`${out}.tmp`, await prettier.format(doc.join('\n'), { ...options, parser: 'markdown' }));
+  await rename(`${out}.tmp`, out);
+  log(`bench: merged ${picked.map((f) => f.id).join(', ')} into ${out} (${seconds.toFixed(0)} s)`);
+  process.exit(0);
+}
+
 const lines: string[] = [
   '# Performance',
   '',
@@ -243,18 +318,9 @@ for (const f of [
   ...p1Scale,
   ...p2Scale.filter((x) => !results.includes(x)),
   ...p4Scale.filter((x) => !results.includes(x)),
-]) {
-  lines.push(`### ${f.id} ${f.title}`, '');
-  for (const n of f.notes) lines.push(`- ${n}`);
-  if (f.samples)
-    lines.push(
-      `- Runs: figure ${f.samples.figure.map((v) => fmt(v)).join(', ')}; reference ${f.samples.ceiling.map((v) => fmt(v)).join(', ')}`,
-    );
-  lines.push('');
-}
+])
+  lines.push(...notesOf(f));
 lines.push(...findings, '');
-const out = 'docs/performance.md';
-const options = (await prettier.resolveConfig(out)) ?? {};
 await writeFile(`${out}.tmp`, await prettier.format(lines.join('\n'), { ...options, parser: 'markdown' }));
 await rename(`${out}.tmp`, out);
 log(`bench: wrote ${out} (${seconds.toFixed(0)} s)`);

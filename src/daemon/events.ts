@@ -2,8 +2,9 @@
 // model and the publisher live here, outside the ptp sidecar's generation, so CMD RESTART keeps them; the events
 // service machine (REST server, feed, one delivery machine per consumer) is a supervisor child beside the sidecar.
 //
-// The adapter between the ptp service and the events engine is `clockChangeToInput` plus `generationLoaded`: the
-// only code that knows how the ptp machines name their clocks. Changing the ptp machines means changing these two.
+// The adapter between the ptp service and the events engine is `clockChangeToInput` (with `synceTopology`, synce4l's
+// port → device layout) plus `generationLoaded`: the only code that knows how the ptp machines name their clocks.
+// Changing the ptp machines means changing these.
 import { fromPromise } from 'xstate';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Config } from '../config/schema.js';
@@ -65,9 +66,19 @@ export function clockChangeToInput(
   offset: number,
   announce: boolean,
   gpsFix = 0,
+  synce: SynceTopology = noSynce,
 ): EventsInput | undefined {
   const to = change.to as ClockStateName;
   if (to !== 'LOCKED' && to !== 'FREERUN' && to !== 'HOLDOVER') return undefined;
+  if (change.process === 'synce4l') {
+    // The EEC state of a port (the daemon's s0/s1/s2 verdict: FREERUN / HOLDOVER / LOCKED), or of a device when the
+    // ptp service reports one (a synce4l clock whose interface is a device name): a synce lock-state event.
+    if (!announce) return undefined;
+    const device = synce.portDevice.get(change.iface);
+    if (device !== undefined) return { type: 'synce', device, iface: change.iface, state: to };
+    const name = deviceName(change.iface);
+    return synce.devices.has(name) ? { type: 'synce', device: name, state: to } : undefined;
+  }
   if (change.iface === 'CLOCK_REALTIME')
     return { type: 'clock', key: change.key, role: 'osClock', iface: change.iface, state: to, offset, announce };
   if (change.process === 'gnss') {
@@ -77,6 +88,36 @@ export function clockChangeToInput(
   if (mainClockProcesses.has(change.process))
     return { type: 'clock', key: change.key, role: 'main', iface: change.iface, state: to, offset, announce };
   return undefined;
+}
+
+/** synce4l's layout from its config files: each port's device, and the device names. */
+export interface SynceTopology {
+  portDevice: ReadonlyMap<string, string>;
+  devices: ReadonlySet<string>;
+}
+
+const noSynce: SynceTopology = { portDevice: new Map(), devices: new Set() };
+/** `[<synce1>]` (the section as written) or `synce1` → `synce1`. */
+const deviceName = (s: string): string => (s.startsWith('<') && s.endsWith('>') ? s.slice(1, -1) : s);
+
+/**
+ * The synce4l config files name a device in a `[<device>]` section; the port sections after it, up to the next
+ * device, are its ports (synce4l's own config layout).
+ */
+export function synceTopology(
+  files: ReadonlyArray<{ process: string; interfaces: ReadonlyArray<{ name: string }> }>,
+): SynceTopology {
+  const portDevice = new Map<string, string>();
+  const devices = new Set<string>();
+  for (const f of files) {
+    if (f.process !== 'synce4l') continue;
+    let device: string | undefined;
+    for (const { name } of f.interfaces) {
+      if (name.startsWith('<') && name.endsWith('>')) devices.add((device = deviceName(name)));
+      else if (device !== undefined && !portDevice.has(name)) portDevice.set(name, device);
+    }
+  }
+  return { portDevice, devices };
 }
 
 /** A verdict edge as the generation returns it (only what the adapter reads). */
@@ -230,6 +271,27 @@ export function createEventsService(deps: EventsDeps): EventsService {
     return g.seeds.find((s) => names.includes(s.iface))?.iface ?? names[0];
   }
 
+  /**
+   * SyncE quality levels have no statechart: after each batch of a generation with a synce4l config, its
+   * openshift_ptp_synce_ssm_ql series (SSM and Extended SSM, 0xFF when the line had no ext_ql, as CEP's event) are
+   * given to the model, which publishes a port's clock-quality only when its pair changed. Per batch, not per line.
+   */
+  async function checkSynceQuality(g: PtpGeneration, topology: SynceTopology): Promise<void> {
+    const ports = new Map<string, { device: string; iface: string; ql?: number; extQl?: number }>();
+    for (const v of await readGauge(g.registry, 'openshift_ptp_synce_ssm_ql')) {
+      const iface = String(v.labels.iface);
+      const device = String(v.labels.device);
+      // The port's own device (a line may name another known device; the config's layout decides).
+      if ((topology.portDevice.get(iface) ?? device) !== device) continue;
+      const k = `${device}/${iface}`;
+      const p = ports.get(k) ?? { device, iface };
+      if (v.labels.ql_type === 'SSM') p.ql = v.value;
+      else p.extQl = v.value;
+      ports.set(k, p);
+    }
+    for (const p of ports.values()) if (p.ql !== undefined) apply({ type: 'synce', ...p });
+  }
+
   async function checkClockClass(g: PtpGeneration): Promise<void> {
     for (const v of await readGauge(g.registry, 'openshift_ptp_clock_class')) {
       if (v.labels.process !== 'ptp4l') continue;
@@ -247,10 +309,19 @@ export function createEventsService(deps: EventsDeps): EventsService {
   let announced = new Set<string>();
   let firstFreerun = new Set<string>();
 
+  let synce: SynceTopology = noSynce;
+
   const announceChange = (g: PtpGeneration | undefined, change: ClockChange, announce: boolean): void => {
     if (announce) announced.add(change.key);
+    const topology = synce;
     enqueue(async () => {
-      const input = clockChangeToInput(change, await offsetOf(g, change), announce, await gpsFixOf(g, change));
+      const input = clockChangeToInput(
+        change,
+        await offsetOf(g, change),
+        announce,
+        await gpsFixOf(g, change),
+        topology,
+      );
       if (input) apply(input);
     });
   };
@@ -291,6 +362,8 @@ export function createEventsService(deps: EventsDeps): EventsService {
     },
     generationLoaded(g) {
       generation = g;
+      synce = synceTopology(g.files);
+      const topology = synce;
       known = new Set();
       announced = new Set();
       firstFreerun = new Set();
@@ -305,6 +378,7 @@ export function createEventsService(deps: EventsDeps): EventsService {
         const edges = ingest(lines);
         if (edges.length > 0) firstVerdicts(g, edges);
         enqueue(() => checkClockClass(g));
+        if (topology.devices.size > 0) enqueue(() => checkSynceQuality(g, topology));
         return edges;
       };
     },

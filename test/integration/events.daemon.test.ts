@@ -154,6 +154,11 @@ beforeAll(async () => {
   profile0[0]!.ptpClockThreshold.holdOverTimeout = 2;
   writeFileSync(join(dir, 'profiles/node1'), JSON.stringify(profile0));
   copyFileSync(join(fixtures, 'examples/ptp4l.0.config'), join(dir, 'cfg/ptp4l.0.config'));
+  // synce4l as linuxptp-daemon writes its config: a [<device>] section, then the device's ports.
+  writeFileSync(
+    join(dir, 'cfg/synce4l.0.config'),
+    '#profile: profile0\n[global]\nlogging_level 7\n[<synce1>]\nnetwork_option 2\n[ens7f0]\ntx_heartbeat_msec 1000\n[ens7f1]\n',
+  );
   await a.start();
   await b.start();
   await startDaemon();
@@ -236,27 +241,72 @@ describe('events API (O-RAN v2 as cloud-event-proxy serves it)', () => {
     // Each initial notification has its own id.
     expect(new Set(a.bodies().map((x) => (x as { id: string }).id)).size).toBe(7);
 
-    expect((await subscribe(allResources[0]!, a.url())).status).toBe(409);
+    const dup = await subscribe(allResources[0]!, a.url());
+    expect(dup.status).toBe(409);
+    expect(await dup.text()).toBe(''); // error replies carry no body
     expect((await subscribe('/cluster/node/node1/sync/nothing', a.url())).status).toBe(404);
     const bad = await fetch(`${api()}/subscriptions`, { method: 'POST', body: '{not json' });
     expect(bad.status).toBe(400);
     expect(await bad.text()).toBe('');
+    const post = (body: string) => fetch(`${api()}/subscriptions`, { method: 'POST', body });
+    expect((await post('null')).status).toBe(400);
+    expect((await post(JSON.stringify({ EndpointUri: b.url() }))).status).toBe(400);
+    expect((await post(JSON.stringify({ ResourceAddress: '', EndpointUri: b.url() }))).status).toBe(400);
+    expect((await post(JSON.stringify({ ResourceAddress: `${node}${allResources[0]}` }))).status).toBe(400);
     expect((await subscribe(allResources[0]!, '')).status).toBe(400);
     expect((await subscribe(allResources[0]!, 'file:///etc/passwd')).status).toBe(400);
-    // The initial notification must be answered 204: a 500 or a refused connection fails the subscribe (400).
+    // The initial notification must be answered 204: a 500, even a 200, or a refused connection fails the
+    // subscribe (400), and nothing is stored.
     b.mode = { kind: 'status', status: 500 };
+    expect((await subscribe(allResources[0]!, b.url())).status).toBe(400);
+    b.mode = { kind: 'status', status: 200 };
     expect((await subscribe(allResources[0]!, b.url())).status).toBe(400);
     // One that accepts and never answers: 400 after the 2 s timeout, nothing hangs.
     b.mode = { kind: 'never' };
     expect((await subscribe(allResources[0]!, b.url())).status).toBe(400);
     b.mode = { kind: '204' };
     expect((await subscribe(allResources[0]!, 'http://127.0.0.1:1/gone')).status).toBe(400);
+    // Other keys are ignored; a SubscriptionId / UriLocation in the body is overwritten.
+    const extra = await post(
+      JSON.stringify({
+        ResourceAddress: `${node}${allResources[0]}`,
+        EndpointUri: b.url('/extra'),
+        SubscriptionId: 'mine',
+        UriLocation: 'http://elsewhere/',
+        Other: 1,
+      }),
+    );
+    expect(extra.status).toBe(201);
+    expect(extra.headers.get('content-type')).toBe('application/json');
+    const extraText = await extra.text();
+    const extraBody = JSON.parse(extraText) as Record<string, string>;
+    expect(Object.keys(extraBody)).toEqual(['ResourceAddress', 'EndpointUri', 'SubscriptionId', 'UriLocation']);
+    expect(extraBody.SubscriptionId).toMatch(uuid);
+    expect(extraBody.UriLocation).toMatch(
+      new RegExp(`^http://localhost:\\d+/api/ocloudNotifications/v2/subscriptions/${extraBody.SubscriptionId}$`),
+    );
+    // GET subscriptions/{id}: the same compact object as the 201.
+    const byId = await fetch(`${api()}/subscriptions/${extraBody.SubscriptionId}`);
+    expect(byId.status).toBe(200);
+    expect(await byId.text()).toBe(extraText);
+    // A wrong method on a known path is 405; DELETE of the id 204 with no body, then 404.
+    expect((await fetch(`${api()}/subscriptions/${extraBody.SubscriptionId}`, { method: 'PUT' })).status).toBe(405);
+    const del = await fetch(`${api()}/subscriptions/${extraBody.SubscriptionId}`, { method: 'DELETE' });
+    expect(del.status).toBe(204);
+    expect(await del.text()).toBe('');
+    expect((await fetch(`${api()}/subscriptions/${extraBody.SubscriptionId}`)).status).toBe(404);
+    expect((await fetch(`${api()}/subscriptions/${extraBody.SubscriptionId}`, { method: 'DELETE' })).status).toBe(404);
+    expect(stderr).toMatch(/"msg":"subscription created"/);
+    expect(stderr).toMatch(/"msg":"subscription deleted"/);
+    expect(stderr).toMatch(/"msg":"subscription refused: initial notification not answered 204"/);
     // A second consumer on lock-state only.
     expect((await subscribe(allResources[0]!, b.url())).status).toBe(201);
     const big = await fetch(`${api()}/subscriptions`, { method: 'POST', body: 'x'.repeat(70_000) });
     expect(big.status).toBe(413);
 
-    const listText = await (await fetch(`${api()}/subscriptions`)).text();
+    const listRes = await fetch(`${api()}/subscriptions`);
+    expect(listRes.headers.get('content-type')).toBe('application/json');
+    const listText = await listRes.text();
     // Go's json.MarshalIndent(…, "", " "): one space per level.
     expect(listText.startsWith('[\n {\n  "ResourceAddress": "/cluster/node/node1/')).toBe(true);
     const list = JSON.parse(listText) as Array<{ SubscriptionId: string }>;
@@ -272,11 +322,28 @@ describe('events API (O-RAN v2 as cloud-event-proxy serves it)', () => {
     expect((await fetch(`${api()}/sync/ptp-status/lock-state/CurrentState`)).status).toBe(404);
     expect((await fetch(`${api()}${node}/sync/ptp-status/lock-state//CurrentState`)).status).toBe(404);
     expect((await fetch(`${api()}/cluster/node/other/sync/ptp-status/lock-state/CurrentState`)).status).toBe(404);
+    const unknown = await fetch(`${api()}${node}/sync/nothing/CurrentState`);
+    expect(unknown.status).toBe(404);
+    expect(await unknown.text()).toBe('');
+    expect((await fetch(`${api()}${node}/sync/ptp-status/lock-state/CurrentState`, { method: 'POST' })).status).toBe(
+      405,
+    );
   });
 
   it('clock changes through the socket become events, in order, with exact bodies; same id for every recipient', async () => {
     const start = a.received.length;
     const startB = b.received.length;
+    // Another node's address is accepted (201, an initial notification with this node's data) but gets no events.
+    const other = await new EventConsumer().start();
+    const otherAddress = '/cluster/node/other/sync/ptp-status/lock-state';
+    const otherSub = await subscribe(otherAddress, other.url());
+    expect(otherSub.status).toBe(201);
+    expect(other.bodies().map(normalized)).toEqual([
+      ev(...LS, [
+        [`${node}/ptp-not-set`, 'notification', 'FREERUN'],
+        [`${node}/ptp-not-set`, 'metric', '0'],
+      ]),
+    ]);
     const steps: Array<[string, unknown[]]> = [
       [
         'ptp4l[2.0]: [ptp4l.0.config] master offset -5 s2 freq -1 path delay 89',
@@ -303,6 +370,8 @@ describe('events API (O-RAN v2 as cloud-event-proxy serves it)', () => {
         'ptp4l[8.0]: [ptp4l.0.config] port 1 (ens5f1): SLAVE to FAULTY on FAULT_DETECTED (FT_UNSPECIFIED)',
         [lock('HOLDOVER', '1'), sync('HOLDOVER')],
       ],
+      // HOLDOVER once: the same port loss again sends nothing.
+      ['ptp4l[8.5]: [ptp4l.0.config] port 1 (ens5f1): SLAVE to FAULTY on FAULT_DETECTED (FT_UNSPECIFIED)', []],
     ];
     let expected: unknown[] = [];
     for (const [l, out] of steps) {
@@ -341,6 +410,19 @@ describe('events API (O-RAN v2 as cloud-event-proxy serves it)', () => {
     ).toEqual(lockIds);
     // Ids are fresh per event.
     expect(new Set(got.map((x) => (x as { id: string }).id)).size).toBe(got.length);
+    // Byte for byte: CEP's key order, compact JSON.
+    a.received.slice(start).forEach((r, i) => {
+      const { id, time } = JSON.parse(r.body) as { id: string; time: string };
+      expect(r.body).toBe(JSON.stringify({ ...(expected[i] as object), id, time }));
+    });
+    // The other node's subscriber got its initial notification only; its CurrentState is this node's data (CEP).
+    expect(other.received).toHaveLength(1);
+    const otherCs = await fetch(`${api()}${otherAddress}/CurrentState`);
+    expect(otherCs.status).toBe(200);
+    expect(normalized(await otherCs.json())).toEqual(lock('FREERUN', '1'));
+    const otherId = ((await otherSub.json()) as { SubscriptionId: string }).SubscriptionId;
+    expect((await fetch(`${api()}/subscriptions/${otherId}`, { method: 'DELETE' })).status).toBe(204);
+    await other.close();
     process.stdout.write(
       `events received by a consumer (raw):\n${a.received
         .slice(start)
@@ -355,6 +437,36 @@ describe('events API (O-RAN v2 as cloud-event-proxy serves it)', () => {
       new RegExp(`syncvisor_events_deliveries_total\\{consumer="${a.url()}",result="delivered"\\} ${expected.length}`),
     );
     expect(text).toContain(`syncvisor_events_queue_depth{consumer="${a.url()}"} 0`);
+  });
+
+  it('with data: the initial notification is what CurrentState says, event-not-found for a resource without data', async () => {
+    // lock-state has data: the initial notification carries it, as CurrentState does.
+    const nf = b.url('/initial');
+    const before = b.received.length;
+    const subs: string[] = [];
+    for (const r of [allResources[0]!, '/sync/synce-status/lock-state', '/sync/synce-status/clock-quality']) {
+      const res = await subscribe(r, nf);
+      expect(res.status).toBe(201);
+      subs.push(((await res.json()) as { SubscriptionId: string }).SubscriptionId);
+    }
+    const notFound = `${node}/event-not-found`;
+    expect(b.bodies('/initial').map(normalized)).toEqual([
+      lock('FREERUN', '1'),
+      ev('/sync/synce-status/lock-state', 'event.sync.synce-status.synce-state-change', [
+        [notFound, 'notification', 'FREERUN'],
+      ]),
+      ev('/sync/synce-status/clock-quality', 'event.sync.synce-status.synce-clock-quality-change', [
+        [notFound, 'metric', '0'],
+      ]),
+    ]);
+    expect(b.received.length - before).toBe(3);
+    const cs = await fetch(`${api()}${node}/sync/ptp-status/lock-state/CurrentState`);
+    expect(normalized(await cs.json())).toEqual(lock('FREERUN', '1'));
+    // Subscribed, data exists, none for this resource: 404 with no body.
+    const synce = await fetch(`${api()}${node}/sync/synce-status/lock-state/CurrentState`);
+    expect(synce.status).toBe(404);
+    expect(await synce.text()).toBe('');
+    for (const id of subs) expect((await fetch(`${api()}/subscriptions/${id}`, { method: 'DELETE' })).status).toBe(204);
   });
 
   it('a gnss receiver state from the socket becomes a gnss-sync-status event', async () => {
@@ -376,6 +488,95 @@ describe('events API (O-RAN v2 as cloud-event-proxy serves it)', () => {
     ]);
   });
 
+  it('synce4l EEC states and quality levels from the socket become synce lock-state / clock-quality events', async () => {
+    const start = a.received.length;
+    const SL = ['/sync/synce-status/lock-state', 'event.sync.synce-status.synce-state-change'] as const;
+    const SQ = ['/sync/synce-status/clock-quality', 'event.sync.synce-status.synce-clock-quality-change'] as const;
+    // CEP's shapes: the EEC state at …/<device>/<port>, a string tagged metric/decimal64.3; the quality levels at
+    // …/Ql and …/extQl (255 without ext_ql), hex bytes of the line as decimal strings.
+    const eec = (port: string, state: string) => ev(...SL, [[`synce1/${port}`, 'metric', state]]);
+    const ql = (port: string, q: string, ext: string) =>
+      ev(...SQ, [
+        [`synce1/${port}/Ql`, 'metric', q],
+        [`synce1/${port}/extQl`, 'metric', ext],
+      ]);
+    const steps: Array<[string, unknown[]]> = [
+      [
+        'synce4l[1722456110]: [synce4l.0.config] ens7f0 device synce1 eec_state EEC_HOLDOVER network_option 2 s1',
+        [eec('ens7f0', 'HOLDOVER')],
+      ],
+      ['synce4l[1722456111]: [synce4l.0.config] ens7f0 device synce1 eec_state EEC_HOLDOVER network_option 2 s1', []],
+      [
+        'synce4l[1722456112]: [synce4l.0.config] ens7f0 device synce1 eec_state EEC_LOCKED network_option 2 s2',
+        [eec('ens7f0', 'LOCKED')],
+      ],
+      [
+        'synce4l[1722458091]: [synce4l.0.config] ens7f0 clock_quality PRTC device synce1 ext_ql 0x20 network_option 2 ql 0x1 s2',
+        [ql('ens7f0', '1', '32')],
+      ],
+      [
+        'synce4l[1722458092]: [synce4l.0.config] ens7f0 clock_quality PRTC device synce1 ext_ql 0x20 network_option 2 ql 0x1 s2',
+        [],
+      ],
+      [
+        'synce4l[1722458093]: [synce4l.0.config] ens7f1 clock_quality PRC device synce1 network_option 2 ql 0x2 s2',
+        [ql('ens7f1', '2', '255')],
+      ],
+      // A port's first EEC state FREERUN is announced (unknown → FREERUN).
+      [
+        'synce4l[1722458094]: [synce4l.0.config] ens7f1 device synce1 eec_state EEC_FREERUN network_option 2 s0',
+        [eec('ens7f1', 'FREERUN')],
+      ],
+      // A device this configuration does not have: dropped, no event.
+      ['synce4l[1722458095]: [synce4l.0.config] ens7f0 device other eec_state EEC_FREERUN network_option 2 s0', []],
+    ];
+    let expected: unknown[] = [];
+    for (const [l, out] of steps) {
+      line(l);
+      expected = expected.concat(out);
+      if (out.length === 0) await new Promise((r) => setTimeout(r, 300)); // nothing may arrive
+      await until(
+        `events after ${l}`,
+        () => a.received.length - start,
+        (n) => n >= expected.length,
+      );
+      expect(a.bodies().slice(start).map(normalized)).toEqual(expected);
+    }
+    // SyncE states are not part of the overall sync-state (CEP: main clocks and CLOCK_REALTIME only).
+    expect(
+      a
+        .bodies()
+        .slice(start)
+        .filter((x) => (x as { source: string }).source === SS[0]),
+    ).toEqual([]);
+    const cs = async (r: string) => {
+      const res = await fetch(`${api()}${node}${r}/CurrentState`);
+      return { status: res.status, body: res.status === 200 ? normalized(await res.json()) : undefined };
+    };
+    // CurrentState: the EEC state per port tagged notification/enumeration, quality as Ql / ExtQL (CEP's spelling).
+    expect(await cs(SL[0])).toEqual({
+      status: 200,
+      body: ev(...SL, [
+        ['synce1/ens7f0', 'notification', 'LOCKED'],
+        ['synce1/ens7f1', 'notification', 'FREERUN'],
+      ]),
+    });
+    expect(await cs(SQ[0])).toEqual({
+      status: 200,
+      body: ev(...SQ, [
+        ['synce1/ens7f0/Ql', 'metric', '1'],
+        ['synce1/ens7f0/ExtQL', 'metric', '32'],
+        ['synce1/ens7f1/Ql', 'metric', '2'],
+        ['synce1/ens7f1/ExtQL', 'metric', '255'],
+      ]),
+    });
+    const text = await metrics();
+    expect(text).toContain('syncvisor_events_published_total{type="event.sync.synce-status.synce-state-change"} 3');
+    expect(text).toContain(
+      'syncvisor_events_published_total{type="event.sync.synce-status.synce-clock-quality-change"} 2',
+    );
+  });
+
   it('CurrentState after the changes, from the live statecharts', async () => {
     const cs = async (r: string) => {
       const res = await fetch(`${api()}${node}${r}/CurrentState`);
@@ -395,10 +596,18 @@ describe('events API (O-RAN v2 as cloud-event-proxy serves it)', () => {
       ]),
     });
     expect((await cs('/sync/gnss-status/gnss-sync-status')).status).toBe(200);
-    expect((await cs('/sync/synce-status/lock-state')).status).toBe(404);
-    // Without the leading slash too (CEP accepts both).
-    const res = await fetch(`${api()}/cluster/node/node1/sync/ptp-status/lock-state/CurrentState`);
+    // With the address's leading slash after the base path too (CEP accepts both).
+    const res = await fetch(`${api()}//cluster/node/node1/sync/ptp-status/lock-state/CurrentState`);
     expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/json');
+    // A fresh id and time on every CurrentState.
+    const one = (await res.json()) as { id: string; time: string };
+    const two = (await (await fetch(`${api()}${node}/sync/ptp-status/lock-state/CurrentState`)).json()) as {
+      id: string;
+      time: string;
+    };
+    expect(two.id).not.toBe(one.id);
+    expect(two.time > one.time).toBe(true);
   });
 
   it('syncvisor ctl subscriptions lists them', () => {
@@ -512,6 +721,14 @@ describe('events API (O-RAN v2 as cloud-event-proxy serves it)', () => {
 
   it('a daemon restart keeps subscriptions (no initial notification again) and the last sync-state', async () => {
     const subsBefore = await (await fetch(`${api()}/subscriptions`)).json();
+    const publishersText = async () => (await fetch(`${api()}/publishers`)).text();
+    const pubsBefore = await publishersText();
+    // Indented as Go's MarshalIndent; UriLocation http://localhost:<port>/…/publishers/<id>.
+    expect(pubsBefore.startsWith('[\n {\n  "ResourceAddress": ')).toBe(true);
+    for (const p of JSON.parse(pubsBefore) as Array<{ SubscriptionId: string; UriLocation: string }>)
+      expect(p.UriLocation).toMatch(
+        new RegExp(`^http://localhost:\\d+/api/ocloudNotifications/v2/publishers/${p.SubscriptionId}$`),
+      );
     // Leave the clock LOCKED: the last overall sync-state sent is LOCKED.
     line('ptp4l[30.0]: [ptp4l.0.config] master offset -2 s2 freq -1 path delay 89');
     await new Promise((r) => setTimeout(r, 300));
@@ -521,6 +738,9 @@ describe('events API (O-RAN v2 as cloud-event-proxy serves it)', () => {
     const start = a.received.length;
     await startDaemon();
     expect(await (await fetch(`${api()}/subscriptions`)).json()).toEqual(subsBefore);
+    // Publisher ids are stable across restarts (the port in UriLocation is the new listener's).
+    const ids = (t: string) => (JSON.parse(t) as Array<{ SubscriptionId: string }>).map((p) => p.SubscriptionId);
+    expect(ids(await publishersText())).toEqual(ids(pubsBefore));
     await new Promise((r) => setTimeout(r, 300));
     expect(a.received.length).toBe(start);
     line('ptp4l[31.0]: [ptp4l.0.config] master offset -4 s2 freq -1 path delay 89');
@@ -563,8 +783,20 @@ describe('events API (O-RAN v2 as cloud-event-proxy serves it)', () => {
   });
 
   it('DELETE subscriptions removes everything', async () => {
-    expect((await fetch(`${api()}/subscriptions`, { method: 'DELETE' })).status).toBe(204);
+    const res = await fetch(`${api()}/subscriptions`, { method: 'DELETE' });
+    expect(res.status).toBe(204);
+    expect(await res.text()).toBe('');
     expect(await (await fetch(`${api()}/subscriptions`)).text()).toBe('null');
+    // The store follows: no subscription left on disk; CurrentState needs a subscription again.
+    await until(
+      'store written',
+      () =>
+        (JSON.parse(readFileSync(join(dir, 'store/subscriptions.json'), 'utf8')) as { subscriptions: unknown[] })
+          .subscriptions.length,
+      (n) => n === 0,
+    );
+    expect((await fetch(`${api()}${node}/sync/ptp-status/lock-state/CurrentState`)).status).toBe(404);
+    expect(await metrics()).toContain('syncvisor_events_subscriptions 0');
     expect((await fetch(`${api()}/subscriptions/x`, { method: 'DELETE' })).status).toBe(404);
   });
 });

@@ -25,8 +25,11 @@ export type EventsInput =
   | { type: 'clockClass'; key: string; iface: string; value: number }
   /** A GNSS receiver state (SYNCHRONIZED, ACQUIRING-SYNC, FAILURE-NOFIX, …), sent on change. */
   | { type: 'gnss'; key: string; iface: string; state: string; offset: number; gpsFix: number }
-  /** SyncE: an EEC state (lock-state) and/or a quality level (clock-quality) of one port, each sent on change. */
-  | { type: 'synce'; device: string; iface: string; state?: string; ql?: number; extQl?: number }
+  /**
+   * SyncE: an EEC state (lock-state) and/or a quality level (clock-quality) of one port of a synce4l device, each
+   * sent on change. `iface` absent = a state of the device itself (published at `…/<device>`; no quality level).
+   */
+  | { type: 'synce'; device: string; iface?: string; state?: string; ql?: number; extQl?: number }
   /** A new ptp generation was loaded: its clocks start over (the last overall sync-state is kept). */
   | { type: 'reset' };
 
@@ -53,7 +56,8 @@ interface Gnss {
 
 interface SynceTarget {
   device: string;
-  iface: string;
+  /** undefined: the device itself. */
+  iface: string | undefined;
   state: string | undefined;
   ql: number | undefined;
   extQl: number | undefined;
@@ -154,7 +158,7 @@ export class PtpEventModel {
   }
 
   private applySynce(input: Extract<EventsInput, { type: 'synce' }>): Publication[] {
-    const k = `${input.device}/${input.iface}`;
+    const k = input.iface === undefined ? input.device : `${input.device}/${input.iface}`;
     const last = this.synce.get(k);
     const next: SynceTarget = {
       device: input.device,
@@ -171,8 +175,8 @@ export class PtpEventModel {
       out.push({ resource: 'synce-lock-state', values: [metricValue(a, input.state)] });
     }
     if (
-      (input.ql !== undefined && input.ql !== last?.ql) ||
-      (input.extQl !== undefined && input.extQl !== last?.extQl)
+      input.iface !== undefined &&
+      ((input.ql !== undefined && input.ql !== last?.ql) || (input.extQl !== undefined && input.extQl !== last?.extQl))
     ) {
       out.push({
         resource: 'synce-clock-quality',
@@ -232,14 +236,16 @@ export class PtpEventModel {
         for (const g of this.gnss.values()) values.push(...this.gnssValues(g));
         break;
       case 'synce-lock-state':
+        // CurrentState tags the EEC state as a notification/enumeration (pushed events: metric), as CEP does.
         for (const s of this.synce.values()) {
-          if (s.state !== undefined) values.push(enumValue(this.addr(`${s.device}/${s.iface}`), s.state));
+          if (s.state !== undefined) values.push(enumValue(this.addr(synceKey(s)), s.state));
         }
         break;
       case 'synce-clock-quality':
+        // Every known port, as CEP: a port known only from its EEC state reads Ql 0, ExtQL 255.
         for (const s of this.synce.values()) {
-          if (s.ql === undefined && s.extQl === undefined) continue;
-          const a = this.addr(`${s.device}/${s.iface}`);
+          if (s.iface === undefined) continue;
+          const a = this.addr(synceKey(s));
           values.push(metricValue(`${a}/Ql`, s.ql ?? 0), metricValue(`${a}/ExtQL`, s.extQl ?? 255));
         }
         break;
@@ -248,6 +254,9 @@ export class PtpEventModel {
     return { kind: 'values', values };
   }
 }
+
+const synceKey = (s: { device: string; iface: string | undefined }): string =>
+  s.iface === undefined ? s.device : `${s.device}/${s.iface}`;
 
 /** CEP's FREERUN/"0" placeholder in the shape of the resource's values. */
 function placeholder(address: string, resource: ResourceId): EventValue[] {

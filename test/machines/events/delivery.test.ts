@@ -96,4 +96,32 @@ describe('delivery machine', () => {
     expect(d.counts.failed).toBe(3);
     d.parent.stop();
   });
+
+  it('only consecutive failures count: a 204 or any other answer in between starts the count again', async () => {
+    const c = await new EventConsumer().start();
+    consumers.push(c);
+    const d = run({ endpoint: c.url(), failAfter: 3 });
+    const fail = async (n: number) => {
+      c.mode = { kind: 'never' }; // each POST times out (300 ms here): one connection failure each
+      const before = d.counts.failed;
+      for (let i = 0; i < n; i++) d.send(`f${i}`);
+      await until(() => d.counts.failed === before + n);
+    };
+    await fail(2);
+    c.mode = { kind: 'status', status: 500 };
+    d.send('r');
+    await until(() => d.counts.rejected === 1);
+    await fail(2);
+    c.mode = { kind: '204' };
+    d.send('ok');
+    await until(() => d.counts.delivered === 1);
+    await fail(2);
+    // 6 failures, never 3 in a row: still there.
+    expect(d.removed).toEqual([]);
+    expect(d.child()?.getSnapshot().status).toBe('active');
+    await fail(1);
+    await until(() => d.removed.length === 1);
+    expect(d.removed[0]).toEqual({ type: 'delivery.removed', clientId: 'c1', failures: 3 });
+    d.parent.stop();
+  });
 });

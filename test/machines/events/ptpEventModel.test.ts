@@ -133,4 +133,42 @@ describe('PtpEventModel', () => {
       'ExtQL',
     ]);
   });
+
+  it('synce: each EEC state and quality pair once per change; a device-level state at …/<device>', () => {
+    const m = new PtpEventModel('n1');
+    expect(m.apply({ type: 'synce', device: 'synce1', iface: 'ens7f0', state: 'HOLDOVER' })).toHaveLength(1);
+    expect(m.apply({ type: 'synce', device: 'synce1', iface: 'ens7f0', state: 'HOLDOVER' })).toEqual([]);
+    const q = m.apply({ type: 'synce', device: 'synce1', iface: 'ens7f1', ql: 1, extQl: 32 });
+    expect(q.map((p) => [p.resource, p.values.map((v) => v.value)])).toEqual([['synce-clock-quality', ['1', '32']]]);
+    expect(m.apply({ type: 'synce', device: 'synce1', iface: 'ens7f1', ql: 1, extQl: 32 })).toEqual([]);
+    expect(m.apply({ type: 'synce', device: 'synce1', iface: 'ens7f1', ql: 1, extQl: 33 })).toHaveLength(1);
+    // The plug-in point for a device-level state: no iface → the device's own address, never a quality event.
+    const d = m.apply({ type: 'synce', device: 'synce1', state: 'LOCKED', ql: 4 });
+    expect(d.map((p) => [p.resource, p.values])).toEqual([
+      [
+        'synce-lock-state',
+        [
+          {
+            ResourceAddress: '/cluster/node/n1/synce1',
+            data_type: 'metric',
+            value_type: 'decimal64.3',
+            value: 'LOCKED',
+          },
+        ],
+      ],
+    ]);
+    // CurrentState: states as notification/enumeration; quality for every port, Ql 0 / ExtQL 255 when unknown (CEP).
+    expect(m.current('synce-lock-state').values.map((v) => [v.ResourceAddress, v.data_type, v.value])).toEqual([
+      ['/cluster/node/n1/synce1/ens7f0', 'notification', 'HOLDOVER'],
+      ['/cluster/node/n1/synce1', 'notification', 'LOCKED'],
+    ]);
+    expect(m.current('synce-clock-quality').values.map((v) => [v.ResourceAddress, v.value])).toEqual([
+      ['/cluster/node/n1/synce1/ens7f0/Ql', '0'],
+      ['/cluster/node/n1/synce1/ens7f0/ExtQL', '255'],
+      ['/cluster/node/n1/synce1/ens7f1/Ql', '1'],
+      ['/cluster/node/n1/synce1/ens7f1/ExtQL', '33'],
+    ]);
+    // SyncE never moves the overall sync-state.
+    expect(m.overallSyncState()).toBeNull();
+  });
 });
