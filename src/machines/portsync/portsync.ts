@@ -290,7 +290,7 @@ export const portsyncMachine = setup({
     drainTimeout: ({ context }) => context.drainTimeoutMs + 500,
     missingPortsReport: ({ context }) => (context.missingReports === 0 ? 5_000 : 60_000),
     /** Re-check of the pending links' APPL_DB entries: 100 ms, doubling to 1 s while they stay pending. */
-    appDbRecheck: ({ context }) => Math.min(1_000, 100 * 2 ** Math.min(context.appDbChecks, 4)),
+    appDbRecheck: ({ context }) => Math.min(1_000, 100 * 2 ** Math.max(0, Math.min(context.appDbChecks - 1, 4))),
     /** How long the netlink source may take to answer netlink.retireOldNetdevs. */
     retireTimeout: 2_000,
   },
