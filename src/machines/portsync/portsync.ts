@@ -291,6 +291,8 @@ export const portsyncMachine = setup({
     missingPortsReport: ({ context }) => (context.missingReports === 0 ? 5_000 : 60_000),
     /** Re-check of the pending links' APPL_DB entries: 100 ms, doubling to 1 s while they stay pending. */
     appDbRecheck: ({ context }) => Math.min(1_000, 100 * 2 ** Math.max(0, Math.min(context.appDbChecks - 1, 4))),
+    /** Upper bound of one APPL_DB check (redisTables answers or fails a request within ~5 s). */
+    appDbCheckTimeout: 10_000,
     /** How long the netlink source may take to answer netlink.retireOldNetdevs. */
     retireTimeout: 2_000,
   },
@@ -780,6 +782,8 @@ export const portsyncMachine = setup({
                 'redis.appDbPorts': { target: 'rechecking', actions: 'publishConsumedLinks' },
                 'redis.appDbPortsFailed': { target: 'rechecking', actions: 'countAppDbCheck' },
               },
+              // An answer that never comes (a lost reply) must not stop the watch.
+              after: { appDbCheckTimeout: { target: 'rechecking', actions: 'countAppDbCheck' } },
             },
             rechecking: {
               always: { guard: not('hasPendingLinks'), target: 'idle' },
