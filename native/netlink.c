@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <node_api.h>
@@ -377,6 +378,48 @@ static napi_value js_dump(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// ---- set a link admin down ----------------------------------------------------------------------------------------
+
+// RTM_NEWLINK (setlink) for ifindex with IFF_UP cleared (ifi_change = IFF_UP, ifi_flags = 0), NLM_F_ACK: what
+// `ip link set DEV down` sends. The kernel's ACK (NLMSG_ERROR with this seq, error 0 or -errno) arrives as a reply.
+static napi_value js_set_link_down(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  nl_handle *h;
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&h));
+  if (h->closed) {
+    napi_throw_error(env, "ERR_CLOSED", "netlink socket is closed");
+    return NULL;
+  }
+  uint32_t ifindex = 0, seq = 0;
+  if (argc < 2 || napi_get_value_uint32(env, argv[0], &ifindex) != napi_ok ||
+      napi_get_value_uint32(env, argv[1], &seq) != napi_ok || ifindex == 0 || ifindex > INT32_MAX) {
+    napi_throw_type_error(env, NULL, "setLinkDown(ifindex, seq): ifindex 1..2^31-1 and seq must be uint32");
+    return NULL;
+  }
+  struct {
+    struct nlmsghdr nh;
+    struct ifinfomsg ifi;
+  } req;
+  memset(&req, 0, sizeof req);
+  req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
+  req.nh.nlmsg_type = RTM_NEWLINK;
+  req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+  req.nh.nlmsg_seq = seq;
+  req.nh.nlmsg_pid = h->portid;
+  req.ifi.ifi_family = AF_UNSPEC;
+  req.ifi.ifi_index = (int)ifindex;
+  req.ifi.ifi_flags = 0;
+  req.ifi.ifi_change = IFF_UP;
+  struct sockaddr_nl to = {.nl_family = AF_NETLINK};
+  ssize_t r;
+  do {
+    r = sendto(h->fd, &req, req.nh.nlmsg_len, 0, (struct sockaddr *)&to, sizeof to);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) return throw_errno(env, "netlink setlink request", errno);
+  return NULL;
+}
+
 // ---- open ----------------------------------------------------------------------------------------------------------
 
 static bool get_named_int(napi_env env, napi_value obj, const char *name, int64_t *out) {
@@ -545,6 +588,8 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   napi_value v;
   NAPI_CALL(env, napi_create_function(env, "dump", NAPI_AUTO_LENGTH, js_dump, h, &fn));
   NAPI_CALL(env, napi_set_named_property(env, self, "dump", fn));
+  NAPI_CALL(env, napi_create_function(env, "setLinkDown", NAPI_AUTO_LENGTH, js_set_link_down, h, &fn));
+  NAPI_CALL(env, napi_set_named_property(env, self, "setLinkDown", fn));
   NAPI_CALL(env, napi_create_function(env, "close", NAPI_AUTO_LENGTH, js_close, h, &fn));
   NAPI_CALL(env, napi_set_named_property(env, self, "close", fn));
   NAPI_CALL(env, napi_create_int32(env, eff, &v));

@@ -210,6 +210,12 @@ export const configSchema = z
           .describe(
             'warmRestart.authority stateFile only: a warm start also requires STATE_DB WARM_RESTART_ENABLE_TABLE|swss or |system enable=true.',
           ),
+        linkRules: z
+          .enum(['auto', 'on', 'off'])
+          .default('auto')
+          .describe(
+            "portsyncd's link rules: STATE_DB PORT_TABLE|<port> is written (and the port counts toward PortInitDone) only once orchagent has consumed APPL_DB PORT_TABLE:<port>, and a cold start sets the Ethernet* netdevs that exist already admin down and ignores them for the life of the process (not with DEVICE_METADATA|localhost switch_type=dpu). auto: on iff CONFIG_DB has DEVICE_METADATA|localhost (every SONiC device has it); off: hosts without orchagent.",
+          ),
       })
       .strict()
       .prefault({}),

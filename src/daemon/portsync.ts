@@ -82,10 +82,18 @@ export function providedPortsyncMachine(deps: PortsyncDeps) {
       reportMissingPorts: (_, params) => {
         missing.reset();
         for (const port of params.names) missing.set({ port: printableText(port) }, 1);
-        if (params.names.length > 0) {
+        const awaiting = new Set(params.awaitingAppDb ?? []);
+        const noNetdev = params.names.filter((n) => !awaiting.has(n));
+        if (noNetdev.length > 0) {
           logger.warn(
-            { missing: params.names.slice(0, 64), count: params.names.length },
+            { missing: noNetdev.slice(0, 64), count: noNetdev.length },
             'PortInitDone not sent: configured ports have no netdev yet; not ready',
+          );
+        }
+        if (awaiting.size > 0) {
+          logger.warn(
+            { missing: [...awaiting].slice(0, 64), count: awaiting.size },
+            'PortInitDone not sent: orchagent has not consumed the APPL_DB PORT_TABLE entries of these ports yet; not ready',
           );
         }
       },
@@ -96,6 +104,7 @@ export function providedPortsyncMachine(deps: PortsyncDeps) {
 export function portsyncChildSpecs(deps: PortsyncDeps): ChildSpec[] {
   const input: PortsyncInput = {
     portPattern: deps.config.portsync.portPattern,
+    linkRules: deps.config.sonic.linkRules,
     // Leave the supervisor's shutdown budget some room for the final state and the sources.
     drainTimeoutMs: Math.max(100, Math.floor(deps.config.supervisor.shutdownTimeoutMs * 0.8)),
     warmRestart: {

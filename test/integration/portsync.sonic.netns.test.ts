@@ -1,9 +1,12 @@
 // What orchagent would see: the real daemon in a network namespace, its own redis-server (killed and brought back
 // empty in one scenario), and a ConsumerStateTable-style consumer (SUBSCRIBE, then EVALSHA of a pop script with
-// batch 128) on APPL_DB PORT_TABLE. Scenario by scenario, in order: cold start; a cold `restart swss` with the
-// state file kept; warm with the state file; a configured link deleted and a CONFIG_DB change while down (warm);
-// warm without a state file; Redis restarted empty; 300 ports. Ethernet-BP0 (a chassis port name) is configured
-// throughout.
+// batch 128) on APPL_DB PORT_TABLE. CONFIG_DB has DEVICE_METADATA|localhost, so portsyncd's link rules are on: the
+// netdevs that exist at a cold start are set admin down and ignored (the test then recreates them, as syncd creates
+// the host interfaces), and STATE_DB is written for a port only once the consumer has popped it. Scenario by
+// scenario, in order: cold start; a cold `restart swss` with the state file kept and a consumer that does not pop
+// yet; warm with the state file; a configured link deleted and a CONFIG_DB change while down (warm); warm without a
+// state file; Redis restarted empty; a DPU cold start (netdevs kept); 300 ports. Ethernet-BP0 (a chassis port name)
+// is configured throughout.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +22,13 @@ const pattern = /^(Ethernet|PortChannel)/;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const netnsOk = canUseNetns();
 if (netnsOk !== true) console.warn(`skipping SONiC-consumer integration tests: ${netnsOk}`);
+
+const deviceMetadata = { hwsku: 'Force10-S6000', platform: 'x86_64-kvm_x86_64-r0', mac: '52:54:00:12:34:56' };
+const veths = [
+  ['Ethernet0', 'p0'],
+  ['Ethernet4', 'p4'],
+  ['Ethernet-BP0', 'pbp0'],
+] as const;
 
 const portConfig: Record<string, Record<string, string>> = {
   Ethernet0: { lanes: '1,2,3,4', speed: '100000', alias: 'etp1' },
@@ -56,6 +66,7 @@ describe.skipIf(netnsOk !== true)("portsync speaks SONiC's semantics to a Consum
   const warmTable = () => state.hgetall('WARM_RESTART_TABLE|portsyncd');
   const loadConfig = async (ports: Record<string, Record<string, string>>) => {
     const p = config.pipeline();
+    p.hset('DEVICE_METADATA|localhost', deviceMetadata);
     for (const [name, fields] of Object.entries(ports)) p.hset(`PORT|${name}`, fields);
     await p.exec();
   };
@@ -88,20 +99,37 @@ describe.skipIf(netnsOk !== true)("portsync speaks SONiC's semantics to a Consum
     for (const b of c.batches) expect(b.ops.length).toBeLessThanOrEqual(128);
   };
   const start = () => (daemon = startDaemonIn(ns!, configFile, logPath));
+  const kernelLink = (name: string) => ns!.links().find((l) => l.name === name);
+  const upAll = () => {
+    for (const [a, b] of veths) {
+      ns!.set(a, 'up');
+      ns!.set(b, 'up');
+    }
+  };
+  /** The ports' netdevs are set down by the daemon's cold start (each admin down, still the same ifindex). */
+  const expectRetired = async (ifindexes: Record<string, number>) => {
+    for (const [name, ifindex] of Object.entries(ifindexes)) {
+      await expect.poll(() => kernelLink(name)?.up, { timeout: 15_000, interval: 100 }).toBe(false);
+      expect(kernelLink(name)?.ifindex).toBe(ifindex);
+    }
+  };
+  /** syncd creates the host interfaces anew at a cold start: every port netdev is deleted and made again (new ifindex). */
+  const recreateNetdevs = () => {
+    for (const [a, b] of veths) {
+      ns!.del(a);
+      ns!.addVethPair(a, b);
+    }
+    upAll();
+  };
+  const ifindexes = () => Object.fromEntries(veths.map(([a]) => [a, kernelLink(a)!.ifindex]));
+  const statePortKeys = async () => (await state.keys('PORT_TABLE|*')).sort();
 
   beforeAll(async () => {
     await redis.start();
     connect();
     ns = createNetns('svsn');
-    for (const [a, b] of [
-      ['Ethernet0', 'p0'],
-      ['Ethernet4', 'p4'],
-      ['Ethernet-BP0', 'pbp0'],
-    ] as const) {
-      ns.addVethPair(a, b);
-      ns.set(a, 'up');
-      ns.set(b, 'up');
-    }
+    for (const [a, b] of veths) ns.addVethPair(a, b);
+    upAll();
     writeFileSync(
       configFile,
       JSON.stringify({
@@ -125,16 +153,35 @@ describe.skipIf(netnsOk !== true)("portsync speaks SONiC's semantics to a Consum
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('cold start: the consumer receives every CONFIG_DB port, PortConfigDone, then PortInitDone', async () => {
+  it('cold start: old netdevs set down and ignored; the recreated ones get state=ok; then PortInitDone', async () => {
     await loadConfig(portConfig);
+    const old = ifindexes();
     const c = await newConsumer();
     start();
+    // The consumer pops the ports and PortConfigDone at once; PortInitDone waits for netdevs portsync may use.
+    await expect
+      .poll(() => [...c.lines()].sort(), { timeout: 30_000, interval: 100 })
+      .toEqual([...Object.keys(portConfig), 'PortConfigDone'].map((k) => `SET ${k}`).sort());
+    await expectRetired(old);
+    expect(readFileSync(logPath, 'utf8')).toMatch(/bringing down old interface/);
+    // A message of an old ifindex is ignored although APPL_DB PORT_TABLE:Ethernet0 exists now: set up again, it
+    // still gets no STATE_DB entry.
+    ns!.set('Ethernet0', 'up');
+    await expect.poll(() => metric('syncvisor_netlink_old_netdev_messages_total'), { timeout: 5_000 }).not.toBe('0');
+    await sleep(1_000);
+    expect(await app.exists('PORT_TABLE:Ethernet0')).toBe(1);
+    expect(await statePortKeys()).toEqual([]);
+    expect(c.lines()).not.toContain('SET PortInitDone');
+    expect(readyz()).toBe('503');
+    recreateNetdevs();
+    await expect.poll(() => c.lines().at(-1), { timeout: 15_000, interval: 100 }).toBe('SET PortInitDone');
     await expectColdSet(c, portConfig);
     await expect.poll(readyz, { timeout: 15_000 }).toBe('200');
     expect(await warmTable()).toEqual({ state: 'disabled', restore_count: '0' });
     await expectStateDbIsKernelTruth();
     expect(await state.hgetall('PORT_TABLE|Ethernet-BP0')).toHaveProperty('state', 'ok');
-  }, 60_000);
+    for (const [name, ifindex] of Object.entries(old)) expect(kernelLink(name)!.ifindex).not.toBe(ifindex);
+  }, 90_000);
 
   it('cold `restart swss` with the state file kept: cold at once (no EOIU wait), the same cold set', async () => {
     await killDaemon(daemon); // swss stop; the state file stays
@@ -142,10 +189,32 @@ describe.skipIf(netnsOk !== true)("portsync speaks SONiC's semantics to a Consum
     // swss.sh on a cold start: APPL_DB flushed, STATE_DB PORT_TABLE removed.
     await app.flushdb();
     for (const k of await state.keys('PORT_TABLE|*')) await state.del(k);
-    const c = await newConsumer();
+    // orchagent is not consuming yet.
+    await consumer?.close();
+    const old = ifindexes();
     start();
+    await expectRetired(old);
+    recreateNetdevs();
+    // The netdevs exist, but no consumer popped APPL_DB PORT_TABLE: no STATE_DB entry, no PortInitDone, not ready,
+    // and the ports are named (5 s after the CONFIG_DB read).
+    await expect
+      .poll(() => metric('syncvisor_portsync_missing_ports\\{port="Ethernet0"\\}'), { timeout: 15_000, interval: 200 })
+      .toBe('1');
+    expect(metric('syncvisor_portsync_missing_ports\\{port="Ethernet-BP0"\\}')).toBe('1');
+    const named = readFileSync(logPath, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('orchagent has not consumed'));
+    expect(named.at(-1)).toContain('"missing":["Ethernet-BP0","Ethernet0","Ethernet4"]');
+    expect(await statePortKeys()).toEqual([]);
+    expect(await app.exists('PORT_TABLE:Ethernet0')).toBe(0);
+    expect(await app.exists('_PORT_TABLE:Ethernet0')).toBe(1);
+    expect(readyz()).toBe('503');
+    // The consumer pops: STATE_DB gets state=ok for each port, then PortInitDone.
+    const c = await newConsumer();
+    await expect.poll(() => state.hget('PORT_TABLE|Ethernet0', 'state'), { timeout: 10_000, interval: 50 }).toBe('ok');
     await expectColdSet(c, portConfig);
     await expect.poll(readyz, { timeout: 15_000 }).toBe('200');
+    await expectStateDbIsKernelTruth();
     expect(metric('syncvisor_warm_restart_cold_starts_total')).toBe('1');
     expect(metric('syncvisor_warm_restarts_total')).toBe('0');
     expect(metric('syncvisor_eoiu_timeouts_total')).toBe('0');
@@ -155,9 +224,13 @@ describe.skipIf(netnsOk !== true)("portsync speaks SONiC's semantics to a Consum
   it('warm with the state file: the consumer receives PortInitDone only; restore_count + 1', async () => {
     await state.hset('WARM_RESTART_ENABLE_TABLE|swss', 'enable', 'true');
     await killDaemon(daemon);
+    const before = ifindexes();
     const c = await newConsumer();
     start();
     await expect.poll(() => c.lines(), { timeout: 30_000, interval: 100 }).toEqual(['SET PortInitDone']);
+    // A warm start keeps the netdevs: none set down.
+    expect(ifindexes()).toEqual(before);
+    for (const [a] of veths) expect(kernelLink(a)!.up).toBe(true);
     await expect.poll(readyz, { timeout: 15_000 }).toBe('200');
     await sleep(500);
     expect(c.lines()).toEqual(['SET PortInitDone']);
@@ -224,7 +297,29 @@ describe.skipIf(netnsOk !== true)("portsync speaks SONiC's semantics to a Consum
     await expectStateDbIsKernelTruth();
   }, 60_000);
 
-  it('300 ports: the cold set arrives in batches of at most 128', async () => {
+  it('DPU cold start (switch_type=dpu): the netdevs are kept, not set down, and handled', async () => {
+    await killDaemon(daemon);
+    await state.del('WARM_RESTART_ENABLE_TABLE|swss');
+    await app.flushdb();
+    for (const k of await state.keys('PORT_TABLE|*')) await state.del(k);
+    await config.hset('DEVICE_METADATA|localhost', 'switch_type', 'dpu');
+    const before = ifindexes();
+    const c = await newConsumer();
+    start();
+    await expectColdSet(c, { ...portConfig, Ethernet0: { ...portConfig.Ethernet0!, speed: '40000' } });
+    await expect.poll(readyz, { timeout: 15_000 }).toBe('200');
+    expect(ifindexes()).toEqual(before);
+    for (const [a] of veths) expect(kernelLink(a)!.up).toBe(true);
+    await expectStateDbIsKernelTruth();
+    expect(metric('syncvisor_netlink_old_netdev_messages_total')).toBe('0');
+    expect(
+      readFileSync(logPath, 'utf8')
+        .split('\n')
+        .filter((l) => /bringing down old interface/.test(l)),
+    ).toHaveLength(3 + 3 + 0);
+  }, 60_000);
+
+  it('300 ports (DPU, netdevs kept): the cold set arrives in batches of at most 128', async () => {
     await killDaemon(daemon);
     const many: Record<string, Record<string, string>> = { ...portConfig };
     for (let i = 0; i < 300; i++) {

@@ -16,7 +16,9 @@ import {
 } from '../../io/netlink/decode.js';
 import type {
   NetlinkDumpStartedEvent,
+  NetlinkOldNetdevsRetiredEvent,
   NetlinkRequestDumpEvent,
+  NetlinkRetireOldNetdevsEvent,
   NetlinkSourceEvent,
 } from '../../machines/supervisor/sourceEvents.js';
 
@@ -42,6 +44,7 @@ interface Metrics {
   overflows: Counter;
   dumps: Counter<'reason'>;
   decodeErrors: Counter<'reason'>;
+  oldNetdevMessages: Counter;
 }
 
 function counter<L extends string>(registry: Registry, name: string, help: string, labelNames: L[]): Counter<L> {
@@ -67,6 +70,12 @@ function metricsOn(registry: Registry): Metrics {
       'Netlink frames that could not be decoded, by reason.',
       ['reason'],
     ),
+    oldNetdevMessages: counter(
+      registry,
+      'syncvisor_netlink_old_netdev_messages_total',
+      'Link messages of netdevs that existed at a SONiC cold start (set down then), ignored for the life of the process.',
+      [],
+    ),
   };
 }
 
@@ -86,9 +95,14 @@ export function createNetlinkSource(deps: NetlinkSourceDeps) {
   const retryDelayMs = deps.retryDelayMs ?? 1000;
   const log = deps.logger.child({ actor: 'netlinkSource' });
   let seqBase = 0; // sequence numbers keep increasing across restarts of this logic
+  // The ifindexes of the netdevs retired at a SONiC cold start: ignored for the life of the process (this logic may be
+  // started again by the supervisor; the set stays). undefined until the first netlink.retireOldNetdevs.
+  let retired: ReadonlySet<number> | undefined;
 
-  return fromCallback<NetlinkRequestDumpEvent>(({ sendBack, receive }) => {
-    const emit = (event: NetlinkSourceEvent): void => sendBack(event);
+  return fromCallback<NetlinkRequestDumpEvent | NetlinkRetireOldNetdevsEvent>(({ sendBack, receive }) => {
+    const emit = (event: NetlinkSourceEvent | NetlinkOldNetdevsRetiredEvent): void => sendBack(event);
+    /** seq of a setlink request → the link's name, until the kernel's ACK (bounded by the retired links). */
+    const setDownRequests = new Map<number, string>();
     let current: Dump | null = null;
     let pending: DumpReason | null = null;
     let failures = 0;
@@ -153,6 +167,10 @@ export function createNetlinkSource(deps: NetlinkSourceDeps) {
     };
 
     const linkEvent = (m: LinkMessage, inDump: boolean): void => {
+      if (retired?.has(m.ifindex)) {
+        metrics.oldNetdevMessages.inc();
+        return;
+      }
       emit({
         type: 'netlink.link',
         kind: m.type === 'newlink' ? 'new' : 'del',
@@ -179,6 +197,12 @@ export function createNetlinkSource(deps: NetlinkSourceDeps) {
       }
       const dump = current;
       const seq = m.type === 'error' ? (m.requestSeq ?? m.header.seq) : m.header.seq;
+      if (m.type === 'error' && setDownRequests.has(seq)) {
+        const name = setDownRequests.get(seq);
+        setDownRequests.delete(seq);
+        if (m.error < 0) log.warn({ name, errno: -m.error }, 'failed to bring down old interface');
+        return;
+      }
       if (dump === null || seq !== dump.seq) return; // a reply to a dump we no longer track
       if (m.header.flags & NLM_F_DUMP_INTR) dump.interrupted = true;
       switch (m.type) {
@@ -254,8 +278,32 @@ export function createNetlinkSource(deps: NetlinkSourceDeps) {
     log.info({ rcvbuf: sock.rcvbuf, netns: deps.netns }, 'netlink socket open');
     sendDump('start');
 
+    /** SONiC cold start: the pre-existing links go admin down and their ifindexes are ignored from now on. */
+    const retireOldNetdevs = (links: NetlinkRetireOldNetdevsEvent['links']): void => {
+      if (retired) {
+        log.info({ ifindexes: retired.size }, 'old interfaces were retired earlier in this process; nothing set down');
+        emit({ type: 'netlink.oldNetdevsRetired', ifindexes: [...retired] });
+        return;
+      }
+      retired = new Set(links.map((l) => l.ifindex));
+      for (const { ifindex, name } of links) {
+        log.info({ name, ifindex }, 'bringing down old interface; its messages are ignored from now on');
+        seqBase = (seqBase % 0x7fffffff) + 1;
+        try {
+          if (!sock.setLinkDown) throw new Error('this netlink socket cannot set links down');
+          sock.setLinkDown(ifindex, seqBase);
+          setDownRequests.set(seqBase, name);
+        } catch (error) {
+          // As portsyncd: a failure to bring one down is logged and the start goes on.
+          log.warn({ name, ifindex, err: error }, 'failed to bring down old interface');
+        }
+      }
+      emit({ type: 'netlink.oldNetdevsRetired', ifindexes: [...retired] });
+    };
+
     receive((event) => {
       if (event.type === 'netlink.requestDump') wantDump('request');
+      else if (event.type === 'netlink.retireOldNetdevs') retireOldNetdevs(event.links);
     });
 
     return () => {

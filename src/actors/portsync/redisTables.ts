@@ -147,15 +147,25 @@ export function createRedisTables(deps: RedisTablesDeps) {
         warm.busy = false;
       }
     };
+    /** CONFIG_DB DEVICE_METADATA|localhost: whether it exists and its switch_type (sonic.linkRules, dpu). */
+    const readDeviceMetadata = async (): Promise<{ present: boolean; switchType?: string }> => {
+      const key = `DEVICE_METADATA${databases.configDb.separator}localhost`;
+      const [exists, switchType] = await Promise.all([
+        configConn.client.exists(key),
+        configConn.client.hget(key, 'switch_type'),
+      ]);
+      return switchType === null ? { present: exists === 1 } : { present: exists === 1, switchType };
+    };
     let initialRead: 'no' | 'reading' | 'done' = 'no';
     let retryTimer: NodeJS.Timeout | undefined;
 
     const readInitialState = async (): Promise<void> => {
       initialRead = 'reading';
       try {
-        const [configPorts, statePorts] = await Promise.all([
+        const [configPorts, statePorts, deviceMetadata] = await Promise.all([
           readConfigPorts(configConn.client, databases.configDb.separator),
           state.keys(),
+          readDeviceMetadata(),
         ]);
         if (stopped) return;
         initialRead = 'done';
@@ -163,7 +173,7 @@ export function createRedisTables(deps: RedisTablesDeps) {
           { configPorts: configPorts.size, statePorts: statePorts.length },
           'read CONFIG_DB PORT and STATE_DB',
         );
-        send({ type: 'redis.initialState', configPorts: Object.fromEntries(configPorts), statePorts });
+        send({ type: 'redis.initialState', configPorts: Object.fromEntries(configPorts), statePorts, deviceMetadata });
       } catch (err) {
         // Retried on the next reconnect.
         initialRead = 'no';
@@ -197,8 +207,13 @@ export function createRedisTables(deps: RedisTablesDeps) {
           const configPorts = await readConfigPorts(configConn.client, databases.configDb.separator);
           if (stopped || !up) return;
           if (configPorts.size > 0 || performance.now() >= until) {
-            const statePorts = await state.keys();
-            send({ type: 'redis.initialState', configPorts: Object.fromEntries(configPorts), statePorts });
+            const [statePorts, deviceMetadata] = await Promise.all([state.keys(), readDeviceMetadata()]);
+            send({
+              type: 'redis.initialState',
+              configPorts: Object.fromEntries(configPorts),
+              statePorts,
+              deviceMetadata,
+            });
             return;
           }
           await new Promise((r) => setTimeout(r, 250));
@@ -267,6 +282,28 @@ export function createRedisTables(deps: RedisTablesDeps) {
           ]);
           return { type: 'redis.warmRestartConfig', enabled, hasRestoreCount: restoreCount };
         });
+        return;
+      }
+      if (cmd.type === 'redis.checkAppDbPorts') {
+        // One pipelined EXISTS per name (the names are links the kernel has: bounded by its links).
+        const names = cmd.names;
+        whenUp(
+          () => {
+            const p = appConn.client.pipeline();
+            for (const name of names) p.exists(app.tableKey(name));
+            p.exec().then(
+              (results) => {
+                if (stopped) return;
+                const present = names.filter((_, i) => results?.[i]?.[0] == null && results?.[i]?.[1] === 1);
+                send({ type: 'redis.appDbPorts', present });
+              },
+              (err: unknown) =>
+                !stopped &&
+                send({ type: 'redis.appDbPortsFailed', message: err instanceof Error ? err.message : String(err) }),
+            );
+          },
+          () => send({ type: 'redis.appDbPortsFailed', message: `Redis not available within ${requestWaitMs} ms` }),
+        );
         return;
       }
       if (cmd.type === 'redis.readAppDb') {

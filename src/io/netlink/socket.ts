@@ -18,6 +18,11 @@ export interface NetlinkSocketOptions {
 export interface NetlinkSocket {
   /** Sends RTM_GETLINK with NLM_F_REQUEST|NLM_F_DUMP and this sequence number. Throws when the socket is closed. */
   dump(seq: number): void;
+  /**
+   * Sends RTM_NEWLINK for `ifindex` with IFF_UP cleared and NLM_F_ACK (what `ip link set DEV down` does). The kernel's
+   * answer is an NLMSG_ERROR reply with this `seq` (error 0 = done, else the negative errno). Throws when closed.
+   */
+  setLinkDown?(ifindex: number, seq: number): void;
   /** Stops the receive thread and closes the socket. Idempotent. */
   close(): void;
   /** Effective receive buffer (the kernel reports twice the requested size). */

@@ -39,14 +39,31 @@ export type RedisTablesCommand =
   /** Request: APPL_DB PORT_TABLE as a consumer will see it; answered with redis.appDbContent or redis.requestFailed. */
   | { type: 'redis.readAppDb'; replyTo: RedisRequester }
   /** Request: write these APPL_DB ops and wait until Redis has them; answered with redis.appDbWritten or failed. */
-  | { type: 'redis.reconcileAppDb'; ops: TableOp[]; replyTo: RedisRequester };
+  | { type: 'redis.reconcileAppDb'; ops: TableOp[]; replyTo: RedisRequester }
+  /**
+   * Request of portsync: which of these names have an APPL_DB PORT_TABLE:<name> (the hash orchagent's consumer writes
+   * when it pops the port); answered with redis.appDbPorts or redis.appDbPortsFailed (sendBack).
+   */
+  | { type: 'redis.checkAppDbPorts'; names: string[] };
 
 /** What redisTables reports to portsync (sendBack). */
 export type RedisTablesEvent =
   | { type: 'redis.up' }
   | { type: 'redis.down' }
   /** Read on the first connection (and after redis.emptied): CONFIG_DB PORT entries, the port names STATE_DB holds. */
-  | { type: 'redis.initialState'; configPorts: TableContent; statePorts: string[] }
+  | {
+      type: 'redis.initialState';
+      configPorts: TableContent;
+      statePorts: string[];
+      /**
+       * CONFIG_DB DEVICE_METADATA|localhost: present (every SONiC device has it; sonic.linkRules auto keys on it) and
+       * its switch_type. Absent in events recorded before it existed (read as not present).
+       */
+      deviceMetadata?: { present: boolean; switchType?: string };
+    }
+  /** Answer to redis.checkAppDbPorts: the names whose APPL_DB PORT_TABLE:<name> exists. */
+  | { type: 'redis.appDbPorts'; present: string[] }
+  | { type: 'redis.appDbPortsFailed'; message: string }
   | { type: 'redis.drained'; complete: boolean }
   /** Redis came back without APPL_DB's PORT_TABLE (a server restarted empty); a redis.initialState follows. */
   | { type: 'redis.emptied' };

@@ -27,7 +27,12 @@ import * as table from './portTable.js';
 import type { PortTable } from './portTable.js';
 import { IFF_RUNNING, IFF_UP } from './linkFlags.js';
 import type { RedisTablesCommand, RedisTablesEvent, TableOp } from './events.js';
-import type { ChildReadyEvent, NetlinkSourceEvent } from '../supervisor/sourceEvents.js';
+import type {
+  ChildReadyEvent,
+  NetlinkOldNetdevsRetiredEvent,
+  NetlinkRetireOldNetdevsEvent,
+  NetlinkSourceEvent,
+} from '../supervisor/sourceEvents.js';
 import type {
   PortMap,
   PortRecord,
@@ -49,15 +54,24 @@ export interface PortsyncShutdownEvent {
 
 export type PortsyncEvent =
   | NetlinkSourceEvent
+  | NetlinkOldNetdevsRetiredEvent
   | RedisTablesEvent
   | PortsyncShutdownEvent
   | WarmRestartSyncedEvent
   | WarmRestartDecidedEvent
   | { type: 'xstate.done.actor.warmRestart' };
 
+/**
+ * sonic.linkRules: portsyncd's link rules (STATE_DB only once orchagent consumed APPL_DB PORT_TABLE:<name>; old
+ * netdevs set down and ignored at a cold start). on, off, or auto: on iff CONFIG_DB has DEVICE_METADATA|localhost.
+ */
+export type LinkRules = 'auto' | 'on' | 'off';
+
 export interface PortsyncInput {
   /** portsync.portPattern: names that match are synced. */
   portPattern: string;
+  /** sonic.linkRules (default off here; the daemon's configuration defaults to auto). */
+  linkRules?: LinkRules;
   /** Upper bound of the final flush on shutdown (default 4000 ms). */
   drainTimeoutMs?: number;
   /** warmRestart.timeoutSecs and sonic.checkEnableTable. */
@@ -105,7 +119,25 @@ export interface PortsyncContext {
   warmRestart: WarmRestartInput;
   /** How often the configured ports that never appeared were reported (first after 5 s, then every 60 s). */
   missingReports: number;
+  /** sonic.linkRules as given. */
+  linkRulesMode: LinkRules;
+  /** The link rules in force: undefined while `auto` waits for the CONFIG_DB read. */
+  linkRules: 'on' | 'off' | undefined;
+  /** CONFIG_DB DEVICE_METADATA|localhost switch_type (dpu: old netdevs are kept). */
+  switchType: string | undefined;
+  /**
+   * Links the kernel has whose APPL_DB PORT_TABLE:<name> has not been seen yet (link rules on): no STATE_DB entry,
+   * not counted toward PortInitDone, re-checked until orchagent's consumer has popped them.
+   */
+  pending: PortTable<true>;
+  /** APPL_DB checks since a link last became pending (the re-check backs off: 100 ms doubling to 1 s). */
+  appDbChecks: number;
+  /** String(ifindex) of the netdevs retired at a cold start: their messages are ignored for the life of the process. */
+  oldIfindexes: PortTable<true>;
 }
+
+/** SONiC's front-panel prefix: the netdevs a cold start sets down (portsyncd: INTFS_PREFIX, not PortChannel). */
+const FRONT_PANEL_PREFIX = 'Ethernet';
 
 const patterns = new Map<string, RegExp>();
 function compiled(pattern: string): RegExp {
@@ -159,6 +191,24 @@ export function configCopyOps(configPorts: Record<string, Record<string, string>
   return ops;
 }
 
+/**
+ * Publishes links that were pending: their STATE_DB entries are written and they count toward PortInitDone. Only names
+ * still pending and still known are taken.
+ */
+function publishOps(context: PortsyncContext, names: Iterable<string>) {
+  let { pending, everSeen, configUnseen } = context;
+  const ops: TableOp[] = [];
+  for (const name of names) {
+    const p = table.get(context.ports, name);
+    if (!p || !table.has(pending, name)) continue;
+    pending = table.remove(pending, name);
+    everSeen = table.set(everSeen, name, true);
+    configUnseen = configUnseen && table.remove(configUnseen, name);
+    ops.push({ op: 'set', key: name, fields: statePortFields(p.flags, p.mtu) });
+  }
+  return { assign: { pending, everSeen, configUnseen }, ops };
+}
+
 const linkSetOps = ({ event }: { event: PortsyncEvent }): { ops: TableOp[] } => {
   const e = event as LinkEvent;
   return { ops: [{ op: 'set', key: e.name, fields: statePortFields(e.flags, e.mtu) }] };
@@ -190,6 +240,24 @@ export const portsyncMachine = setup({
       return e.kind === 'del' && e.master !== 0;
     },
     isDelLink: ({ event }) => (event as LinkEvent).kind === 'del',
+    /** A message of a netdev that existed at a SONiC cold start (set down then): ignored for the life of the process. */
+    isOldNetdev: ({ context, event }) => table.has(context.oldIfindexes, String((event as LinkEvent).ifindex)),
+    /**
+     * The link's STATE_DB entry is written at once: the link rules are off, or the link is known and its APPL_DB
+     * PORT_TABLE entry was seen (published).
+     */
+    isPublishedLink: ({ context, event }) => {
+      if (context.linkRules === 'off') return true;
+      const { name } = event as LinkEvent;
+      return table.has(context.ports, name) && !table.has(context.pending, name);
+    },
+    linkRulesOn: ({ context }) => context.linkRules === 'on',
+    linkRulesOff: ({ context }) => context.linkRules === 'off',
+    hasPendingLinks: ({ context }) => context.pending.size > 0,
+    configRead: ({ context }) => context.configPorts !== undefined,
+    isDpu: ({ context }) => context.switchType === 'dpu',
+    /** The cold start's old netdevs are known (retired or kept): a pending link can be published. */
+    oldNetdevsSettled: not(stateIn({ running: { oldNetdevs: 'deciding' } })),
     allConfigPortsSeen: ({ context }) => (context.configUnseen?.size ?? 0) === 0,
     completesTrackedDump: ({ context, event }) =>
       event.type === 'netlink.dumpDone' && !event.interrupted && context.dump?.seq === event.seq,
@@ -221,6 +289,12 @@ export const portsyncMachine = setup({
   delays: {
     drainTimeout: ({ context }) => context.drainTimeoutMs + 500,
     missingPortsReport: ({ context }) => (context.missingReports === 0 ? 5_000 : 60_000),
+    /** Re-check of the pending links' APPL_DB entries: 100 ms, doubling to 1 s while they stay pending. */
+    appDbRecheck: ({ context }) => Math.min(1_000, 100 * 2 ** Math.max(0, Math.min(context.appDbChecks - 1, 4))),
+    /** Upper bound of one APPL_DB check (redisTables answers or fails a request within ~5 s). */
+    appDbCheckTimeout: 10_000,
+    /** How long the netlink source may take to answer netlink.retireOldNetdevs. */
+    retireTimeout: 2_000,
   },
   actions: {
     /** The one seam for STATE_DB writes. */
@@ -237,11 +311,14 @@ export const portsyncMachine = setup({
     rewriteStateDb: sendTo('redisTables', ({ context }) => ({
       type: 'redis.write' as const,
       table: 'state' as const,
-      ops: table.entries(context.ports).map(([key, p]) => ({
-        op: 'set' as const,
-        key,
-        fields: statePortFields(p.flags, p.mtu),
-      })),
+      ops: table
+        .entries(context.ports)
+        .filter(([key]) => !table.has(context.pending, key))
+        .map(([key, p]) => ({
+          op: 'set' as const,
+          key,
+          fields: statePortFields(p.flags, p.mtu),
+        })),
     })),
     /** Netlink facts reach warmRestart (its eoiuDetector) while the initial sync runs. */
     tellWarmRestart: sendTo('warmRestart', ({ event }) => event as NetlinkSourceEvent),
@@ -284,7 +361,11 @@ export const portsyncMachine = setup({
       const old = table.get(context.byIfindex, String(e.ifindex));
       if (old === undefined || old === e.name || table.get(context.ports, old)?.ifindex !== e.ifindex) return;
       const ports = table.remove(context.ports, old);
-      enqueue.assign({ ports, byIfindex: table.remove(context.byIfindex, String(e.ifindex)) });
+      enqueue.assign({
+        ports,
+        byIfindex: table.remove(context.byIfindex, String(e.ifindex)),
+        pending: table.remove(context.pending, old),
+      });
       enqueue(stateDbDeletes([old]));
       enqueue.sendTo('warmRestart', fact({ type: 'stateFile.remove', name: old }));
       enqueue({ type: 'reportPortCount', params: { count: table.size(ports) } } as never);
@@ -304,10 +385,104 @@ export const portsyncMachine = setup({
           ? context.ports
           : table.set(context.ports, e.name, { ifindex: e.ifindex, flags: e.flags, mtu: e.mtu }),
         byIfindex: table.set(byIfindex, String(e.ifindex), e.name),
-        everSeen: table.set(context.everSeen, e.name, true),
-        configUnseen: context.configUnseen && table.remove(context.configUnseen, e.name),
         dump: context.dump && seen !== context.dump.seen ? { ...context.dump, seen: seen! } : context.dump,
       };
+    }),
+    /** A published link was seen: it counts toward PortInitDone. */
+    markPortSeen: assign(({ context, event }) => {
+      const { name } = event as LinkEvent;
+      return {
+        everSeen: table.set(context.everSeen, name, true),
+        configUnseen: context.configUnseen && table.remove(context.configUnseen, name),
+      };
+    }),
+    /** A link whose APPL_DB entry was not seen yet: pending (no STATE_DB entry, not counted toward PortInitDone). */
+    markPortPending: assign(({ context, event }) => {
+      const { name } = event as LinkEvent;
+      if (table.has(context.pending, name)) return {};
+      return { pending: table.set(context.pending, name, true), appDbChecks: 0 };
+    }),
+    /** Link rules off: every pending link is published at once. */
+    publishAllPending: enqueueActions(({ context, enqueue }) => {
+      const { assign: next, ops } = publishOps(context, table.keys(context.pending));
+      enqueue.assign({ ...next, pending: table.empty<true>() });
+      if (ops.length > 0) enqueue({ type: 'writeStateDb', params: { ops } } as never);
+    }),
+    /** orchagent's consumer has popped these: their STATE_DB entries are written (portsyncd: linksync.cpp). */
+    publishConsumedLinks: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'redis.appDbPorts') return;
+      const { assign: next, ops } = publishOps(context, event.present);
+      enqueue.assign({ ...next, appDbChecks: context.appDbChecks + 1 });
+      if (ops.length > 0) enqueue({ type: 'writeStateDb', params: { ops } } as never);
+    }),
+    countAppDbCheck: assign({ appDbChecks: ({ context }) => context.appDbChecks + 1 }),
+    /** Which pending links have their APPL_DB PORT_TABLE entry now. */
+    askAppDbPorts: sendTo('redisTables', ({ context }) => ({
+      type: 'redis.checkAppDbPorts' as const,
+      names: table.keys(context.pending),
+    })),
+    /**
+     * Redis came back empty (link rules on): APPL_DB has no consumed entries any more, so every link is pending again
+     * and counts toward PortInitDone only once orchagent has popped it again.
+     */
+    unpublishAll: assign(({ context }) => ({
+      pending: table.fromKeys(table.keys(context.ports)),
+      everSeen: table.empty<true>(),
+      appDbChecks: 0,
+    })),
+    /** The link rules, once CONFIG_DB was read (auto: on iff DEVICE_METADATA|localhost exists), and the switch type. */
+    resolveLinkRules: assign(({ context, event }) => {
+      if (event.type !== 'redis.initialState') return {};
+      const present = event.deviceMetadata?.present ?? false;
+      const rules =
+        context.linkRules ?? (context.linkRulesMode === 'auto' ? (present ? 'on' : 'off') : context.linkRulesMode);
+      return { linkRules: rules, switchType: event.deviceMetadata?.switchType };
+    }),
+    /**
+     * SONiC cold start: every known Ethernet* netdev existed before us; it is set admin down (by the netlink source)
+     * and its ifindex is ignored from now on. Its STATE_DB entry and state-file record go (an ignored link has none).
+     */
+    retireOldNetdevs: enqueueActions(({ context, enqueue, system }) => {
+      const links: NetlinkRetireOldNetdevsEvent['links'] = [];
+      for (const [name, p] of table.entries(context.ports)) {
+        if (name.startsWith(FRONT_PANEL_PREFIX)) links.push({ ifindex: p.ifindex, name });
+      }
+      let { ports, byIfindex, pending, oldIfindexes } = context;
+      for (const { ifindex, name } of links) {
+        ports = table.remove(ports, name);
+        pending = table.remove(pending, name);
+        byIfindex = table.remove(byIfindex, String(ifindex));
+        oldIfindexes = table.set(oldIfindexes, String(ifindex), true);
+        enqueue.sendTo('warmRestart', fact({ type: 'stateFile.remove', name }));
+      }
+      enqueue.assign({ ports, byIfindex, pending, oldIfindexes });
+      if (links.length > 0) enqueue(stateDbDeletes(links.map((l) => l.name)));
+      enqueue({ type: 'reportPortCount', params: { count: table.size(ports) } } as never);
+      const source = system.get('netlinkSource');
+      if (source) enqueue.sendTo(source, { type: 'netlink.retireOldNetdevs', links } as NetlinkRetireOldNetdevsEvent);
+    }),
+    /** The source's answer: its process-wide set (a restarted portsync learns the first run's set here). */
+    forgetOldNetdevs: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'netlink.oldNetdevsRetired') return;
+      let { ports, byIfindex, pending, oldIfindexes } = context;
+      const removed: string[] = [];
+      for (const ifindex of event.ifindexes) {
+        const key = String(ifindex);
+        oldIfindexes = table.set(oldIfindexes, key, true);
+        const name = table.get(byIfindex, key);
+        if (name !== undefined && table.get(ports, name)?.ifindex === ifindex) {
+          ports = table.remove(ports, name);
+          pending = table.remove(pending, name);
+          byIfindex = table.remove(byIfindex, key);
+          removed.push(name);
+          enqueue.sendTo('warmRestart', fact({ type: 'stateFile.remove', name }));
+        }
+      }
+      enqueue.assign({ ports, byIfindex, pending, oldIfindexes });
+      if (removed.length > 0) {
+        enqueue(stateDbDeletes(removed));
+        enqueue({ type: 'reportPortCount', params: { count: table.size(ports) } } as never);
+      }
     }),
     forgetPort: assign(({ context, event }) => {
       const { name } = event as LinkEvent;
@@ -320,6 +495,7 @@ export const portsyncMachine = setup({
       return {
         ports: table.remove(context.ports, name),
         byIfindex,
+        pending: table.remove(context.pending, name),
         unconfirmed: table.remove(context.unconfirmed, name),
         dump: context.dump && seen !== context.dump.seen ? { ...context.dump, seen: seen! } : context.dump,
       };
@@ -344,9 +520,12 @@ export const portsyncMachine = setup({
           byIfindex = table.remove(byIfindex, String(p.ifindex));
         ports = table.remove(ports, name);
       }
+      let pending = context.pending;
+      for (const name of gone) pending = table.remove(pending, name);
       enqueue.assign({
         ports,
         byIfindex,
+        pending,
         unconfirmed: table.empty<true>(),
         dump: undefined,
       });
@@ -381,7 +560,7 @@ export const portsyncMachine = setup({
       event.type === 'redis.initialState' ? { configSnapshot: event.configPorts } : {},
     ),
     /** syncvisor_portsync_missing_ports and a log line naming them; provided by the composition. */
-    reportMissingPorts: (_, _params: { names: string[] }) => undefined,
+    reportMissingPorts: (_, _params: { names: string[]; awaitingAppDb?: string[] }) => undefined,
     countMissingReport: assign({ missingReports: ({ context }) => context.missingReports + 1 }),
     askToFlush: sendTo('redisTables', ({ context }) => ({
       type: 'redis.drain' as const,
@@ -403,6 +582,12 @@ export const portsyncMachine = setup({
     dump: undefined,
     configSnapshot: undefined,
     missingReports: 0,
+    linkRulesMode: input.linkRules ?? 'off',
+    linkRules: (input.linkRules ?? 'off') === 'auto' ? undefined : ((input.linkRules ?? 'off') as 'on' | 'off'),
+    switchType: undefined,
+    pending: table.empty<true>(),
+    appDbChecks: 0,
+    oldIfindexes: table.empty<true>(),
     warmRestart: {
       ...(input.warmRestart ?? {}),
       eoiuMode: input.eoiuMode ?? input.warmRestart?.eoiuMode ?? 'dump',
@@ -434,6 +619,8 @@ export const portsyncMachine = setup({
             tracking: {
               on: {
                 'netlink.link': [
+                  // portsyncd: "Ignoring message for old interface".
+                  { guard: 'isOldNetdev' },
                   { guard: 'isIgnoredLink', actions: 'forgetRenamedPort' },
                   {
                     guard: 'isDelLink',
@@ -445,11 +632,23 @@ export const portsyncMachine = setup({
                     ],
                   },
                   {
+                    guard: 'isPublishedLink',
                     actions: [
                       'forgetRenamedPort',
                       'rememberPort',
+                      'markPortSeen',
                       'upsertStateFilePort',
                       { type: 'writeStateDb', params: linkSetOps },
+                      { type: 'reportPortCount', params: portCount },
+                    ],
+                  },
+                  {
+                    // Its APPL_DB PORT_TABLE entry was not seen yet: no STATE_DB entry until it is (appDbWatch).
+                    actions: [
+                      'forgetRenamedPort',
+                      'rememberPort',
+                      'markPortPending',
+                      'upsertStateFilePort',
                       { type: 'reportPortCount', params: portCount },
                     ],
                   },
@@ -495,11 +694,11 @@ export const portsyncMachine = setup({
                   {
                     guard: 'dumpCompleted',
                     target: 'deciding',
-                    actions: ['deleteStaleStatePorts', 'keepConfigSnapshot', 'tellConfigPorts'],
+                    actions: ['resolveLinkRules', 'deleteStaleStatePorts', 'keepConfigSnapshot', 'tellConfigPorts'],
                   },
                   {
                     target: 'deciding',
-                    actions: ['recordInitialState', 'keepConfigSnapshot', 'tellConfigPorts'],
+                    actions: ['resolveLinkRules', 'recordInitialState', 'keepConfigSnapshot', 'tellConfigPorts'],
                   },
                 ],
               },
@@ -521,7 +720,10 @@ export const portsyncMachine = setup({
                     'countMissingReport',
                     {
                       type: 'reportMissingPorts',
-                      params: ({ context }) => ({ names: table.keys(context.configUnseen ?? table.empty()).sort() }),
+                      params: ({ context }) => {
+                        const names = table.keys(context.configUnseen ?? table.empty()).sort();
+                        return { names, awaitingAppDb: names.filter((n) => table.has(context.pending, n)) };
+                      },
                     },
                   ],
                 },
@@ -533,6 +735,59 @@ export const portsyncMachine = setup({
                 { type: 'writeAppDb', params: { ops: [{ op: 'set', key: 'PortInitDone', fields: { lanes: '0' } }] } },
                 { type: 'reportMissingPorts', params: { names: [] } },
               ],
+            },
+          },
+        },
+        oldNetdevs: {
+          // portsyncd at a cold start: the Ethernet* netdevs that exist already are set down and ignored for the life
+          // of the process (the platform creates them anew); kept on a warm start, on a DPU, with the link rules off.
+          initial: 'deciding',
+          states: {
+            deciding: {
+              always: [
+                { guard: 'linkRulesOff', target: 'kept' },
+                { guard: 'isWarmStart', target: 'kept' },
+                { guard: and(['configRead', 'isDpu']), target: 'kept' },
+                {
+                  guard: and(['configRead', 'linkRulesOn', 'isColdStart', 'dumpCompleted']),
+                  target: 'retiring',
+                  actions: 'retireOldNetdevs',
+                },
+              ],
+            },
+            retiring: {
+              on: { 'netlink.oldNetdevsRetired': { target: 'retired', actions: 'forgetOldNetdevs' } },
+              after: { retireTimeout: 'retired' },
+            },
+            retired: {},
+            kept: {},
+          },
+        },
+        appDbWatch: {
+          // portsyncd writes STATE_DB for a link, and counts it toward PortInitDone, only once APPL_DB
+          // PORT_TABLE:<name> exists (orchagent's consumer popped it). Pending links are checked, and re-checked after
+          // 100 ms doubling to 1 s while any stays pending: one pipelined EXISTS per pending link (bounded by the links).
+          initial: 'idle',
+          on: { 'redis.emptied': { guard: 'linkRulesOn', actions: 'unpublishAll' } },
+          states: {
+            idle: {
+              always: [
+                { guard: and(['linkRulesOff', 'hasPendingLinks']), actions: 'publishAllPending' },
+                { guard: and(['linkRulesOn', 'hasPendingLinks', 'oldNetdevsSettled']), target: 'checking' },
+              ],
+            },
+            checking: {
+              entry: 'askAppDbPorts',
+              on: {
+                'redis.appDbPorts': { target: 'rechecking', actions: 'publishConsumedLinks' },
+                'redis.appDbPortsFailed': { target: 'rechecking', actions: 'countAppDbCheck' },
+              },
+              // An answer that never comes (a lost reply) must not stop the watch.
+              after: { appDbCheckTimeout: { target: 'rechecking', actions: 'countAppDbCheck' } },
+            },
+            rechecking: {
+              always: { guard: not('hasPendingLinks'), target: 'idle' },
+              after: { appDbRecheck: 'checking' },
             },
           },
         },

@@ -52,6 +52,22 @@ export interface NetlinkRequestDumpEvent {
 }
 
 /**
+ * Sent to netlinkSource at a SONiC cold start: set these pre-existing links admin down (RTM_NEWLINK, IFF_UP cleared)
+ * and ignore every later message of their ifindexes for the life of the process. Done once per process: a repeated
+ * request (a restarted portsync) sets nothing down and is answered with the set of the first.
+ */
+export interface NetlinkRetireOldNetdevsEvent {
+  type: 'netlink.retireOldNetdevs';
+  links: { ifindex: number; name: string }[];
+}
+
+/** netlinkSource's answer to netlink.retireOldNetdevs: the ifindexes now ignored for the life of the process. */
+export interface NetlinkOldNetdevsRetiredEvent {
+  type: 'netlink.oldNetdevsRetired';
+  ifindexes: number[];
+}
+
+/**
  * Complete lines read from one connection. Lines are batched per read (one event per chunk, not per line) so the
  * data plane stays near the line-read ceiling; CMD lines never appear here.
  */

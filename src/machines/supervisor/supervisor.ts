@@ -8,7 +8,7 @@
 import { and, assign, emit, enqueueActions, setup, type ActorRefFrom } from 'xstate';
 import { childLifecycleMachine, type ChildLifecycleOutput, type ChildNotice } from './child.js';
 import { routesFor, routingTable, type Route } from './routing.js';
-import type { NetlinkSourceEvent, SocketSourceEvent } from './sourceEvents.js';
+import type { NetlinkOldNetdevsRetiredEvent, NetlinkSourceEvent, SocketSourceEvent } from './sourceEvents.js';
 import { exitCodes, type BackoffSpec, type ChildSpec, type SupervisorExitEvent } from './spec.js';
 
 export interface SupervisorInput {
@@ -61,7 +61,7 @@ export interface LifecycleDoneEvent {
 }
 
 /** The source events the supervisor routes to the concerns (by the `receives` prefixes of their specs). */
-export type RoutedEvent = NetlinkSourceEvent | SocketSourceEvent;
+export type RoutedEvent = NetlinkSourceEvent | NetlinkOldNetdevsRetiredEvent | SocketSourceEvent;
 
 export type SupervisorEvent =
   SupervisorShutdownEvent | SupervisorExitEvent | ChildNotice | LifecycleDoneEvent | RoutedEvent;

@@ -317,3 +317,77 @@ describe.skipIf(netnsOk !== true)('netlinkSource against the kernel in a network
     expect(fds()).toBe(before);
   });
 });
+
+// portsyncd at a cold start (sonic-swss linksync.cpp, unit tests test_cacheOldIfaces / test_onMsgIgnoreOldNetDev):
+// the Ethernet* netdevs that exist are set admin down and their ifindexes ignored for the life of the process; a
+// netdev made anew (new ifindex) is reported as usual.
+describe.skipIf(netnsOk !== true)('netlinkSource retires old netdevs (real netlink setlink)', () => {
+  let ns: Netns;
+  beforeAll(() => {
+    ns = createNetns('svold');
+    ns.addVethPair('Ethernet0', 'p0');
+    ns.set('Ethernet0', 'up');
+    ns.set('p0', 'up');
+  });
+  afterAll(() => ns?.destroy());
+  const link = (name: string) => ns.links().find((l) => l.name === name)!;
+
+  it('sets them down, ignores their later messages, reports a recreated netdev, and does it once per process', async () => {
+    const registry = new Registry();
+    const logic = createNetlinkSource({ registry, logger: silentLogger, netns: ns.path });
+    const events: AnyEventObject[] = [];
+    const parent = setup({ actors: { netlinkSource: logic } }).createMachine({
+      invoke: { id: 'netlinkSource', systemId: 'netlinkSource', src: 'netlinkSource' },
+      on: {
+        'netlink.retireOldNetdevs': { actions: sendTo('netlinkSource', ({ event }) => event) },
+        '*': { actions: ({ event }: { event: AnyEventObject }) => void events.push(event) },
+      },
+    });
+    const old = link('Ethernet0').ifindex;
+    expect(link('Ethernet0').up).toBe(true);
+    let actor = createActor(parent).start();
+    try {
+      await vi.waitFor(() => expect(events.some((e) => e.type === 'netlink.dumpDone')).toBe(true));
+      actor.send({ type: 'netlink.retireOldNetdevs', links: [{ ifindex: old, name: 'Ethernet0' }] });
+      expect(events.filter((e) => e.type === 'netlink.oldNetdevsRetired')).toEqual([
+        { type: 'netlink.oldNetdevsRetired', ifindexes: [old] },
+      ]);
+      await vi.waitFor(() => expect(link('Ethernet0').up).toBe(false), { timeout: 5_000 });
+      const mark = events.length;
+      ns.set('Ethernet0', 'up');
+      ns.mtu('Ethernet0', 9000);
+      // p0 reports carrier: the messages of the old ifindex arrived and were dropped (counted).
+      await vi.waitFor(async () => {
+        const m = await registry.getSingleMetricAsString('syncvisor_netlink_old_netdev_messages_total');
+        expect(Number(/ (\d+)$/m.exec(m)?.[1])).toBeGreaterThanOrEqual(2);
+      });
+      expect(events.slice(mark).filter((e) => e.type === 'netlink.link' && e.ifindex === old)).toEqual([]);
+      // Made anew (as syncd creates the host interface): a new ifindex, reported.
+      ns.del('Ethernet0');
+      ns.addVethPair('Ethernet0', 'p0');
+      const fresh = link('Ethernet0').ifindex;
+      expect(fresh).not.toBe(old);
+      await vi.waitFor(() =>
+        expect(events.some((e) => e.type === 'netlink.link' && e.name === 'Ethernet0' && e.ifindex === fresh)).toBe(
+          true,
+        ),
+      );
+      ns.set('Ethernet0', 'up');
+      // The logic started again (a restarted source): a second request sets nothing down, answers the first set.
+      actor.stop();
+      events.length = 0;
+      actor = createActor(parent).start();
+      await vi.waitFor(() => expect(events.some((e) => e.type === 'netlink.dumpDone')).toBe(true));
+      // The restart's dump skips the old ifindex too (it no longer exists here; the new one is dumped).
+      expect(events.filter((e) => e.type === 'netlink.link' && e.ifindex === old)).toEqual([]);
+      actor.send({ type: 'netlink.retireOldNetdevs', links: [{ ifindex: fresh, name: 'Ethernet0' }] });
+      expect(events.filter((e) => e.type === 'netlink.oldNetdevsRetired')).toEqual([
+        { type: 'netlink.oldNetdevsRetired', ifindexes: [old] },
+      ]);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(link('Ethernet0').up).toBe(true);
+    } finally {
+      actor.stop();
+    }
+  });
+});

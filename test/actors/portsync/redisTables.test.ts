@@ -154,6 +154,41 @@ describe('redisTables', () => {
     h.actor.stop();
   });
 
+  it('reads DEVICE_METADATA|localhost with the initial state (present, switch_type)', async () => {
+    const first = harness(socket);
+    await expect.poll(() => first.reports.find((e) => e.type === 'redis.initialState')).toBeDefined();
+    expect(first.reports.find((e) => e.type === 'redis.initialState')).toMatchObject({
+      deviceMetadata: { present: false },
+    });
+    first.actor.stop();
+    await config.hset('DEVICE_METADATA|localhost', { hwsku: 'x', switch_type: 'dpu' });
+    const h = harness(socket);
+    await expect.poll(() => h.reports.find((e) => e.type === 'redis.initialState')).toBeDefined();
+    expect(h.reports.find((e) => e.type === 'redis.initialState')).toMatchObject({
+      deviceMetadata: { present: true, switchType: 'dpu' },
+    });
+    h.actor.stop();
+    await config.del('DEVICE_METADATA|localhost');
+  });
+
+  it('checkAppDbPorts: only the names whose consumed APPL_DB PORT_TABLE:<name> exists (not the temp hash)', async () => {
+    await app.flushdb();
+    await app.hset('PORT_TABLE:Ethernet0', { lanes: '1' });
+    // Written by a producer but not popped yet: only _PORT_TABLE:<name> and the key set.
+    await app.hset('_PORT_TABLE:Ethernet4', { lanes: '5' });
+    await app.sadd('PORT_TABLE_KEY_SET', 'Ethernet4');
+    const h = harness(socket);
+    h.send({ type: 'redis.checkAppDbPorts', names: ['Ethernet0', 'Ethernet4', 'Ethernet8'] });
+    await expect
+      .poll(() => h.reports.find((e) => e.type === 'redis.appDbPorts'))
+      .toEqual({
+        type: 'redis.appDbPorts',
+        present: ['Ethernet0'],
+      });
+    h.actor.stop();
+    await app.del('PORT_TABLE:Ethernet0', '_PORT_TABLE:Ethernet4', 'PORT_TABLE_KEY_SET');
+  });
+
   it('a request while Redis cannot be reached fails after requestWaitMs', async () => {
     const h = harness('/nonexistent/redis.sock', 200);
     h.send({ type: 'redis.readAppDb', replyTo: 'warmRestart' });

@@ -49,6 +49,12 @@ interface StartOptions {
   timeoutSecs?: number;
   portPattern?: string;
   missing?: string[][];
+  /** sonic.linkRules (default: the machine's, off). */
+  linkRules?: 'auto' | 'on' | 'off';
+  /** Names whose APPL_DB PORT_TABLE:<name> exists (what redis.checkAppDbPorts finds); mutable. */
+  consumed?: Set<string>;
+  /** reportMissingPorts params. */
+  missingDetail?: { names: string[]; awaitingAppDb?: string[] }[];
 }
 
 /**
@@ -69,6 +75,7 @@ async function start(opts: StartOptions = {}) {
     }
   };
   const readiness: boolean[] = [];
+  const checks: string[][] = [];
   const fakeTables = fromCallback<RedisTablesCommand>(({ receive, sendBack, system }) => {
     const reply = (to: string, e: RedisReplyEvent) => queueMicrotask(() => system.get(to)?.send(e));
     receive((cmd) => {
@@ -86,6 +93,10 @@ async function start(opts: StartOptions = {}) {
       } else if (cmd.type === 'redis.reconcileAppDb') {
         applyApp(cmd.ops);
         reply(cmd.replyTo, { type: 'redis.appDbWritten' });
+      } else if (cmd.type === 'redis.checkAppDbPorts') {
+        checks.push(cmd.names);
+        const present = cmd.names.filter((n) => opts.consumed?.has(n));
+        queueMicrotask(() => sendBack({ type: 'redis.appDbPorts', present }));
       } else if (cmd.type === 'redis.drain' && (opts.drainReply ?? true)) {
         sendBack({ type: 'redis.drained', complete: true });
       }
@@ -115,12 +126,16 @@ async function start(opts: StartOptions = {}) {
     actions: {
       reportPortCount: (_, params) => opts.counts?.push(params.count),
       reportReadiness: (_, params) => void readiness.push(params.ready),
-      reportMissingPorts: (_, params) => void opts.missing?.push(params.names),
+      reportMissingPorts: (_, params) => {
+        opts.missing?.push(params.names);
+        opts.missingDetail?.push(params);
+      },
     },
   });
   const actor = createActor(machine, {
     input: {
       portPattern: opts.portPattern ?? '^(Ethernet|PortChannel)\\d+$',
+      ...(opts.linkRules !== undefined ? { linkRules: opts.linkRules } : {}),
       ...(opts.timeoutSecs !== undefined ? { warmRestart: { timeoutSecs: opts.timeoutSecs } } : {}),
     },
     clock,
@@ -130,7 +145,7 @@ async function start(opts: StartOptions = {}) {
   const send = (...events: PortsyncEvent[]) => events.forEach((e) => actor.send(e));
   const ready = () => actor.getSnapshot().matches({ running: { readiness: 'ready' } });
   const warmRestart = () => actor.getSnapshot().children.warmRestart!.getSnapshot();
-  return { actor, state, app, appDb, warm, saves, send, clock, ready, warmRestart, readiness };
+  return { actor, state, app, appDb, warm, saves, send, clock, ready, warmRestart, readiness, checks };
 }
 
 describe('portsync machine', () => {
@@ -572,5 +587,131 @@ describe("portsync: SONiC's semantics", () => {
       { op: 'set', key: 'Ethernet0', fields: { lanes: '2' } },
       { op: 'set', key: 'PortConfigDone', fields: { count: '2' } },
     ]);
+  });
+
+  describe("portsyncd's link rules (sonic.linkRules)", () => {
+    const sets = (w: TableWrite[]) => w.map((o) => `${o.op} ${o.key}`);
+    const initial = (over: Partial<Extract<PortsyncEvent, { type: 'redis.initialState' }>> = {}): PortsyncEvent => ({
+      type: 'redis.initialState',
+      configPorts: { Ethernet0: { lanes: '1' }, Ethernet4: { lanes: '2' } },
+      statePorts: [],
+      deviceMetadata: { present: true },
+      ...over,
+    });
+
+    it('auto without DEVICE_METADATA|localhost: off, the links seen before the CONFIG_DB read are written then', async () => {
+      const { state, send, actor } = await start({ linkRules: 'auto' });
+      send({ type: 'redis.up' }, link('Ethernet0'));
+      expect(state).toEqual([]);
+      send(initial({ deviceMetadata: { present: false } }));
+      await settle();
+      expect(sets(state)).toEqual(['set Ethernet0']);
+      expect(actor.getSnapshot().matches({ running: { oldNetdevs: 'kept' } })).toBe(true);
+    });
+
+    it('STATE_DB only once APPL_DB PORT_TABLE:<name> exists, re-checked with backoff; PortInitDone after', async () => {
+      const consumed = new Set<string>();
+      const missingDetail: { names: string[]; awaitingAppDb?: string[] }[] = [];
+      // A warm start keeps the netdevs (the cold case is the next test).
+      const { state, app, send, clock, checks, actor } = await start({
+        linkRules: 'on',
+        consumed,
+        missingDetail,
+        sonic: { enabled: true, hasRestoreCount: true },
+      });
+      send({ type: 'redis.up' }, initial(), link('Ethernet0'), link('Ethernet4'));
+      await settle();
+      // The first check went out with the first pending link; the re-check 100 ms later holds both.
+      expect(checks).toEqual([['Ethernet0']]);
+      clock.increment(100);
+      await settle();
+      expect(checks.at(-1)?.sort()).toEqual(['Ethernet0', 'Ethernet4']);
+      expect(state).toEqual([]);
+      consumed.add('Ethernet0');
+      // Backing off: 200 ms now.
+      clock.increment(150);
+      await settle();
+      expect(state).toEqual([]);
+      clock.increment(50);
+      await settle();
+      expect(sets(state)).toEqual(['set Ethernet0']);
+      clock.increment(400);
+      await settle();
+      expect(checks.at(-1)).toEqual(['Ethernet4']);
+      // Later messages of a published link write at once; a pending one still does not.
+      send(link('Ethernet0', { flags: IFF_UP }), link('Ethernet4', { flags: IFF_UP }));
+      expect(sets(state)).toEqual(['set Ethernet0', 'set Ethernet0']);
+      // Not ready and named: Ethernet4 has a netdev, orchagent has not consumed it.
+      clock.increment(5_000);
+      await settle();
+      expect(missingDetail.at(-1)).toEqual({ names: ['Ethernet4'], awaitingAppDb: ['Ethernet4'] });
+      expect(app.some((w) => w.key === 'PortInitDone')).toBe(false);
+      consumed.add('Ethernet4');
+      clock.increment(1_000);
+      await settle();
+      expect(state.at(-1)).toEqual({
+        op: 'set',
+        key: 'Ethernet4',
+        fields: { state: 'ok', netdev_oper_status: 'down', admin_status: 'up', mtu: '9100' },
+      });
+      // With nothing pending there are no more checks.
+      const n = checks.length;
+      clock.increment(10_000);
+      await settle();
+      expect(checks.length).toBe(n);
+      expect(actor.getSnapshot().matches({ running: { appDbWatch: 'idle' } })).toBe(true);
+    });
+
+    it('cold start: the Ethernet* links known then are retired (STATE_DB entry gone, messages ignored); a new ifindex is handled', async () => {
+      const consumed = new Set(['Ethernet0', 'PortChannel1']);
+      const counts: number[] = [];
+      const { state, send, clock, actor } = await start({ linkRules: 'on', consumed, counts });
+      const old = link('Ethernet0', { inDump: true, seq: 1 });
+      send(
+        { type: 'redis.up' },
+        { type: 'netlink.dumpStarted', seq: 1, reason: 'start' },
+        old,
+        link('PortChannel1', { inDump: true, seq: 1 }),
+        { type: 'netlink.dumpDone', seq: 1, interrupted: false },
+        initial({ statePorts: ['Ethernet0'] }),
+      );
+      await settle();
+      expect(actor.getSnapshot().matches({ running: { oldNetdevs: 'retiring' } })).toBe(true);
+      expect(table.keys(actor.getSnapshot().context.oldIfindexes)).toEqual([String(old.ifindex)]);
+      // The stale STATE_DB entry of the old netdev goes; PortChannel1 (not a front-panel name) is kept and published.
+      expect(sets(state)).toEqual(['del Ethernet0', 'set PortChannel1']);
+      send(link('Ethernet0', { flags: 0 }), link('Ethernet0', { kind: 'del' }));
+      expect(sets(state)).toEqual(['del Ethernet0', 'set PortChannel1']);
+      // No netlink source here to answer: the machine goes on after retireTimeout.
+      clock.increment(2_000);
+      expect(actor.getSnapshot().matches({ running: { oldNetdevs: 'retired' } })).toBe(true);
+      send(link('Ethernet0', { ifindex: 7777 }));
+      await settle();
+      expect(sets(state).at(-1)).toBe('set Ethernet0');
+      expect(table.keys(actor.getSnapshot().context.ports).sort()).toEqual(['Ethernet0', 'PortChannel1']);
+      expect(counts.at(-1)).toBe(2);
+    });
+
+    it('keeps the netdevs with switch_type=dpu and on a warm start', async () => {
+      for (const [mode, meta] of [
+        ['cold', { present: true, switchType: 'dpu' }],
+        ['warm', { present: true }],
+      ] as const) {
+        const { send, actor } = await start({
+          linkRules: 'on',
+          consumed: new Set(['Ethernet0']),
+          sonic: { enabled: mode === 'warm', hasRestoreCount: true },
+        });
+        send(
+          { type: 'netlink.dumpStarted', seq: 1, reason: 'start' },
+          link('Ethernet0', { inDump: true, seq: 1 }),
+          { type: 'netlink.dumpDone', seq: 1, interrupted: false },
+          initial({ deviceMetadata: meta }),
+        );
+        await settle();
+        expect(actor.getSnapshot().matches({ running: { oldNetdevs: 'kept' } }), mode).toBe(true);
+        expect(table.size(actor.getSnapshot().context.oldIfindexes)).toBe(0);
+      }
+    });
   });
 });
