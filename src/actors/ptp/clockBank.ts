@@ -6,6 +6,8 @@
 // Why not spawned children of the sidecar machine: XState stops a machine's children one by one, copying the
 // children map for each (n² work: 8,000 clocks took 11 s to stop). Here stopping the bank retires each clock once
 // (`clock.retire` → its final state, which stops the actor and its timers): linear. The parser already bounds which clocks can exist (configured interfaces and processes only).
+// The bank also holds the synceDevice charts of the generation (one per synce4l device, created on the first state of
+// one of its ports, key `synce4l-device/<device>`): the sidecar forwards each synce4l port's state here.
 import { createActor } from 'xstate';
 import {
   clockStateMachine,
@@ -14,10 +16,12 @@ import {
   type ClockStateActor,
   type ClockStateInput,
 } from '../../machines/ptp/clockState.js';
-import type { ClockEdge } from '../../machines/ptp/events.js';
+import type { ClockEdge, SyncePortStateEvent } from '../../machines/ptp/events.js';
+import { synceDeviceMachine, type SynceDeviceActor } from '../../machines/ptp/synceDevice.js';
 import { derivedLogic } from '../observe/derived.js';
 
 export const clockSystemId = (key: string): string => `ptp.clock.${key}`;
+const synceDeviceKey = (device: string): string => `synce4l-device/${device}`;
 
 const verdictEvent = (e: ClockEdge) => {
   const ev: { type: `clock.${ClockEdge['verdict']}`; offset?: number; clockClass?: number } = {
@@ -38,6 +42,7 @@ export function createClockBank(clockLogic = clockStateMachine): ClockBankLogic 
       iface: seed.iface,
       profile: seed.profile,
       holdoverTimeoutMs: seed.holdoverTimeoutMs,
+      ...(seed.synce !== undefined ? { synce: seed.synce } : {}),
       clockType: seed.clockType ?? snap.input.clockTypes?.[seed.profile] ?? 'OC',
     };
     const ref = createActor(clockLogic, {
@@ -47,6 +52,18 @@ export function createClockBank(clockLogic = clockStateMachine): ClockBankLogic 
       input,
     });
     snap.children[seed.key] = ref;
+    ref.start();
+    return ref;
+  };
+  const spawnDevice = (snap: ClockBankSnapshot, e: SyncePortStateEvent): SynceDeviceActor => {
+    const key = synceDeviceKey(e.device);
+    const ref = createActor(synceDeviceMachine, {
+      parent: snap.input.owner,
+      id: `clock:${key}`,
+      systemId: clockSystemId(key),
+      input: { device: e.device, profile: e.profile },
+    });
+    snap.children[key] = ref;
     ref.start();
     return ref;
   };
@@ -65,11 +82,19 @@ export function createClockBank(clockLogic = clockStateMachine): ClockBankLogic 
       if (snap.status !== 'active') return snap;
       if (event.type === 'xstate.stop') {
         // Linear: each clock retires once (its final state stops it), no per-clock copy of the whole map.
-        for (const ref of Object.values(snap.children)) ref.send({ type: 'clock.retire' });
+        for (const [key, ref] of Object.entries(snap.children)) {
+          if (key.startsWith('synce4l-device/')) (ref as SynceDeviceActor).send({ type: 'synce.retire' });
+          else (ref as ClockStateActor).send({ type: 'clock.retire' });
+        }
         return { ...snap, status: 'stopped', children: {} };
       }
       if (event.type === 'ptp.edges') {
-        for (const e of event.edges) (snap.children[e.key] ?? spawn(snap, e)).send(verdictEvent(e));
+        for (const e of event.edges) {
+          ((snap.children[e.key] as ClockStateActor | undefined) ?? spawn(snap, e)).send(verdictEvent(e));
+        }
+      } else if (event.type === 'synce.portState') {
+        const device = snap.children[synceDeviceKey(event.device)] as SynceDeviceActor | undefined;
+        (device ?? spawnDevice(snap, event)).send(event);
       }
       return snap;
     },

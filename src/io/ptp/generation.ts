@@ -104,6 +104,8 @@ export class PtpGeneration {
     }
     this.parser = new PtpLineParser(this.metrics, configs);
     this.parser.allowInterfaces(profiles.map((p) => p.interface).filter((i) => i !== ''));
+    // The interfaces linuxptp-daemon gave aliases for (bounded: at most 1,024 entries) are interfaces of the node.
+    this.parser.allowInterfaces(aliases.interfaces());
   }
 
   get registry(): PtpMetrics['registry'] {

@@ -207,6 +207,7 @@ export class PtpLineParser {
     verdict: ClockVerdict,
     always = false,
     offset?: number,
+    synceDevice?: string,
   ): void {
     // Nested maps: the hot path (same verdict again) builds no key string.
     let byIface = this.lastVerdict.get(process);
@@ -223,6 +224,7 @@ export class PtpLineParser {
       verdict,
     };
     if (offset !== undefined) edge.offset = offset;
+    if (synceDevice !== undefined) edge.synce = { device: synceDevice, level: 'port' };
     const cc = this.clockClass.get(st.cfg.name);
     if (cc !== undefined) edge.clockClass = cc;
     this.edges.push(edge);
@@ -468,7 +470,7 @@ export class PtpLineParser {
     if (!this.known('synce4l', iface)) return false;
     const networkOption = kv.get('network_option') ?? '';
     if (kv.has('eec_state')) {
-      this.verdict(st, 'synce4l', iface, statusVerdict(t[t.length - 1]));
+      this.verdict(st, 'synce4l', iface, statusVerdict(t[t.length - 1]), false, undefined, device);
       return true;
     }
     if (t[1] === 'clock_quality') {

@@ -33,6 +33,12 @@ export interface ClockIdentity {
   iface: string;
   /** The ConfigMap profile of the config the line named ('' for chronyd without a profile). */
   profile: string;
+  /**
+   * synce4l only. A port clock (`synce4l/<port>`, from an `eec_state` line): `{ device, level: 'port' }`. The device's
+   * overall state (`synce4l/<device>`, src/machines/ptp/synceDevice.ts): `{ device, level: 'device' }`, with `iface`
+   * = the device name.
+   */
+  synce?: { device: string; level: 'port' | 'device' };
 }
 
 /** What the clock-state statechart of a clock starts with. */
@@ -82,6 +88,15 @@ export interface GenerationClockStateEvent {
 }
 
 export type GenerationInputEvent = GenerationLinesEvent | GenerationClockStateEvent;
+
+/** sidecar → clock bank → the synceDevice chart of `device`: one of its ports entered a state. */
+export interface SyncePortStateEvent {
+  type: 'synce.portState';
+  device: string;
+  port: string;
+  profile: string;
+  state: ClockStateName;
+}
 
 /** generation actor → sidecar: the verdict edges of one batch (never empty). */
 export interface GenerationEdgesEvent {
