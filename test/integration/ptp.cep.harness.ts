@@ -38,7 +38,7 @@ export interface CepRig {
   /** One value of `openshift_ptp_<name>{labels}` (node label added), or undefined when there is no such series. */
   value(name: string, labels: Record<string, string>): Promise<number | undefined>;
   text(): Promise<string>;
-  /** What observers received from the sidecar since the last load, in order. */
+  /** What observers received from the sidecar since the last load began (its CMD RESTART), in order. */
   readonly events: SidecarEmitted[];
   close(): Promise<void>;
 }
@@ -119,10 +119,10 @@ export async function startCepRig(): Promise<CepRig> {
       writeFileSync(join(profiles, node), JSON.stringify(l.profiles));
       daemon.setAliases(l.aliases ?? {});
       const loads = snapshot().context.loads;
-      await write('CMD RESTART\n');
-      await until('the new generation', () => snapshot().context.loads > loads && snapshot().matches('serving'));
       events.length = 0;
       markers = 0;
+      await write('CMD RESTART\n');
+      await until('the new generation', () => snapshot().context.loads > loads && snapshot().matches('serving'));
     },
     async send(...lines) {
       markers++;
