@@ -191,6 +191,7 @@ describe('from CEP logparser_test.go', () => {
         'synce4l.0.config': ini('synce', {
           '<synce1>': { network_option: 2, extended_tlv: 1 },
           ens7f0: { tx_heartbeat_msec: 1000 },
+          ens7f1: {},
           '<synce2>': { network_option: 2 },
           ens5f1: {},
         }),
@@ -265,6 +266,58 @@ describe('from CEP logparser_test.go', () => {
       expect(await rig.value('clock_state', { process: 'synce4l', iface: 'synce1' })).toBe(HOLDOVER);
       expect(await rig.value('clock_state', { process: 'synce4l', iface: 'synce2' })).toBeUndefined();
     });
+  });
+
+  it('the overall state of a synce4l device from its ports (the reference keeps one per device beside the ports)', async () => {
+    // The reference computes an overall clock state per device from its ports' EEC states (UpdateSyncEClockState);
+    // here it is the synceDevice chart: LOCKED while a port is LOCKED, else HOLDOVER while one holds over, else FREERUN.
+    await rig.load({
+      profiles: [{ name: 'synce', synce4lOpts: '-f /etc/synce4l.conf' }],
+      files: {
+        'synce4l.0.config': ini('synce', { '<synce1>': { network_option: 2 }, ens7f0: {}, ens7f1: {} }),
+      },
+    });
+    const eec = (port: string, state: string, s: string) =>
+      `synce4l[1722456110]:[synce4l.0.config] ${port} device synce1 eec_state ${state} network_option 2 ${s}`;
+    const device = () => rig.value('clock_state', { process: 'synce4l', iface: 'synce1' });
+    const steps: Array<[string, number]> = [
+      [eec('ens7f0', 'EEC_LOCKED', 's2'), LOCKED],
+      [eec('ens7f1', 'EEC_FREERUN', 's0'), LOCKED],
+      [eec('ens7f0', 'EEC_HOLDOVER', 's1'), HOLDOVER],
+      [eec('ens7f1', 'EEC_LOCKED', 's2'), LOCKED],
+      [eec('ens7f1', 'EEC_FREERUN', 's0'), HOLDOVER],
+      [eec('ens7f0', 'EEC_FREERUN', 's0'), FREERUN],
+    ];
+    for (const [line, want] of steps) {
+      await rig.send(line);
+      expect(await device(), line).toBe(want);
+    }
+    const deviceEvents = rig.events
+      .filter((e) => e.type === 'clock.stateChanged' && e.key === 'synce4l/synce1')
+      .map((e) => (e.type === 'clock.stateChanged' ? `${e.from ?? '-'}>${e.to}` : ''));
+    expect(deviceEvents).toEqual([
+      '->FREERUN',
+      'FREERUN>LOCKED',
+      'LOCKED>HOLDOVER',
+      'HOLDOVER>LOCKED',
+      'LOCKED>HOLDOVER',
+      'HOLDOVER>FREERUN',
+    ]);
+    // The port events name their device.
+    expect(rig.events).toContainEqual(
+      expect.objectContaining({
+        key: 'synce4l/ens7f1',
+        synce: { device: 'synce1', level: 'port' },
+        from: 'FREERUN',
+        to: 'LOCKED',
+      }),
+    );
+    // A device the configuration does not have makes no chart and no series.
+    await rig.send(
+      'synce4l[1722456111]:[synce4l.0.config] ens7f0 device synce9 eec_state EEC_LOCKED network_option 2 s2',
+    );
+    expect(await rig.value('clock_state', { process: 'synce4l', iface: 'synce9' })).toBeUndefined();
+    expect(await device()).toBe(FREERUN);
   });
 
   it('Test_ParseGmLogs: T-GM-STATUS s0 FREERUN, s1 HOLDOVER, s2 LOCKED; the GM offset is the DPLL’s', async () => {
