@@ -405,3 +405,95 @@ describe('from CEP ntp_test.go and manager_test.go: the node sync state and the 
     });
   });
 });
+
+describe('from CEP os_clock_discipline_test.go (phc2sys -a -r: is CLOCK_REALTIME still selected as a sink?)', () => {
+  const bc = (chronyd: boolean): CepLoad => ({
+    profiles: [
+      { name: 'bc-os-clock', phc2sysOpts: '-a -r', ...(chronyd ? { chronydOpts: '-f /etc/chrony.conf' } : {}) },
+    ],
+    files: { 'ptp4l.0.config': ini('bc-os-clock', { ens5f0: {} }) },
+  });
+  // The reference's test has no PTP clock; here E3 is the worst with E1, so the boundary clock's ptp4l locks first.
+  const lockClockRealtime = async () => {
+    await rig.send(
+      'ptp4l[3263.000]: [ptp4l.0.config] master offset 5 s2 freq +1 path delay 10',
+      'phc2sys[3263.065]: [ptp4l.0.config] CLOCK_REALTIME phc offset 3 s2 freq -20217 delay 536',
+    );
+    expect(await osClock()).toBe(LOCKED);
+  };
+  const reconfigure = 'phc2sys[3264.000]: [ptp4l.0.config] reconfiguring after port state change';
+  const selectNic = 'phc2sys[3264.000]: [ptp4l.0.config] selecting ens5f0 for synchronization';
+  const already =
+    'phc2sys[3264.000]: [ptp4l.0.config] skipping ens5f1: ens5f0 has the same clock and is already selected';
+
+  it('TestOsClockSilenceSettlePublishesFreerun: reconfigure, a NIC selected, then silence → E3 FREERUN after the settle time', async () => {
+    await rig.load(bc(false));
+    await lockClockRealtime();
+    const before = rig.events.length;
+    await rig.send(reconfigure, selectNic);
+    await expect.poll(osClock, { timeout: 2000, interval: 20 }).toBe(FREERUN);
+    expect(osEvents(before)).toEqual([
+      { type: 'ptp.osClockStateChanged', profile: 'bc-os-clock', from: 'LOCKED', to: 'FREERUN' },
+    ]);
+    // A CLOCK_REALTIME sample proves discipline again.
+    await rig.send('phc2sys[3265.065]: [ptp4l.0.config] CLOCK_REALTIME phc offset 2 s2 freq -20217 delay 536');
+    expect(await osClock()).toBe(LOCKED);
+  });
+
+  it('TestOsClockAlreadySelectedPublishesFreerun: "already selected" without a CLOCK_REALTIME sample → E3 FREERUN at once', async () => {
+    await rig.load(bc(false));
+    await lockClockRealtime();
+    const before = rig.events.length;
+    await rig.send(reconfigure, selectNic, already);
+    expect(await osClock()).toBe(FREERUN);
+    expect(osEvents(before)).toHaveLength(1);
+  });
+
+  it('TestForwardSelectRealtimeCancelsSettle: selecting CLOCK_REALTIME ends the window, no FREERUN', async () => {
+    await rig.load(bc(false));
+    await lockClockRealtime();
+    const before = rig.events.length;
+    await rig.send(
+      reconfigure,
+      selectNic,
+      'phc2sys[3264.000]: [ptp4l.0.config] selecting ens5f0 as domain source clock',
+      'phc2sys[3264.000]: [ptp4l.0.config] selecting CLOCK_REALTIME for synchronization',
+    );
+    await sleep(400);
+    expect(await osClock()).toBe(LOCKED);
+    expect(osEvents(before)).toEqual([]);
+  });
+
+  it('TestOsClockFreerunSkippedWhenChronydEnabled: with chronyd in the profile, no FREERUN', async () => {
+    await rig.load(bc(true));
+    await lockClockRealtime();
+    const before = rig.events.length;
+    await rig.send(reconfigure, selectNic, already);
+    await sleep(400);
+    expect(await osClock()).toBe(LOCKED);
+    expect(osEvents(before)).toEqual([]);
+  });
+
+  it('TestTBCFreerunPlusOsClockSilencePublishesE3: T-BC FREERUN (E3 at once here: difference), then the silence path', async () => {
+    await rig.load({
+      profiles: [{ name: 'tbc-os-clock', phc2sysOpts: '-a -r', ptpSettings: { controllingProfile: 'x' } }],
+      files: { 'ptp4l.0.config': ini('tbc-os-clock', { ens5f0: {} }) },
+    });
+    await rig.send(
+      'T-BC[1743005894]:[ptp4l.0.config] ens5f0 offset 5 T-BC-STATUS s2',
+      'phc2sys[3263.065]: [ptp4l.0.config] CLOCK_REALTIME phc offset 3 s2 freq -20217 delay 536',
+    );
+    expect(await osClock()).toBe(LOCKED);
+    await rig.send('T-BC[1743005900]:[ptp4l.0.config] ens5f0 offset 123 T-BC-STATUS s0');
+    // The reference keeps CLOCK_REALTIME LOCKED until the next phc2sys sample; here E3 follows E1 at once.
+    expect(await osClock()).toBe(FREERUN);
+    // T-BC locks again; then phc2sys selects only the NIC and goes silent: E3 FREERUN from the silence.
+    await rig.send(
+      'T-BC[1743005901]:[ptp4l.0.config] ens5f0 offset 5 T-BC-STATUS s2',
+      'phc2sys[3263.065]: [ptp4l.0.config] CLOCK_REALTIME phc offset 3 s2 freq -20217 delay 536',
+    );
+    expect(await osClock()).toBe(LOCKED);
+    await rig.send(reconfigure, selectNic);
+    await expect.poll(osClock, { timeout: 2000, interval: 20 }).toBe(FREERUN);
+  });
+});

@@ -9,6 +9,7 @@
 import { assign, sendParent, setup, type ActorLogic, type ActorRefFrom, type AnyActorRef, type Snapshot } from 'xstate';
 import { providedDefault } from '../provided.js';
 import type { SynceDeviceActor } from './synceDevice.js';
+import type { OsClockDisciplineActor } from './osClockDiscipline.js';
 import type {
   ClockSeed,
   ClockStateChanged,
@@ -176,6 +177,8 @@ export interface ClockBankInput {
   owner: AnyActorRef;
   /** Clock type per profile (T-BC / T-GM rules); missing = OC. */
   clockTypes?: Readonly<Record<string, ClockType>>;
+  /** Profiles that run chronyd (`chronydOpts`): their osClockDiscipline never turns undisciplined. */
+  chronydProfiles?: readonly string[];
 }
 
 export type ClockBankSnapshot = Snapshot<undefined> & {
@@ -183,7 +186,7 @@ export type ClockBankSnapshot = Snapshot<undefined> & {
    * The clocks by key, and the synce4l devices (key `synce4l-device/<device>`); also what trees of snapshots walk
    * (like a machine's children).
    */
-  children: Record<string, ClockStateActor | SynceDeviceActor>;
+  children: Record<string, ClockStateActor | SynceDeviceActor | OsClockDisciplineActor>;
   input: ClockBankInput;
 };
 

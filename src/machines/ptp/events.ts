@@ -47,9 +47,30 @@ export interface ClockSeed extends ClockIdentity {
   holdoverTimeoutMs: number;
 }
 
-/** A verdict change for one clock, produced by the parser in line order. */
+/**
+ * phc2sys's automatic source selection, line by line (src/machines/ptp/osClockDiscipline.ts): `reconfiguring after
+ * port state change`, `selecting <NIC> for synchronization` (sourceSelected), `<NIC> as (out-of-)domain source clock`
+ * (sourceMarker), `selecting CLOCK_REALTIME for synchronization`, `waiting` / `postponing` (aborted), `… is already
+ * selected`, and a CLOCK_REALTIME offset sample while a selection window may be open.
+ */
+export type OsClockSignal =
+  | 'reconfiguring'
+  | 'sourceSelected'
+  | 'sourceMarker'
+  | 'realtimeSelected'
+  | 'aborted'
+  | 'alreadySelected'
+  | 'realtimeSample';
+
+/** The key prefix of the OS-clock discipline edges: `phc2sys-discipline/<profile>`. */
+export const osClockDisciplinePrefix = 'phc2sys-discipline/';
+
+/**
+ * A verdict change for one clock, produced by the parser in line order; or, with a key `phc2sys-discipline/<profile>`,
+ * one OsClockSignal for the profile's osClockDiscipline chart.
+ */
 export interface ClockEdge extends ClockSeed {
-  verdict: ClockVerdict;
+  verdict: ClockVerdict | OsClockSignal;
   /** The offset (ns) of the line that changed the verdict, when the line carries one. */
   offset?: number;
   /** The config's last CLOCK_CLASS_CHANGE, when one was seen. */
@@ -102,6 +123,13 @@ export interface SyncePortStateEvent {
 export interface GenerationEdgesEvent {
   type: 'ptp.edges';
   edges: readonly ClockEdge[];
+}
+
+/** osClockDiscipline → sidecar: CLOCK_REALTIME of the profile is (again) disciplined by phc2sys, or not. */
+export interface OsClockDisciplineChanged {
+  type: 'ptp.osClockDiscipline';
+  profile: string;
+  disciplined: boolean;
 }
 
 // ---- Events observers receive -------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import type {
   ClockStateName,
   GenerationEdgesEvent,
   GenerationInputEvent,
+  OsClockDisciplineChanged,
   OsClockStateChanged,
   SidecarEmitted,
   SidecarGeneration,
@@ -59,7 +60,15 @@ interface ProfileCounts {
   phc2sys: StateCounts;
   ptp4l: StateCounts;
   status: StateCounts;
+  /** 1 while the profile's osClockDiscipline chart says phc2sys no longer disciplines CLOCK_REALTIME. */
+  undisciplined: number;
 }
+const noProfileClocks = (): ProfileCounts => ({
+  phc2sys: noClocks(),
+  ptp4l: noClocks(),
+  status: noClocks(),
+  undisciplined: 0,
+});
 
 export interface PtpSidecarContext {
   id: string;
@@ -88,6 +97,7 @@ export type PtpSidecarEvent =
   | SocketConnectionEvent
   | GenerationEdgesEvent
   | ClockStateChanged
+  | OsClockDisciplineChanged
   | { type: 'ptp.checkOsClock'; profile: string }
   | { type: 'ptp.checkSyncState' }
   | { type: 'shutdown' };
@@ -123,7 +133,7 @@ function moved(c: StateCounts, from: ClockStateName | null, to: ClockStateName):
   return out;
 }
 /** Which count of its profile a clock's state goes to (the OS-clock rule); other processes are not counted there. */
-const profileRole = (process: string): keyof ProfileCounts | undefined =>
+const profileRole = (process: string): 'phc2sys' | 'ptp4l' | 'status' | undefined =>
   process === 'phc2sys'
     ? 'phc2sys'
     : process === 'ptp4l'
@@ -142,10 +152,12 @@ function ptpClockOf(p: ProfileCounts): ClockStateName | null {
 
 /**
  * OS clock (O-RAN E3, Table 37) of a profile = the worst of phc2sys's CLOCK_REALTIME and the profile's PTP clock
- * (E1): a FREERUN GM forces it FREERUN; undefined while the profile has no phc2sys clock yet.
+ * (E1): a FREERUN GM forces it FREERUN; FREERUN while phc2sys no longer disciplines CLOCK_REALTIME
+ * (osClockDiscipline); undefined while the profile has no phc2sys clock yet.
  */
 function osClockOf(counts: Record<string, ProfileCounts>, profile: string): ClockStateName | undefined {
   const p = counts[profile];
+  if (p && p.undisciplined > 0) return 'FREERUN';
   const phc2sys = p ? worstOf(p.phc2sys) : null;
   if (!p || phc2sys === null) return undefined;
   const ptp = ptpClockOf(p);
@@ -301,15 +313,23 @@ const sidecarSetup = setup({
         role === undefined
           ? context.profileCounts
           : (() => {
-              const p = context.profileCounts[e.profile] ?? {
-                phc2sys: noClocks(),
-                ptp4l: noClocks(),
-                status: noClocks(),
-              };
+              const p = context.profileCounts[e.profile] ?? noProfileClocks();
               return { ...context.profileCounts, [e.profile]: { ...p, [role]: moved(p[role], e.from, e.to) } };
             })();
       return { clockCounts: moved(context.clockCounts, e.from, e.to), profileCounts };
     }),
+    /** The profile's osClockDiscipline chart said whether CLOCK_REALTIME is disciplined (then the OS-clock rule). */
+    rememberDiscipline: assign(({ context, event }) => {
+      const e = event as OsClockDisciplineChanged;
+      const p = context.profileCounts[e.profile] ?? noProfileClocks();
+      return {
+        profileCounts: { ...context.profileCounts, [e.profile]: { ...p, undisciplined: e.disciplined ? 0 : 1 } },
+      };
+    }),
+    checkOsClockOfDiscipline: raise(({ event }) => ({
+      type: 'ptp.checkOsClock' as const,
+      profile: (event as OsClockDisciplineChanged).profile,
+    })),
     emitOsClockState: emit(({ context, event }): OsClockStateChanged => {
       const profile = (event as { profile: string }).profile;
       return {
@@ -453,6 +473,8 @@ export const ptpSidecarMachine = sidecarSetup.createMachine({
             owner: self,
             clockTypes:
               (context.generation as { clockTypes?: Record<string, ClockType> } | undefined)?.clockTypes ?? {},
+            chronydProfiles:
+              (context.generation as { chronydProfiles?: readonly string[] } | undefined)?.chronydProfiles ?? [],
           }),
         },
         {
@@ -486,6 +508,7 @@ export const ptpSidecarMachine = sidecarSetup.createMachine({
           { guard: 'isSyncePort', actions: ['recordClockState', ...clockStateActions, 'forwardSyncePortState'] },
           { actions: ['recordClockState', ...clockStateActions] },
         ],
+        'ptp.osClockDiscipline': { actions: ['rememberDiscipline', 'checkOsClockOfDiscipline'] },
         'ptp.checkOsClock': {
           guard: 'osClockChanged',
           actions: ['recordOsClockState', 'emitOsClockState', 'rememberOsClockState'],
