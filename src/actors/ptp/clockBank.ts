@@ -6,6 +6,10 @@
 // Why not spawned children of the sidecar machine: XState stops a machine's children one by one, copying the
 // children map for each (n² work: 8,000 clocks took 11 s to stop). Here stopping the bank retires each clock once
 // (`clock.retire` → its final state, which stops the actor and its timers): linear. The parser already bounds which clocks can exist (configured interfaces and processes only).
+// The bank also holds the synceDevice charts of the generation (one per synce4l device, created on the first state of
+// one of its ports, key `synce4l-device/<device>`): the sidecar forwards each synce4l port's state here; and the
+// osClockDiscipline chart of each profile whose phc2sys logs its source selection (key `phc2sys-discipline/<profile>`,
+// created on the first such edge).
 import { createActor } from 'xstate';
 import {
   clockStateMachine,
@@ -14,14 +18,23 @@ import {
   type ClockStateActor,
   type ClockStateInput,
 } from '../../machines/ptp/clockState.js';
-import type { ClockEdge } from '../../machines/ptp/events.js';
+import {
+  osClockDisciplinePrefix,
+  type ClockEdge,
+  type ClockVerdict,
+  type OsClockSignal,
+  type SyncePortStateEvent,
+} from '../../machines/ptp/events.js';
+import { osClockDisciplineMachine, type OsClockDisciplineActor } from '../../machines/ptp/osClockDiscipline.js';
+import { synceDeviceMachine, type SynceDeviceActor } from '../../machines/ptp/synceDevice.js';
 import { derivedLogic } from '../observe/derived.js';
 
 export const clockSystemId = (key: string): string => `ptp.clock.${key}`;
+const synceDeviceKey = (device: string): string => `synce4l-device/${device}`;
 
 const verdictEvent = (e: ClockEdge) => {
-  const ev: { type: `clock.${ClockEdge['verdict']}`; offset?: number; clockClass?: number } = {
-    type: `clock.${e.verdict}`,
+  const ev: { type: `clock.${ClockVerdict}`; offset?: number; clockClass?: number } = {
+    type: `clock.${e.verdict as ClockVerdict}`,
   };
   if (e.offset !== undefined) ev.offset = e.offset;
   if (e.clockClass !== undefined) ev.clockClass = e.clockClass;
@@ -38,6 +51,7 @@ export function createClockBank(clockLogic = clockStateMachine): ClockBankLogic 
       iface: seed.iface,
       profile: seed.profile,
       holdoverTimeoutMs: seed.holdoverTimeoutMs,
+      ...(seed.synce !== undefined ? { synce: seed.synce } : {}),
       clockType: seed.clockType ?? snap.input.clockTypes?.[seed.profile] ?? 'OC',
     };
     const ref = createActor(clockLogic, {
@@ -47,6 +61,29 @@ export function createClockBank(clockLogic = clockStateMachine): ClockBankLogic 
       input,
     });
     snap.children[seed.key] = ref;
+    ref.start();
+    return ref;
+  };
+  const spawnDevice = (snap: ClockBankSnapshot, e: SyncePortStateEvent): SynceDeviceActor => {
+    const key = synceDeviceKey(e.device);
+    const ref = createActor(synceDeviceMachine, {
+      parent: snap.input.owner,
+      id: `clock:${key}`,
+      systemId: clockSystemId(key),
+      input: { device: e.device, profile: e.profile },
+    });
+    snap.children[key] = ref;
+    ref.start();
+    return ref;
+  };
+  const spawnDiscipline = (snap: ClockBankSnapshot, e: ClockEdge): OsClockDisciplineActor => {
+    const ref = createActor(osClockDisciplineMachine, {
+      parent: snap.input.owner,
+      id: `clock:${e.key}`,
+      systemId: clockSystemId(e.key),
+      input: { profile: e.profile, chronydEnabled: snap.input.chronydProfiles?.includes(e.profile) ?? false },
+    });
+    snap.children[e.key] = ref;
     ref.start();
     return ref;
   };
@@ -65,11 +102,26 @@ export function createClockBank(clockLogic = clockStateMachine): ClockBankLogic 
       if (snap.status !== 'active') return snap;
       if (event.type === 'xstate.stop') {
         // Linear: each clock retires once (its final state stops it), no per-clock copy of the whole map.
-        for (const ref of Object.values(snap.children)) ref.send({ type: 'clock.retire' });
+        for (const [key, ref] of Object.entries(snap.children)) {
+          if (key.startsWith('synce4l-device/')) (ref as SynceDeviceActor).send({ type: 'synce.retire' });
+          else if (key.startsWith(osClockDisciplinePrefix)) {
+            (ref as OsClockDisciplineActor).send({ type: 'discipline.retire' });
+          } else (ref as ClockStateActor).send({ type: 'clock.retire' });
+        }
         return { ...snap, status: 'stopped', children: {} };
       }
       if (event.type === 'ptp.edges') {
-        for (const e of event.edges) (snap.children[e.key] ?? spawn(snap, e)).send(verdictEvent(e));
+        for (const e of event.edges) {
+          if (e.key.startsWith(osClockDisciplinePrefix)) {
+            const ref = (snap.children[e.key] as OsClockDisciplineActor | undefined) ?? spawnDiscipline(snap, e);
+            ref.send({ type: `discipline.${e.verdict as OsClockSignal}` });
+            continue;
+          }
+          ((snap.children[e.key] as ClockStateActor | undefined) ?? spawn(snap, e)).send(verdictEvent(e));
+        }
+      } else if (event.type === 'synce.portState') {
+        const device = snap.children[synceDeviceKey(event.device)] as SynceDeviceActor | undefined;
+        (device ?? spawnDevice(snap, event)).send(event);
       }
       return snap;
     },

@@ -29,6 +29,11 @@ export class PortAliases {
     return this.map.size;
   }
 
+  /** The interfaces linuxptp-daemon named (the map's keys). */
+  interfaces(): IterableIterator<string> {
+    return this.map.keys();
+  }
+
   toJSON(): Record<string, string> {
     return Object.fromEntries(this.map);
   }

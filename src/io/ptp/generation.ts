@@ -59,6 +59,8 @@ export class PtpGeneration {
   readonly seeds: ClockSeed[] = [];
   /** Clock type per profile name (the clock statecharts' T-BC / T-GM rules). */
   readonly clockTypes: Record<string, ClockType> = {};
+  /** Profiles that run chronyd (a non-empty `chronydOpts`): chronyd disciplines CLOCK_REALTIME when phc2sys does not. */
+  readonly chronydProfiles: string[] = [];
 
   constructor(
     readonly nodeName: string,
@@ -70,6 +72,8 @@ export class PtpGeneration {
     const byName = new Map(profiles.map((p) => [p.name, p]));
     for (const p of profiles) {
       this.clockTypes[p.name] = clockTypeOf(p);
+      const chronyd = p.raw['chronydOpts'];
+      if (typeof chronyd === 'string' && chronyd.trim() !== '') this.chronydProfiles.push(p.name);
       this.metrics.setThreshold(p.name, 'MinOffsetThreshold', p.thresholds.minOffset);
       this.metrics.setThreshold(p.name, 'MaxOffsetThreshold', p.thresholds.maxOffset);
       this.metrics.setThreshold(p.name, 'HoldOverTimeout', p.thresholds.holdOverTimeout);
@@ -104,6 +108,8 @@ export class PtpGeneration {
     }
     this.parser = new PtpLineParser(this.metrics, configs);
     this.parser.allowInterfaces(profiles.map((p) => p.interface).filter((i) => i !== ''));
+    // The interfaces linuxptp-daemon gave aliases for (bounded: at most 1,024 entries) are interfaces of the node.
+    this.parser.allowInterfaces(aliases.interfaces());
   }
 
   get registry(): PtpMetrics['registry'] {

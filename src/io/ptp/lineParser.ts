@@ -3,7 +3,7 @@
 // clock-state statecharts. Never throws: anything unrecognised produces no metric and no edge and is counted.
 import { inRange, defaultThresholds, type Thresholds } from './thresholds.js';
 import type { PtpMetrics, RoleName, StatusValueKey } from './metrics.js';
-import type { ClockEdge, ClockVerdict } from '../../machines/ptp/events.js';
+import type { ClockEdge, ClockVerdict, OsClockSignal } from '../../machines/ptp/events.js';
 
 export type { ClockEdge, ClockVerdict } from '../../machines/ptp/events.js';
 
@@ -116,6 +116,21 @@ function statusVerdict(s: string | undefined): ClockVerdict {
   return s === 's2' ? 'daemonLocked' : s === 's1' ? 'daemonHoldover' : 'freerun';
 }
 
+/** phc2sys's automatic source selection lines (osClockDiscipline), or undefined for any other line. */
+function selectionSignal(t: string[], line: string): OsClockSignal | undefined {
+  const t0 = t[0];
+  if (t0 === 'reconfiguring' && t[1] === 'after') return 'reconfiguring';
+  if (t0 === 'selecting') {
+    if (t[2] === 'for') return t[1] === 'CLOCK_REALTIME' ? 'realtimeSelected' : 'sourceSelected';
+    if (t[2] === 'as' && t[t.length - 2] === 'source') return 'sourceMarker';
+    return undefined;
+  }
+  if (t0 === 'skipping' && line.endsWith('is already selected')) return 'alreadySelected';
+  if (line.endsWith('source clock not ready, waiting') || line.endsWith('no PHC ready, waiting')) return 'aborted';
+  if (line.endsWith('multiple source clocks available, postponing sync')) return 'aborted';
+  return undefined;
+}
+
 /**
  * The port-transition rules of the reference, in order. Returns the new role and whether a SLAVE port losing its
  * role puts the clock in HOLDOVER; undefined = ignored.
@@ -207,6 +222,7 @@ export class PtpLineParser {
     verdict: ClockVerdict,
     always = false,
     offset?: number,
+    synceDevice?: string,
   ): void {
     // Nested maps: the hot path (same verdict again) builds no key string.
     let byIface = this.lastVerdict.get(process);
@@ -223,9 +239,28 @@ export class PtpLineParser {
       verdict,
     };
     if (offset !== undefined) edge.offset = offset;
+    if (synceDevice !== undefined) edge.synce = { device: synceDevice, level: 'port' };
     const cc = this.clockClass.get(st.cfg.name);
     if (cc !== undefined) edge.clockClass = cc;
     this.edges.push(edge);
+  }
+
+  /** Profiles whose phc2sys selection window may be open: their next CLOCK_REALTIME sample is a signal too. */
+  private readonly selecting = new Set<string>();
+
+  /** One phc2sys selection line (or the sample that closes a window) for the profile's osClockDiscipline chart. */
+  private selectionEdge(st: ConfigState, signal: OsClockSignal): void {
+    const profile = st.cfg.profile ?? '';
+    if (signal === 'realtimeSelected' || signal === 'realtimeSample') this.selecting.delete(profile);
+    else this.selecting.add(profile);
+    this.edges.push({
+      key: `phc2sys-discipline/${profile}`,
+      process: 'phc2sys',
+      iface: clockRealtime,
+      profile,
+      holdoverTimeoutMs: 0,
+      verdict: signal,
+    });
   }
 
   /** Distinct config names without a file whose process status was recorded (bounded). */
@@ -334,6 +369,10 @@ export class PtpLineParser {
         m.offsets(t1, process, clockRealtime, offset, offset, num(t[6]), num(t[8]));
         const v = offsetVerdict(t[4], offset, th);
         if (v) this.verdict(st, process, clockRealtime, v, false, offset);
+        // A sample proves phc2sys disciplines CLOCK_REALTIME: it closes an open selection window.
+        if (this.selecting.size > 0 && process === 'phc2sys' && this.selecting.has(st.cfg.profile ?? '')) {
+          this.selectionEdge(st, 'realtimeSample');
+        }
         return true;
       }
       if (t1 === 'rms' && t[3] === 'max') {
@@ -345,6 +384,13 @@ export class PtpLineParser {
         return true;
       }
       return false;
+    }
+    if (process === 'phc2sys') {
+      const signal = selectionSignal(t, line);
+      if (signal !== undefined) {
+        this.selectionEdge(st, signal);
+        return true;
+      }
     }
     // <iface> master offset <ns> s<N> freq <ppb> [holdover] (ts2phc), or, newer linuxptp, <iface> offset <ns> s<N> …
     const masterForm = t1 === 'master' && t[2] === 'offset';
@@ -468,7 +514,7 @@ export class PtpLineParser {
     if (!this.known('synce4l', iface)) return false;
     const networkOption = kv.get('network_option') ?? '';
     if (kv.has('eec_state')) {
-      this.verdict(st, 'synce4l', iface, statusVerdict(t[t.length - 1]));
+      this.verdict(st, 'synce4l', iface, statusVerdict(t[t.length - 1]), false, undefined, device);
       return true;
     }
     if (t[1] === 'clock_quality') {

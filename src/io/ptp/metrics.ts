@@ -129,7 +129,10 @@ export class PtpMetrics {
   private readonly synceClockQuality: GaugeFamily;
   private readonly restarts: Family<CounterChild>;
 
-  /** `aliases`: the interface label of offsets, clock state and nmea status (roles keep the real name). */
+  /**
+   * `aliases`: the interface label of offsets, clock state, nmea status and the dpll / gnss value gauges (roles,
+   * synce4l and CLOCK_REALTIME keep the real name).
+   */
   constructor(
     readonly node: string,
     readonly aliases: PortAliases = PortAliases.none,
@@ -211,8 +214,10 @@ export class PtpMetrics {
     if (delay !== undefined) this.delay.get(from, process, n, label).set(delay);
   }
 
+  /** synce4l clocks (ports and devices) keep their own name, as the reference labels them; others the alias. */
   setClockState(process: string, iface: string, state: ClockStateName): void {
-    this.clockState.get(process, this.node, this.aliases.of(iface)).set(clockStateValue[state]);
+    const label = process === 'synce4l' ? iface : this.aliases.of(iface);
+    this.clockState.get(process, this.node, label).set(clockStateValue[state]);
   }
 
   setRole(process: string, iface: string, role: RoleName): void {
@@ -240,9 +245,9 @@ export class PtpMetrics {
     if (up) this.restarts.get(process, this.node, config).inc();
   }
 
-  /** One of the dpll / gnss value gauges (from = process = the line's process). */
+  /** One of the dpll / gnss value gauges (from = process = the line's process; iface = the interface's alias). */
   setStatusValue(key: StatusValueKey, process: string, iface: string, v: number): void {
-    this.statusValues[key].get(process, process, this.node, iface).set(v);
+    this.statusValues[key].get(process, process, this.node, this.aliases.of(iface)).set(v);
   }
 
   /** synce4l clock quality: the SSM and extended SSM bytes, and their sum. */

@@ -8,7 +8,15 @@
 // no timer; the daemon's next s0 is FREERUN at once).
 import { assign, sendParent, setup, type ActorLogic, type ActorRefFrom, type AnyActorRef, type Snapshot } from 'xstate';
 import { providedDefault } from '../provided.js';
-import type { ClockSeed, ClockStateChanged, ClockStateName, GenerationEdgesEvent } from './events.js';
+import type { SynceDeviceActor } from './synceDevice.js';
+import type { OsClockDisciplineActor } from './osClockDiscipline.js';
+import type {
+  ClockSeed,
+  ClockStateChanged,
+  ClockStateName,
+  GenerationEdgesEvent,
+  SyncePortStateEvent,
+} from './events.js';
 
 export type { ClockStateName } from './events.js';
 
@@ -78,6 +86,7 @@ export const clockStateMachine = setup({
         from: context.current,
         to: params.to,
       };
+      if (context.synce !== undefined) e.synce = context.synce;
       if (context.offset !== undefined) e.offset = context.offset;
       if (context.clockClass !== undefined) e.clockClass = context.clockClass;
       return e;
@@ -101,6 +110,7 @@ export const clockStateMachine = setup({
     iface: input.iface,
     profile: input.profile,
     holdoverTimeoutMs: input.holdoverTimeoutMs,
+    ...(input.synce !== undefined ? { synce: input.synce } : {}),
     clockType: input.clockType ?? 'OC',
     current: null,
     offset: undefined,
@@ -167,17 +177,22 @@ export interface ClockBankInput {
   owner: AnyActorRef;
   /** Clock type per profile (T-BC / T-GM rules); missing = OC. */
   clockTypes?: Readonly<Record<string, ClockType>>;
+  /** Profiles that run chronyd (`chronydOpts`): their osClockDiscipline never turns undisciplined. */
+  chronydProfiles?: readonly string[];
 }
 
 export type ClockBankSnapshot = Snapshot<undefined> & {
-  /** The clocks by key; also what trees of snapshots walk (like a machine's children). */
-  children: Record<string, ClockStateActor>;
+  /**
+   * The clocks by key, and the synce4l devices (key `synce4l-device/<device>`); also what trees of snapshots walk
+   * (like a machine's children).
+   */
+  children: Record<string, ClockStateActor | SynceDeviceActor | OsClockDisciplineActor>;
   input: ClockBankInput;
 };
 
 export type ClockBankLogic = ActorLogic<
   ClockBankSnapshot,
-  GenerationEdgesEvent | { type: 'xstate.stop' },
+  GenerationEdgesEvent | SyncePortStateEvent | { type: 'xstate.stop' },
   ClockBankInput
 >;
 

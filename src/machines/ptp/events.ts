@@ -33,6 +33,12 @@ export interface ClockIdentity {
   iface: string;
   /** The ConfigMap profile of the config the line named ('' for chronyd without a profile). */
   profile: string;
+  /**
+   * synce4l only. A port clock (`synce4l/<port>`, from an `eec_state` line): `{ device, level: 'port' }`. The device's
+   * overall state (`synce4l/<device>`, src/machines/ptp/synceDevice.ts): `{ device, level: 'device' }`, with `iface`
+   * = the device name.
+   */
+  synce?: { device: string; level: 'port' | 'device' };
 }
 
 /** What the clock-state statechart of a clock starts with. */
@@ -41,9 +47,30 @@ export interface ClockSeed extends ClockIdentity {
   holdoverTimeoutMs: number;
 }
 
-/** A verdict change for one clock, produced by the parser in line order. */
+/**
+ * phc2sys's automatic source selection, line by line (src/machines/ptp/osClockDiscipline.ts): `reconfiguring after
+ * port state change`, `selecting <NIC> for synchronization` (sourceSelected), `<NIC> as (out-of-)domain source clock`
+ * (sourceMarker), `selecting CLOCK_REALTIME for synchronization`, `waiting` / `postponing` (aborted), `… is already
+ * selected`, and a CLOCK_REALTIME offset sample while a selection window may be open.
+ */
+export type OsClockSignal =
+  | 'reconfiguring'
+  | 'sourceSelected'
+  | 'sourceMarker'
+  | 'realtimeSelected'
+  | 'aborted'
+  | 'alreadySelected'
+  | 'realtimeSample';
+
+/** The key prefix of the OS-clock discipline edges: `phc2sys-discipline/<profile>`. */
+export const osClockDisciplinePrefix = 'phc2sys-discipline/';
+
+/**
+ * A verdict change for one clock, produced by the parser in line order; or, with a key `phc2sys-discipline/<profile>`,
+ * one OsClockSignal for the profile's osClockDiscipline chart.
+ */
 export interface ClockEdge extends ClockSeed {
-  verdict: ClockVerdict;
+  verdict: ClockVerdict | OsClockSignal;
   /** The offset (ns) of the line that changed the verdict, when the line carries one. */
   offset?: number;
   /** The config's last CLOCK_CLASS_CHANGE, when one was seen. */
@@ -83,10 +110,26 @@ export interface GenerationClockStateEvent {
 
 export type GenerationInputEvent = GenerationLinesEvent | GenerationClockStateEvent;
 
+/** sidecar → clock bank → the synceDevice chart of `device`: one of its ports entered a state. */
+export interface SyncePortStateEvent {
+  type: 'synce.portState';
+  device: string;
+  port: string;
+  profile: string;
+  state: ClockStateName;
+}
+
 /** generation actor → sidecar: the verdict edges of one batch (never empty). */
 export interface GenerationEdgesEvent {
   type: 'ptp.edges';
   edges: readonly ClockEdge[];
+}
+
+/** osClockDiscipline → sidecar: CLOCK_REALTIME of the profile is (again) disciplined by phc2sys, or not. */
+export interface OsClockDisciplineChanged {
+  type: 'ptp.osClockDiscipline';
+  profile: string;
+  disciplined: boolean;
 }
 
 // ---- Events observers receive -------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import type {
   ClockStateName,
   GenerationEdgesEvent,
   GenerationInputEvent,
+  OsClockDisciplineChanged,
   OsClockStateChanged,
   SidecarEmitted,
   SidecarGeneration,
@@ -51,11 +52,23 @@ export interface PtpSidecarInput {
 /** How many clocks are in each state (kept per change, so no rule walks all clocks). */
 export type StateCounts = Record<ClockStateName, number>;
 
-/** Per profile: its phc2sys clocks and its PTP clocks (ptp4l, T-BC, GM), counted by state. */
+/**
+ * Per profile, counted by state: its phc2sys clocks, its ptp4l clocks and its status clocks (T-BC, GM: the daemon's
+ * verdict on the whole PTP clock).
+ */
 interface ProfileCounts {
   phc2sys: StateCounts;
-  ptp: StateCounts;
+  ptp4l: StateCounts;
+  status: StateCounts;
+  /** 1 while the profile's osClockDiscipline chart says phc2sys no longer disciplines CLOCK_REALTIME. */
+  undisciplined: number;
 }
+const noProfileClocks = (): ProfileCounts => ({
+  phc2sys: noClocks(),
+  ptp4l: noClocks(),
+  status: noClocks(),
+  undisciplined: 0,
+});
 
 export interface PtpSidecarContext {
   id: string;
@@ -84,6 +97,7 @@ export type PtpSidecarEvent =
   | SocketConnectionEvent
   | GenerationEdgesEvent
   | ClockStateChanged
+  | OsClockDisciplineChanged
   | { type: 'ptp.checkOsClock'; profile: string }
   | { type: 'ptp.checkSyncState' }
   | { type: 'shutdown' };
@@ -118,18 +132,35 @@ function moved(c: StateCounts, from: ClockStateName | null, to: ClockStateName):
   out[to] += 1;
   return out;
 }
-/** The processes whose clock is the profile's PTP clock (O-RAN E1) for the OS-clock rule. */
-const ptpClockProcesses = new Set(['ptp4l', 'T-BC', 'GM']);
+/** Which count of its profile a clock's state goes to (the OS-clock rule); other processes are not counted there. */
+const profileRole = (process: string): 'phc2sys' | 'ptp4l' | 'status' | undefined =>
+  process === 'phc2sys'
+    ? 'phc2sys'
+    : process === 'ptp4l'
+      ? 'ptp4l'
+      : process === 'T-BC' || process === 'GM'
+        ? 'status'
+        : undefined;
 
 /**
- * OS clock (O-RAN E3) of a profile = the worst of phc2sys's CLOCK_REALTIME and the profile's PTP clocks (ptp4l, T-BC,
- * GM): a FREERUN GM forces it FREERUN; undefined while the profile has no phc2sys clock yet.
+ * The PTP clock of a profile (O-RAN E1): its T-BC / GM status clocks when it has one (the daemon's verdict on the
+ * whole clock: a T-BC in holdover is HOLDOVER even though its ptp4l port was lost), else its ptp4l clocks.
+ */
+function ptpClockOf(p: ProfileCounts): ClockStateName | null {
+  return worstOf(p.status) ?? worstOf(p.ptp4l);
+}
+
+/**
+ * OS clock (O-RAN E3, Table 37) of a profile = the worst of phc2sys's CLOCK_REALTIME and the profile's PTP clock
+ * (E1): a FREERUN GM forces it FREERUN; FREERUN while phc2sys no longer disciplines CLOCK_REALTIME
+ * (osClockDiscipline); undefined while the profile has no phc2sys clock yet.
  */
 function osClockOf(counts: Record<string, ProfileCounts>, profile: string): ClockStateName | undefined {
   const p = counts[profile];
+  if (p && p.undisciplined > 0) return 'FREERUN';
   const phc2sys = p ? worstOf(p.phc2sys) : null;
   if (!p || phc2sys === null) return undefined;
-  const ptp = worstOf(p.ptp);
+  const ptp = ptpClockOf(p);
   return ptp === null || rank[phc2sys] >= rank[ptp] ? phc2sys : ptp;
 }
 
@@ -178,6 +209,8 @@ const sidecarSetup = setup({
      * rule, not phc2sys's own verdict.
      */
     isOsClock: ({ event }) => event.type === 'clock.stateChanged' && event.process === 'phc2sys',
+    /** A synce4l port clock changed: its device's overall state (synceDevice, in the clock bank) may change too. */
+    isSyncePort: ({ event }) => event.type === 'clock.stateChanged' && event.synce?.level === 'port',
   },
   delays: {
     /** After a failed load (an unexpected I/O error: missing or malformed files are not failures). */
@@ -254,6 +287,17 @@ const sidecarSetup = setup({
     })),
     /** Verdict edges from the generation actor go to their clocks. */
     forwardEdges: sendTo('clocks', ({ event }) => event as GenerationEdgesEvent),
+    /** A synce4l port's state goes to its device's synceDevice chart (held by the clock bank). */
+    forwardSyncePortState: sendTo('clocks', ({ event }) => {
+      const e = event as ClockStateChanged;
+      return {
+        type: 'synce.portState' as const,
+        device: e.synce?.device ?? '',
+        port: e.iface,
+        profile: e.profile,
+        state: e.to,
+      };
+    }),
     /** The generation actor sets openshift_ptp_clock_state for the clock. */
     recordClockState: sendTo('generation', ({ event }) => {
       const e = event as ClockStateChanged;
@@ -264,16 +308,28 @@ const sidecarSetup = setup({
     /** Counts the change (from → to) overall and in its profile: O(1), whatever the number of clocks. */
     rememberClockState: assign(({ context, event }) => {
       const e = event as ClockStateChanged;
-      const role = e.process === 'phc2sys' ? 'phc2sys' : ptpClockProcesses.has(e.process) ? 'ptp' : undefined;
+      const role = profileRole(e.process);
       const profileCounts =
         role === undefined
           ? context.profileCounts
           : (() => {
-              const p = context.profileCounts[e.profile] ?? { phc2sys: noClocks(), ptp: noClocks() };
+              const p = context.profileCounts[e.profile] ?? noProfileClocks();
               return { ...context.profileCounts, [e.profile]: { ...p, [role]: moved(p[role], e.from, e.to) } };
             })();
       return { clockCounts: moved(context.clockCounts, e.from, e.to), profileCounts };
     }),
+    /** The profile's osClockDiscipline chart said whether CLOCK_REALTIME is disciplined (then the OS-clock rule). */
+    rememberDiscipline: assign(({ context, event }) => {
+      const e = event as OsClockDisciplineChanged;
+      const p = context.profileCounts[e.profile] ?? noProfileClocks();
+      return {
+        profileCounts: { ...context.profileCounts, [e.profile]: { ...p, undisciplined: e.disciplined ? 0 : 1 } },
+      };
+    }),
+    checkOsClockOfDiscipline: raise(({ event }) => ({
+      type: 'ptp.checkOsClock' as const,
+      profile: (event as OsClockDisciplineChanged).profile,
+    })),
     emitOsClockState: emit(({ context, event }): OsClockStateChanged => {
       const profile = (event as { profile: string }).profile;
       return {
@@ -417,6 +473,8 @@ export const ptpSidecarMachine = sidecarSetup.createMachine({
             owner: self,
             clockTypes:
               (context.generation as { clockTypes?: Record<string, ClockType> } | undefined)?.clockTypes ?? {},
+            chronydProfiles:
+              (context.generation as { chronydProfiles?: readonly string[] } | undefined)?.chronydProfiles ?? [],
           }),
         },
         {
@@ -447,8 +505,10 @@ export const ptpSidecarMachine = sidecarSetup.createMachine({
         'ptp.edges': { actions: 'forwardEdges' },
         'clock.stateChanged': [
           { guard: 'isOsClock', actions: clockStateActions },
+          { guard: 'isSyncePort', actions: ['recordClockState', ...clockStateActions, 'forwardSyncePortState'] },
           { actions: ['recordClockState', ...clockStateActions] },
         ],
+        'ptp.osClockDiscipline': { actions: ['rememberDiscipline', 'checkOsClockOfDiscipline'] },
         'ptp.checkOsClock': {
           guard: 'osClockChanged',
           actions: ['recordOsClockState', 'emitOsClockState', 'rememberOsClockState'],
