@@ -71,13 +71,11 @@ export function clockChangeToInput(
   const to = change.to as ClockStateName;
   if (to !== 'LOCKED' && to !== 'FREERUN' && to !== 'HOLDOVER') return undefined;
   if (change.process === 'synce4l') {
-    // The EEC state of a port (the daemon's s0/s1/s2 verdict: FREERUN / HOLDOVER / LOCKED), or of a device when the
-    // ptp service reports one (a synce4l clock whose interface is a device name): a synce lock-state event.
+    // The EEC state of a port (the daemon's s0/s1/s2 verdict: FREERUN / HOLDOVER / LOCKED): a synce lock-state
+    // event. The device's overall state (synceDevice chart) is a metric only: CEP publishes per port.
     if (!announce) return undefined;
     const device = synce.portDevice.get(change.iface);
-    if (device !== undefined) return { type: 'synce', device, iface: change.iface, state: to };
-    const name = deviceName(change.iface);
-    return synce.devices.has(name) ? { type: 'synce', device: name, state: to } : undefined;
+    return device === undefined ? undefined : { type: 'synce', device, iface: change.iface, state: to };
   }
   if (change.iface === 'CLOCK_REALTIME')
     return { type: 'clock', key: change.key, role: 'osClock', iface: change.iface, state: to, offset, announce };
