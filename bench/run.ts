@@ -10,7 +10,7 @@ import * as prettier from 'prettier';
 import { fmt, type Figure } from './measure.js';
 import { benchMemory } from './memory.js';
 import { benchPortsyncReplay } from './portsyncReplay.js';
-import { benchPtpIngest } from './ptpIngest.js';
+import { benchPtpIngest, buildGoPeer } from './ptpIngest.js';
 import { benchPtpRestart } from './ptpRestart.js';
 import { benchStartup } from './startup.js';
 import { benchStateSave } from './stateSave.js';
@@ -68,10 +68,35 @@ const notMeasured = (id: string, title: string, target: string, why: string): Fi
   notes: [why],
 });
 
+/**
+ * BENCH_ONLY=P1,P5,S (prefixes of step names): run only those steps, print their rows and leave docs/performance.md
+ * alone (a partial run never replaces the record of a full one).
+ */
+const onlyList = (process.env['BENCH_ONLY'] ?? '')
+  .split(',')
+  .map((x) => x.trim())
+  .filter((x) => x !== '');
+const only = (name: string): boolean => onlyList.length === 0 || onlyList.some((p) => name.startsWith(p));
+/** Wall time of each step (seconds), for the record of where the benchmark's own time goes. */
+const stepTimes: { name: string; seconds: number }[] = [];
+
 /** Runs one benchmark; a failure becomes a "not measured" row with the reason instead of ending the run. */
 async function step(name: string, f: () => Promise<Figure | Figure[]> | Figure | Figure[]): Promise<Figure[]> {
+  if (!only(name)) return [];
   log(`bench: ${name} …`);
   const t = performance.now();
+  try {
+    return await stepBody(name, f, t);
+  } finally {
+    stepTimes.push({ name, seconds: (performance.now() - t) / 1000 });
+  }
+}
+
+async function stepBody(
+  name: string,
+  f: () => Promise<Figure | Figure[]> | Figure | Figure[],
+  t: number,
+): Promise<Figure[]> {
   try {
     const out = await f();
     const list = Array.isArray(out) ? out : [out];
@@ -110,17 +135,15 @@ const scaleTable = (title: string, head: string, figs: Figure[], cells: (f: Figu
 const interfaces = [8, 64, 512];
 const p1Lines = quick ? 20_000 : 200_000;
 
-// P1: PTP ingest vs a hand-tuned JS server; the Go peer shaped on the reference's code is not built here.
-results.push(...(await step('P1 PTP ingest (steady)', () => benchPtpIngest({ runs, lines: p1Lines, mix: 'steady' }))));
-results.push(...(await step('P1b PTP ingest (cycled)', () => benchPtpIngest({ runs, lines: p1Lines, mix: 'cycled' }))));
+// P1: PTP ingest vs a hand-tuned JS server, and (steady lines) vs the Go peer shaped on the reference's ingest, in
+// the same runs.
+const goPeer = only('P1') ? buildGoPeer(log) : undefined;
 results.push(
-  notMeasured(
-    'P1 peer',
-    'PTP ingest vs the reference sidecar (Go, prometheus client)',
-    'keep >= 5× faster',
-    'Not measured: there is no Go toolchain on this machine, and a Go peer shaped on the reference code is not part of this repository. The first round measured 5.6× (193k lines/s for the Go peer).',
-  ),
+  ...(await step('P1 PTP ingest (steady)', () =>
+    benchPtpIngest({ runs, lines: p1Lines, mix: 'steady', ...(goPeer ? { goPeer } : {}) }),
+  )),
 );
+results.push(...(await step('P1b PTP ingest (cycled)', () => benchPtpIngest({ runs, lines: p1Lines, mix: 'cycled' }))));
 const p1Scale: Figure[] = [];
 for (const n of interfaces)
   p1Scale.push(
@@ -190,8 +213,8 @@ results.push(
       events: quick ? 100_000 : 1_000_000,
       flapsPerBlock: quick ? 10_000 : 100_000,
       scalePorts: quick ? [256] : [256, 1024, 16_384],
-      scaleEvents: quick ? 50_000 : 100_000,
-      semiSpaceMb: quick ? [1] : [1, 4],
+      scaleEvents: 50_000,
+      semiSpaceMb: [1],
       log,
     });
     memoryScaling = m.scaling;
@@ -214,6 +237,13 @@ for (const n of [1, 100])
 const load1 = loadavg();
 const seconds = (performance.now() - started) / 1000;
 
+if (onlyList.length > 0) {
+  for (const f of results) log(row(f));
+  for (const t of tables) log([`### ${t.title}`, ...t.lines].join('\n'));
+  log(`bench: BENCH_ONLY=${onlyList.join(',')}: ${seconds.toFixed(0)} s; docs/performance.md left as it was`);
+  process.exit(0);
+}
+
 const lines: string[] = [
   '# Performance',
   '',
@@ -224,7 +254,7 @@ const lines: string[] = [
   '',
   ...machine(),
   `- Load average at start ${load0.map((v) => v.toFixed(1)).join(' / ')}, at end ${load1.map((v) => v.toFixed(1)).join(' / ')} (other work on the machine shifts absolute numbers; ratios are taken side by side to limit that)`,
-  `- Total benchmark time: ${seconds.toFixed(0)} s${quick ? ' (BENCH_QUICK: reduced sizes, not for the record)' : ''}`,
+  `- Total benchmark time: ${seconds.toFixed(0)} s${quick ? ' (BENCH_QUICK: reduced sizes, not for the record)' : ''}; per step: ${stepTimes.map((t) => `${t.name} ${t.seconds.toFixed(0)} s`).join(', ')}`,
   '',
   '## Results',
   '',
