@@ -37,7 +37,6 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 
-
 /**
  * One GET with node:http (node:https for an https URL, loaded on first use). Not fetch: its first call loads undici
  * and HTTP/2, tens of milliseconds of the sidecar's start (docs/performance.md, start-up). Redirects are not
