@@ -5,7 +5,8 @@
 // a node without linuxptp-daemon does not pay the retry delays at every load.
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
-import type { get as httpGet } from 'node:http';
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
 
 export type DaemonCall = 'emitLogs' | 'portAliases';
 
@@ -38,15 +39,15 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   });
 
 /**
- * One GET with node:http (node:https for an https URL, loaded on first use). Not fetch: its first call loads undici
+ * One GET with node:http (node:https for an https URL). Not fetch: its first call loads undici
  * and HTTP/2, tens of milliseconds of the sidecar's start (docs/performance.md, start-up). Redirects are not
  * followed (a 3xx is an error, as with fetch's redirect: 'error'); the body is read up to `max` bytes, more is an
  * error; `signal` aborts the request.
  */
 async function getOnce(url: URL, max: number, signal: AbortSignal): Promise<{ status: number; body: string }> {
   let get: typeof httpGet;
-  if (url.protocol === 'http:') get = (await import('node:http')).get;
-  else if (url.protocol === 'https:') get = (await import('node:https')).get;
+  if (url.protocol === 'http:') get = httpGet;
+  else if (url.protocol === 'https:') get = httpsGet;
   else throw new DaemonHttpError(`unsupported URL scheme ${url.protocol}`);
   return new Promise((resolve, reject) => {
     const req = get(url, { signal }, (res) => {
