@@ -143,6 +143,15 @@ results.push(
     benchPtpIngest({ runs, lines: p1Lines, mix: 'steady', ...(goPeer ? { goPeer } : {}) }),
   )),
 );
+if (only('P1') && !results.some((f) => f.id === 'P1 peer'))
+  results.push(
+    notMeasured(
+      'P1 peer',
+      'PTP ingest vs the reference sidecar (Go, prometheus client), same lines and socket kind',
+      'keep >= 5× faster',
+      'Not measured: the P1 benchmark failed in this run (see P1).',
+    ),
+  );
 results.push(...(await step('P1b PTP ingest (cycled)', () => benchPtpIngest({ runs, lines: p1Lines, mix: 'cycled' }))));
 const p1Scale: Figure[] = [];
 for (const n of interfaces)
@@ -238,7 +247,14 @@ const load1 = loadavg();
 const seconds = (performance.now() - started) / 1000;
 
 if (onlyList.length > 0) {
-  for (const f of results) log(row(f));
+  for (const f of results) {
+    log(row(f));
+    for (const n of f.notes) log(`  - ${n}`);
+    if (f.samples)
+      log(
+        `  - runs: figure ${f.samples.figure.map((v) => fmt(v)).join(', ')}; reference ${f.samples.ceiling.map((v) => fmt(v)).join(', ')}`,
+      );
+  }
   for (const t of tables) log([`### ${t.title}`, ...t.lines].join('\n'));
   log(`bench: BENCH_ONLY=${onlyList.join(',')}: ${seconds.toFixed(0)} s; docs/performance.md left as it was`);
   process.exit(0);
