@@ -553,6 +553,9 @@ export class PtpLineParser {
           .set(offset, offset, this.optNumAt(line, n, 6), this.optNumAt(line, n, 8));
         const v = this.offsetVerdictAt(line, n, 4, offset, th);
         if (v) this.verdict(st, process, clockRealtime, v, false, offset);
+        if (this.selecting.size > 0 && process === 'phc2sys' && this.selecting.has(st.cfg.profile ?? '')) {
+          this.selectionEdge(st, 'realtimeSample');
+        }
         return true;
       }
       if (this.is(line, n, 1, 'rms') && this.is(line, n, 3, 'max')) {

@@ -93,6 +93,9 @@ const templated = fc
       'phc2sys[1.0]: [ptp4l.0.config] CLOCK_REALTIME phc offset N S freq N delay N',
       'phc2sys[1.0]: [ptp4l.0.config:6] CLOCK_REALTIME sys offset N S freq N delay N',
       'phc2sys[1.0]: [ptp4l.0.config] CLOCK_REALTIME rms N max N freq N +/- N delay N +/- N',
+      'phc2sys[1.0]: [ptp4l.0.config] selecting ens2f0 for synchronization',
+      'phc2sys[1.0]: [ptp4l.0.config] selecting CLOCK_REALTIME for synchronization',
+      'phc2sys[1.0]: [phc2sys.2.config] reconfiguring after port state change',
       'ts2phc[1.0]: [ts2phc.0.config] ens5f1 master offset N S freq N',
       'ts2phc[1.0]: [ts2phc.0.config] ens5f1 master offset N S freq N holdover',
       'ts2phc[1.0]: [ts2phc.3.config] ens7f0 master offset N S freq N',
@@ -152,7 +155,7 @@ describe('ptp line parser fast path', () => {
       { numRuns: 300 },
     );
     // The property is about the fast path: it must have decided a good share of the lines.
-    expect(fastLines).toBeGreaterThan(lines / 5);
+    expect(fastLines).toBeGreaterThan(lines / 7);
   });
 
   it('takes the fast path for the steady lines of lines.txt and gives their series', async () => {
