@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { binPath as bin, cleanEnv, spawnSyncvisor } from '../support/spawnDaemon.js';
+import { binPath as bin, cleanEnv, ptpServiceArgs, spawnSyncvisor } from '../support/spawnDaemon.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'syncvisor-cli-'));
 const env = cleanEnv();
@@ -85,22 +85,9 @@ describe('syncvisor CLI', () => {
 
   it('run: SIGTERM shuts down gracefully with exit code 0', async () => {
     const sock = join(dir, 'sigterm.sock');
-    const d = spawnSyncvisor(
-      [
-        'run',
-        '--services',
-        'ptp',
-        '--http',
-        '127.0.0.1:0',
-        '--set',
-        `ptp.socketPath=${sock}`,
-        '--set',
-        `ptp.configDir=${dir}`,
-        '--set',
-        `ptp.profilePath=${dir}`,
-      ],
-      { cleanEnv: true },
-    );
+    const d = spawnSyncvisor(['run', ...ptpServiceArgs({ socketPath: sock, configDir: dir, profilePath: dir })], {
+      cleanEnv: true,
+    });
     const listening = await d.waitForLog('http listening');
     const health = await fetch(`http://${String(listening.address)}/healthz`);
     expect(health.status).toBe(200);
@@ -139,16 +126,10 @@ describe('syncvisor CLI', () => {
     mkdirSync(join(dir, 'locked.sock.lock'));
     const r = run([
       'run',
-      '--services',
-      'ptp',
-      '--http',
-      '127.0.0.1:0',
-      '--set',
-      `ptp.socketPath=${dir}/locked.sock`,
-      '--set',
-      'supervisor.maxRestarts=2',
-      '--set',
-      'supervisor.backoff.initialMs=10',
+      ...ptpServiceArgs({
+        socketPath: `${dir}/locked.sock`,
+        set: ['supervisor.maxRestarts=2', 'supervisor.backoff.initialMs=10'],
+      }),
     ]);
     expect(r.code).toBe(70);
     expect(r.stderr.match(/"msg":"child restarted"/g)).toHaveLength(2);

@@ -170,3 +170,25 @@ export function metricValue(text: string, name: string): number | undefined {
   const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
   return m ? Number(m[1]) : undefined;
 }
+
+export interface PtpServiceOptions {
+  socketPath: string;
+  /** --http (default 127.0.0.1:0: a free port, read from the "http listening" log line). */
+  http?: string;
+  configDir?: string;
+  profilePath?: string;
+  nodeName?: string;
+  /** More `key=value` settings, each passed as --set. */
+  set?: string[];
+}
+
+/** The flags of `syncvisor run` for the ptp service alone, every path the test's own: `['run', ...ptpServiceArgs(o)]`. */
+export function ptpServiceArgs(o: PtpServiceOptions): string[] {
+  const args = ['--services', 'ptp', '--http', o.http ?? '127.0.0.1:0'];
+  const settings = [`ptp.socketPath=${o.socketPath}`];
+  if (o.configDir !== undefined) settings.push(`ptp.configDir=${o.configDir}`);
+  if (o.profilePath !== undefined) settings.push(`ptp.profilePath=${o.profilePath}`);
+  if (o.nodeName !== undefined) settings.push(`ptp.nodeName=${o.nodeName}`);
+  for (const kv of [...settings, ...(o.set ?? [])]) args.push('--set', kv);
+  return args;
+}

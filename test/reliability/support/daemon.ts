@@ -2,6 +2,7 @@
 // test/support/spawnDaemon.ts (so every daemon is stopped in the file's afterAll, also when a test fails): optionally
 // under `ip netns exec` (its own ports: 9229 and 9101 are then the namespace's), stdout and stderr captured, a clean
 // environment.
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanEnv, repoRoot, spawnSyncvisor, type SpawnedDaemon } from '../../support/spawnDaemon.js';
@@ -44,6 +45,17 @@ export function startDaemon(
     waitLog: (what, ms) => d.waitForText(what, ms),
     stop: () => d.stop(),
   };
+}
+
+/** An HTTP GET with curl inside namespace `netns` (where the daemon's ports are): status (0: no answer) and body. */
+export function httpInNetns(netns: string, url: string): { status: number; body: string } {
+  const r = spawnSync('ip', ['netns', 'exec', netns, 'curl', '-s', '-m', '3', '-o', '-', '-w', '\n%{http_code}', url], {
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
+  const out = r.stdout ?? '';
+  const i = out.lastIndexOf('\n');
+  return { status: Number(out.slice(i + 1)) || 0, body: i < 0 ? '' : out.slice(0, i) };
 }
 
 /** Resident set size and its peak (VmRSS, VmHWM) of a pid, in MB. */
