@@ -13,7 +13,7 @@
 // The intensity window needs no wall clock: each restart raises a delayed `child.forgetRestart` after periodMs.
 import { and, assign, enqueueActions, sendParent, sendTo, setup, stopChild, type AnyEventObject } from 'xstate';
 import type { BackoffSpec, ChildSpec } from './spec.js';
-import { routesFor, type Route } from './routing.js';
+import { deliverByRoute, routesFor, type Route } from './routing.js';
 
 export interface ChildLifecycleInput {
   spec: ChildSpec;
@@ -145,14 +145,12 @@ export const childLifecycleMachine = setup({
     relayToSupervisor: sendParent(({ event }) => event),
     /** The events a source sends back go to every concern whose `receives` prefix matches. */
     route: enqueueActions(({ context, event, enqueue, system }) => {
-      let delivered = false;
-      for (const systemId of routesFor(context.routes, event.type)) {
-        const target = system.get(systemId);
-        if (target) {
-          enqueue.sendTo(target, event);
-          delivered = true;
-        }
-      }
+      const delivered = deliverByRoute(
+        context.routes,
+        event.type,
+        (id) => system.get(id),
+        (target) => enqueue.sendTo(target, event),
+      );
       if (!delivered) enqueue.raise({ type: 'child.dropped', id: context.spec.id, eventType: event.type });
     }),
     reportDropped: sendParent(({ event }) => event),
