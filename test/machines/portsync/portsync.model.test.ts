@@ -165,11 +165,13 @@ const spec: ModelSpec<typeof machine> = {
     // APP_DB.
     const keys = log.appWrites.map((w) => w.key);
     // portsyncd's contract: CONFIG_DB is copied (then PortConfigDone) on a cold start only, PortInitDone always.
+    // (The start mode is a region of running: once draining or stopped, what was written then stays as it was.)
+    const running = snapshot.matches('running');
     const cold = snapshot.matches({ running: { startMode: 'cold' } });
     const copied = c.configPorts !== undefined && cold && !snapshot.matches({ running: { appDb: 'loadingConfig' } });
-    if (c.configPorts === undefined || !cold) expect(keys.filter((k) => k !== 'PortInitDone')).toEqual([]);
+    if (running && (c.configPorts === undefined || !cold)) expect(keys.filter((k) => k !== 'PortInitDone')).toEqual([]);
     if (copied) expect(keys.slice(0, 2)).toEqual(['Ethernet0', 'PortConfigDone']);
-    if (keys.includes('PortInitDone') && !cold)
+    if (running && keys.includes('PortInitDone') && !cold)
       expect(snapshot.matches({ running: { initialSync: 'done' } })).toBe(true);
     const initDone = keys.filter((k) => k === 'PortInitDone').length;
     expect(initDone).toBeLessThanOrEqual(1);
@@ -194,10 +196,10 @@ const spec: ModelSpec<typeof machine> = {
 describe('portsync model (xstate/graph)', () => {
   modelPathTests(spec, {
     minShortestPaths: 21,
-    // Per-transition paths off: this spec's invariants read the start mode from the running state, so they do not
-    // hold on the edges into stopped (shutdown after a cold copy) that only per-transition paths take.
+    // Per-transition paths off: over this graph they take minutes of replays, too long for every test run.
     transitionPaths: 0,
     simplePaths: { maxDepth: 12, max: 400, min: 101 },
-    timeoutMs: 120_000,
+    // Shared CI cores: the replays of the shortest paths alone take 40 s to 2 min.
+    timeoutMs: 240_000,
   });
 });
