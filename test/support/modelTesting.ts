@@ -594,7 +594,7 @@ export interface ModelBounds {
   boundedWalks?: { maxDepth: number; max: number; min: number };
   /** State node ids that cannot be reached with this spec's input; every other unvisited state node fails. */
   unreachable?: string[];
-  /** Per-test timeout (ms) for the path tests, when the default is too short for a large graph. */
+  /** Per-test timeout (ms) for the path tests (default 120 s: thousands of replays on shared cores). */
   timeoutMs?: number;
 }
 
@@ -605,6 +605,7 @@ export interface ModelBounds {
  */
 export function modelPathTests<TMachine extends AnyStateMachine>(spec: ModelSpec<TMachine>, bounds: ModelBounds): void {
   const edges = bounds.transitionPaths ?? 5000;
+  const timeoutMs = bounds.timeoutMs ?? 120_000;
   it(
     `shortest paths${edges > 0 ? ' and every transition' : ''} reach every state node${bounds.unreachable?.length ? ' reachable with this input' : ''}, and the invariants hold in each`,
     () => {
@@ -618,7 +619,7 @@ export function modelPathTests<TMachine extends AnyStateMachine>(spec: ModelSpec
         [...(bounds.unreachable ?? [])].sort(),
       );
     },
-    bounds.timeoutMs,
+    timeoutMs,
   );
 
   const simple = bounds.simplePaths;
@@ -629,7 +630,7 @@ export function modelPathTests<TMachine extends AnyStateMachine>(spec: ModelSpec
       expect(paths.length, 'simple paths').toBeGreaterThanOrEqual(simple.min);
       replayAll(spec, paths);
     },
-    bounds.timeoutMs,
+    timeoutMs,
   );
 
   const walks = bounds.boundedWalks;
@@ -641,7 +642,7 @@ export function modelPathTests<TMachine extends AnyStateMachine>(spec: ModelSpec
         expect(paths.length, 'walks').toBeGreaterThanOrEqual(walks.min);
         replayAll(spec, paths);
       },
-      bounds.timeoutMs,
+      timeoutMs,
     );
   }
 }
