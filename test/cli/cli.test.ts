@@ -5,18 +5,14 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { binPath as bin, cleanEnv, ptpServiceArgs, spawnSyncvisor } from '../support/spawnDaemon.js';
 
-const bin = join(import.meta.dirname, '../../bin/syncvisor.js');
 const dir = mkdtempSync(join(tmpdir(), 'syncvisor-cli-'));
-const cleanEnv = Object.fromEntries(
-  Object.entries(process.env).filter(
-    ([k]) => !k.startsWith('SYNCVISOR_') && !['NODE_NAME', 'PTP_PROFILE_PATH'].includes(k),
-  ),
-);
+const env = cleanEnv();
 
-function run(args: string[], env: NodeJS.ProcessEnv = {}) {
+function run(args: string[], extra: NodeJS.ProcessEnv = {}) {
   const r = spawnSync(process.execPath, [bin, ...args], {
-    env: { ...cleanEnv, ...env },
+    env: { ...env, ...extra },
     encoding: 'utf8',
     timeout: 20_000,
   });
@@ -71,7 +67,7 @@ describe('syncvisor CLI', () => {
     await new Promise<void>((r) => server.listen(path, r));
     const closed = new Promise<void>((r) => server.on('connection', (c) => c.on('close', () => r())));
     const r = await new Promise<number | null>((resolve) => {
-      const p = spawn(process.execPath, [bin, 'ctl', 'restart', '--socket', path], { env: cleanEnv, stdio: 'ignore' });
+      const p = spawn(process.execPath, [bin, 'ctl', 'restart', '--socket', path], { env, stdio: 'ignore' });
       p.on('exit', resolve);
     });
     await closed;
@@ -89,45 +85,16 @@ describe('syncvisor CLI', () => {
 
   it('run: SIGTERM shuts down gracefully with exit code 0', async () => {
     const sock = join(dir, 'sigterm.sock');
-    const p = spawn(
-      process.execPath,
-      [
-        bin,
-        'run',
-        '--services',
-        'ptp',
-        '--http',
-        '127.0.0.1:0',
-        '--set',
-        `ptp.socketPath=${sock}`,
-        '--set',
-        `ptp.configDir=${dir}`,
-        '--set',
-        `ptp.profilePath=${dir}`,
-      ],
-      { env: cleanEnv, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let stderr = '';
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const listening = await new Promise<string>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`no http listening line: ${stderr}`)), 15_000);
-      p.stderr.on('data', () => {
-        const m = /"address":"([^"]+)","msg":"http listening"/.exec(stderr);
-        if (m) {
-          clearTimeout(t);
-          resolve(m[1]!);
-        }
-      });
+    const d = spawnSyncvisor(['run', ...ptpServiceArgs({ socketPath: sock, configDir: dir, profilePath: dir })], {
+      cleanEnv: true,
     });
-    const health = await fetch(`http://${listening}/healthz`);
+    const listening = await d.waitForLog('http listening');
+    const health = await fetch(`http://${String(listening.address)}/healthz`);
     expect(health.status).toBe(200);
-    const code = await new Promise<number | null>((resolve) => {
-      p.on('exit', resolve);
-      p.kill('SIGTERM');
-    });
-    expect(code).toBe(0);
-    expect(stderr).toContain('"msg":"graceful shutdown"');
-    expect(stderr).toContain('"msg":"supervisor stopped"');
+    expect(await d.stop()).toEqual({ code: 0, signal: null });
+    const msgs = d.records().map((r) => r.msg);
+    expect(msgs).toContain('graceful shutdown');
+    expect(msgs).toContain('supervisor stopped');
   });
 
   it('replay: matches a recorded snapshot (exit 0), a wrong one exits 1, a bad trace exits 65 with its line', () => {
@@ -159,16 +126,10 @@ describe('syncvisor CLI', () => {
     mkdirSync(join(dir, 'locked.sock.lock'));
     const r = run([
       'run',
-      '--services',
-      'ptp',
-      '--http',
-      '127.0.0.1:0',
-      '--set',
-      `ptp.socketPath=${dir}/locked.sock`,
-      '--set',
-      'supervisor.maxRestarts=2',
-      '--set',
-      'supervisor.backoff.initialMs=10',
+      ...ptpServiceArgs({
+        socketPath: `${dir}/locked.sock`,
+        set: ['supervisor.maxRestarts=2', 'supervisor.backoff.initialMs=10'],
+      }),
     ]);
     expect(r.code).toBe(70);
     expect(r.stderr.match(/"msg":"child restarted"/g)).toHaveLength(2);

@@ -6,20 +6,13 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { binPath, spawnSyncvisor } from '../support/spawnDaemon.js';
+import { binPath, ptpServiceArgs, spawnSyncvisor } from '../support/spawnDaemon.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'syncvisor-logfmt-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const runArgs = (sock: string): string[] => [
   'run',
-  '--services',
-  'ptp',
-  '--http',
-  '127.0.0.1:0',
-  '--set',
-  `ptp.socketPath=${join(dir, sock)}`,
-  '--set',
-  `ptp.profilePath=${dir}`,
+  ...ptpServiceArgs({ socketPath: join(dir, sock), profilePath: dir }),
 ];
 
 /** Runs the daemon on a pseudo-terminal until its PTP socket listens, and returns what the terminal showed. */

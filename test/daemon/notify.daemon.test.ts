@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sdNotify } from '../../src/io/notify/sdNotify.js';
-import { repoRoot, spawnSyncvisor } from '../support/spawnDaemon.js';
+import { ptpServiceArgs, repoRoot, spawnSyncvisor } from '../support/spawnDaemon.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'syncvisor-notify-'));
 const listeners: ChildProcess[] = [];
@@ -52,15 +52,8 @@ while True:
 let port = 19900 + Math.floor(Math.random() * 90);
 function ptpArgs(sock: string): { args: string[]; http: string } {
   const http = `127.0.0.1:${port++}`;
-  const args = ['run', '--services', 'ptp', '--http', http];
-  for (const kv of [
-    `ptp.socketPath=${sock}`,
-    `ptp.configDir=${dir}/cfg`,
-    `ptp.profilePath=${dir}/profiles`,
-    'ptp.nodeName=node1',
-  ])
-    args.push('--set', kv);
-  return { args, http };
+  const ptp = { socketPath: sock, http, configDir: `${dir}/cfg`, profilePath: `${dir}/profiles`, nodeName: 'node1' };
+  return { args: ['run', ...ptpServiceArgs(ptp)], http };
 }
 
 describe('sd_notify', () => {

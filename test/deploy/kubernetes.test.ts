@@ -11,6 +11,7 @@ import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Namespace } from 'kubernetes-models/v1/Namespace';
 import { Service } from 'kubernetes-models/v1/Service';
 import { loadConfig } from '../../src/config/load.js';
+import { unknownFields, validateStrict, type ManifestModel } from '../support/strictManifest.js';
 
 const dir = resolve(import.meta.dirname, '../../deploy/kubernetes');
 
@@ -118,8 +119,8 @@ describe('deploy/kubernetes', () => {
     expect(config.ptp.profilePath).toBe('/etc/linuxptp');
   });
 
-  it('every manifest validates against its Kubernetes (or Prometheus Operator) schema', () => {
-    const models: Record<string, new (o: any) => { validate(): void }> = {
+  it('every manifest validates against its Kubernetes (or Prometheus Operator) schema, with no unknown field', () => {
+    const models: Record<string, ManifestModel> = {
       DaemonSet,
       ConfigMap,
       Service,
@@ -130,7 +131,7 @@ describe('deploy/kubernetes', () => {
       for (const o of docs(file)) {
         const Model = models[o.kind];
         expect(Model, `${file}: a schema for ${o.kind}`).toBeDefined();
-        expect(() => new Model!(o).validate(), `${file}: ${o.kind}`).not.toThrow();
+        expect(() => validateStrict(Model!, o), `${file}: ${o.kind}`).not.toThrow();
       }
     }
   });
@@ -142,6 +143,30 @@ describe('deploy/kubernetes', () => {
     const noSelector = structuredClone(serviceMonitor);
     delete noSelector.spec.selector;
     expect(() => new ServiceMonitor(noSelector).validate()).toThrow(/selector/);
+  });
+
+  it('the schema check is strict: a misspelt or unknown field fails, wherever it is', () => {
+    const misspelt = structuredClone(daemonSet);
+    const c = misspelt.spec.template.spec.containers[0];
+    expect(c.livenessProbe, 'the manifest has a liveness probe to misspell').toBeDefined();
+    c.livenesProbe = c.livenessProbe;
+    delete c.livenessProbe;
+    // kubernetes-models alone accepts it (as a non-strict API server would): the pod would run without the probe.
+    expect(() => new DaemonSet(misspelt).validate()).not.toThrow();
+    expect(() => validateStrict(DaemonSet, misspelt)).toThrow(
+      'fields the schema does not have: spec.template.spec.containers[0].livenesProbe',
+    );
+    const extra = structuredClone(daemonSet);
+    extra.spec.updateStrategy.rollingUpdat = { maxUnavailable: 1 };
+    extra.metadata.lables = { app: 'x' };
+    expect(unknownFields(DaemonSet, extra).sort()).toEqual(['metadata.lables', 'spec.updateStrategy.rollingUpdat']);
+    const monitor = structuredClone(serviceMonitor);
+    monitor.spec.endpoints[0].intervall = '30s';
+    expect(() => validateStrict(ServiceMonitor, monitor)).toThrow(/spec\.endpoints\[0\]\.intervall/);
+    // Maps take any key: labels, annotations, a ConfigMap's data.
+    const labelled = structuredClone(daemonSet);
+    labelled.metadata.labels = { ...labelled.metadata.labels, 'example.com/anything': 'yes' };
+    expect(unknownFields(DaemonSet, labelled)).toEqual([]);
   });
 
   it('the namespace enforces the Pod Security level the pod needs (privileged: hostPath) and audits at baseline', () => {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { canUseNetns, createNetns, type Netns } from '../support/netns.js';
-import { alive, pgidOf, startDaemon, until, type Daemon } from './support/daemon.js';
+import { alive, httpInNetns, pgidOf, startDaemon, until, type Daemon } from './support/daemon.js';
 
 const netnsOk = canUseNetns();
 const dir = mkdtempSync(join(tmpdir(), 'syncvisor-harden-emb-'));
@@ -53,27 +53,16 @@ function daemon(port: number, sock = join(dir, 'events.sock')): Daemon {
   return d;
 }
 
-function status(path: string, port = 9101): number {
-  const r = spawnSync(
-    'ip',
-    [
-      'netns',
-      'exec',
-      ns.name,
-      'curl',
-      '-s',
-      '-m',
-      '3',
-      '-o',
-      '/dev/null',
-      '-w',
-      '%{http_code}',
-      `http://127.0.0.1:${port}${path}`,
-    ],
-    { encoding: 'utf8', timeout: 10_000 },
+const status = (path: string, port = 9101): number => httpInNetns(ns.name, `http://127.0.0.1:${port}${path}`).status;
+
+/** Waits until /readyz answers 200. */
+const ready = (): Promise<number> =>
+  until(
+    'ready',
+    () => status('/readyz'),
+    (s) => s === 200,
+    20_000,
   );
-  return Number(r.stdout) || 0;
-}
 
 const redisPids = (d: Daemon): number[] =>
   [...d.log().matchAll(/"pid":(\d+)[^\n]*"msg":"embedded redis-server (?:started|restarted)"/g)].map((m) =>
@@ -83,12 +72,7 @@ const redisPids = (d: Daemon): number[] =>
 describe.skipIf(netnsOk !== true)('hardening: the embedded redis-server', () => {
   it('runs in its own process group, is restarted after a kill -9, a stall makes /readyz 503, and portsync says SIGHUP has nothing to reload', async () => {
     const d = daemon(9101);
-    await until(
-      'ready',
-      () => status('/readyz'),
-      (s) => s === 200,
-      20_000,
-    );
+    await ready();
     const [pid] = redisPids(d);
     expect(pid).toBeGreaterThan(0);
     expect(pgidOf(pid!)).not.toBe(pgidOf(d.pid));
@@ -160,12 +144,7 @@ describe.skipIf(netnsOk !== true)('hardening: the embedded redis-server', () => 
 
   it('a redis-server orphaned by a kill -9 of the daemon does not block the next start', async () => {
     const d = daemon(9101);
-    await until(
-      'ready',
-      () => status('/readyz'),
-      (s) => s === 200,
-      20_000,
-    );
+    await ready();
     const [orphan] = redisPids(d);
     strays.push(orphan!);
     d.proc.kill('SIGKILL');

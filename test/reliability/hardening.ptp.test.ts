@@ -19,7 +19,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { canUseNetns, createNetns, type Netns } from '../support/netns.js';
-import { alive, bin, cleanEnv, repo, rssMb, startDaemon, until, type Daemon } from './support/daemon.js';
+import { ptpServiceArgs } from '../support/spawnDaemon.js';
+import { alive, bin, cleanEnv, httpInNetns, repo, rssMb, startDaemon, until, type Daemon } from './support/daemon.js';
 
 const netnsOk = canUseNetns();
 const fixtures = join(repo, 'test/fixtures/ptp');
@@ -53,10 +54,8 @@ function setup(): { dir: string; sock: string } {
 }
 
 function ptpArgs(dir: string, sock: string, extra: string[] = []): string[] {
-  const args = ['--services', 'ptp', '--http', '127.0.0.1:9101'];
-  for (const kv of [`ptp.socketPath=${sock}`, `ptp.configDir=${dir}/cfg`, `ptp.profilePath=${dir}/profiles`])
-    args.push('--set', kv);
-  return [...args, ...extra];
+  const ptp = { socketPath: sock, http: '127.0.0.1:9101', configDir: `${dir}/cfg`, profilePath: `${dir}/profiles` };
+  return [...ptpServiceArgs(ptp), ...extra];
 }
 
 function ptpDaemon(dir: string, sock: string, extra: string[] = []): Daemon {
@@ -66,29 +65,8 @@ function ptpDaemon(dir: string, sock: string, extra: string[] = []): Daemon {
 }
 
 /** HTTP inside the namespace (curl): status code and body. */
-function curl(path: string, port = 9101): { status: number; body: string } {
-  const r = spawnSync(
-    'ip',
-    [
-      'netns',
-      'exec',
-      ns.name,
-      'curl',
-      '-s',
-      '-m',
-      '3',
-      '-o',
-      '-',
-      '-w',
-      '\n%{http_code}',
-      `http://127.0.0.1:${port}${path}`,
-    ],
-    { encoding: 'utf8', timeout: 10_000 },
-  );
-  const out = r.stdout ?? '';
-  const i = out.lastIndexOf('\n');
-  return { status: Number(out.slice(i + 1)) || 0, body: out.slice(0, i) };
-}
+const curl = (path: string, port = 9101): { status: number; body: string } =>
+  httpInNetns(ns.name, `http://127.0.0.1:${port}${path}`);
 
 /** TCP listeners inside the namespace, from `ss -ltnH`. */
 /** A node script inside the namespace, run asynchronously (the test keeps reading the daemon's log); its stdout. */

@@ -7,24 +7,16 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleScript } from './support/bundleScript.js';
 import { digest, portsFor } from './support/statePorts.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'syncvisor-kill9-'));
-const bundle = join(dir, 'saveLoop.mjs');
+let bundle = '';
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 beforeAll(async () => {
-  await build({
-    entryPoints: [join(import.meta.dirname, 'support/saveLoop.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile: bundle,
-    logLevel: 'silent',
-  });
+  bundle = await bundleScript('saveLoop', dir);
 });
 
 interface Loaded {

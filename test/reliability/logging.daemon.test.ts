@@ -8,7 +8,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { metricValue, repoRoot, spawnSyncvisor, type SpawnedDaemon } from '../support/spawnDaemon.js';
+import { metricValue, ptpServiceArgs, repoRoot, spawnSyncvisor, type SpawnedDaemon } from '../support/spawnDaemon.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'syncvisor-logging-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -22,15 +22,8 @@ let port = 19400 + Math.floor(Math.random() * 500);
 function ptpArgs(name: string): { args: string[]; sock: string; http: string } {
   const sock = join(dir, `${name}.sock`);
   const http = `127.0.0.1:${port++}`;
-  const args = ['run', '--services', 'ptp', '--http', http];
-  for (const kv of [
-    `ptp.socketPath=${sock}`,
-    `ptp.configDir=${dir}/cfg`,
-    `ptp.profilePath=${dir}/profiles`,
-    'ptp.nodeName=node1',
-  ])
-    args.push('--set', kv);
-  return { args, sock, http };
+  const ptp = { socketPath: sock, http, configDir: `${dir}/cfg`, profilePath: `${dir}/profiles`, nodeName: 'node1' };
+  return { args: ['run', ...ptpServiceArgs(ptp)], sock, http };
 }
 
 /** A FIFO with a reader that never reads; the writer end goes to the daemon's stderr. */

@@ -4,26 +4,15 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
+import { bundleScript } from './support/bundleScript.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'syncvisor-memtest-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('memory under fuzzed input', () => {
   it('heap after GC does not grow over 5 rounds of 20,000 fuzzed inputs to every parser (bound 8 MB)', async () => {
-    const bundle = join(dir, 'memoryLoop.mjs');
-    await build({
-      entryPoints: [join(import.meta.dirname, 'support/memoryLoop.ts')],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      outfile: bundle,
-      logLevel: 'silent',
-      // prom-client is CommonJS and requires node builtins: give the ESM bundle a require.
-      banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
-    });
+    const bundle = await bundleScript('memoryLoop', dir);
     const out = execFileSync(
       process.execPath,
       ['--expose-gc', bundle, '6', '20000', join(import.meta.dirname, '../fixtures/ptp')],

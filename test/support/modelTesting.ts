@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { expect, it } from 'vitest';
 import { machineVersions } from '../../src/actors/observe/machineVersions.js';
 import { toTraceJson, traceFormat, traceVersion } from '../../src/io/observe/traceFormat.js';
 import {
@@ -141,6 +141,8 @@ export interface EventTable {
  * `{message: 'fake failure'}`); delayed events as is. Any other descriptor the table does not list is not explored.
  */
 export function eventsFrom(snapshot: AnyMachineSnapshot, table: EventTable): AnyEventObject[] {
+  // A machine that reached its final state takes no more events (the running actor has stopped its children).
+  if (snapshot.status !== 'active') return [];
   const out: AnyEventObject[] = [];
   const resolve = (key: string): AnyEventObject[] | undefined => {
     const entry = table[key];
@@ -156,6 +158,8 @@ export function eventsFrom(snapshot: AnyMachineSnapshot, table: EventTable): Any
     const error = descriptor.startsWith('xstate.error.actor.');
     if (done || error) {
       const id = descriptor.slice(done ? 'xstate.done.actor.'.length : 'xstate.error.actor.'.length);
+      // Only a child that exists can finish: a handler that outlives its invoke (or a wildcard) gets no event.
+      if (!id.includes('*') && !(id in snapshot.children) && !isInvoked(snapshot, id)) continue;
       const src = invokedSrc(snapshot, id);
       const variants = src === undefined ? undefined : resolve(`${done ? 'done' : 'error'}:${src}`);
       if (variants) out.push(...variants.map((v) => ({ ...v, type: descriptor })));
@@ -195,6 +199,10 @@ export function ownEventDescriptors(snapshot: AnyMachineSnapshot): string[] {
   const out = new Set<string>();
   for (const node of activeStateNodes(snapshot)) for (const d of node.ownEvents) out.add(d);
   return [...out];
+}
+
+function isInvoked(snapshot: AnyMachineSnapshot, id: string): boolean {
+  return activeStateNodes(snapshot).some((node) => node.invoke.some((inv) => inv.id === id));
 }
 
 function invokedSrc(snapshot: AnyMachineSnapshot, id: string): string | undefined {
@@ -568,4 +576,80 @@ export function replayAll<TMachine extends AnyStateMachine>(spec: ModelSpec<TMac
 /** The machine's own state node ids that the replays never visited. */
 export function unvisited(machine: AnyStateMachine, visited: Set<string>): string[] {
   return allStateNodeIds(machine).filter((id) => !visited.has(id));
+}
+
+/** The bounds of one machine's model tests: how far each kind of path generation goes, and how much it must yield. */
+export interface ModelBounds {
+  /** At least this many shortest paths (one per abstract state). */
+  minShortestPaths: number;
+  /**
+   * How many edges of the graph get a path of their own (the shortest path to the edge's source, then its event), the
+   * first ones found. Shortest and simple paths never take a self-transition or reach an eventless state that is
+   * only passed through, so every edge is replayed once. Default 5000; 0 turns them off.
+   */
+  transitionPaths?: number;
+  /** Bounded simple paths (no state twice on a path): depth and count bounds, and the least count expected. */
+  simplePaths: { maxDepth: number; max: number; min: number };
+  /** Bounded walks (cycles included), for small machines whose behaviour is in cycles. Default: none. */
+  boundedWalks?: { maxDepth: number; max: number; min: number };
+  /** State node ids that cannot be reached with this spec's input; every other unvisited state node fails. */
+  unreachable?: string[];
+  /** Per-test timeout (ms) for the path tests (default 120 s: thousands of replays on shared cores). */
+  timeoutMs?: number;
+}
+
+/**
+ * The path tests every model test runs, as vitest `it` blocks in the calling describe: shortest paths and one path
+ * per transition replayed with the invariants checked in every reached state and every state node
+ * visited, bounded simple paths, and bounded walks when asked.
+ */
+export function modelPathTests<TMachine extends AnyStateMachine>(
+  spec: ModelSpec<TMachine>,
+  bounds: ModelBounds,
+  /** Other inputs of the same machine (e.g. an option on): their paths count toward coverage and keep the invariants. */
+  variants: readonly ModelSpec<TMachine>[] = [],
+): void {
+  const edges = bounds.transitionPaths ?? 5000;
+  const timeoutMs = bounds.timeoutMs ?? 120_000;
+  it(
+    `shortest paths${edges > 0 ? ' and every transition' : ''} reach every state node${bounds.unreachable?.length ? ' reachable with this input' : ''}, and the invariants hold in each`,
+    () => {
+      const paths = shortestPaths(spec);
+      expect(paths.length, 'shortest paths').toBeGreaterThanOrEqual(bounds.minShortestPaths);
+      const visited = replayAll(spec, paths);
+      const perEdge = transitionPaths(spec, edges);
+      if (edges > 0) expect(perEdge.length, 'transition paths').toBeGreaterThanOrEqual(paths.length - 1);
+      for (const id of replayAll(spec, perEdge)) visited.add(id);
+      for (const v of variants) for (const id of replayAll(v, shortestPaths(v))) visited.add(id);
+      expect(unvisited(spec.machine, visited), 'state nodes no path reached').toEqual(
+        [...(bounds.unreachable ?? [])].sort(),
+      );
+    },
+    timeoutMs,
+  );
+
+  const simple = bounds.simplePaths;
+  it(
+    `bounded simple paths (depth ${simple.maxDepth}) keep the invariants`,
+    () => {
+      const paths = simplePaths(spec, simple);
+      expect(paths.length, 'simple paths').toBeGreaterThanOrEqual(simple.min);
+      replayAll(spec, paths);
+      for (const v of variants) replayAll(v, simplePaths(v, simple));
+    },
+    timeoutMs,
+  );
+
+  const walks = bounds.boundedWalks;
+  if (walks) {
+    it(
+      `every walk of ${walks.maxDepth} events (cycles included) keeps the invariants`,
+      () => {
+        const paths = boundedWalks(spec, walks);
+        expect(paths.length, 'walks').toBeGreaterThanOrEqual(walks.min);
+        replayAll(spec, paths);
+      },
+      timeoutMs,
+    );
+  }
 }

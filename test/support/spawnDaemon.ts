@@ -13,6 +13,10 @@ export interface SpawnedDaemon {
   readonly pid: number;
   /** Everything written to stderr so far (empty when stderr is not captured). */
   stderr(): string;
+  /** Everything written to stdout and stderr so far, in arrival order (what was captured of them). */
+  output(): string;
+  /** Resolves with the first match of `what` in output(), or rejects once the daemon exited or after timeoutMs. */
+  waitForText(what: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
   /** The JSON log records so far. */
   records(): Array<Record<string, unknown>>;
   /** Resolves with the first record whose msg is `msg` (and that matches `fields`), or rejects after timeoutMs. */
@@ -32,6 +36,22 @@ export interface SpawnOptions {
   wrapper?: string[];
   /** Another copy of bin/syncvisor.js to run (default: this checkout's). */
   wrapperBin?: string;
+  /** Leave out the caller's SYNCVISOR_*, NODE_NAME, PTP_PROFILE_PATH and NODE_OPTIONS (only opts.env sets them). */
+  cleanEnv?: boolean;
+  /** The daemon leads a process group of its own. */
+  detached?: boolean;
+}
+
+/** process.env without what configures syncvisor (SYNCVISOR_*, NODE_NAME, PTP_PROFILE_PATH) or node, plus `extra`. */
+export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
+    ...Object.fromEntries(
+      Object.entries(process.env).filter(
+        ([k]) => !k.startsWith('SYNCVISOR_') && !['NODE_NAME', 'PTP_PROFILE_PATH', 'NODE_OPTIONS'].includes(k),
+      ),
+    ),
+    ...extra,
+  };
 }
 
 const running = new Set<ChildProcess>();
@@ -63,16 +83,23 @@ export function spawnSyncvisor(args: string[], opts: SpawnOptions = {}): Spawned
   const cmd = opts.wrapper ? [...opts.wrapper, ...argv] : argv;
   const child = spawn(cmd[0]!, cmd.slice(1), {
     cwd: opts.cwd ?? repoRoot,
-    env: { ...process.env, SYNCVISOR_LOG_FORMAT: 'json', ...opts.env },
+    env: { ...(opts.cleanEnv ? cleanEnv() : process.env), SYNCVISOR_LOG_FORMAT: 'json', ...opts.env },
     stdio: opts.stdio ?? ['ignore', 'ignore', 'pipe'],
+    detached: opts.detached ?? false,
   });
   running.add(child);
   let text = '';
+  let both = '';
   let parsedUpTo = 0;
   const recs: Array<Record<string, unknown>> = [];
   const waiters = new Set<() => void>();
+  child.stdout?.on('data', (d: Buffer) => {
+    both += d.toString();
+    for (const w of waiters) w();
+  });
   child.stderr?.on('data', (d: Buffer) => {
     text += d.toString();
+    both += d.toString();
     const end = text.lastIndexOf('\n') + 1;
     for (const line of text.slice(parsedUpTo, end).split('\n')) {
       if (!line.startsWith('{')) continue;
@@ -92,32 +119,40 @@ export function spawnSyncvisor(args: string[], opts: SpawnOptions = {}): Spawned
       res({ code, signal });
     }),
   );
+  /** Resolves with the first value `probe` finds, checked on every output and at exit; bounded by timeoutMs. */
+  function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs: number): Promise<T> {
+    return new Promise((res, rej) => {
+      const check = (): void => {
+        const hit = probe();
+        if (hit !== undefined) return done(() => res(hit));
+        if (child.exitCode !== null || child.signalCode !== null)
+          return done(() => rej(new Error(`daemon exited before ${what}; output:\n${both.slice(-4000)}`)));
+      };
+      const timer = setTimeout(
+        () => done(() => rej(new Error(`no ${what} within ${timeoutMs} ms; output:\n${both.slice(-4000)}`))),
+        timeoutMs,
+      );
+      function done(f: () => void): void {
+        clearTimeout(timer);
+        waiters.delete(check);
+        f();
+      }
+      waiters.add(check);
+      check();
+    });
+  }
   const d: SpawnedDaemon = {
     process: child,
     pid: child.pid!,
     stderr: () => text,
+    output: () => both,
     records: () => recs,
     exited,
     waitForLog(msg, fields = {}, timeoutMs = 15_000) {
-      return new Promise((res, rej) => {
-        const check = (): void => {
-          const hit = recs.find((r) => matches(r, msg, fields));
-          if (hit) return done(() => res(hit));
-          if (child.exitCode !== null || child.signalCode !== null)
-            return done(() => rej(new Error(`daemon exited before "${msg}"; stderr:\n${text.slice(-4000)}`)));
-        };
-        const timer = setTimeout(
-          () => done(() => rej(new Error(`no "${msg}" within ${timeoutMs} ms; stderr:\n${text.slice(-4000)}`))),
-          timeoutMs,
-        );
-        function done(f: () => void): void {
-          clearTimeout(timer);
-          waiters.delete(check);
-          f();
-        }
-        waiters.add(check);
-        check();
-      });
+      return waitFor(`"${msg}"`, () => recs.find((r) => matches(r, msg, fields)), timeoutMs);
+    },
+    waitForText(what, timeoutMs = 20_000) {
+      return waitFor(String(what), () => what.exec(both) ?? undefined, timeoutMs);
     },
     async stop(signal = 'SIGTERM', timeoutMs = 15_000) {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
@@ -134,4 +169,26 @@ export function spawnSyncvisor(args: string[], opts: SpawnOptions = {}): Spawned
 export function metricValue(text: string, name: string): number | undefined {
   const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
   return m ? Number(m[1]) : undefined;
+}
+
+export interface PtpServiceOptions {
+  socketPath: string;
+  /** --http (default 127.0.0.1:0: a free port, read from the "http listening" log line). */
+  http?: string;
+  configDir?: string;
+  profilePath?: string;
+  nodeName?: string;
+  /** More `key=value` settings, each passed as --set. */
+  set?: string[];
+}
+
+/** The flags of `syncvisor run` for the ptp service alone, every path the test's own: `['run', ...ptpServiceArgs(o)]`. */
+export function ptpServiceArgs(o: PtpServiceOptions): string[] {
+  const args = ['--services', 'ptp', '--http', o.http ?? '127.0.0.1:0'];
+  const settings = [`ptp.socketPath=${o.socketPath}`];
+  if (o.configDir !== undefined) settings.push(`ptp.configDir=${o.configDir}`);
+  if (o.profilePath !== undefined) settings.push(`ptp.profilePath=${o.profilePath}`);
+  if (o.nodeName !== undefined) settings.push(`ptp.nodeName=${o.nodeName}`);
+  for (const kv of [...settings, ...(o.set ?? [])]) args.push('--set', kv);
+  return args;
 }

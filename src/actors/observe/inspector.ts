@@ -73,6 +73,10 @@ export function createInspectionRecorder(
   opts: RecorderOptions = {},
 ): (ev: InspectionEvent) => void {
   const tracked = new Map<string, Tracked>();
+  // The event record of each delivered event object, per receiving actor: XState hands the same object to the
+  // @xstate.snapshot that results from it, so a snapshot names its own event even when more were queued meanwhile.
+  // (One object can go to several actors: forwardTo.)
+  const eventSeqs = new WeakMap<object, Map<string, number>>();
   const machineKeys = new WeakMap<object, string>();
   const usedKeys = new Set<string>();
   const safe = (v: unknown): JsonValue =>
@@ -162,7 +166,10 @@ export function createInspectionRecorder(
           if (ev.sourceRef) rec.from = ev.sourceRef.sessionId;
           const { type: _type, ...rest } = event;
           if (Object.keys(rest).length > 0) rec.payload = safe(rest);
-          store.publish(rec);
+          const { seq } = store.publish(rec);
+          const byTarget = eventSeqs.get(ev.event) ?? new Map<string, number>();
+          byTarget.set(to, seq);
+          eventSeqs.set(ev.event, byTarget);
           return;
         }
         case '@xstate.snapshot': {
@@ -198,7 +205,10 @@ export function createInspectionRecorder(
               status: ActorStatus;
               value?: JsonValue;
               context?: JsonValue;
+              event?: number;
             } = { kind: 'snapshot', id, status };
+            const cause = eventSeqs.get(ev.event)?.get(id);
+            if (cause !== undefined) rec.event = cause;
             if (value !== undefined) rec.value = value;
             if (context !== undefined && contextJson !== t.contextJson) rec.context = context;
             t.valueJson = valueJson;

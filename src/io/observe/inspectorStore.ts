@@ -38,6 +38,12 @@ export type InspectorRecord =
       value?: JsonValue;
       /** Only when it changed since the actor's previous snapshot record. */
       context?: JsonValue;
+      /**
+       * The seq of the event record this snapshot resulted from (the actor's own step: events queued for it while it
+       * handled an earlier one come before this record but have snapshots of their own). Absent when that event was
+       * not recorded (e.g. an event raised inside the actor).
+       */
+      event?: number;
     }
   | { kind: 'stopped'; seq: number; t: number; id: string; status: ActorStatus }
   | {

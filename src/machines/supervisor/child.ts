@@ -23,7 +23,7 @@ import {
   type AnyEventObject,
 } from 'xstate';
 import type { BackoffSpec, ChildSpec } from './spec.js';
-import { routesFor, soleRoute, type Route } from './routing.js';
+import { deliverByRoute, routesFor, soleRoute, type Route } from './routing.js';
 
 export interface ChildLifecycleInput {
   spec: ChildSpec;
@@ -163,14 +163,12 @@ export const childLifecycleMachine = setup({
     }),
     /** The events a source sends back go to every concern whose `receives` prefix matches. */
     route: enqueueActions(({ context, event, enqueue, system }) => {
-      let delivered = false;
-      for (const systemId of routesFor(context.routes, event.type)) {
-        const target = system.get(systemId);
-        if (target) {
-          enqueue.sendTo(target, event);
-          delivered = true;
-        }
-      }
+      const delivered = deliverByRoute(
+        context.routes,
+        event.type,
+        (id) => system.get(id),
+        (target) => enqueue.sendTo(target, event),
+      );
       if (!delivered) enqueue.raise({ type: 'child.dropped', id: context.spec.id, eventType: event.type });
     }),
     reportDropped: sendParent(({ event }) => event),

@@ -48,3 +48,24 @@ export function soleRoute(routes: readonly Route[], type: string): string | unde
   const r = routesFor(routes, type);
   return r.length === 1 ? r[0] : undefined;
 }
+
+/**
+ * Hands an event of type `type` to every receiving concern that is there (`lookup`: the actor system's registry);
+ * false when none was, for the caller to count or report the drop.
+ */
+export function deliverByRoute<T>(
+  routes: readonly Route[],
+  type: string,
+  lookup: (systemId: string) => T | undefined,
+  send: (target: T) => void,
+): boolean {
+  let delivered = false;
+  for (const systemId of routesFor(routes, type)) {
+    const target = lookup(systemId);
+    if (target) {
+      send(target);
+      delivered = true;
+    }
+  }
+  return delivered;
+}

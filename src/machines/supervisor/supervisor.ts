@@ -7,7 +7,7 @@
 // clock (SimulatedClock in tests).
 import { and, assign, emit, enqueueActions, setup, type ActorRefFrom, type AnyActorRef } from 'xstate';
 import { childLifecycleMachine, type ChildLifecycleOutput, type ChildNotice } from './child.js';
-import { routesFor, routingTable, soleRoute, type Route } from './routing.js';
+import { deliverByRoute, routesFor, routingTable, soleRoute, type Route } from './routing.js';
 import type { NetlinkOldNetdevsRetiredEvent, NetlinkSourceEvent, SocketSourceEvent } from './sourceEvents.js';
 import { exitCodes, type BackoffSpec, type ChildSpec, type SupervisorExitEvent } from './spec.js';
 
@@ -155,14 +155,12 @@ export const supervisorMachine = setup({
     }),
     /** Sends the event to every concern whose `receives` prefix matches; counts it when none is there. */
     route: enqueueActions(({ context, event, enqueue, system }) => {
-      let delivered = false;
-      for (const systemId of routesFor(context.routes, event.type)) {
-        const target = system.get(systemId);
-        if (target) {
-          enqueue.sendTo(target, event);
-          delivered = true;
-        }
-      }
+      const delivered = deliverByRoute(
+        context.routes,
+        event.type,
+        (id) => system.get(id),
+        (target) => enqueue.sendTo(target, event),
+      );
       if (!delivered) enqueue.assign({ droppedEvents: context.droppedEvents + 1 });
     }),
     announceShutdown: emit(({ context }) => ({

@@ -3,21 +3,14 @@
 // one state report (clock.stateChanged to the parent) per state change, naming the right from/to; the holdover timer
 // is armed exactly in HOLDOVER.sidecarTimer, with the profile's timeout from the moment it was entered (never in the
 // daemon's HOLDOVER); context.current is the state; a retired clock reports nothing and keeps no timer.
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { AnyMachineSnapshot } from 'xstate';
 import {
   clockStateMachine,
   type ClockStateContext,
   type ClockStateName,
 } from '../../../src/machines/ptp/clockState.js';
-import {
-  boundedWalks,
-  replayAll,
-  shortestPaths,
-  simplePaths,
-  unvisited,
-  type ModelSpec,
-} from '../../support/modelTesting.js';
+import { modelPathTests, type ModelSpec } from '../../support/modelTesting.js';
 
 let reports: { from: ClockStateName | null; to: ClockStateName }[] = [];
 let changes = 0;
@@ -83,21 +76,9 @@ const spec: ModelSpec<typeof machine> = {
 };
 
 describe('clockState model (xstate/graph)', () => {
-  it('shortest paths reach every state node, and the invariants hold in each', () => {
-    const paths = shortestPaths(spec);
-    expect(paths.length).toBeGreaterThanOrEqual(5);
-    expect(unvisited(machine, replayAll(spec, paths))).toEqual([]);
-  });
-
-  it('bounded simple paths keep the invariants', () => {
-    const paths = simplePaths(spec, { maxDepth: 6, max: 100 });
-    expect(paths.length).toBeGreaterThanOrEqual(2);
-    replayAll(spec, paths);
-  });
-
-  it('every walk of 5 events (cycles included) keeps the invariants', () => {
-    const paths = boundedWalks(spec, { maxDepth: 5, max: 2000 });
-    expect(paths.length).toBeGreaterThan(200);
-    replayAll(spec, paths);
+  modelPathTests(spec, {
+    minShortestPaths: 5,
+    simplePaths: { maxDepth: 6, max: 100, min: 2 },
+    boundedWalks: { maxDepth: 5, max: 2000, min: 201 },
   });
 });

@@ -5,7 +5,7 @@
 // exactly the clocks of the current generation, held by the clock bank (none outside serving); one holdover timer
 // per clock in HOLDOVER;
 // readiness reported true on serving, false on leaving it; restart.mode=process asks for a process exit instead.
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { fromPromise, type AnyActorRef, type AnyMachineSnapshot } from 'xstate';
 import {
   ptpSidecarMachine,
@@ -17,14 +17,7 @@ import {
 } from '../../../src/machines/ptp/ptpSidecar.js';
 import { createGenerationActor } from '../../../src/actors/ptp/generationActor.js';
 import { createClockBank } from '../../../src/actors/ptp/clockBank.js';
-import {
-  replayAll,
-  shortestPaths,
-  simplePaths,
-  transitionPaths,
-  unvisited,
-  type ModelSpec,
-} from '../../support/modelTesting.js';
+import { modelPathTests, type ModelSpec } from '../../support/modelTesting.js';
 
 const log = { loadsRunning: 0, maxLoadsRunning: 0, stops: 0, ready: [] as boolean[], exits: 0, overflows: 0 };
 let adopted = 0;
@@ -149,25 +142,14 @@ describe.each<PtpSidecarInput>([
   { queueMaxBytes: 20, restartMode: 'inProcess', emitLogs: true },
   { queueMaxBytes: 20, restartMode: 'process', emitLogs: false },
 ])('ptpSidecar model (xstate/graph), input %o', (input) => {
-  const spec = specFor(input);
-
-  it('shortest paths and every transition reach every state node reachable with this input; invariants hold', () => {
-    const paths = shortestPaths(spec);
-    expect(paths.length).toBeGreaterThanOrEqual(8);
-    const visited = replayAll(spec, paths);
-    // restarting is eventless: passed through on CMD RESTART, never a resting state, so only transitions reach it.
-    for (const id of replayAll(spec, transitionPaths(spec, 5000))) visited.add(id);
-    const missing = unvisited(machine, visited);
-    // Without ptp.emitLogsUrl the log request is never made; in restart.mode=process CMD RESTART exits instead.
-    const expected: string[] = [];
-    if (input.restartMode === 'process') expected.push('ptpSidecar.restarting');
-    if (!input.emitLogs) expected.push('ptpSidecar.serving.requestingLogs');
-    expect(missing).toEqual(expected);
-  });
-
-  it('bounded simple paths keep the invariants', () => {
-    const paths = simplePaths(spec, { maxDepth: 9, max: 400 });
-    expect(paths.length).toBeGreaterThanOrEqual(10);
-    replayAll(spec, paths);
+  // restarting is eventless: passed through on CMD RESTART, never a resting state, so only the per-transition paths
+  // reach it. Without ptp.emitLogsUrl the log request is never made; in restart.mode=process CMD RESTART exits instead.
+  const unreachable: string[] = [];
+  if (input.restartMode === 'process') unreachable.push('ptpSidecar.restarting');
+  if (!input.emitLogs) unreachable.push('ptpSidecar.serving.requestingLogs');
+  modelPathTests(specFor(input), {
+    minShortestPaths: 8,
+    simplePaths: { maxDepth: 9, max: 400, min: 10 },
+    unreachable,
   });
 });

@@ -10,15 +10,7 @@ import {
   type ChildLifecycleContext,
   type ChildLifecycleInput,
 } from '../../../src/machines/supervisor/child.js';
-import {
-  ModelClock,
-  replayAll,
-  shortestPaths,
-  simplePaths,
-  transitionPaths,
-  unvisited,
-  type ModelSpec,
-} from '../../support/modelTesting.js';
+import { modelPathTests, ModelClock, type ModelSpec } from '../../support/modelTesting.js';
 
 const log = { live: 0, starts: 0, received: [] as string[], notices: [] as string[] };
 let startsAtStop: number | undefined;
@@ -111,18 +103,9 @@ const spec: ModelSpec<typeof machine> = {
 };
 
 describe('childLifecycle model (xstate/graph)', () => {
-  it('shortest paths and every transition reach every state node, and the invariants hold in each', () => {
-    const paths = shortestPaths(spec);
-    expect(paths.length).toBeGreaterThan(8);
-    const visited = replayAll(spec, paths);
-    for (const id of replayAll(spec, transitionPaths(spec, 3000))) visited.add(id);
-    expect(unvisited(childLifecycleMachine, visited)).toEqual([]);
-  });
-
-  it('bounded simple paths keep the invariants', () => {
-    const paths = simplePaths(spec, { maxDepth: 9, max: 400 });
-    expect(paths.length).toBeGreaterThan(50);
-    replayAll(spec, paths);
+  modelPathTests(spec, {
+    minShortestPaths: 9,
+    simplePaths: { maxDepth: 9, max: 400, min: 51 },
   });
 
   it('a late child.failed from the incarnation that already failed neither counts a restart nor arms a timer', () => {

@@ -13,15 +13,7 @@ import {
 } from '../../../src/machines/supervisor/supervisor.js';
 import { exitCodes, type ChildSpec } from '../../../src/machines/supervisor/spec.js';
 import { childLifecycleMachine } from '../../../src/machines/supervisor/child.js';
-import {
-  ModelClock,
-  replayAll,
-  shortestPaths,
-  simplePaths,
-  transitionPaths,
-  unvisited,
-  type ModelSpec,
-} from '../../support/modelTesting.js';
+import { modelPathTests, ModelClock, type ModelSpec } from '../../support/modelTesting.js';
 
 const ids = ['svc', 'src'] as const;
 const log = { stops: [] as string[], spawned: 0 };
@@ -110,18 +102,9 @@ const spec: ModelSpec<typeof machine> = {
 };
 
 describe('supervisor model (xstate/graph)', () => {
-  it('shortest paths and every transition reach every state node, and the invariants hold in each', () => {
-    const paths = shortestPaths(spec);
-    expect(paths.length).toBeGreaterThan(10);
-    const visited = replayAll(spec, paths);
-    for (const id of replayAll(spec, transitionPaths(spec, 3000))) visited.add(id);
-    expect(unvisited(supervisorMachine, visited)).toEqual([]);
-  });
-
-  it('bounded simple paths keep the invariants', () => {
-    const paths = simplePaths(spec, { maxDepth: 8, max: 400 });
-    expect(paths.length).toBeGreaterThan(100);
-    replayAll(spec, paths);
+  modelPathTests(spec, {
+    minShortestPaths: 11,
+    simplePaths: { maxDepth: 8, max: 400, min: 101 },
   });
 
   it('with real lifecycles, a child that keeps crashing escalates once its restarts exceed the intensity', () => {

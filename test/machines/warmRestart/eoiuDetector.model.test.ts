@@ -2,7 +2,7 @@
 // Invariants: detection is announced exactly once per entry into detected; detected is terminal for counting
 // (messagesSeen and the rest of the context stay frozen until eoiu.reset); in dump mode detection means our dump is
 // done and no expected port is missing; messagesSeen counts the netlink.link events since the last reset.
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import * as table from '../../../src/machines/portsync/portTable.js';
 import type { AnyMachineSnapshot } from 'xstate';
 import {
@@ -11,7 +11,7 @@ import {
   type EoiuDetectorInput,
 } from '../../../src/machines/warmRestart/eoiuDetector.js';
 import type { NetlinkLinkEvent } from '../../../src/machines/supervisor/sourceEvents.js';
-import { replayAll, shortestPaths, simplePaths, unvisited, type ModelSpec } from '../../support/modelTesting.js';
+import { modelPathTests, type ModelSpec } from '../../support/modelTesting.js';
 
 let detections: { messagesSeen: number; dumpedInterfaces: number }[] = [];
 let linksSinceReset = 0;
@@ -103,17 +103,5 @@ describe.each<EoiuDetectorInput>([
   { mode: 'dump', dumpSeq: 7 },
   { mode: 'marker' },
 ])('eoiuDetector model (xstate/graph), input %o', (input) => {
-  const spec = specFor(input);
-
-  it('shortest paths reach every state node, and the invariants hold in each', () => {
-    const paths = shortestPaths(spec);
-    expect(paths.length).toBeGreaterThan(5);
-    expect(unvisited(machine, replayAll(spec, paths))).toEqual([]);
-  });
-
-  it('bounded simple paths keep the invariants', () => {
-    const paths = simplePaths(spec, { maxDepth: 8, max: 400 });
-    expect(paths.length).toBeGreaterThan(20);
-    replayAll(spec, paths);
-  });
+  modelPathTests(specFor(input), { minShortestPaths: 6, simplePaths: { maxDepth: 8, max: 400, min: 21 } });
 });

@@ -3,14 +3,14 @@
 // APP_DB gate is opened exactly once and never during a warm initial sync; the timeout timer is armed exactly while
 // the initial sync is in progress; the sync completes at most once (EOIU or timeout, never both); the reason is
 // eoiu | timeout | cold; the WARM_RESTART_TABLE states follow initialized → restored → reconciled, or disabled.
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { createMachine, type AnyMachineSnapshot } from 'xstate';
 import {
   warmRestartMachine,
   type WarmRestartContext,
   type WarmRestartInput,
 } from '../../../src/machines/warmRestart/warmRestart.js';
-import { replayAll, shortestPaths, simplePaths, unvisited, type ModelSpec } from '../../support/modelTesting.js';
+import { modelPathTests, type ModelSpec } from '../../support/modelTesting.js';
 
 let calls: string[] = [];
 const rec =
@@ -125,20 +125,7 @@ describe.each<WarmRestartInput>([
   { timeoutSecs: 5, authority: 'stateFile', checkEnableTable: true },
   { timeoutSecs: 0, authority: 'stateFile', checkEnableTable: false },
 ])('warmRestart model (xstate/graph), input %o', (input) => {
-  const spec = specFor(input);
-
-  it('shortest paths reach every state node reachable with this input, and the invariants hold in each', () => {
-    const paths = shortestPaths(spec);
-    const visited = replayAll(spec, paths);
-    const missing = unvisited(machine, visited);
-    // A zero timeout completes at once: the timer (and so eoiu.detected) can never win, but every state is still
-    // entered (initialSyncInProgress transiently).
-    expect(missing).toEqual([]);
-  });
-
-  it('bounded simple paths keep the invariants', () => {
-    const paths = simplePaths(spec, { maxDepth: 8, max: 300 });
-    expect(paths.length).toBeGreaterThan(3);
-    replayAll(spec, paths);
-  });
+  // A zero timeout completes at once: the timer (and so eoiu.detected) can never win, but every state is still
+  // entered (initialSyncInProgress transiently).
+  modelPathTests(specFor(input), { minShortestPaths: 1, simplePaths: { maxDepth: 8, max: 300, min: 4 } });
 });

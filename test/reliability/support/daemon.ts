@@ -1,32 +1,26 @@
-// The real binary (bin/syncvisor.js → dist, `npm run build` first) for the hardening tests: optionally under
-// `ip netns exec` (its own ports: 9229 and 9101 are then the namespace's), its log captured, bounded waits.
-import { spawn, type ChildProcess } from 'node:child_process';
+// The real binary (bin/syncvisor.js → dist, `npm run build` first) for the hardening tests, started through
+// test/support/spawnDaemon.ts (so every daemon is stopped in the file's afterAll, also when a test fails): optionally
+// under `ip netns exec` (its own ports: 9229 and 9101 are then the namespace's), stdout and stderr captured, a clean
+// environment.
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { cleanEnv, repoRoot, spawnSyncvisor, type SpawnedDaemon } from '../../support/spawnDaemon.js';
 
-export const repo = resolve(import.meta.dirname, '../../..');
+export { cleanEnv };
+export const repo = repoRoot;
 /** HARDENING_BIN runs the same attacks against another build (how the before figures of docs/reliability.md were taken). */
 export const bin = process.env['HARDENING_BIN'] ?? join(repo, 'bin/syncvisor.js');
 
 export interface Daemon {
-  proc: ChildProcess;
+  proc: SpawnedDaemon['process'];
   pid: number;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  exited: SpawnedDaemon['exited'];
+  /** stdout and stderr so far. */
   log(): string;
   waitLog(what: RegExp, ms?: number): Promise<RegExpExecArray>;
-  /** SIGTERM (unless it has exited) and the exit. */
+  /** SIGTERM (unless it has exited) and the exit; SIGKILL after 15 s. */
   stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return {
-    ...Object.fromEntries(
-      Object.entries(process.env).filter(
-        ([k]) => !k.startsWith('SYNCVISOR_') && !['NODE_NAME', 'PTP_PROFILE_PATH', 'NODE_OPTIONS'].includes(k),
-      ),
-    ),
-    ...extra,
-  };
 }
 
 /** `syncvisor run ...args`; `netns`: run inside that namespace; `detached`: the daemon leads its own process group. */
@@ -34,52 +28,34 @@ export function startDaemon(
   args: string[],
   opts: { netns?: string; env?: Record<string, string>; detached?: boolean } = {},
 ): Daemon {
-  const argv = [bin, 'run', ...args];
   // `ip netns exec` execs the command: the pid is the daemon's.
-  const proc = opts.netns
-    ? spawn('ip', ['netns', 'exec', opts.netns, process.execPath, ...argv], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: cleanEnv(opts.env),
-        detached: opts.detached ?? false,
-      })
-    : spawn(process.execPath, argv, {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: cleanEnv(opts.env),
-        detached: opts.detached ?? false,
-      });
-  let out = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
-    proc.once('exit', (code, signal) => r({ code, signal })),
-  );
-  const d: Daemon = {
-    proc,
-    pid: proc.pid!,
-    exited,
-    log: () => out,
-    waitLog: async (what, ms = 20_000) => {
-      const end = Date.now() + ms;
-      for (;;) {
-        const m = what.exec(out);
-        if (m) return m;
-        if (Date.now() > end || proc.exitCode !== null || proc.signalCode !== null) {
-          const m2 = what.exec(out);
-          if (m2) return m2;
-          throw new Error(`no ${what} in the daemon log:\n${out.slice(-3000)}`);
-        }
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    },
-    stop: async () => {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
-      const t = setTimeout(() => proc.kill('SIGKILL'), 15_000);
-      const r = await exited;
-      clearTimeout(t);
-      return r;
-    },
+  const d = spawnSyncvisor(['run', ...args], {
+    ...(opts.netns ? { wrapper: ['ip', 'netns', 'exec', opts.netns] } : {}),
+    wrapperBin: bin,
+    cleanEnv: true,
+    env: opts.env ?? {},
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: opts.detached ?? false,
+  });
+  return {
+    proc: d.process,
+    pid: d.pid,
+    exited: d.exited,
+    log: d.output,
+    waitLog: (what, ms) => d.waitForText(what, ms),
+    stop: () => d.stop(),
   };
-  return d;
+}
+
+/** An HTTP GET with curl inside namespace `netns` (where the daemon's ports are): status (0: no answer) and body. */
+export function httpInNetns(netns: string, url: string): { status: number; body: string } {
+  const r = spawnSync('ip', ['netns', 'exec', netns, 'curl', '-s', '-m', '3', '-o', '-', '-w', '\n%{http_code}', url], {
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
+  const out = r.stdout ?? '';
+  const i = out.lastIndexOf('\n');
+  return { status: Number(out.slice(i + 1)) || 0, body: i < 0 ? '' : out.slice(0, i) };
 }
 
 /** Resident set size and its peak (VmRSS, VmHWM) of a pid, in MB. */

@@ -24,6 +24,7 @@
   let playClock = 0; // replay: the simulated time of the playhead
   let playTimer = null;
   let renderQueued = false;
+  let linked = false; // the stream names each snapshot's event (snapshot.event), see endOfStep
   let chartState = null; // { machine, svg, byPath, edges, tlines, vb, fit }
   const history = []; // state values as they arrive, newest last: {actor, value} (a hook for tests and debugging)
   // Who an actor is (systemId, parent, machine) does not change with time: learned from every record received, so
@@ -87,9 +88,11 @@
   }
 
   /**
-   * The index of the last record that belongs to the event at `i`: up to the target's own snapshot after it (the
-   * events its actions sent on the way, e.g. to a parent or a new child, come before that snapshot), or, when the
-   * target publishes none (nothing changed), up to the next event.
+   * The index of the last record that belongs to the event at `i`: up to the snapshot that resulted from it (the
+   * events its actions sent on the way, e.g. to a parent, a new child or itself, come before that snapshot), or, when
+   * the target publishes none (nothing changed), up to the next event. A snapshot names its event (`event`: that
+   * record's seq), so an event queued while the target handled an earlier one is paired with its own snapshot, not
+   * the earlier one's. Records without that link (older servers): the target's first snapshot before its next event.
    */
   function endOfStep(i) {
     const r = records[i];
@@ -98,8 +101,11 @@
     if (!r || r.kind !== 'event') return next;
     for (let j = i + 1; j < records.length && j < i + 5000; j++) {
       const x = records[j];
-      if (x.kind === 'snapshot' && x.id === r.to) return Math.max(j, next);
-      if (x.kind === 'event' && x.to === r.to) break;
+      if (x.kind === 'snapshot' && x.id === r.to) {
+        if (x.event === undefined || x.event === r.seq) return Math.max(j, next);
+        // A later event's snapshot: this event changed nothing.
+        if (x.event > r.seq) break;
+      } else if (x.kind === 'event' && x.to === r.to && !linked) break;
     }
     return next;
   }
@@ -780,6 +786,7 @@
       return;
     }
     if (r.kind === 'actor') learn(r.actor);
+    if (r.kind === 'snapshot' && r.event !== undefined) linked = true;
     if (r.kind === 'snapshot' && r.value !== undefined) {
       history.push({ actor: nameOf(r.id), value: fmtValue(r.value) });
       if (history.length > 500) history.shift();
@@ -804,6 +811,7 @@
     base = new Map();
     for (const a of state.baseline || []) base.set(a.id, a);
     records = (state.events || []).filter((r) => r.kind !== 'chart');
+    linked = records.some((r) => r.kind === 'snapshot' && r.event !== undefined);
     ident.clear();
     for (const a of state.baseline || []) learn(a);
     for (const a of state.actors || []) learn(a);
