@@ -25,7 +25,8 @@ export async function consumeStateTable(client: Redis, table: string, separator 
     const tableKey = Buffer.concat([Buffer.from(`${table}${separator}`), rawKey]);
     const tempKey = Buffer.concat([Buffer.from('_'), tableKey]);
     if ((await client.srem(`${table}_DEL_SET`, rawKey)) === 1) await client.del(tableKey);
-    const fv = (await client.callBuffer('hgetall', tempKey)) as Buffer[];
+    // HGETALL's flat reply, undecoded (ioredis turns a hgetall reply into an object with UTF-8 field names).
+    const fv = (await client.callBuffer('eval', "return redis.call('HGETALL', KEYS[1])", 1, tempKey)) as Buffer[];
     if (fv.length > 0) await client.hset(tableKey, ...fv);
     await client.del(tempKey);
     // Byte text is one-to-one with the bytes (textToBytes gives them back), so key and fields are exact.
