@@ -16,7 +16,15 @@ import { scanHashes } from '../../src/io/redis/scanHashes.js';
 import { ConsumerStateTable } from '../support/consumerStateTable.js';
 import { canUseNetns, createNetns, type Netns } from '../support/netns.js';
 import { PrivateRedis } from '../support/privateRedis.js';
-import { kernelTruth, killDaemon, sortedHashes, startDaemonIn, type RunningDaemon } from '../support/portsyncDaemon.js';
+import {
+  kernelCarrierChanges,
+  kernelTruth,
+  killDaemon,
+  sortedHashes,
+  startDaemonIn,
+  type RunningDaemon,
+} from '../support/portsyncDaemon.js';
+import { textToBytes } from '../../src/io/redis/byteText.js';
 
 const pattern = /^(Ethernet|PortChannel)/;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -318,6 +326,86 @@ describe.skipIf(netnsOk !== true)("portsync speaks SONiC's semantics to a Consum
         .filter((l) => /bringing down old interface/.test(l)),
     ).toHaveLength(3 + 3 + 0);
   }, 60_000);
+
+  it('cold start with APPL_DB entries left: a port whose entry has admin_status is not waited for; carrier_changes', async () => {
+    await killDaemon(daemon);
+    await app.flushdb();
+    for (const k of await state.keys('PORT_TABLE|*')) await state.del(k);
+    // Two configured ports without netdevs. APPL_DB (not flushed, as when swss restarts without swss.sh's cleanup)
+    // still holds both consumed entries: Ethernet8's has admin_status, Ethernet12's has not.
+    const extra = {
+      Ethernet8: { lanes: '9', speed: '100000', alias: 'etp3' },
+      Ethernet12: { lanes: '13', speed: '100000', alias: 'etp4' },
+    };
+    const ports = { ...portConfig, Ethernet0: { ...portConfig.Ethernet0!, speed: '40000' }, ...extra };
+    await loadConfig(extra);
+    await app.hset('PORT_TABLE:Ethernet8', { lanes: '9', admin_status: 'up', mtu: '9100' });
+    await app.hset('PORT_TABLE:Ethernet12', { lanes: '13', mtu: '9100' });
+    const c = await newConsumer();
+    start();
+    // Only Ethernet12 holds PortInitDone back, and only it is named.
+    await expect
+      .poll(() => metric('syncvisor_portsync_missing_ports\\{port="Ethernet12"\\}'), { timeout: 20_000, interval: 200 })
+      .toBe('1');
+    expect(metric('syncvisor_portsync_missing_ports\\{port="Ethernet8"\\}')).toBeUndefined();
+    expect(c.lines()).not.toContain('SET PortInitDone');
+    expect(readyz()).toBe('503');
+    // Ethernet12's netdev appears: PortInitDone, although Ethernet8 never has a netdev.
+    ns!.addVethPair('Ethernet12', 'p12');
+    ns!.set('Ethernet12', 'up');
+    ns!.set('p12', 'up');
+    await expectColdSet(c, ports);
+    await expect.poll(readyz, { timeout: 15_000 }).toBe('200');
+    expect(kernelLink('Ethernet8')).toBeUndefined();
+    // STATE_DB: the kernel truth, carrier_changes included; a carrier flap of the peer is followed.
+    await expectStateDbIsKernelTruth();
+    const before = Number(kernelCarrierChanges(ns!).get('Ethernet12'));
+    ns!.set('p12', 'down');
+    ns!.set('p12', 'up');
+    await expect
+      .poll(() => Number(kernelCarrierChanges(ns!).get('Ethernet12')), { timeout: 5_000 })
+      .toBeGreaterThan(before);
+    await expectStateDbIsKernelTruth();
+    expect(Number(await state.hget('PORT_TABLE|Ethernet12', 'carrier_changes'))).toBeGreaterThanOrEqual(before + 2);
+    // Clean up for the next scenario.
+    ns!.del('Ethernet12');
+    await config.del('PORT|Ethernet8', 'PORT|Ethernet12');
+  }, 90_000);
+
+  it('a link name that is not UTF-8 matches its CONFIG_DB key byte for byte', async () => {
+    await killDaemon(daemon);
+    await app.flushdb();
+    for (const k of await state.keys('PORT_TABLE|*')) await state.del(k);
+    // "Ethernet" 0xff "8": the kernel and ip accept it (any bytes but NUL, '/', ':' and whitespace).
+    const raw = Buffer.concat([Buffer.from('Ethernet'), Buffer.from([0xff]), Buffer.from('8')]);
+    const name = 'Ethernet\udcff8';
+    expect(textToBytes(name)).toEqual(raw);
+    ns!.exec('sh', ['-c', `ip link add "$(printf 'Ethernet\\3778')" type veth peer name pff && ip link set pff up`]);
+    ns!.exec('sh', ['-c', `ip link set "$(printf 'Ethernet\\3778')" up`]);
+    await config.hset(Buffer.concat([Buffer.from('PORT|'), raw]), 'lanes', '17', 'alias', 'etp5');
+    const ports = {
+      ...portConfig,
+      Ethernet0: { ...portConfig.Ethernet0!, speed: '40000' },
+      [name]: { lanes: '17', alias: 'etp5' },
+    };
+    const c = await newConsumer();
+    start();
+    // PortInitDone comes only when the netdev's name equals the CONFIG_DB key, so this proves the match.
+    await expectColdSet(c, ports);
+    await expect.poll(readyz, { timeout: 15_000 }).toBe('200');
+    expect(c.ops(name)[0]!.bytes!.key).toEqual(raw);
+    const stateKey = Buffer.concat([Buffer.from('PORT_TABLE|'), raw]);
+    await expect
+      .poll(async () => (await state.hgetallBuffer(stateKey)).state?.toString(), { timeout: 10_000 })
+      .toBe('ok');
+    expect((await state.hgetallBuffer(stateKey)).admin_status?.toString()).toBe('up');
+    // Nothing under the U+FFFD spelling (what a UTF-8 decode would have made of it).
+    expect(await state.exists('PORT_TABLE|Ethernet\ufffd8')).toBe(0);
+    expect(await app.exists(Buffer.concat([Buffer.from('PORT_TABLE:'), raw]))).toBe(1);
+    ns!.exec('sh', ['-c', `ip link del "$(printf 'Ethernet\\3778')"`]);
+    await expect.poll(() => state.exists(stateKey), { timeout: 10_000 }).toBe(0);
+    await config.del(Buffer.concat([Buffer.from('PORT|'), raw]));
+  }, 90_000);
 
   it('300 ports (DPU, netdevs kept): the cold set arrives in batches of at most 128', async () => {
     await killDaemon(daemon);

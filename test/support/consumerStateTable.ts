@@ -12,18 +12,25 @@ export interface ConsumedOp {
   bytes?: { key: Buffer; fields: [Buffer, Buffer][] };
 }
 
+/**
+ * The simple consumer (one key per round trip, no Lua): byte-exact like ConsumerStateTable. Keys, field names and
+ * values are read and written as bytes (SPOP, HGETALL undecoded); `key` and `fields` are those bytes as byte text
+ * (no `bytes`: textToBytes gives them back).
+ */
 export async function consumeStateTable(client: Redis, table: string, separator = ':'): Promise<ConsumedOp[]> {
   const out: ConsumedOp[] = [];
   for (;;) {
-    const key = await client.spop(`${table}_KEY_SET`);
-    if (key === null) return out;
-    const tableKey = `${table}${separator}${key}`;
-    const tempKey = `_${tableKey}`;
-    if ((await client.srem(`${table}_DEL_SET`, key)) === 1) await client.del(tableKey);
-    const fields = await client.hgetall(tempKey);
-    if (Object.keys(fields).length > 0) await client.hset(tableKey, fields);
+    const rawKey = await client.spopBuffer(`${table}_KEY_SET`);
+    if (rawKey === null) return out;
+    const tableKey = Buffer.concat([Buffer.from(`${table}${separator}`), rawKey]);
+    const tempKey = Buffer.concat([Buffer.from('_'), tableKey]);
+    if ((await client.srem(`${table}_DEL_SET`, rawKey)) === 1) await client.del(tableKey);
+    // HGETALL's flat reply, undecoded (ioredis turns a hgetall reply into an object with UTF-8 field names).
+    const fv = (await client.callBuffer('eval', "return redis.call('HGETALL', KEYS[1])", 1, tempKey)) as Buffer[];
+    if (fv.length > 0) await client.hset(tableKey, ...fv);
     await client.del(tempKey);
-    out.push({ op: Object.keys(fields).length > 0 ? 'SET' : 'DEL', key, fields });
+    // Byte text is one-to-one with the bytes (textToBytes gives them back), so key and fields are exact.
+    out.push({ op: fv.length > 0 ? 'SET' : 'DEL', key: bytesToText(rawKey), fields: fieldsFromReply(fv) });
   }
 }
 

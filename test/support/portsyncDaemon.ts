@@ -39,6 +39,7 @@ export async function killDaemon(d: RunningDaemon | undefined): Promise<void> {
 /** STATE_DB PORT_TABLE as portsync must write it for the kernel's links of `ns` whose names match `pattern`. */
 export function kernelTruth(ns: Netns, pattern: RegExp): Record<string, Record<string, string>> {
   const out: Record<string, Record<string, string>> = {};
+  const carrierChanges = kernelCarrierChanges(ns);
   for (const l of ns.links()) {
     if (!pattern.test(l.name)) continue;
     out[l.name] = {
@@ -46,7 +47,20 @@ export function kernelTruth(ns: Netns, pattern: RegExp): Record<string, Record<s
       netdev_oper_status: l.running ? 'up' : 'down',
       admin_status: l.up ? 'up' : 'down',
       mtu: String(l.mtu),
+      ...(carrierChanges.has(l.name) ? { carrier_changes: carrierChanges.get(l.name)! } : {}),
     };
+  }
+  return out;
+}
+
+/** Each link's carrier_changes counter (the kernel's IFLA_CARRIER_CHANGES), read from the namespace's sysfs. */
+export function kernelCarrierChanges(ns: Netns): Map<string, string> {
+  const out = new Map<string, string>();
+  // `ip netns exec` mounts the namespace's own sysfs; names never hold ':' (the kernel refuses it).
+  const text = ns.exec('sh', ['-c', 'grep -H . /sys/class/net/*/carrier_changes 2>/dev/null || true']);
+  for (const line of text.split('\n')) {
+    const m = /^\/sys\/class\/net\/([^/]+)\/carrier_changes:(\d+)$/.exec(line.trim());
+    if (m) out.set(m[1]!, m[2]!);
   }
   return out;
 }

@@ -182,6 +182,7 @@ export function createNetlinkSource(deps: NetlinkSourceDeps) {
         operstate: m.operstate,
         master: m.master,
         linkKind: m.linkKind,
+        ...(m.carrierChanges !== undefined ? { carrierChanges: m.carrierChanges } : {}),
         inDump,
         seq: inDump ? m.header.seq : 0,
       });

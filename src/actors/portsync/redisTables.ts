@@ -15,6 +15,7 @@ import { RedisConnection } from '../../io/redis/connection.js';
 import type { DatabaseConfig } from '../../config/databaseConfig.js';
 import { ProducerStateTable, effectiveContent } from '../../io/redis/producerStateTable.js';
 import { StateTable } from '../../io/redis/stateTable.js';
+import { textToBytes } from '../../io/redis/byteText.js';
 import {
   hasRestoreCount,
   incrementRestoreCount,
@@ -156,6 +157,17 @@ export function createRedisTables(deps: RedisTablesDeps) {
       ]);
       return switchType === null ? { present: exists === 1 } : { present: exists === 1, switchType };
     };
+    /**
+     * The CONFIG_DB ports whose consumed APPL_DB PORT_TABLE:<name> already has admin_status (one pipelined HEXISTS
+     * per CONFIG_DB port; the keys as bytes, so a name that is not UTF-8 is looked up exactly).
+     */
+    const readAppDbAdminStatus = async (names: string[]): Promise<string[]> => {
+      if (names.length === 0) return [];
+      const p = appConn.client.pipeline();
+      for (const name of names) p.hexists(textToBytes(app.tableKey(name)), 'admin_status');
+      const results = await p.exec();
+      return names.filter((_, i) => results?.[i]?.[0] == null && results?.[i]?.[1] === 1);
+    };
     let initialRead: 'no' | 'reading' | 'done' = 'no';
     let retryTimer: NodeJS.Timeout | undefined;
 
@@ -168,12 +180,20 @@ export function createRedisTables(deps: RedisTablesDeps) {
           readDeviceMetadata(),
         ]);
         if (stopped) return;
+        const appDbAdminStatus = await readAppDbAdminStatus([...configPorts.keys()]);
+        if (stopped) return;
         initialRead = 'done';
         logger.info(
           { configPorts: configPorts.size, statePorts: statePorts.length },
           'read CONFIG_DB PORT and STATE_DB',
         );
-        send({ type: 'redis.initialState', configPorts: Object.fromEntries(configPorts), statePorts, deviceMetadata });
+        send({
+          type: 'redis.initialState',
+          configPorts: Object.fromEntries(configPorts),
+          statePorts,
+          deviceMetadata,
+          appDbAdminStatus,
+        });
       } catch (err) {
         // Retried on the next reconnect.
         initialRead = 'no';
@@ -207,12 +227,17 @@ export function createRedisTables(deps: RedisTablesDeps) {
           const configPorts = await readConfigPorts(configConn.client, databases.configDb.separator);
           if (stopped || !up) return;
           if (configPorts.size > 0 || performance.now() >= until) {
-            const [statePorts, deviceMetadata] = await Promise.all([state.keys(), readDeviceMetadata()]);
+            const [statePorts, deviceMetadata, appDbAdminStatus] = await Promise.all([
+              state.keys(),
+              readDeviceMetadata(),
+              readAppDbAdminStatus([...configPorts.keys()]),
+            ]);
             send({
               type: 'redis.initialState',
               configPorts: Object.fromEntries(configPorts),
               statePorts,
               deviceMetadata,
+              appDbAdminStatus,
             });
             return;
           }
@@ -290,7 +315,8 @@ export function createRedisTables(deps: RedisTablesDeps) {
         whenUp(
           () => {
             const p = appConn.client.pipeline();
-            for (const name of names) p.exists(app.tableKey(name));
+            // The keys as bytes: a link name that is not UTF-8 (byte text) is looked up exactly.
+            for (const name of names) p.exists(textToBytes(app.tableKey(name)));
             p.exec().then(
               (results) => {
                 if (stopped) return;

@@ -1,6 +1,7 @@
 // Decoder of rtnetlink link messages: nlmsghdr framing, NLMSG_DONE / NLMSG_ERROR, RTM_NEWLINK / RTM_DELLINK
 // (ifinfomsg + the rtattrs portsync needs). Pure: bytes in, values out; bad input is a typed error, never a throw.
 import { endianness } from 'node:os';
+import { bytesToText } from '../redis/byteText.js';
 
 export const NLMSG_NOOP = 1;
 export const NLMSG_ERROR = 2;
@@ -21,6 +22,7 @@ const IFLA_MTU = 4;
 const IFLA_MASTER = 10;
 const IFLA_OPERSTATE = 16;
 const IFLA_LINKINFO = 18;
+const IFLA_CARRIER_CHANGES = 35;
 const IFLA_INFO_KIND = 1;
 // rta_type carries NLA_F_NESTED (0x8000) and NLA_F_NET_BYTEORDER (0x4000) flags above the type.
 const NLA_TYPE_MASK = 0x3fff;
@@ -52,6 +54,8 @@ export interface LinkMessage {
   master: number;
   /** IFLA_INFO_KIND inside IFLA_LINKINFO, '' when absent. */
   linkKind: string;
+  /** IFLA_CARRIER_CHANGES (u32: how often the carrier went up or down), undefined when absent. */
+  carrierChanges: number | undefined;
 }
 
 export interface DoneMessage {
@@ -113,10 +117,15 @@ function header(view: DataView, off: number): NlMsgHeader {
   };
 }
 
+/**
+ * A NUL-terminated attribute string as byte text (src/io/redis/byteText.ts): valid UTF-8 as text, any other byte as
+ * U+DC80 + byte. The kernel accepts any bytes in an interface name except NUL, '/', ':' and whitespace, so a name is
+ * carried byte for byte and equals its CONFIG_DB / APPL_DB key (read the same way) exactly when the bytes are equal.
+ */
 function cString(bytes: Uint8Array, start: number, end: number): string {
   let stop = start;
   while (stop < end && bytes[stop] !== 0) stop++;
-  return Buffer.from(bytes.buffer, bytes.byteOffset + start, stop - start).toString('utf8');
+  return bytesToText(Buffer.from(bytes.buffer, bytes.byteOffset + start, stop - start));
 }
 
 /** Walks rtattrs in [start, end); calls visit for each. Returns false when an attribute length is bad. */
@@ -160,6 +169,7 @@ function decodeLink(
     operstate: undefined,
     master: 0,
     linkKind: '',
+    carrierChanges: undefined,
   };
   let bad: string | undefined;
   let hasName = false;
@@ -180,6 +190,10 @@ function decodeLink(
       case IFLA_OPERSTATE:
         if (alen >= 1) link.operstate = view.getUint8(aoff);
         else bad = 'IFLA_OPERSTATE empty';
+        break;
+      case IFLA_CARRIER_CHANGES:
+        if (alen >= 4) link.carrierChanges = view.getUint32(aoff, LE);
+        else bad = 'IFLA_CARRIER_CHANGES shorter than 4 bytes';
         break;
       case IFLA_LINKINFO:
         if (

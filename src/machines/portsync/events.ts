@@ -60,6 +60,12 @@ export type RedisTablesEvent =
        * its switch_type. Absent in events recorded before it existed (read as not present).
        */
       deviceMetadata?: { present: boolean; switchType?: string };
+      /**
+       * The CONFIG_DB ports whose APPL_DB PORT_TABLE:<name> (the consumed entry) already has an admin_status field
+       * when this was read. At a cold start portsyncd drops them from the ports PortInitDone waits for. Absent in
+       * events recorded before it existed (read as none).
+       */
+      appDbAdminStatus?: string[];
     }
   /** Answer to redis.checkAppDbPorts: the names whose APPL_DB PORT_TABLE:<name> exists. */
   | { type: 'redis.appDbPorts'; present: string[] }

@@ -86,6 +86,8 @@ export interface PortState {
   ifindex: number;
   flags: number;
   mtu: number;
+  /** IFLA_CARRIER_CHANGES of the latest message, absent when the kernel sent none. */
+  carrierChanges?: number;
 }
 
 interface TrackedDump {
@@ -134,6 +136,11 @@ export interface PortsyncContext {
   appDbChecks: number;
   /** String(ifindex) of the netdevs retired at a cold start: their messages are ignored for the life of the process. */
   oldIfindexes: PortTable<true>;
+  /**
+   * CONFIG_DB ports whose consumed APPL_DB PORT_TABLE:<name> already had admin_status at the latest CONFIG_DB read
+   * (redis.initialState); a cold start does not wait for them before PortInitDone (portsyncd's rule).
+   */
+  appDbAdminStatus: string[];
 }
 
 /** SONiC's front-panel prefix: the netdevs a cold start sets down (portsyncd: INTFS_PREFIX, not PortChannel). */
@@ -149,14 +156,26 @@ function compiled(pattern: string): RegExp {
   return re;
 }
 
-/** STATE_DB PORT_TABLE fields of a link (SONiC portsyncd: state, netdev_oper_status, admin_status, mtu). */
-export function statePortFields(flags: number, mtu: number): Record<string, string> {
-  return {
+/**
+ * STATE_DB PORT_TABLE fields of a link, as SONiC portsyncd writes them: state, netdev_oper_status, admin_status, mtu
+ * (decimal), and carrier_changes (decimal) when the kernel reported IFLA_CARRIER_CHANGES.
+ */
+export function statePortFields(flags: number, mtu: number, carrierChanges?: number): Record<string, string> {
+  const fields: Record<string, string> = {
     state: 'ok',
     netdev_oper_status: flags & IFF_RUNNING ? 'up' : 'down',
     admin_status: flags & IFF_UP ? 'up' : 'down',
     mtu: String(mtu),
   };
+  if (carrierChanges !== undefined) fields.carrier_changes = String(carrierChanges);
+  return fields;
+}
+
+/** The PortState of a link message (carrierChanges only when the kernel sent it). */
+function portStateOf(e: { ifindex: number; flags: number; mtu: number; carrierChanges?: number }): PortState {
+  const p: PortState = { ifindex: e.ifindex, flags: e.flags, mtu: e.mtu };
+  if (e.carrierChanges !== undefined) p.carrierChanges = e.carrierChanges;
+  return p;
 }
 
 type LinkEvent = Extract<PortsyncEvent, { type: 'netlink.link' }>;
@@ -204,14 +223,14 @@ function publishOps(context: PortsyncContext, names: Iterable<string>) {
     pending = table.remove(pending, name);
     everSeen = table.set(everSeen, name, true);
     configUnseen = configUnseen && table.remove(configUnseen, name);
-    ops.push({ op: 'set', key: name, fields: statePortFields(p.flags, p.mtu) });
+    ops.push({ op: 'set', key: name, fields: statePortFields(p.flags, p.mtu, p.carrierChanges) });
   }
   return { assign: { pending, everSeen, configUnseen }, ops };
 }
 
 const linkSetOps = ({ event }: { event: PortsyncEvent }): { ops: TableOp[] } => {
   const e = event as LinkEvent;
-  return { ops: [{ op: 'set', key: e.name, fields: statePortFields(e.flags, e.mtu) }] };
+  return { ops: [{ op: 'set', key: e.name, fields: statePortFields(e.flags, e.mtu, e.carrierChanges) }] };
 };
 const linkDelOps = ({ event }: { event: PortsyncEvent }): { ops: TableOp[] } => ({
   ops: [{ op: 'del', key: (event as LinkEvent).name }],
@@ -317,7 +336,7 @@ export const portsyncMachine = setup({
         .map(([key, p]) => ({
           op: 'set' as const,
           key,
-          fields: statePortFields(p.flags, p.mtu),
+          fields: statePortFields(p.flags, p.mtu, p.carrierChanges),
         })),
     })),
     /** Netlink facts reach warmRestart (its eoiuDetector) while the initial sync runs. */
@@ -378,12 +397,15 @@ export const portsyncMachine = setup({
       if (before && before.ifindex !== e.ifindex && table.get(byIfindex, String(before.ifindex)) === e.name) {
         byIfindex = table.remove(byIfindex, String(before.ifindex));
       }
-      const unchanged = before && before.ifindex === e.ifindex && before.flags === e.flags && before.mtu === e.mtu;
+      const unchanged =
+        before &&
+        before.ifindex === e.ifindex &&
+        before.flags === e.flags &&
+        before.mtu === e.mtu &&
+        before.carrierChanges === e.carrierChanges;
       const seen = context.dump && table.set(context.dump.seen, e.name, true);
       return {
-        ports: unchanged
-          ? context.ports
-          : table.set(context.ports, e.name, { ifindex: e.ifindex, flags: e.flags, mtu: e.mtu }),
+        ports: unchanged ? context.ports : table.set(context.ports, e.name, portStateOf(e)),
         byIfindex: table.set(byIfindex, String(e.ifindex), e.name),
         dump: context.dump && seen !== context.dump.seen ? { ...context.dump, seen: seen! } : context.dump,
       };
@@ -557,10 +579,24 @@ export const portsyncMachine = setup({
       if (config) enqueue({ type: 'writeAppDb', params: { ops: configCopyOps(config) } } as never);
     }),
     keepConfigSnapshot: assign(({ event }) =>
-      event.type === 'redis.initialState' ? { configSnapshot: event.configPorts } : {},
+      event.type === 'redis.initialState'
+        ? { configSnapshot: event.configPorts, appDbAdminStatus: event.appDbAdminStatus ?? [] }
+        : {},
     ),
+    /**
+     * portsyncd at a cold start: the configured ports whose APPL_DB PORT_TABLE:<name> already has admin_status are
+     * taken out of the set PortInitDone waits for (they need not be seen as netdevs first).
+     */
+    dropPortsWithAppDbAdminStatus: assign(({ context }) => {
+      if (!context.configUnseen || context.appDbAdminStatus.length === 0) return { appDbAdminStatus: [] };
+      let configUnseen = context.configUnseen;
+      for (const name of context.appDbAdminStatus) configUnseen = table.remove(configUnseen, name);
+      return { configUnseen, appDbAdminStatus: [] };
+    }),
     /** syncvisor_portsync_missing_ports and a log line naming them; provided by the composition. */
     reportMissingPorts: (_, _params: { names: string[]; awaitingAppDb?: string[] }) => undefined,
+    /** A warm start waits for every expected port (portsyncd applies the admin_status rule at a cold start only). */
+    forgetAppDbAdminStatus: assign({ appDbAdminStatus: () => [] as string[] }),
     countMissingReport: assign({ missingReports: ({ context }) => context.missingReports + 1 }),
     askToFlush: sendTo('redisTables', ({ context }) => ({
       type: 'redis.drain' as const,
@@ -588,6 +624,7 @@ export const portsyncMachine = setup({
     pending: table.empty<true>(),
     appDbChecks: 0,
     oldIfindexes: table.empty<true>(),
+    appDbAdminStatus: [],
     warmRestart: {
       ...(input.warmRestart ?? {}),
       eoiuMode: input.eoiuMode ?? input.warmRestart?.eoiuMode ?? 'dump',
@@ -706,8 +743,12 @@ export const portsyncMachine = setup({
             deciding: {
               // portsyncd's APP_DB contract: CONFIG_DB is copied (and PortConfigDone written) on a cold start only.
               always: [
-                { guard: 'isColdStart', target: 'waitingForPorts', actions: 'copyConfigToAppDb' },
-                { guard: 'isWarmStart', target: 'waitingForPorts' },
+                {
+                  guard: 'isColdStart',
+                  target: 'waitingForPorts',
+                  actions: ['dropPortsWithAppDbAdminStatus', 'copyConfigToAppDb'],
+                },
+                { guard: 'isWarmStart', target: 'waitingForPorts', actions: 'forgetAppDbAdminStatus' },
               ],
             },
             waitingForPorts: {

@@ -18,6 +18,11 @@ export interface NetlinkLinkEvent {
   master: number;
   /** IFLA_INFO_KIND ("veth", "team", …), '' when absent. */
   linkKind: string;
+  /**
+   * IFLA_CARRIER_CHANGES, absent when the kernel did not send it (and in events recorded before it was decoded).
+   * STATE_DB PORT_TABLE carrier_changes, as portsyncd writes it when the kernel reports it.
+   */
+  carrierChanges?: number;
   inDump: boolean;
   /** The dump sequence number when inDump. */
   seq: number;

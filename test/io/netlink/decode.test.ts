@@ -11,6 +11,7 @@ import {
   type LinkMessage,
   type NetlinkMessage,
 } from '../../../src/io/netlink/decode.js';
+import { textToBytes } from '../../../src/io/redis/byteText.js';
 
 interface Fixture {
   description: string;
@@ -162,6 +163,39 @@ describe('decodeDatagram on bad and synthetic input', () => {
     mtu.writeUInt32LE(1500, 4);
     const r = decodeDatagram(nlmsg(16, 0, 0, Buffer.concat([ifi, mtu])));
     expect(r.errors).toEqual([expect.objectContaining({ reason: 'missingName' })]);
+  });
+
+  it('decodes a name that is not UTF-8 as byte text (each other byte as U+DC80 + byte), and IFLA_CARRIER_CHANGES', () => {
+    const ifi = Buffer.alloc(16);
+    ifi.writeInt32LE(9, 4);
+    const attr = (type: number, value: Buffer): Buffer => {
+      const h = Buffer.alloc(4);
+      h.writeUInt16LE(4 + value.length, 0);
+      h.writeUInt16LE(type, 2);
+      return Buffer.concat([h, value, Buffer.alloc((4 - (value.length % 4)) % 4)]);
+    };
+    // "Ethernet" 0xff "é" (valid UTF-8 C3 A9) 0xc3 (a lone lead byte), NUL-terminated as the kernel sends it.
+    const rawName = Buffer.concat([Buffer.from('Ethernet'), Buffer.from([0xff, 0xc3, 0xa9, 0xc3, 0x00])]);
+    const carrier = Buffer.alloc(4);
+    carrier.writeUInt32LE(4_000_000_001, 0);
+    const r = decodeDatagram(nlmsg(16, 0, 0, Buffer.concat([ifi, attr(3, rawName), attr(35, carrier)])));
+    expect(r.errors).toEqual([]);
+    const m = r.messages[0] as LinkMessage;
+    expect(m.name).toBe('Ethernet\udcffé\udcc3');
+    expect(textToBytes(m.name)).toEqual(rawName.subarray(0, rawName.length - 1));
+    expect(m.carrierChanges).toBe(4_000_000_001);
+    // A plain UTF-8 name is unchanged; a message without the attribute has no carrierChanges.
+    const plain = decodeDatagram(nlmsg(16, 0, 0, Buffer.concat([ifi, attr(3, Buffer.from('Ethernet0\0'))])));
+    expect(plain.messages[0]).toEqual(expect.objectContaining({ name: 'Ethernet0', carrierChanges: undefined }));
+    // A short IFLA_CARRIER_CHANGES is a bad attribute, not a crash.
+    const short = decodeDatagram(nlmsg(16, 0, 0, Buffer.concat([ifi, attr(3, rawName), attr(35, Buffer.alloc(2))])));
+    expect(short.errors).toEqual([expect.objectContaining({ reason: 'badAttribute' })]);
+  });
+
+  it('the recorded kernel datagrams carry IFLA_CARRIER_CHANGES on every link message', () => {
+    const ls = links(decodeAll(fixture('dump')));
+    expect(ls.length).toBeGreaterThan(0);
+    for (const l of ls) expect(l.carrierChanges).toEqual(expect.any(Number));
   });
 
   it('decodes NLMSG_ERROR with its errno and the seq of the request it answers', () => {

@@ -539,6 +539,76 @@ describe("portsync: SONiC's semantics", () => {
     expect(ready()).toBe(true);
   });
 
+  it('cold start: a configured port whose APPL_DB entry already has admin_status is not waited for', async () => {
+    const { app, send, ready } = await start({ portPattern: '^(Ethernet|PortChannel)' });
+    send(
+      { type: 'redis.up' },
+      {
+        type: 'redis.initialState',
+        configPorts: { Ethernet0: { lanes: '1' }, Ethernet4: { lanes: '5' }, Ethernet8: { lanes: '9' } },
+        statePorts: [],
+        // Ethernet4 only: an Ethernet8 without admin_status is waited for as before.
+        appDbAdminStatus: ['Ethernet4'],
+      },
+    );
+    send({ type: 'netlink.dumpStarted', seq: 1, reason: 'request' }, link('Ethernet0', { inDump: true, seq: 1 }));
+    send({ type: 'netlink.dumpDone', seq: 1, interrupted: false });
+    expect(app.map((w) => w.key)).toEqual(['Ethernet0', 'Ethernet4', 'Ethernet8', 'PortConfigDone']);
+    expect(ready()).toBe(false);
+    send(link('Ethernet8'));
+    expect(app.at(-1)).toEqual({ op: 'set', key: 'PortInitDone', fields: { lanes: '0' } });
+    expect(ready()).toBe(true);
+  });
+
+  it('warm start: the admin_status rule does not apply, every expected port is waited for', async () => {
+    const { app, send, ready } = await start({
+      portPattern: '^(Ethernet|PortChannel)',
+      sonic: { enabled: true, hasRestoreCount: true },
+      appDb: { Ethernet0: { lanes: '1', admin_status: 'up' }, PortConfigDone: { count: '1' } },
+    });
+    send(
+      { type: 'redis.up' },
+      {
+        type: 'redis.initialState',
+        configPorts: { Ethernet0: { lanes: '1', admin_status: 'up' } },
+        statePorts: [],
+        appDbAdminStatus: ['Ethernet0'],
+      },
+    );
+    send({ type: 'netlink.dumpStarted', seq: 1, reason: 'request' });
+    send({ type: 'netlink.dumpDone', seq: 1, interrupted: false });
+    await settle();
+    expect(app).toEqual([]);
+    expect(ready()).toBe(false);
+    send(link('Ethernet0'));
+    await settle();
+    expect(app).toEqual([{ op: 'set', key: 'PortInitDone', fields: { lanes: '0' } }]);
+    expect(ready()).toBe(true);
+  });
+
+  it('STATE_DB carries carrier_changes when the kernel reported it, in decimal, and follows it', async () => {
+    const { state, send } = await start();
+    send(link('Ethernet0', { carrierChanges: 4 }), link('Ethernet0', { carrierChanges: 5 }), link('Ethernet4'));
+    expect(state).toEqual([
+      {
+        op: 'set',
+        key: 'Ethernet0',
+        fields: { state: 'ok', netdev_oper_status: 'up', admin_status: 'up', mtu: '9100', carrier_changes: '4' },
+      },
+      {
+        op: 'set',
+        key: 'Ethernet0',
+        fields: { state: 'ok', netdev_oper_status: 'up', admin_status: 'up', mtu: '9100', carrier_changes: '5' },
+      },
+      // No IFLA_CARRIER_CHANGES in the message: no field (portsyncd writes it only when the kernel reports it).
+      {
+        op: 'set',
+        key: 'Ethernet4',
+        fields: { state: 'ok', netdev_oper_status: 'up', admin_status: 'up', mtu: '9100' },
+      },
+    ]);
+  });
+
   it('is not ready while a configured port never appears, and reports it by name after 5 s', async () => {
     const missing: string[][] = [];
     const { app, send, ready, clock, readiness } = await start({ missing });
