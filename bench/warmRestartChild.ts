@@ -2,7 +2,8 @@
 // namespace. Starts the daemon in-process (portsync only, the benchmark's Redis), notes when the netlink dump is done
 // and when the APP_DB gate opens (inspection events, wall clock), waits until WARM_RESTART_TABLE|portsyncd is final
 // (reconciled or disabled) and the daemon is ready, then shuts it down gracefully (final state save).
-// Prints one JSON line: {startedAt, firstLinkAt, dumpDoneAt, eoiuAt, gateOpenAt, readyAt, mode, linkEvents}
+// Prints one JSON line: {startedAt, firstLinkAt, dumpDoneAt, eoiuAt, gateOpenAt, readyAt, mode, decided, synced,
+// linkEvents}
 // (times in ms since the epoch, sub-ms precision, comparable with the Redis MONITOR timestamps).
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
@@ -28,6 +29,9 @@ let stateFileAt: number | undefined;
 let initialStateAt: number | undefined;
 let gateOpenAt: number | undefined;
 let linkEvents = 0;
+/** warmRestart's decision and its answer to portsync (mode, completion reason, what the reconciliation wrote). */
+let decided: string | undefined;
+let synced: { mode: string; reason: string; set: number; del: number } | undefined;
 const idOf = (ev: InspectionEvent): string | undefined => (ev.actorRef as { id?: string }).id;
 const inspector = (ev: InspectionEvent): void => {
   if (ev.type === '@xstate.event' && idOf(ev) === 'portsync') {
@@ -35,13 +39,22 @@ const inspector = (ev: InspectionEvent): void => {
       linkEvents += 1;
       firstLinkAt ??= wall();
     } else if (ev.event.type === 'netlink.dumpDone') lastDumpDoneAt = wall();
-    else if (ev.event.type === 'stateFile.loaded' || ev.event.type === 'stateFile.cold') stateFileAt ??= wall();
     else if (ev.event.type === 'redis.initialState') initialStateAt ??= wall();
+    else if (ev.event.type === 'warmRestart.decided') decided ??= ev.event.mode as string;
+    else if (ev.event.type === 'warmRestart.synced') {
+      const e = ev.event as unknown as { mode: string; reason: string; set: number; del: number };
+      synced ??= { mode: e.mode, reason: e.reason, set: e.set, del: e.del };
+    }
+  } else if (ev.type === '@xstate.event' && idOf(ev) === 'warmRestart') {
+    // The stateFile machine's answer reaches its parent.
+    if (ev.event.type === 'stateFile.loaded' || ev.event.type === 'stateFile.cold') stateFileAt ??= wall();
   } else if (ev.type === '@xstate.snapshot') {
     const id = idOf(ev);
-    const snap = ev.snapshot as { value?: unknown; context?: { dumpsCompleted?: number } };
-    // The dumpDone that completed portsync's tracked dump (a restarted portsync asks for a dump of its own).
-    if (id === 'portsync' && dumpDoneAt === undefined && (snap.context?.dumpsCompleted ?? 0) > 0) {
+    const snap = ev.snapshot as { value?: unknown };
+    // The dumpDone that completed portsync's tracked dump (its dump region reached `synced`; a restarted portsync
+    // asks for a dump of its own).
+    const dumpRegion = (snap.value as { running?: { dump?: string } } | undefined)?.running?.dump;
+    if (id === 'portsync' && dumpDoneAt === undefined && dumpRegion === 'synced') {
       dumpDoneAt = lastDumpDoneAt;
       dumpProcessedAt = wall();
     } else if (id === 'eoiuDetector' && eoiuAt === undefined && snap.value === 'detected') eoiuAt = wall();
@@ -83,6 +96,6 @@ state.disconnect();
 daemon.root.send({ type: 'shutdown', reason: 'benchmark done' });
 await daemon.done;
 process.stdout.write(
-  `${JSON.stringify({ startedAt, firstLinkAt, dumpDoneAt, dumpProcessedAt, stateFileAt, initialStateAt, eoiuAt, gateOpenAt, readyAt, mode, linkEvents })}\n`,
+  `${JSON.stringify({ startedAt, firstLinkAt, dumpDoneAt, dumpProcessedAt, stateFileAt, initialStateAt, eoiuAt, gateOpenAt, readyAt, mode, decided, synced, linkEvents })}\n`,
 );
 process.exit(0);
