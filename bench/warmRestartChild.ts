@@ -33,7 +33,13 @@ let linkEvents = 0;
 let decided: string | undefined;
 let synced: { mode: string; reason: string; set: number; del: number } | undefined;
 const idOf = (ev: InspectionEvent): string | undefined => (ev.actorRef as { id?: string }).id;
+// BENCH_TIMELINE=1: the first time each actor got each event type, on stderr (for finding what waits on what).
+const timeline = process.env['BENCH_TIMELINE'] ? new Map<string, number>() : undefined;
 const inspector = (ev: InspectionEvent): void => {
+  if (timeline && ev.type === '@xstate.event') {
+    const k = `${idOf(ev) ?? '?'} ${ev.event.type}`;
+    if (!timeline.has(k)) timeline.set(k, wall());
+  }
   if (ev.type === '@xstate.event' && idOf(ev) === 'portsync') {
     if (ev.event.type === 'netlink.link') {
       linkEvents += 1;
@@ -93,6 +99,11 @@ await waitFor(
   2,
 );
 state.disconnect();
+if (timeline) {
+  const t0 = lastDumpDoneAt ?? startedAt;
+  for (const [k, t] of [...timeline].sort((a, b) => a[1] - b[1]))
+    process.stderr.write(`${(t - t0).toFixed(1).padStart(9)} ms ${k}\n`);
+}
 daemon.root.send({ type: 'shutdown', reason: 'benchmark done' });
 await daemon.done;
 process.stdout.write(

@@ -7,7 +7,8 @@
 //                CONFIG_DB port names) and every desired APP_DB write; it answers warmRestart.synced once the initial
 //                sync is over and the gate is open.
 // The phases are states of the parallel `running` state: links (tracking: every link event), redis (waiting / up / down), appDb (loadingConfig /
-// waitingForPorts / portInitDone), dump (initialDump / synced), initialSync (inProgress / done) and readiness
+// waitingForPorts / portInitDone), dumpRequest (preparing / requested: the initial dump waits for the start-up
+// reads when dumpPrepareMs is set), dump (initialDump / synced), initialSync (inProgress / done) and readiness
 // (notReady / ready, reported to the parent on every change). `draining` flushes Redis and waits for the final
 // state-file save side by side.
 import {
@@ -66,6 +67,12 @@ export interface PortsyncInput {
   eoiuMode?: EoiuMode;
   /** stateFile.debounceMs (default 200). */
   stateFileDebounceMs?: number;
+  /**
+   * Set: the initial dump is requested once CONFIG_DB / STATE_DB were read and warm or cold is decided (the state
+   * file answered), at the latest after this many ms, so those answers are not queued behind the dump's link events.
+   * Unset: at once.
+   */
+  dumpPrepareMs?: number;
 }
 
 export interface PortState {
@@ -105,6 +112,8 @@ export interface PortsyncContext {
   warmRestart: WarmRestartInput;
   /** How often the configured ports that never appeared were reported (first after 5 s, then every 60 s). */
   missingReports: number;
+  /** PortsyncInput.dumpPrepareMs. */
+  dumpPrepareMs: number | undefined;
 }
 
 const patterns = new Map<string, RegExp>();
@@ -206,6 +215,13 @@ export const portsyncMachine = setup({
       stateIn({ running: { appDb: 'portInitDone' } }),
       stateIn({ running: { initialSync: 'done' } }),
     ]),
+    /** No preparation wanted (dumpPrepareMs unset): the initial dump is requested at once. */
+    dumpsAtOnce: ({ context }) => context.dumpPrepareMs === undefined,
+    /** The start-up reads are answered: CONFIG_DB / STATE_DB read, warm or cold decided (the state file answered). */
+    startupReadsDone: and([
+      not(stateIn({ running: { appDb: 'loadingConfig' } })),
+      not(stateIn({ running: { startMode: 'undecided' } })),
+    ]),
     decidedWarm: ({ event }) => event.type === 'warmRestart.decided' && event.mode === 'warm',
     isColdStart: stateIn({ running: { startMode: 'cold' } }),
     isWarmStart: stateIn({ running: { startMode: 'warm' } }),
@@ -221,6 +237,7 @@ export const portsyncMachine = setup({
   delays: {
     drainTimeout: ({ context }) => context.drainTimeoutMs + 500,
     missingPortsReport: ({ context }) => (context.missingReports === 0 ? 5_000 : 60_000),
+    dumpPrepareTimeout: ({ context }) => context.dumpPrepareMs ?? 0,
   },
   actions: {
     /** The one seam for STATE_DB writes. */
@@ -403,6 +420,7 @@ export const portsyncMachine = setup({
     dump: undefined,
     configSnapshot: undefined,
     missingReports: 0,
+    dumpPrepareMs: input.dumpPrepareMs,
     warmRestart: {
       ...(input.warmRestart ?? {}),
       eoiuMode: input.eoiuMode ?? input.warmRestart?.eoiuMode ?? 'dump',
@@ -422,7 +440,6 @@ export const portsyncMachine = setup({
   states: {
     running: {
       type: 'parallel',
-      entry: 'requestDump',
       on: {
         shutdown: { target: 'draining' },
       },
@@ -534,6 +551,18 @@ export const portsyncMachine = setup({
                 { type: 'reportMissingPorts', params: { names: [] } },
               ],
             },
+          },
+        },
+        dumpRequest: {
+          // The initial dump is asked for once the start-up reads are answered (or after dumpPrepareMs): thousands
+          // of link events in a row would otherwise queue those answers, and the warm restart after them, behind it.
+          initial: 'preparing',
+          states: {
+            preparing: {
+              always: { guard: or(['dumpsAtOnce', 'startupReadsDone']), target: 'requested' },
+              after: { dumpPrepareTimeout: 'requested' },
+            },
+            requested: { entry: 'requestDump' },
           },
         },
         dump: {
