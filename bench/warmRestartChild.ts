@@ -98,6 +98,16 @@ await waitFor(
   60_000,
   2,
 );
+// …and until the writer has put it in Redis (the last of a cold run's APP_DB copy, so the copy is complete; a
+// shutdown drain is bounded and would leave the rest of a 16,384-port copy unwritten on a busy machine).
+const appDb = new Redis({ path: flags['redis.url']!, db: 0 });
+await waitForAsync(
+  'APP_DB PortInitDone to be written',
+  async () => (await appDb.exists('_PORT_TABLE:PortInitDone', 'PORT_TABLE:PortInitDone')) > 0,
+  120_000,
+  2,
+);
+appDb.disconnect();
 state.disconnect();
 if (timeline) {
   const t0 = lastDumpDoneAt ?? startedAt;
