@@ -69,6 +69,8 @@ const inspector = (ev: InspectionEvent): void => {
 };
 
 const startedAt = wall();
+// Also when a wait below times out (the timeline then shows what did not happen).
+process.on('exit', () => printTimeline());
 const daemon = await startDaemon({
   config: loadConfig({ flags }), // BENCH_VERBOSE=1: the daemon's log on stderr.
   logger: process.env['BENCH_VERBOSE'] ? createLogger('debug') : silentLogger,
@@ -109,11 +111,14 @@ await waitForAsync(
 );
 appDb.disconnect();
 state.disconnect();
-if (timeline) {
+function printTimeline(): void {
+  if (!timeline) return;
   const t0 = lastDumpDoneAt ?? startedAt;
   for (const [k, t] of [...timeline].sort((a, b) => a[1] - b[1]))
     process.stderr.write(`${(t - t0).toFixed(1).padStart(9)} ms ${k}\n`);
+  timeline.clear();
 }
+printTimeline();
 daemon.root.send({ type: 'shutdown', reason: 'benchmark done' });
 await daemon.done;
 process.stdout.write(
