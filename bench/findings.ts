@@ -69,7 +69,7 @@ export const findings: string[] = [
   '  ended the initial sync, restore_count counts the warm starts) and the warm APP_DB contract (no CONFIG_DB copy, no',
   '  delete: the reconciliation reads APP_DB and writes nothing, PortInitDone passes the open gate; checked against',
   "  MONITOR and APP_DB before/after). The first dump now waits for portsync's start-up reads (portsync's",
-  '  `dumpRequest` region: CONFIG_DB / STATE_DB read and warm/cold decided, at most 2 s; the source waits up to 3 s',
+  '  `dumpRequest` region: CONFIG_DB / STATE_DB read and warm/cold decided, at most 10 s (2 s was too short for reading 16,384 CONFIG_DB ports on this loaded machine); the source waits up to 12 s',
   '  for the request): the timeline in the P4 notes shows the state file and CONFIG_DB answered seconds *before* dump',
   '  done and EOIU within ~20 ms of it, where they used to come 0.4–1.3 s after it. With the portTable change the',
   '  4,096-port dump is ~2.5 s instead of 4–7 s. Same-run ratio at 4,096 ports: 5.5–6.2 before, 2.9 after (3 runs).',

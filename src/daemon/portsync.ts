@@ -93,9 +93,9 @@ export function providedPortsyncMachine(deps: PortsyncDeps) {
 }
 
 /** Upper bound of portsync's start-up reads before it requests the initial dump. */
-const DUMP_PREPARE_MS = 2_000;
+const DUMP_PREPARE_MS = 10_000;
 /** How long the source's first dump waits for portsync's request (longer than DUMP_PREPARE_MS). */
-const START_DUMP_WAIT_MS = 3_000;
+const START_DUMP_WAIT_MS = 12_000;
 
 export function portsyncChildSpecs(deps: PortsyncDeps): ChildSpec[] {
   const input: PortsyncInput = {
