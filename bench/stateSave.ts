@@ -109,7 +109,7 @@ export async function benchStateSave(opts: { runs: number; ports: number; dir?: 
       runs: opts.runs,
       samples: { figure: save, ceiling: floor },
       notes: [
-        'The save encodes (canonical JSON + sha256, pretty-printed file), writes .tmp, fsyncs it, renames current to .backup and .tmp to current, and fsyncs the directory; the durable minimum does the same file work on bytes already encoded, without the .backup rotation.',
+        "The save encodes (the canonical JSON of the ports, written once: it is both the checksummed text and the file's ports; sha256), writes .tmp, fsyncs it, renames current to .backup and .tmp to current, and fsyncs the directory; the durable minimum does the same file work on bytes already encoded, without the .backup rotation.",
         `Encoding alone (median of 9): ${fmt(encodeMs)} ms; the simple encoder (generic canonical walk, same bytes, checked in this run): ${fmt(simpleMs)} ms. Context: one fs.writeFile of the bytes (no fsync): ${fmt(median(write))} ms.`,
       ],
     };

@@ -101,6 +101,11 @@ export function providedPortsyncMachine(deps: PortsyncDeps) {
   });
 }
 
+/** Upper bound of portsync's start-up reads before it requests the initial dump. */
+const DUMP_PREPARE_MS = 10_000;
+/** How long the source's first dump waits for portsync's request (longer than DUMP_PREPARE_MS). */
+const START_DUMP_WAIT_MS = 12_000;
+
 export function portsyncChildSpecs(deps: PortsyncDeps): ChildSpec[] {
   const input: PortsyncInput = {
     portPattern: deps.config.portsync.portPattern,
@@ -114,6 +119,8 @@ export function portsyncChildSpecs(deps: PortsyncDeps): ChildSpec[] {
     },
     eoiuMode: deps.config.eoiu.mode,
     stateFileDebounceMs: deps.config.stateFile.debounceMs,
+    // The start-up reads (CONFIG_DB / STATE_DB, the state file, the warm/cold decision) before the initial dump.
+    dumpPrepareMs: DUMP_PREPARE_MS,
   };
   return [
     {
@@ -123,6 +130,8 @@ export function portsyncChildSpecs(deps: PortsyncDeps): ChildSpec[] {
         registry: deps.metrics.global,
         logger: deps.logger,
         ...(deps.netns !== undefined ? { netns: deps.netns } : {}),
+        // portsync asks for the first dump once its start-up reads are done; a restarted source dumps on its own.
+        startDumpWaitMs: START_DUMP_WAIT_MS,
       }),
       restart: 'permanent',
       shutdownOrder: 1,

@@ -37,6 +37,11 @@ export interface NetlinkSourceDeps {
   maxDumpRetries?: number;
   /** Delay before retrying a dump whose request could not be sent. */
   retryDelayMs?: number;
+  /**
+   * How long the first dump waits for a netlink.requestDump (an owner that asks once its own start-up reads are
+   * done, so they are not queued behind the dump's events); then it starts anyway. 0 (default): dump at once.
+   */
+  startDumpWaitMs?: number;
 }
 
 interface Metrics {
@@ -108,6 +113,8 @@ export function createNetlinkSource(deps: NetlinkSourceDeps) {
     let failures = 0;
     let closed = false;
     let retryTimer: NodeJS.Timeout | undefined;
+    /** Set while the first dump waits for a request (startDumpWaitMs). */
+    let startTimer: NodeJS.Timeout | undefined;
     const lastLog = new Map<DecodeErrorReason, { at: number; suppressed: number }>();
 
     const sendDump = (reason: DumpReason): void => {
@@ -144,6 +151,8 @@ export function createNetlinkSource(deps: NetlinkSourceDeps) {
 
     /** A dump is wanted: now, or after the running one if there is one (which it supersedes). */
     const wantDump = (reason: DumpReason): void => {
+      clearTimeout(startTimer);
+      startTimer = undefined;
       if (current === null) {
         clearTimeout(retryTimer);
         sendDump(reason);
@@ -277,7 +286,8 @@ export function createNetlinkSource(deps: NetlinkSourceDeps) {
       onOverflow,
     });
     log.info({ rcvbuf: sock.rcvbuf, netns: deps.netns }, 'netlink socket open');
-    sendDump('start');
+    if ((deps.startDumpWaitMs ?? 0) > 0) startTimer = setTimeout(() => wantDump('start'), deps.startDumpWaitMs);
+    else sendDump('start');
 
     /** SONiC cold start: the pre-existing links go admin down and their ifindexes are ignored from now on. */
     const retireOldNetdevs = (links: NetlinkRetireOldNetdevsEvent['links']): void => {
@@ -310,6 +320,7 @@ export function createNetlinkSource(deps: NetlinkSourceDeps) {
     return () => {
       closed = true;
       clearTimeout(retryTimer);
+      clearTimeout(startTimer);
       sock.close();
     };
   });

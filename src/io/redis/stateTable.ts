@@ -3,7 +3,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../log.js';
 import { CoalescingWriter, RetryableWriteError, checkPipelineResults, type PendingOp } from './coalescingWriter.js';
 import type { RedisConnection } from './connection.js';
-import { sendBatch } from './respBatch.js';
+import { sendHashBatch, type HashWrite } from './hashBatch.js';
 import { scanKeys } from './scanHashes.js';
 
 export interface StateTableOptions {
@@ -59,23 +59,19 @@ export class StateTable {
 
   private async flush(ops: PendingOp[], logger: Logger, label: string): Promise<void> {
     if (!this.conn.isUp) throw new RetryableWriteError('redis down');
-    const commands: string[][] = [];
+    const writes: HashWrite[] = [];
     const keys: string[] = []; // the key of each command, for the log of a rejected write
     for (const op of ops) {
       const key = this.redisKey(op.key);
-      if (op.op === 'del' || op.replace) {
-        commands.push(['del', key]);
-        keys.push(key);
-      }
-      if (op.op === 'del') continue;
-      const hset = ['hset', key];
-      for (const field in op.fields) hset.push(field, op.fields[field]!);
-      if (hset.length > 2) {
-        commands.push(hset);
-        keys.push(key);
-      }
+      const del = op.op === 'del' || op.replace;
+      const fields: string[] = [];
+      if (op.op === 'set') for (const field in op.fields) fields.push(field, op.fields[field]!);
+      if (!del && fields.length === 0) continue;
+      writes.push({ key, del, fields });
+      if (del) keys.push(key);
+      if (fields.length > 0) keys.push(key);
     }
-    // One RESP buffer per flush (src/io/redis/respBatch.ts); replies checked as for a pipeline.
-    checkPipelineResults(await sendBatch(this.conn.client, commands), logger, label, undefined, keys);
+    // One EVAL per flush (src/io/redis/hashBatch.ts); replies checked as for a pipeline.
+    checkPipelineResults(await sendHashBatch(this.conn.client, writes), logger, label, undefined, keys);
   }
 }

@@ -1,5 +1,5 @@
-// The warm-restart state file format, version 1:
-//   {version, savedAt, checksum, ports: {name: {name, adminState, operState, flags, mtu, ifindex}}}
+// The warm-restart state file format, version 1 (one line of JSON; the ports are written as their canonical text):
+//   {version, savedAt, checksum, ports: {name: {adminState, flags, ifindex, mtu, name, operState}}}
 // checksum = sha256 (hex) over the canonical JSON (sorted keys, no spaces) of {ports, savedAt, version}, so a
 // truncated or hand-edited file is detected. Errors are values: decode returns a typed result, never throws.
 import { createHash } from 'node:crypto';
@@ -80,12 +80,20 @@ function canonicalPorts(ports: Record<string, unknown>): string | undefined {
 /** Array-index-like keys are ordered numerically by every JS object: such names go through the generic walk. */
 const startsWithDigit = /^[0-9]/;
 
+/** The canonical text of the ports map: the fast path when the ports allow it, else the generic walk. */
+function canonicalPortsText(ports: unknown): string {
+  return (isRecord(ports) ? canonicalPorts(ports) : undefined) ?? canonicalJson(ports);
+}
+
+/** canonicalJson({ports, savedAt, version}) from the canonical text of the ports. */
+function checksummedFrom(portsText: string, savedAt: unknown, version: unknown): string {
+  return `{"ports":${portsText},"savedAt":${canonicalJson(savedAt)},"version":${canonicalJson(version)}}`;
+}
+
 /** canonicalJson({ports, savedAt, version}), the checksummed text. */
 function checksummedText(ports: unknown, savedAt: unknown, version: unknown): string {
-  const fast = isRecord(ports) ? canonicalPorts(ports) : undefined;
-  if (fast === undefined || typeof savedAt !== 'number' || typeof version !== 'number')
-    return canonicalJson({ ports, savedAt, version });
-  return `{"ports":${fast},"savedAt":${JSON.stringify(savedAt)},"version":${JSON.stringify(version)}}`;
+  if (ports === undefined) return canonicalJson({ ports, savedAt, version });
+  return checksummedFrom(canonicalPortsText(ports), savedAt, version);
 }
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
@@ -94,19 +102,28 @@ export function stateFileChecksum(content: StateFileContent): string {
   return sha256(checksummedText(content.ports, content.savedAt, content.version));
 }
 
+/** The file's bytes around a canonical ports text: version, savedAt and checksum first, the ports as they were hashed. */
+function fileText(savedAt: number, checksum: string, portsText: string): string {
+  return `{"version":${stateFileVersion},"savedAt":${JSON.stringify(savedAt)},"checksum":${JSON.stringify(checksum)},"ports":${portsText}}\n`;
+}
+
 /**
  * The simple encoder, the reference the fast one must equal byte for byte (test/io/warmRestart/checksum.test.ts):
- * the checksum over the generic canonical walk, then JSON.stringify(…, null, 2).
+ * the generic canonical walk of the ports, hashed with savedAt and version, and written as the file's ports.
  */
 export function encodeStateFileSimple(ports: Record<string, PersistedPort>, savedAt: number): string {
   const checksum = sha256(canonicalJson({ ports, savedAt, version: stateFileVersion }));
-  return `${JSON.stringify({ version: stateFileVersion, savedAt, checksum, ports }, null, 2)}\n`;
+  return fileText(savedAt, checksum, canonicalJson(ports));
 }
 
-/** The file's text: pretty-printed JSON, checksum over the canonical text (fast path when the ports allow it). */
+/**
+ * The file's text: one line of JSON whose ports are their canonical text, the same text the checksum covers, so it
+ * is built once (fast path when the ports allow it). Files of earlier builds (pretty-printed) decode the same: the
+ * checksum is over the parsed content, not the file's whitespace.
+ */
 export function encodeStateFile(ports: Record<string, PersistedPort>, savedAt: number): string {
-  const checksum = sha256(checksummedText(ports, savedAt, stateFileVersion));
-  return `${JSON.stringify({ version: stateFileVersion, savedAt, checksum, ports }, null, 2)}\n`;
+  const portsText = canonicalPortsText(ports);
+  return fileText(savedAt, sha256(checksummedFrom(portsText, savedAt, stateFileVersion)), portsText);
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

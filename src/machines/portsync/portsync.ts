@@ -7,7 +7,8 @@
 //                CONFIG_DB port names) and every desired APP_DB write; it answers warmRestart.synced once the initial
 //                sync is over and the gate is open.
 // The phases are states of the parallel `running` state: links (tracking: every link event), redis (waiting / up / down), appDb (loadingConfig /
-// waitingForPorts / portInitDone), dump (initialDump / synced), initialSync (inProgress / done) and readiness
+// waitingForPorts / portInitDone), dumpRequest (preparing / requested: the initial dump waits for the start-up
+// reads when dumpPrepareMs is set), dump (initialDump / synced), initialSync (inProgress / done) and readiness
 // (notReady / ready, reported to the parent on every change). `draining` flushes Redis and waits for the final
 // state-file save side by side.
 import {
@@ -80,6 +81,12 @@ export interface PortsyncInput {
   eoiuMode?: EoiuMode;
   /** stateFile.debounceMs (default 200). */
   stateFileDebounceMs?: number;
+  /**
+   * Set: the initial dump is requested once CONFIG_DB / STATE_DB were read and warm or cold is decided (the state
+   * file answered), at the latest after this many ms, so those answers are not queued behind the dump's link events.
+   * Unset: at once.
+   */
+  dumpPrepareMs?: number;
 }
 
 export interface PortState {
@@ -141,6 +148,8 @@ export interface PortsyncContext {
    * (redis.initialState); a cold start does not wait for them before PortInitDone (portsyncd's rule).
    */
   appDbAdminStatus: string[];
+  /** PortsyncInput.dumpPrepareMs. */
+  dumpPrepareMs: number | undefined;
 }
 
 /** SONiC's front-panel prefix: the netdevs a cold start sets down (portsyncd: INTFS_PREFIX, not PortChannel). */
@@ -293,6 +302,13 @@ export const portsyncMachine = setup({
       stateIn({ running: { appDb: 'portInitDone' } }),
       stateIn({ running: { initialSync: 'done' } }),
     ]),
+    /** No preparation wanted (dumpPrepareMs unset): the initial dump is requested at once. */
+    dumpsAtOnce: ({ context }) => context.dumpPrepareMs === undefined,
+    /** The start-up reads are answered: CONFIG_DB / STATE_DB read, warm or cold decided (the state file answered). */
+    startupReadsDone: and([
+      not(stateIn({ running: { appDb: 'loadingConfig' } })),
+      not(stateIn({ running: { startMode: 'undecided' } })),
+    ]),
     decidedWarm: ({ event }) => event.type === 'warmRestart.decided' && event.mode === 'warm',
     isColdStart: stateIn({ running: { startMode: 'cold' } }),
     isWarmStart: stateIn({ running: { startMode: 'warm' } }),
@@ -314,6 +330,7 @@ export const portsyncMachine = setup({
     appDbCheckTimeout: 10_000,
     /** How long the netlink source may take to answer netlink.retireOldNetdevs. */
     retireTimeout: 2_000,
+    dumpPrepareTimeout: ({ context }) => context.dumpPrepareMs ?? 0,
   },
   actions: {
     /** The one seam for STATE_DB writes. */
@@ -625,6 +642,7 @@ export const portsyncMachine = setup({
     appDbChecks: 0,
     oldIfindexes: table.empty<true>(),
     appDbAdminStatus: [],
+    dumpPrepareMs: input.dumpPrepareMs,
     warmRestart: {
       ...(input.warmRestart ?? {}),
       eoiuMode: input.eoiuMode ?? input.warmRestart?.eoiuMode ?? 'dump',
@@ -644,7 +662,6 @@ export const portsyncMachine = setup({
   states: {
     running: {
       type: 'parallel',
-      entry: 'requestDump',
       on: {
         shutdown: { target: 'draining' },
       },
@@ -830,6 +847,18 @@ export const portsyncMachine = setup({
               always: { guard: not('hasPendingLinks'), target: 'idle' },
               after: { appDbRecheck: 'checking' },
             },
+          },
+        },
+        dumpRequest: {
+          // The initial dump is asked for once the start-up reads are answered (or after dumpPrepareMs): thousands
+          // of link events in a row would otherwise queue those answers, and the warm restart after them, behind it.
+          initial: 'preparing',
+          states: {
+            preparing: {
+              always: { guard: or(['dumpsAtOnce', 'startupReadsDone']), target: 'requested' },
+              after: { dumpPrepareTimeout: 'requested' },
+            },
+            requested: { entry: 'requestDump' },
           },
         },
         dump: {

@@ -154,6 +154,37 @@ describe('netlinkSource dump protocol', () => {
     });
   });
 
+  it('with startDumpWaitMs the first dump waits for a request (one dump, reason request), else starts on its own', () => {
+    vi.useFakeTimers();
+    try {
+      const s = scriptedSocket();
+      const { events, actor } = startSource({ open: s.open, startDumpWaitMs: 3000 });
+      expect(s.dumps).toEqual([]);
+      vi.advanceTimersByTime(1000);
+      actor.send({ type: 'netlink.requestDump' });
+      expect(s.dumps).toHaveLength(1);
+      expect(of(events, 'netlink.dumpStarted')).toEqual([
+        { type: 'netlink.dumpStarted', seq: s.dumps[0], reason: 'request' },
+      ]);
+      vi.advanceTimersByTime(5000);
+      expect(s.dumps).toHaveLength(1);
+      actor.stop();
+
+      // Nobody asks (a restarted source under a running portsync): it dumps after the wait.
+      const t = scriptedSocket();
+      const late = startSource({ open: t.open, startDumpWaitMs: 3000 });
+      vi.advanceTimersByTime(2999);
+      expect(t.dumps).toEqual([]);
+      vi.advanceTimersByTime(1);
+      expect(of(late.events, 'netlink.dumpStarted')).toEqual([
+        { type: 'netlink.dumpStarted', seq: t.dumps[0], reason: 'start' },
+      ]);
+      late.actor.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('emits notifications as links outside the dump, with seq 0', () => {
     const s = scriptedSocket();
     const { events } = startSource({ open: s.open });

@@ -72,7 +72,7 @@ describe('stateFile machine with the real store', () => {
     const path = join(caseDir(), 'state.json');
     await saveStateFile(path, { Ethernet0: port('Ethernet0', 1) }, { now: now - dayMs });
     await saveStateFile(path, { Ethernet0: port('Ethernet0', 2) }, { now: now - dayMs });
-    writeFileSync(path, readFileSync(path, 'utf8').replace('"mtu": 2', '"mtu": 3'));
+    writeFileSync(path, readFileSync(path, 'utf8').replace('"mtu":2', '"mtu":3'));
     const a = run(path);
     await waitFor(a.actor, (s) => s.matches('ready'));
     expect(a.emitted[0]).toMatchObject({ type: 'stateFile.loaded', slot: 'backup' });

@@ -45,7 +45,7 @@ describe('state file codec', () => {
   });
 
   it('detects an edited value as a checksum error', () => {
-    const text = encodeStateFile(ports, 1).replace('"mtu": 9100', '"mtu": 9000');
+    const text = encodeStateFile(ports, 1).replace('"mtu":9100', '"mtu":9000');
     expect(reason(text)).toBe('checksum');
   });
 

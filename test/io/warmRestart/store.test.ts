@@ -132,7 +132,7 @@ describe('loadStateFile / loadStateFileChain', () => {
   });
 
   it('corrupted current and backup → rejected with the backup error, the current one as cause', async () => {
-    writeFileSync(path, encodeStateFile(ports(1), now).replace('"mtu": 1', '"mtu": 2'));
+    writeFileSync(path, encodeStateFile(ports(1), now).replace('"mtu":1', '"mtu":2'));
     writeFileSync(backupPathOf(path), '{"version":1');
     const err = await rejection(loadStateFileChain(path));
     expect(err.reason).toBe('parse');

@@ -82,7 +82,9 @@ const ctx = (s: AnyMachineSnapshot) => s.context as PortsyncContext;
 
 const spec: ModelSpec<typeof machine> = {
   machine,
-  input: { portPattern: '^Ethernet\\d+$', drainTimeoutMs: 1000 },
+  // dumpPrepareMs: the initial dump waits for the start-up reads (as the daemon runs it), so both dumpRequest states are
+  // visited; the request at once (no dumpPrepareMs) is tested in portsync.test.ts.
+  input: { portPattern: '^Ethernet\\d+$', drainTimeoutMs: 1000, dumpPrepareMs: 1000 },
   // The initial-sync flag doubles the states of the cold-path model.
   limit: 60_000,
   events: {
