@@ -312,7 +312,12 @@ export class PtpLineParser {
     // Process down: phc2sys → the OS clock runs free (unless chronyd takes it over: the clock's guard
     // chronydTakesOver); ts2phc → FreeRun offsets and FREERUN; ptp4l → its clock loses its reference (T-BC: FREERUN
     // at once; otherwise HOLDOVER with the sidecar's timer).
-    if (process === 'phc2sys') this.verdict(st, process, clockRealtime, 'processDown');
+    if (process === 'phc2sys') {
+      // With NTP failover there is a state to keep only when phc2sys reported CLOCK_REALTIME before (as the
+      // reference: its CLOCK_REALTIME stats exist); otherwise chronyd's first source line starts the OS clock.
+      const seen = this.lastVerdict.get(process)?.has(clockRealtime) ?? false;
+      if (seen || !this.failover.has(st.cfg.profile ?? '')) this.verdict(st, process, clockRealtime, 'processDown');
+    }
     else if (process === 'ts2phc') {
       for (const iface of this.ts2phcIfaces.get(tag) ?? []) {
         this.metrics.offsets('master', process, iface, freeRunOffset, freeRunOffset, undefined, undefined);
