@@ -317,8 +317,7 @@ export class PtpLineParser {
       // reference: its CLOCK_REALTIME stats exist); otherwise chronyd's first source line starts the OS clock.
       const seen = this.lastVerdict.get(process)?.has(clockRealtime) ?? false;
       if (seen || !this.failover.has(st.cfg.profile ?? '')) this.verdict(st, process, clockRealtime, 'processDown');
-    }
-    else if (process === 'ts2phc') {
+    } else if (process === 'ts2phc') {
       for (const iface of this.ts2phcIfaces.get(tag) ?? []) {
         this.metrics.offsets('master', process, iface, freeRunOffset, freeRunOffset, undefined, undefined);
         this.verdict(st, process, iface, 'freerun');
