@@ -231,7 +231,8 @@ const sidecarSetup = setup({
     /** The worst clock of all differs from the sync state last reported. */
     syncStateChanged: ({ context }) => worstOf(context.clockCounts) !== context.syncState,
     /**
-     * phc2sys's CLOCK_REALTIME gauge (or chronyd's, in a profile with NTP failover) shows the OS clock (worst of phc2sys and the PTP clock), set by the OS-clock
+     * phc2sys's CLOCK_REALTIME gauge (or chronyd's, in a profile with NTP failover) shows the OS clock (worst of
+     * phc2sys and the PTP clock, or chronyd's state while it owns CLOCK_REALTIME), set by the OS-clock
      * rule, not phc2sys's own verdict.
      */
     isOsClock: ({ context, event }) =>
