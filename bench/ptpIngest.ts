@@ -2,6 +2,8 @@
 // generation parser → openshift_ptp_* metrics), vs a hand-tuned JS server doing the same work on the same lines over
 // the same kind of socket (bytes → lines → parse → 4 gauges per clock, no framework), with the same client in the
 // same process. A raw line split (no parsing) is measured too, as context.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -147,13 +149,84 @@ async function tunedJsServer(path: string): Promise<{ count: () => number; close
   };
 }
 
+const goPeerSource = 'bench/goPeer/main.go';
+const goCache = 'node_modules/.cache/syncvisor-bench';
+
+/**
+ * Builds bench/goPeer (Go, the prometheus Go client from Debian's golang-github-prometheus-client-golang-dev in
+ * /usr/share/gocode, GOPATH mode: no network). Missing toolchain or client: installs them with apt-get when root.
+ */
+export function buildGoPeer(log: (s: string) => void = () => {}): { path: string } | { skipped: string } {
+  const out = join(goCache, 'goPeer');
+  if (existsSync(out) && statSync(out).mtimeMs > statSync(goPeerSource).mtimeMs) return { path: out };
+  mkdirSync(goCache, { recursive: true });
+  const env = {
+    ...process.env,
+    GO111MODULE: 'off',
+    GOPATH: '/usr/share/gocode',
+    GOCACHE: join(process.cwd(), goCache, 'gocache'),
+    GOFLAGS: '',
+  };
+  const build = () =>
+    spawnSync('go', ['build', '-o', out, './bench/goPeer'], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      timeout: 300_000,
+    });
+  let r = build();
+  if (r.status === 0) return { path: out };
+  if (process.getuid?.() !== 0)
+    return {
+      skipped:
+        'cannot build bench/goPeer: install Debian packages golang-go golang-github-prometheus-client-golang-dev',
+    };
+  log('bench: P1: building the Go peer failed: installing golang-go and the prometheus Go client with apt-get');
+  spawnSync(
+    'apt-get',
+    ['install', '-y', '-qq', '--no-install-recommends', 'golang-go', 'golang-github-prometheus-client-golang-dev'],
+    {
+      stdio: 'ignore',
+      timeout: 600_000,
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    },
+  );
+  r = build();
+  if (r.status === 0) return { path: out };
+  return { skipped: `bench/goPeer did not build: ${String(r.stderr ?? r.error ?? '').slice(0, 300)}` };
+}
+
+/** The Go peer listening on `path`; lines/s = lines over the time until it answers `CMD COUNT` with their count. */
+async function goPeerServer(
+  bin: string,
+  path: string,
+  node: string,
+): Promise<{ proc: ChildProcess; close: () => void }> {
+  const proc = spawn(bin, [path, node], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('P1: the Go peer did not start listening in 10 s')), 10_000);
+    proc.stdout!.once('data', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    proc.once('exit', (code) => reject(new Error(`P1: the Go peer exited (${code})`)));
+  });
+  return { proc, close: () => proc.kill('SIGTERM') };
+}
+
 export type IngestMix = 'cycled' | 'steady' | { interfaces: number };
 
-export async function benchPtpIngest(opts: { runs: number; lines: number; mix: IngestMix }): Promise<Figure> {
+export async function benchPtpIngest(opts: {
+  runs: number;
+  lines: number;
+  mix: IngestMix;
+  /** Also measure the Go peer (bench/goPeer) in the same runs: a second row, 'P1 peer'. */
+  goPeer?: { path: string } | { skipped: string };
+}): Promise<Figure[]> {
   const dir = await mkdtemp(join(tmpdir(), 'syncvisor-bench-p1-'));
   let daemon: RunningDaemon | undefined;
   const servers: Awaited<ReturnType<typeof rawLineServer>>[] = [];
   const clients: Socket[] = [];
+  let go: Awaited<ReturnType<typeof goPeerServer>> | undefined;
   try {
     const scale = typeof opts.mix === 'object' ? opts.mix.interfaces : undefined;
     // Scaled: interfaces/8 profiles of 8 interfaces, offset lines over the profiles in turn.
@@ -178,20 +251,51 @@ export async function benchPtpIngest(opts: { runs: number; lines: number; mix: I
     const toTuned = await connect(join(dir, 'tuned.sock'));
     const toRaw = await connect(join(dir, 'raw.sock'));
     clients.push(toDaemon, toTuned, toRaw);
+    const peer = opts.goPeer && 'path' in opts.goPeer ? opts.goPeer.path : undefined;
+    let toGo: Socket | undefined;
+    if (peer) {
+      go = await goPeerServer(peer, join(dir, 'go.sock'), cfg.nodeName);
+      toGo = await connect(join(dir, 'go.sock'));
+      clients.push(toGo);
+    }
+    /** Lines/s through the Go peer: the payload, then `CMD COUNT`; done when it answers (lines read in order). */
+    const throughGo = async (): Promise<number> => {
+      const sock = toGo!;
+      const t = now();
+      const answered = new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('P1: the Go peer did not answer in 60 s')), 60_000);
+        sock.once('data', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      sock.write(payload);
+      sock.write('CMD COUNT\n');
+      await answered;
+      return (opts.lines / (now() - t)) * 1000;
+    };
 
+    // Wall time is the figure; the process CPU time of each run (client and server share the process, the same
+    // client for both) is kept beside it: on a loaded machine it moves far less than the wall time.
+    let lastCpu = 0;
+    const cpuMs = (c: NodeJS.CpuUsage): number => (c.user + c.system) / 1000;
     const throughDaemon = async (): Promise<number> => {
       const g = currentGeneration(d);
       const target = seen(g) + opts.lines;
       const t = now();
+      const c = process.cpuUsage();
       toDaemon.write(payload);
       await waitFor('the sidecar to parse every line', () => seen(g) >= target, 60_000);
+      lastCpu = cpuMs(process.cpuUsage(c));
       return (opts.lines / (now() - t)) * 1000;
     };
     const through = (server: typeof raw, client: Socket, what: string) => async (): Promise<number> => {
       const target = server.count() + opts.lines;
       const t = now();
+      const c = process.cpuUsage();
       client.write(payload);
       await waitFor(what, () => server.count() >= target, 60_000);
+      lastCpu = cpuMs(process.cpuUsage(c));
       return (opts.lines / (now() - t)) * 1000;
     };
     const throughTuned = through(tuned, toTuned, 'the hand-tuned JS server to parse every line');
@@ -200,13 +304,19 @@ export async function benchPtpIngest(opts: { runs: number; lines: number; mix: I
     await throughDaemon(); // warm-up: JIT, metric series created
     await throughTuned();
     await throughRaw();
+    if (toGo) await throughGo();
+    const goRates: number[] = [];
     const fig: number[] = [];
     const ceil: number[] = [];
     const split: number[] = [];
+    const cpuRatio: number[] = [];
     for (let i = 0; i < opts.runs; i++) {
       fig.push(await throughDaemon());
+      const ourCpu = lastCpu;
       ceil.push(await throughTuned());
+      cpuRatio.push(lastCpu / ourCpu);
       split.push(await throughRaw());
+      if (toGo) goRates.push(await throughGo());
     }
     const g = currentGeneration(d);
     const metrics = await g.metrics.text();
@@ -224,7 +334,8 @@ export async function benchPtpIngest(opts: { runs: number; lines: number; mix: I
         : opts.mix === 'steady'
           ? 'steady lines'
           : 'lines.txt cycled, edge-heavy';
-    return {
+    const rows: Figure[] = [];
+    rows.push({
       id: scale !== undefined ? `P1/${scale}` : opts.mix === 'steady' ? 'P1' : 'P1b',
       title: `PTP ingest (${what}), ${opts.lines.toLocaleString('en-US')} lines (${(payload.length / 1048576).toFixed(1)} MiB) per run`,
       figure,
@@ -240,9 +351,51 @@ export async function benchPtpIngest(opts: { runs: number; lines: number; mix: I
         `Lines: ${scale !== undefined ? `generated offset lines (locked, in range) over the ${profiles} profiles in turn` : opts.mix === 'steady' ? 'the lines of the shared PTP lines.txt that change no clock state, cycled' : 'all of the shared PTP lines.txt cycled: about 6 of every 14 lines change a clock state (an XState event to a clockState actor)'}; ${g.parser.stats.parsed} parsed, ${g.parser.stats.ignored} ignored (not recognised, as in the reference) over all runs.`,
         'The time runs from the client write to the moment the parser has seen the last line (polled every 1 ms).',
         `Context: a raw line split of the same bytes (no parsing) runs at ${fmt(median(split))} lines/s (ours: ${fmt(figure / median(split))} of it).`,
+        `CPU time (process, per run; less sensitive to other work on the machine): the reference's CPU time over ours, median ${fmt(median(cpuRatio))} (runs ${cpuRatio.map((v) => fmt(v)).join(', ')}).`,
       ],
-    };
+    });
+    if (opts.goPeer) {
+      const goTitle = 'PTP ingest vs the reference sidecar (Go, prometheus client), same lines and socket kind';
+      if ('skipped' in opts.goPeer) {
+        rows.push({
+          id: 'P1 peer',
+          title: goTitle,
+          figure: Number.NaN,
+          unit: '',
+          ceiling: Number.NaN,
+          ceilingLabel: '',
+          ratio: Number.NaN,
+          target: 'keep >= 5× faster',
+          met: undefined,
+          runs: 0,
+          notes: [`Not measured: ${opts.goPeer.skipped}.`],
+        });
+      } else {
+        const goRate = median(goRates);
+        const ratios = fig.map((f, i) => f / goRates[i]!);
+        const peerRatio = median(ratios);
+        rows.push({
+          id: 'P1 peer',
+          title: goTitle,
+          figure,
+          unit: 'lines/s',
+          ceiling: goRate,
+          ceilingLabel: 'bench/goPeer: Go shaped on the reference ingest, prometheus Go client (lines/s)',
+          ratio: peerRatio,
+          target: 'ratio >= 5 (keep >= 5× faster)',
+          met: peerRatio >= 5,
+          runs: opts.runs,
+          samples: { figure: fig, ceiling: goRates },
+          notes: [
+            "The Go peer (bench/goPeer/main.go, built here with Debian's golang-go and golang-github-prometheus-client-golang-dev, GOPATH mode, no network) does what the reference sidecar does per line: `[`, `]`, `:` replaced by spaces, the config name found by a regular expression, strings.Fields, strconv.ParseFloat, a per-clock stats record behind a mutex, and the four offset gauges set through `GaugeVec.With(prometheus.Labels{…}).Set` (a label map per line, as the reference builds it). It is written for this benchmark, not the reference code, and leaves out the reference's event publishing and logging (so it is, if anything, faster than the reference).",
+            'Its time runs from the client write to its answer to a `CMD COUNT` sent after the lines (it reads them in order). Same payload, same runs, in turn with ours; the ratio is the median of the per-run ratios.',
+          ],
+        });
+      }
+    }
+    return rows;
   } finally {
+    go?.close();
     for (const c of clients) c.destroy();
     for (const srv of servers) await srv.close();
     if (daemon) await stopBenchDaemon(daemon);

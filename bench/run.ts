@@ -10,7 +10,7 @@ import * as prettier from 'prettier';
 import { fmt, type Figure } from './measure.js';
 import { benchMemory } from './memory.js';
 import { benchPortsyncReplay } from './portsyncReplay.js';
-import { benchPtpIngest } from './ptpIngest.js';
+import { benchPtpIngest, buildGoPeer } from './ptpIngest.js';
 import { benchPtpRestart } from './ptpRestart.js';
 import { benchStartup } from './startup.js';
 import { benchStateSave } from './stateSave.js';
@@ -68,19 +68,35 @@ const notMeasured = (id: string, title: string, target: string, why: string): Fi
   notes: [why],
 });
 
-// BENCH_ONLY=P8 (comma-separated id prefixes): runs only the steps whose name starts with one of them and merges
-// their rows and notes into the existing docs/performance.md (the other figures stay as the last full run left them).
-const only = (process.env['BENCH_ONLY'] ?? '')
+/**
+ * BENCH_ONLY=P1,P5,S (prefixes of step names): run only those steps, print their rows and leave docs/performance.md
+ * alone (a partial run never replaces the record of a full one).
+ */
+const onlyList = (process.env['BENCH_ONLY'] ?? '')
   .split(',')
-  .map((s) => s.trim())
-  .filter((s) => s !== '');
-const selected = (id: string): boolean => only.length === 0 || only.some((p) => id.startsWith(p));
+  .map((x) => x.trim())
+  .filter((x) => x !== '');
+const only = (name: string): boolean => onlyList.length === 0 || onlyList.some((p) => name.startsWith(p));
+/** Wall time of each step (seconds), for the record of where the benchmark's own time goes. */
+const stepTimes: { name: string; seconds: number }[] = [];
 
 /** Runs one benchmark; a failure becomes a "not measured" row with the reason instead of ending the run. */
 async function step(name: string, f: () => Promise<Figure | Figure[]> | Figure | Figure[]): Promise<Figure[]> {
-  if (!selected(name)) return [];
+  if (!only(name)) return [];
   log(`bench: ${name} …`);
   const t = performance.now();
+  try {
+    return await stepBody(name, f, t);
+  } finally {
+    stepTimes.push({ name, seconds: (performance.now() - t) / 1000 });
+  }
+}
+
+async function stepBody(
+  name: string,
+  f: () => Promise<Figure | Figure[]> | Figure | Figure[],
+  t: number,
+): Promise<Figure[]> {
   try {
     const out = await f();
     const list = Array.isArray(out) ? out : [out];
@@ -99,7 +115,7 @@ async function step(name: string, f: () => Promise<Figure | Figure[]> | Figure |
 
 const started = performance.now();
 const load0 = loadavg();
-if (selected('S') || selected('P6')) {
+if (only('S') || only('P6')) {
   log('bench: npm run build (dist/ and the bundle the start-up and memory figures use) …');
   execFileSync('npm', ['run', 'build'], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 600_000 });
 }
@@ -121,17 +137,24 @@ const scaleTable = (title: string, head: string, figs: Figure[], cells: (f: Figu
 const interfaces = [8, 64, 512];
 const p1Lines = quick ? 20_000 : 200_000;
 
-// P1: PTP ingest vs a hand-tuned JS server; the Go peer shaped on the reference's code is not built here.
-results.push(...(await step('P1 PTP ingest (steady)', () => benchPtpIngest({ runs, lines: p1Lines, mix: 'steady' }))));
-results.push(...(await step('P1b PTP ingest (cycled)', () => benchPtpIngest({ runs, lines: p1Lines, mix: 'cycled' }))));
+// P1: PTP ingest vs a hand-tuned JS server, and (steady lines) vs the Go peer shaped on the reference's ingest, in
+// the same runs.
+const goPeer = only('P1') ? buildGoPeer(log) : undefined;
 results.push(
-  notMeasured(
-    'P1 peer',
-    'PTP ingest vs the reference sidecar (Go, prometheus client)',
-    'keep >= 5× faster',
-    'Not measured: there is no Go toolchain on this machine, and a Go peer shaped on the reference code is not part of this repository. The first round measured 5.6× (193k lines/s for the Go peer).',
-  ),
+  ...(await step('P1 PTP ingest (steady)', () =>
+    benchPtpIngest({ runs, lines: p1Lines, mix: 'steady', ...(goPeer ? { goPeer } : {}) }),
+  )),
 );
+if (only('P1') && !results.some((f) => f.id === 'P1 peer'))
+  results.push(
+    notMeasured(
+      'P1 peer',
+      'PTP ingest vs the reference sidecar (Go, prometheus client), same lines and socket kind',
+      'keep >= 5× faster',
+      'Not measured: the P1 benchmark failed in this run (see P1).',
+    ),
+  );
+results.push(...(await step('P1b PTP ingest (cycled)', () => benchPtpIngest({ runs, lines: p1Lines, mix: 'cycled' }))));
 const p1Scale: Figure[] = [];
 for (const n of interfaces)
   p1Scale.push(
@@ -201,8 +224,8 @@ results.push(
       events: quick ? 100_000 : 1_000_000,
       flapsPerBlock: quick ? 10_000 : 100_000,
       scalePorts: quick ? [256] : [256, 1024, 16_384],
-      scaleEvents: quick ? 50_000 : 100_000,
-      semiSpaceMb: quick ? [1] : [1, 4],
+      scaleEvents: 50_000,
+      semiSpaceMb: [1],
       log,
     });
     memoryScaling = m.scaling;
@@ -240,52 +263,17 @@ const notesOf = (f: Figure): string[] => [
 
 const out = 'docs/performance.md';
 const options = (await prettier.resolveConfig(out)) ?? {};
-if (only.length > 0) {
-  // Merge: each selected figure's row in the results table and its notes replace the old ones (or are appended).
-  const doc = readFileSync(out, 'utf8').split('\n');
-  const section = (title: string): [number, number] => {
-    const from = doc.indexOf(title);
-    if (from < 0) throw new Error(`${out} has no "${title}" section: run the full benchmark once`);
-    const next = doc.findIndex((l, i) => i > from && l.startsWith('## '));
-    return [from, next < 0 ? doc.length : next];
-  };
-  const idOf = (cell: string): string => cell.replace(/^\|/, '').split('|')[0]!.trim();
-  const picked = results.filter((f) => selected(f.id));
-  for (const f of picked) {
-    f.notes.push(
-      `Measured alone (\`BENCH_ONLY=${only.join(',')} npm run bench\`) on ${new Date().toISOString()}, load average ${load0.map((v) => v.toFixed(1)).join(' / ')} at start; the other figures are from the run dated above.`,
-    );
-    const [rs, re] = section('## Results');
-    const rowAt = doc.findIndex((l, i) => i > rs && i < re && l.startsWith('|') && idOf(l) === f.id);
-    if (rowAt >= 0) doc[rowAt] = row(f);
-    else {
-      let last = rs;
-      for (let i = rs; i < re; i++) if (doc[i]!.startsWith('|')) last = i;
-      doc.splice(last + 1, 0, row(f));
-    }
-    const [ns, ne] = section('## Notes per figure');
-    const head = doc.findIndex((l, i) => i > ns && i < ne && l.startsWith(`### ${f.id} `));
-    if (head >= 0) {
-      const end = doc.findIndex((l, i) => i > head && (l.startsWith('### ') || l.startsWith('## ')));
-      doc.splice(head, (end < 0 ? doc.length : end) - head, ...notesOf(f));
-    } else {
-      // After the notes of the figures in the results table, before those of the scaling rows.
-      const [ts, te] = section('## Results');
-      const ids = new Set(
-        doc
-          .slice(ts, te)
-          .filter((l) => l.startsWith('|'))
-          .map(idOf),
+if (onlyList.length > 0) {
+  for (const f of results) {
+    log(row(f));
+    for (const n of f.notes) log(`  - ${n}`);
+    if (f.samples)
+      log(
+        `  - runs: figure ${f.samples.figure.map((v) => fmt(v)).join(', ')}; reference ${f.samples.ceiling.map((v) => fmt(v)).join(', ')}`,
       );
-      const at = doc.findIndex(
-        (l, i) => i > ns && i < ne && l.startsWith('### ') && !ids.has(l.slice(4).split(' ')[0]!),
-      );
-      doc.splice(at < 0 ? ne : at, 0, ...notesOf(f));
-    }
   }
-  await writeFile(`${out}.tmp`, await prettier.format(doc.join('\n'), { ...options, parser: 'markdown' }));
-  await rename(`${out}.tmp`, out);
-  log(`bench: merged ${picked.map((f) => f.id).join(', ')} into ${out} (${seconds.toFixed(0)} s)`);
+  for (const t of tables) log([`### ${t.title}`, ...t.lines].join('\n'));
+  log(`bench: BENCH_ONLY=${onlyList.join(',')}: ${seconds.toFixed(0)} s; docs/performance.md left as it was`);
   process.exit(0);
 }
 
@@ -299,7 +287,7 @@ const lines: string[] = [
   '',
   ...machine(),
   `- Load average at start ${load0.map((v) => v.toFixed(1)).join(' / ')}, at end ${load1.map((v) => v.toFixed(1)).join(' / ')} (other work on the machine shifts absolute numbers; ratios are taken side by side to limit that)`,
-  `- Total benchmark time: ${seconds.toFixed(0)} s${quick ? ' (BENCH_QUICK: reduced sizes, not for the record)' : ''}`,
+  `- Total benchmark time: ${seconds.toFixed(0)} s${quick ? ' (BENCH_QUICK: reduced sizes, not for the record)' : ''}; per step: ${stepTimes.map((t) => `${t.name} ${t.seconds.toFixed(0)} s`).join(', ')}`,
   '',
   '## Results',
   '',

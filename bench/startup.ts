@@ -1,5 +1,6 @@
 // Start-up: spawn → /healthz answers 200 (ptp only) and spawn → /readyz answers 200 (portsync + ptp with the
-// embedded redis-server), of the shipped CLI (`node bin/syncvisor.js run`, the dist/syncvisor.mjs bundle), beside
+// embedded redis-server), of the shipped CLI (`node bin/syncvisor.js run`: the bundle as dist/syncvisor.cjs with its V8
+// code cache, see scripts/bundle.mjs), beside
 // `node -e 0` (spawn → exit) in the same run. The module tree (dist/cli/main.js, SYNCVISOR_NO_BUNDLE=1) is measured
 // too, for the bundle's effect. Everything runs in bench/startupProbe.mjs inside a private network namespace.
 import { execFileSync } from 'node:child_process';
@@ -69,7 +70,7 @@ export async function benchStartup(opts: { runs: number }): Promise<Figure[]> {
     const node = median(r.node);
     const m = (k: string): number => median(r.cases[k] ?? []);
     const common = [
-      `Spawn of \`node bin/syncvisor.js run …\` (the bundle dist/syncvisor.mjs, made by \`npm run build\`) to the first 200 answer, polled every 2 ms from inside a private network namespace; \`node -e 0\` spawn → exit in the same loop. ${opts.runs} runs each, alternating.`,
+      `Spawn of \`node bin/syncvisor.js run …\` (the bundle as one script, dist/syncvisor.cjs, run with its V8 code cache dist/syncvisor.cjs.cache; both made by \`npm run build\`) to the first 200 answer, polled every 2 ms from inside a private network namespace; \`node -e 0\` spawn → exit in the same loop. ${opts.runs} runs each, alternating.`,
       `Module tree instead of the bundle (dist/cli/main.js, SYNCVISOR_NO_BUNDLE=1): ptp → /healthz ${m('ptp-modules').toFixed(0)} ms, both → /readyz ${m('both-modules').toFixed(0)} ms (bundle: ${m('ptp').toFixed(0)} / ${m('both').toFixed(0)} ms).`,
     ];
     const row = (id: string, key: string, what: string, max: number): Figure => {

@@ -7,21 +7,60 @@ process.on('SIGUSR1', () => {});
 // generation saves the daemon about 30 MB of RSS at no measurable throughput cost (docs/performance.md, P6). V8 reads
 // it only at start, so it is on the shebang line: it applies when this file is executed (/usr/bin/syncvisor, the
 // container's syncvisor, npm's bin); `node bin/syncvisor.js` runs with V8's default.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import vm from 'node:vm';
 
-// `npm run build` also bundles the CLI into one file (scripts/bundle.mjs): faster to start. dist/cli/main.js is the
-// fallback when the bundle is absent, or when SYNCVISOR_NO_BUNDLE=1 asks for the module tree.
+// `npm run build` also bundles the CLI into one file (scripts/bundle.mjs): faster to start. dist/syncvisor.cjs with
+// its V8 code cache is used first (the cache spares most of the compile), then the ES module bundle
+// dist/syncvisor.mjs, then the module tree dist/cli/main.js: when a file is absent, or when SYNCVISOR_NO_BUNDLE=1
+// asks for the module tree.
+const bundled = process.env.SYNCVISOR_NO_BUNDLE !== '1';
+const script = fileURLToPath(new URL('../dist/syncvisor.cjs', import.meta.url));
 const bundle = new URL('../dist/syncvisor.mjs', import.meta.url);
 const modules = new URL('../dist/cli/main.js', import.meta.url);
-const cli = process.env.SYNCVISOR_NO_BUNDLE !== '1' && existsSync(bundle) ? bundle : modules;
-if (!existsSync(cli)) {
-  process.stderr.write(
-    'syncvisor: dist/cli/main.js is missing: run `npm ci` (or `npm run build`) in the package first\n',
-  );
-  process.exit(1);
+
+/** Runs dist/syncvisor.cjs in a vm.Script with V8's cached data when there is some (written by the build). */
+function loadScript() {
+  if (!bundled || !existsSync(script)) return undefined;
+  const cacheFile = `${script}.cache`;
+  const write = process.env.SYNCVISOR_WRITE_CODE_CACHE === '1';
+  let cachedData;
+  try {
+    if (!write) cachedData = readFileSync(cacheFile);
+  } catch {
+    // no cache: compiled as usual
+  }
+  const source = `(function (exports, require, module, __filename, __dirname, __syncvisorImport) { ${readFileSync(script, 'utf8')}\n})`;
+  const s = new vm.Script(source, {
+    filename: script,
+    cachedData,
+  });
+  const mod = { exports: {} };
+  // The bundle's one dynamic import of a package (@statelyai/inspect, optional) is done here, by this ES module.
+  const importer = (specifier) => import(specifier);
+  s.runInThisContext().call(mod.exports, mod.exports, createRequire(script), mod, script, dirname(script), importer);
+  if (write) {
+    writeFileSync(`${cacheFile}.tmp`, s.createCachedData());
+    renameSync(`${cacheFile}.tmp`, cacheFile);
+  }
+  return mod.exports;
 }
-const { main } = await import(cli.href);
-const code = await main(process.argv.slice(2));
+
+let cli = loadScript();
+if (cli === undefined) {
+  const url = bundled && existsSync(bundle) ? bundle : modules;
+  if (!existsSync(url)) {
+    process.stderr.write(
+      'syncvisor: dist/cli/main.js is missing: run `npm ci` (or `npm run build`) in the package first\n',
+    );
+    process.exit(1);
+  }
+  cli = await import(url.href);
+}
+const code = await cli.main(process.argv.slice(2));
 process.exitCode = code;
 // Exit once stdout/stderr are flushed, even if a stray handle (a socket under drain) is still open.
 setImmediate(() => process.exit(code));

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what syncvisor needs on a fresh Debian machine with Node 20, as root: Debian packages when missing
 # (redis-server, iproute2; for tests also chromium, systemd and linuxptp; for `npm run bench` a C compiler and
-# libhiredis-dev for the C reference peer), npm ci when node_modules does not match package-lock.json, then the
-# native addons and dist/ when their sources changed. Usage: scripts/ensure-deps.sh [run|test|bench]
+# libhiredis-dev for the C reference peer, golang-go and the prometheus Go client for the Go peer), npm ci when
+# node_modules does not match package-lock.json, then the native addons and dist/ when their sources changed. Usage: scripts/ensure-deps.sh [run|test|bench]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-run}
@@ -23,6 +23,9 @@ fi
 if [ "$mode" = bench ]; then
   command -v cc >/dev/null || need+=(gcc)
   [ -f /usr/include/hiredis/hiredis.h ] || need+=(libhiredis-dev)
+  # The Go peer of P1 (bench/goPeer): Go and the prometheus Go client, built in GOPATH mode without network.
+  command -v go >/dev/null || need+=(golang-go)
+  [ -d /usr/share/gocode/src/github.com/prometheus/client_golang ] || need+=(golang-github-prometheus-client-golang-dev)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

@@ -1,7 +1,8 @@
 // Records the traces in test/traces/ from real runs of the daemon, with their live final snapshots
 // (FILE.snapshot.json). Run: `npx tsx scripts/record-traces.ts [name…]` after `npm run build`. The replay tests
 // (test/traces/replay.test.ts, test/traces/modelChecks.test.ts) re-run them on a simulated clock.
-//   ptp-*                  the real daemon over the real Unix socket (no root needed)
+//   ptp-*                  the real daemon over the real Unix socket (no root needed): restart under load,
+//                          holdover expiry, a synce4l device and a phc2sys discipline loss
 //   portsync-inproc        portsync in-process with a scripted netlink source and a real redis-server on a private
 //                          socket: the warm-restart logic, no kernel involved, so no root needed
 //   portsync               the real daemon with real netlink in a network namespace (root): the kernel paths
@@ -114,6 +115,58 @@ async function ptpHoldoverExpiry(name: string): Promise<void> {
   await sleep(100);
   c.write('ptp4l[2.0]: [ptp4l.1.config:5] port 1 (ens1f0): SLAVE to FAULTY on FAULT_DETECTED (FT_UNSPECIFIED)\n');
   await sleep(1_500); // the 1 s holdover expires in the daemon
+  c.end();
+  await sleep(100);
+  console.log(`${name}: exit ${await d.stop()}`);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * synce4l and phc2sys: a synce4l device (synce1, ports ens7f0 and ens7f1) goes LOCKED → HOLDOVER → FREERUN by its
+ * ports' EEC states (the synceDevice chart), and phc2sys (`-a -r`) of a boundary clock reconfigures, selects its NIC
+ * but never CLOCK_REALTIME: after the settle time the osClockDiscipline chart says undisciplined and the profile's OS
+ * clock is FREERUN, until a CLOCK_REALTIME sample proves discipline again.
+ */
+async function ptpSynceDiscipline(name: string): Promise<void> {
+  const { dir, sock, args } = ptpDirs();
+  const threshold = { holdOverTimeout: 60, maxOffsetThreshold: 100, minOffsetThreshold: -100 };
+  const profiles = [
+    { name: 'synce', synce4lOpts: '-f /etc/synce4l.conf', ptpClockThreshold: threshold },
+    { name: 'bc-os', interface: 'ens5f0', ptp4lOpts: '-2 -s', phc2sysOpts: '-a -r', ptpClockThreshold: threshold },
+  ];
+  writeFileSync(join(dir, 'profiles/node1'), JSON.stringify(profiles));
+  rmSync(join(dir, 'cfg'), { recursive: true, force: true });
+  mkdirSync(join(dir, 'cfg'));
+  writeFileSync(
+    join(dir, 'cfg/synce4l.0.config'),
+    '#profile: synce\n[global]\n[<synce1>]\nnetwork_option 2\n[ens7f0]\n[ens7f1]\n',
+  );
+  writeFileSync(join(dir, 'cfg/ptp4l.0.config'), '#profile: bc-os\n[global]\n[ens5f0]\n');
+  const d = startDaemon([...args, '--trace', join(out, `${name}.jsonl`)]);
+  await waitFor('the listener', () => d.stderr().includes('http listening'));
+  await sleep(300);
+  const c = await client(sock);
+  const send = async (...lines: string[]) => {
+    c.write(lines.map((l) => `${l}\n`).join(''));
+    await sleep(100);
+  };
+  const eec = (port: string, state: string, s: string) =>
+    `synce4l[1722456110]:[synce4l.0.config] ${port} device synce1 eec_state ${state} network_option 2 ${s}`;
+  await send(eec('ens7f0', 'EEC_LOCKED', 's2'));
+  await send(eec('ens7f1', 'EEC_FREERUN', 's0')); // another port FREERUN: the device follows the LOCKED one
+  await send(eec('ens7f0', 'EEC_HOLDOVER', 's1'));
+  await send(eec('ens7f0', 'EEC_FREERUN', 's0'));
+  // The boundary clock's ptp4l and phc2sys lock, so the OS clock of bc-os is LOCKED.
+  await send(
+    'ptp4l[3263.000]: [ptp4l.0.config] master offset 5 s2 freq +1 path delay 10',
+    'phc2sys[3263.065]: [ptp4l.0.config] CLOCK_REALTIME phc offset 3 s2 freq -20217 delay 536',
+  );
+  await send(
+    'phc2sys[3264.000]: [ptp4l.0.config] reconfiguring after port state change',
+    'phc2sys[3264.000]: [ptp4l.0.config] selecting ens5f0 for synchronization',
+  );
+  await sleep(400); // the 200 ms settle time runs out in the daemon: undisciplined
+  await send('phc2sys[3265.065]: [ptp4l.0.config] CLOCK_REALTIME phc offset 2 s2 freq -20217 delay 536');
   c.end();
   await sleep(100);
   console.log(`${name}: exit ${await d.stop()}`);
@@ -398,6 +451,7 @@ const recorders: Record<string, (name: string) => Promise<void>> = {
   portsync: portsyncRuns,
   'ptp-restart-under-load': ptpRestartUnderLoad,
   'ptp-holdover-expiry': ptpHoldoverExpiry,
+  'ptp-synce-discipline': ptpSynceDiscipline,
 };
 
 const wanted = process.argv.slice(2);

@@ -13,7 +13,6 @@ import { startEmbeddedRedis, type EmbeddedRedis } from '../io/redis/embedded.js'
 import { childView, supervisorMachine, type SupervisorActor } from '../machines/supervisor/supervisor.js';
 import { exitCodes, type ChildSpec } from '../machines/supervisor/spec.js';
 import { embeddedRedisChildSpec } from './embeddedRedis.js';
-import { portsyncChildSpecs } from './portsync.js';
 import { ptpChildSpecs } from './ptp.js';
 import { installSignalHandlers } from './signals.js';
 import { createEventsService } from './events.js';
@@ -96,6 +95,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     );
   logger.debug({ nofile: fds.soft, caps, reserved: reservedFds }, 'file descriptor budget');
   // --- end file descriptors ---
+  // portsync's modules (ioredis among them) are loaded only when the service runs: a ptp-only daemon starts without
+  // them (start-up, docs/performance.md). Started before the embedded redis-server, which is awaited first.
+  const portsyncModule = config.services.includes('portsync') ? import('./portsync.js') : undefined;
   let embedded: EmbeddedRedis | undefined;
   let redisUrl = config.redis.url;
   if (config.services.includes('portsync') && !redisUrl) {
@@ -110,8 +112,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     started.root ? healthOf(started.root) : { live: false, ready: false, detail: {} };
   const children: ChildSpec[] = [];
   try {
-    if (config.services.includes('portsync'))
+    if (portsyncModule) {
+      const { portsyncChildSpecs } = await portsyncModule;
       children.push(...portsyncChildSpecs({ config, logger: logger.child({ svc: 'portsync' }), metrics, redisUrl }));
+    }
     if (config.services.includes('ptp')) {
       const events = createEventsService({ config, logger: logger.child({ svc: 'ptp' }), metrics });
       children.push(...ptpChildSpecs({ config, logger: logger.child({ svc: 'ptp' }), metrics, events: events.hook }));

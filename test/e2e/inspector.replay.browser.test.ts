@@ -2,15 +2,18 @@
 // the built CLI): the charts' layout (no two edge labels overlap each other or a state box, every transition drawn,
 // parallel regions side by side), time travel (click an event: the tree, the active states and the context as right
 // after it; step forward and back), replay stepping (play, pause, seek, the simulated clock), the context pane, full
-// payloads and the sequence view. Needs Debian's `chromium`; skipped with a printed reason when it is missing.
+// payloads and the sequence view; the clock bank's synceDevice and osClockDiscipline charts of a synce4l trace.
+// Needs Debian's `chromium`; skipped with a printed reason when it is missing.
 // Screenshots go to a temporary directory, or to docs/ with UPDATE_SCREENSHOTS=1 (scripts/screenshots.sh).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { chartOf, type ChartNode } from '../../src/actors/observe/machineChart.js';
+import { replayTrace } from '../../src/actors/observe/replay.js';
+import { parseTrace } from '../../src/io/observe/traceFormat.js';
 import { portsyncMachine } from '../../src/machines/portsync/portsync.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
@@ -255,6 +258,45 @@ describe.skipIf(!chromiumPath)('inspector over recorded traces, in headless Chro
     await ptp.page.locator('#zoom-fit').click();
     expect(await ptp.page.locator('.statechart').getAttribute('viewBox')).toBe(before);
     expect([...ps.errors, ...ptp.errors]).toEqual([]);
+  }, 120_000);
+
+  it('the clock bank charts of a synce4l / phc2sys trace: listed with their machine ids, stepped through their states', async () => {
+    // When the states were entered, on the trace's own clock (the same replay the page runs).
+    const { header, records } = parseTrace(
+      readFileSync(join(repo, 'test', 'traces', 'ptp-synce-discipline.jsonl'), 'utf8'),
+    );
+    const { steps } = replayTrace(header, records);
+    const at = (actor: string, text: string) => steps.find((s) => s.actor === actor && s.text === text)!.t;
+    const device = 'ptp.clock.synce4l-device/synce1';
+    const discipline = 'ptp.clock.phc2sys-discipline/bc-os';
+    const { page, url, errors } = await open('ptp-synce-discipline.jsonl');
+    const seek = async (t: number) => {
+      await page.locator('#seek').fill(t.toFixed(3));
+      await page.locator('#seek').press('Enter');
+    };
+    await seek(at(device, '"HOLDOVER"') + 0.001);
+    // The tree rows name the machine of each chart.
+    await expect(page.locator(`.actor[data-systemid="${device}"] .mid`).first().textContent()).resolves.toBe(
+      'synceDevice',
+    );
+    await selectChart(page, device, 'synceDevice');
+    await page.locator('.state.active[data-path="HOLDOVER"]').waitFor();
+    expect(await page.locator('.state.active[data-path="LOCKED"]').count()).toBe(0);
+    // The FREERUN after the holdover (the last one before the clocks retire).
+    const freerun = steps.filter((s) => s.actor === device && s.text === '"FREERUN"').at(-1)!.t;
+    expect(freerun).toBeGreaterThan(at(device, '"HOLDOVER"'));
+    await seek(freerun + 0.001);
+    await page.locator('.state.active[data-path="FREERUN"]').waitFor();
+    await checkLayout(page, url, device, 'synceDevice');
+    // phc2sys: undisciplined from the settle timer until the CLOCK_REALTIME sample.
+    await seek(at(discipline, '"Undisciplined"') + 0.001);
+    await expect(page.locator(`.actor[data-systemid="${discipline}"] .mid`).first().textContent()).resolves.toBe(
+      'osClockDiscipline',
+    );
+    await selectChart(page, discipline, 'osClockDiscipline');
+    await page.locator('.state.active[data-path="Undisciplined"]').waitFor();
+    await checkLayout(page, url, discipline, 'osClockDiscipline');
+    expect(errors).toEqual([]);
   }, 120_000);
 
   it('time travel: the EOIU event shows portsync and the gate as they were right after it', async () => {

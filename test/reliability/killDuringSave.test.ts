@@ -88,16 +88,16 @@ describe('kill -9 during continuous state saves', () => {
   it('>= 200 trials: every restart loads the newest complete file or the backup, never an invalid file', async () => {
     const chains = 8;
     const perChain = 25;
-    const deadline = Date.now() + 55_000;
     const trials: Trial[] = [];
-    // Independent chains in parallel (each its own directory, one process at a time), to stay well under a minute.
+    // Independent chains in parallel (each its own directory, one process at a time). A fixed number of trials, not a
+    // time budget: a loaded machine makes the run slower, never smaller.
     await Promise.all(
       Array.from({ length: chains }, async (_, c) => {
         const chainDir = join(dir, `chain${c}`);
         mkdirSync(chainDir);
         const path = join(chainDir, 'portsyncd.json');
         let lastCompleted = 0;
-        for (let i = 0; i < perChain && Date.now() < deadline; i++) {
+        for (let i = 0; i < perChain; i++) {
           // A save takes a few ms (two fsyncs): after 0-3 completed saves, the kill lands inside or between saves.
           const { loaded, lastSaved } = await runOnce(path, Math.floor(Math.random() * 4), Math.random() * 12);
           const verdict = judge({ loaded, lastCompleted });
@@ -123,5 +123,5 @@ describe('kill -9 during continuous state saves', () => {
     console.log(`kill -9 trials: ${JSON.stringify(summary)}`);
     expect(bad.map((t) => t.verdict)).toEqual([]);
     expect(trials.length).toBeGreaterThanOrEqual(200);
-  }, 90_000);
+  }, 300_000);
 });

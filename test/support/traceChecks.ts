@@ -160,6 +160,48 @@ export const traceChecks: Record<string, MachineChecks> = {
       },
     ],
   },
+  synceDevice: {
+    invariants: [
+      {
+        name: 'the device state follows its ports: LOCKED if one is, else HOLDOVER if one holds over, else FREERUN',
+        check: ({ snapshot }) => {
+          if (snapshot.value === 'retired' || typeof snapshot.value !== 'string') return;
+          const ports = Object.values((ctx(snapshot).ports as Record<string, string> | undefined) ?? {});
+          const want = ports.includes('LOCKED') ? 'LOCKED' : ports.includes('HOLDOVER') ? 'HOLDOVER' : 'FREERUN';
+          if (snapshot.value !== want)
+            fail('synceDevice', `in ${snapshot.value} with ports ${JSON.stringify(ctx(snapshot).ports)}`);
+        },
+      },
+      {
+        name: 'context.current is the state',
+        check: ({ snapshot }) => {
+          const current = ctx(snapshot).current;
+          if (snapshot.value === 'retired' || current === undefined) return;
+          if (current !== snapshot.value)
+            fail('synceDevice', `context.current ${String(current)} in ${String(snapshot.value)}`);
+        },
+      },
+    ],
+  },
+  osClockDiscipline: {
+    invariants: [
+      {
+        name: 'a profile with chronyd is never undisciplined',
+        check: ({ snapshot }) => {
+          if (ctx(snapshot).chronydEnabled === true && matches(snapshot, 'Undisciplined') === true)
+            fail('osClockDiscipline', 'Undisciplined although chronyd owns CLOCK_REALTIME');
+        },
+      },
+      {
+        name: 'Undisciplined only from SourceSelected (settle timer or "already selected")',
+        check: ({ snapshot, prev }) => {
+          if (!prev || matches(snapshot, 'Undisciplined') !== true || matches(prev, 'Undisciplined') === true) return;
+          if (matches(prev, 'SourceSelected') === false)
+            fail('osClockDiscipline', `Undisciplined from ${JSON.stringify(prev.value)}`);
+        },
+      },
+    ],
+  },
   ptpSidecar: {
     // Its generation is an I/O object that parses lines and names clocks in place: by the time the step is
     // recomputed, the live step has already changed it, so the pure step would see a different generation.

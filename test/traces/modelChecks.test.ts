@@ -39,6 +39,20 @@ describe('recorded traces through the model checks', () => {
         for (const m of ['portsync', 'appDbGate', 'eoiuDetector', 'stateFile'])
           expect(result.recomputed[m], `${m} recomputed`).toBeGreaterThan(0);
       }
+      if (name === 'ptp-synce-discipline.jsonl') {
+        for (const m of ['synceDevice', 'osClockDiscipline', 'clockState'])
+          expect(result.recomputed[m], `${m} recomputed`).toBeGreaterThan(0);
+      }
+      // Every machine that ran in the replay has its version in the header (also those a derived actor creates).
+      expect(Object.keys(result.checked).filter((m) => header.machineVersions?.[m] === undefined)).toEqual([]);
+    });
+    it(`${name}: was recorded with the machines of this build`, () => {
+      const { header } = load(name);
+      const changed = versionWarnings(header);
+      expect(
+        changed,
+        `re-record it (npm run build, then npx tsx scripts/record-traces.ts; see the script for the name): ${changed.join('; ')}`,
+      ).toEqual([]);
     });
   }
 

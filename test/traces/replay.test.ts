@@ -38,6 +38,47 @@ describe('recorded traces', () => {
     expect(freerun.t - holdover.t).toBeCloseTo(1_000, 3); // holdOverTimeout: 1 s in that recording
   });
 
+  it('a synce4l device goes LOCKED → HOLDOVER → FREERUN by its ports; phc2sys losing CLOCK_REALTIME makes the OS clock FREERUN', () => {
+    const { header, records } = parseTrace(readFileSync(join(dir, 'ptp-synce-discipline.jsonl'), 'utf8'));
+    // The sidecar's OS clock of the boundary-clock profile, at every sidecar snapshot.
+    const osClock: Array<{ t: number; state: unknown }> = [];
+    const { steps, snapshot } = replayTrace(header, records, {
+      onSnapshot: (s) => {
+        if (s.machine !== 'ptpSidecar') return;
+        const state = (s.snapshot.context as { osClock?: Record<string, string> }).osClock?.['bc-os'];
+        if (state !== undefined && osClock.at(-1)?.state !== state) osClock.push({ t: s.t, state });
+      },
+    });
+    const of = (actor: string) => steps.filter((s) => s.kind === 'state' && s.actor === actor);
+    expect(of('ptp.clock.synce4l-device/synce1').map((s) => s.text)).toEqual([
+      '"FREERUN"',
+      '"LOCKED"',
+      '"HOLDOVER"',
+      '"FREERUN"',
+      '"retired"',
+    ]);
+    // The port that went FREERUN while the other was LOCKED did not move the device.
+    expect(of('ptp.clock.synce4l/ens7f1').map((s) => s.text)).toEqual(['"FREERUN"', '"retired"']);
+    const discipline = of('ptp.clock.phc2sys-discipline/bc-os');
+    expect(discipline.map((s) => s.text)).toEqual([
+      '"Idle"',
+      '"Selecting"',
+      '"SourceSelected"',
+      '"Undisciplined"',
+      '"Idle"',
+      '"retired"',
+    ]);
+    const selected = discipline.find((s) => s.text === '"SourceSelected"')!;
+    const lost = discipline.find((s) => s.text === '"Undisciplined"')!;
+    expect(lost.t - selected.t).toBeCloseTo(200, 3); // the settle time, on the simulated clock
+    // OS clock: FREERUN at phc2sys's first line, LOCKED with ptp4l and phc2sys, FREERUN from the loss, LOCKED again
+    // after the CLOCK_REALTIME sample.
+    expect(osClock.map((o) => o.state)).toEqual(['FREERUN', 'LOCKED', 'FREERUN', 'LOCKED']);
+    expect(osClock[2]!.t).toBe(lost.t);
+    expect(snapshot['ptp.clock.synce4l-device/synce1']).toBe('FREERUN');
+    expect(snapshot['ptp.clock.phc2sys-discipline/bc-os']).toBe('Idle');
+  });
+
   it('--until stops part-way: before the restart the first generation is serving', () => {
     const { steps } = replay('ptp-restart-under-load.jsonl');
     const restart = steps.find((s) => s.kind === 'state' && s.actor === 'ptp' && s.text === '"loading"' && s.t > 0)!;

@@ -4,17 +4,21 @@
 // (the root, the services and the machines they invoke or spawn); a replay compares them with the machines it runs.
 import type { AnyStateMachine } from 'xstate';
 import { hashConfig } from '../../io/observe/traceFormat.js';
+import { machinesRunBy } from './derived.js';
 import { chartOf, isStateMachine } from './machineChart.js';
 
 export type MachineVersions = Record<string, string>;
 
-/** machine id → version, for these machines and every machine they name as an actor, recursively. */
+/**
+ * machine id → version, for these machines and every machine they name as an actor, recursively, including the
+ * machines a derived actor they name runs (derived.ts: the clock bank's clocks).
+ */
 export function machineVersions(machines: Iterable<AnyStateMachine>, out: MachineVersions = {}): MachineVersions {
   for (const m of machines) {
     if (out[m.id] !== undefined) continue;
     out[m.id] = hashConfig(chartOf(m));
-    const children = Object.values(m.implementations.actors).filter(isStateMachine);
-    machineVersions(children, out);
+    const actors = Object.values(m.implementations.actors);
+    machineVersions([...actors.filter(isStateMachine), ...actors.flatMap(machinesRunBy)], out);
   }
   return out;
 }

@@ -8,6 +8,10 @@ import { portsyncMachine } from '../../machines/portsync/portsync.js';
 import { ptpSidecarMachine } from '../../machines/ptp/ptpSidecar.js';
 import { supervisorMachine } from '../../machines/supervisor/supervisor.js';
 import { clockStateMachine } from '../../machines/ptp/clockState.js';
+import { osClockDisciplineMachine } from '../../machines/ptp/osClockDiscipline.js';
+import { osClockOwnerMachine } from '../../machines/ptp/osClockOwner.js';
+import { synceDeviceMachine } from '../../machines/ptp/synceDevice.js';
+import { deliveryMachine } from '../../machines/events/delivery.js';
 import { appDbGateMachine } from '../../machines/warmRestart/appDbGate.js';
 import { eoiuDetectorMachine } from '../../machines/warmRestart/eoiuDetector.js';
 import { stateFileMachine } from '../../machines/warmRestart/stateFile.js';
@@ -22,6 +26,10 @@ export interface ReplayEntry {
   actors?: Record<string, AnyActorLogic>;
 }
 
+/**
+ * Keyed by machine id. Every machine of src/machines is here (test/actors/observe/replayRegistry.test.ts walks their
+ * exports), except those in `notStandalone`, which a registered machine runs.
+ */
 export const replayRegistry: Record<string, ReplayEntry> = {
   supervisor: { machine: supervisorMachine },
   portsync: { machine: portsyncMachine },
@@ -33,6 +41,11 @@ export const replayRegistry: Record<string, ReplayEntry> = {
   eoiuDetector: { machine: eoiuDetectorMachine },
   appDbGate: { machine: appDbGateMachine },
   clockState: { machine: clockStateMachine },
+  // The clock bank's other charts (src/actors/ptp/clockBank.ts).
+  synceDevice: { machine: synceDeviceMachine },
+  osClockDiscipline: { machine: osClockDisciplineMachine },
+  osClockOwner: { machine: osClockOwnerMachine },
+  delivery: { machine: deliveryMachine },
   ptpSidecar: {
     machine: ptpSidecarMachine,
     rehydrate: (event) =>
@@ -41,6 +54,11 @@ export const replayRegistry: Record<string, ReplayEntry> = {
         : event,
     actors: { ptpGeneration: createGenerationActor(), clockBank: createClockBank() },
   },
+};
+
+/** Machines that cannot be a trace's service on their own, with the reason; a registered machine runs each. */
+export const notStandalone: Record<string, string> = {
+  childLifecycle: "the supervisor's own child machine: its input holds the child's actor logic, not data",
 };
 
 /** The versions of the machines a replay runs: every registered machine and the machines they invoke or spawn. */

@@ -158,5 +158,6 @@ export function createClockBank(clockLogic = clockStateMachine): ClockBankLogic 
     },
     getPersistedSnapshot: (snap) => ({ status: snap.status, output: undefined, error: undefined }),
   };
-  return derivedLogic(logic);
+  // The machines it runs, for the machine versions of a trace.
+  return derivedLogic(logic, [clockLogic, synceDeviceMachine, osClockDisciplineMachine]);
 }

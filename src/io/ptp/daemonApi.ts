@@ -5,6 +5,8 @@
 // a node without linuxptp-daemon does not pay the retry delays at every load.
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
 
 export type DaemonCall = 'emitLogs' | 'portAliases';
 
@@ -36,44 +38,60 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 
-/** Reads at most `max` bytes of the body; more is an error. */
-async function readBounded(res: Response, max: number): Promise<string> {
-  const declared = Number(res.headers.get('content-length') ?? NaN);
-  if (declared > max) {
-    await res.body?.cancel();
-    throw new DaemonHttpError(`response body of ${declared} bytes exceeds ${max}`);
-  }
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel();
-      throw new DaemonHttpError(`response body exceeds ${max} bytes`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+/**
+ * One GET with node:http (node:https for an https URL). Not fetch: its first call loads undici
+ * and HTTP/2, tens of milliseconds of the sidecar's start (docs/performance.md, start-up). Redirects are not
+ * followed (a 3xx is an error, as with fetch's redirect: 'error'); the body is read up to `max` bytes, more is an
+ * error; `signal` aborts the request.
+ */
+async function getOnce(url: URL, max: number, signal: AbortSignal): Promise<{ status: number; body: string }> {
+  let get: typeof httpGet;
+  if (url.protocol === 'http:') get = httpGet;
+  else if (url.protocol === 'https:') get = httpsGet;
+  else throw new DaemonHttpError(`unsupported URL scheme ${url.protocol}`);
+  return new Promise((resolve, reject) => {
+    const req = get(url, { signal }, (res) => {
+      const status = res.statusCode ?? 0;
+      if (status < 200 || status > 299) {
+        res.resume();
+        reject(new DaemonHttpError(`HTTP ${status}`));
+        return;
+      }
+      const declared = Number(res.headers['content-length'] ?? NaN);
+      if (declared > max) {
+        res.destroy();
+        reject(new DaemonHttpError(`response body of ${declared} bytes exceeds ${max}`));
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > max) {
+          res.destroy();
+          reject(new DaemonHttpError(`response body exceeds ${max} bytes`));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      res.on('end', () => resolve({ status, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+      res.on('aborted', () => reject(new DaemonHttpError('response aborted')));
+    });
+    req.on('error', reject);
+  });
 }
 
 /** One GET with retries; resolves with the status and the (bounded) body of the first 2xx answer. */
 export async function daemonGet(opts: DaemonRequestOptions): Promise<{ status: number; body: string }> {
   let last: unknown;
+  const url = new URL(opts.url);
   for (let attempt = 0; attempt <= opts.retries; attempt++) {
     if (attempt > 0) await sleep(opts.retryDelayMs, opts.signal);
     const timeout = AbortSignal.timeout(opts.timeoutMs);
     const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
     try {
-      const res = await fetch(opts.url, { signal, redirect: 'error' });
-      if (!res.ok) {
-        await res.body?.cancel();
-        throw new DaemonHttpError(`HTTP ${res.status}`);
-      }
-      return { status: res.status, body: await readBounded(res, opts.maxBodyBytes) };
+      return await getOnce(url, opts.maxBodyBytes, signal);
     } catch (err) {
       if (opts.signal?.aborted) throw err;
       last = timeout.aborted ? new DaemonHttpError(`no answer within ${opts.timeoutMs} ms`) : err;
@@ -82,7 +100,7 @@ export async function daemonGet(opts: DaemonRequestOptions): Promise<{ status: n
   throw last instanceof Error ? last : new DaemonHttpError(String(last));
 }
 
-/** The message of a fetch failure, with the cause (ECONNREFUSED …) that undici hides behind "fetch failed". */
+/** The message of a request failure, with its cause (ECONNREFUSED …) when the error carries one. */
 export function describeError(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;

@@ -2,7 +2,7 @@
 // are applied directly to the generation's metrics, and only clock verdict *changes* (edges) are returned, for the
 // clock-state statecharts. Never throws: anything unrecognised produces no metric and no edge and is counted.
 import { inRange, defaultThresholds, type Thresholds } from './thresholds.js';
-import type { PtpMetrics, RoleName, StatusValueKey } from './metrics.js';
+import type { OffsetSeries, PtpMetrics, RoleName, StatusValueKey } from './metrics.js';
 import type { ClockEdge, ClockVerdict, OsClockOwnerSignal, OsClockSignal } from '../../machines/ptp/events.js';
 
 export type { ClockEdge, ClockVerdict } from '../../machines/ptp/events.js';
@@ -51,6 +51,7 @@ const maxOrphanConfigs = 64;
 const configName = /^(ptp4l|ts2phc|phc2sys|synce4l|chronyd)\.[0-9]*\.config$/;
 const whitespace = /\s/;
 
+const isAsciiSpace = (c: number): boolean => c === 32 || (c >= 9 && c <= 13);
 const isSpace = (c: number): boolean =>
   c === 32 || (c >= 9 && c <= 13) || (c >= 128 && whitespace.test(String.fromCharCode(c)));
 
@@ -86,13 +87,64 @@ interface ConfigState {
   cfg: ParserConfig;
   roles: RoleName[];
   slaveIface: string | undefined;
+  /** The ptp4l offset gauges of `ptp4lIface` (the SLAVE port, or the first): kept here, not looked up per line. */
+  ptp4lSeries: OffsetSeries | undefined;
+  ptp4lIface: string | undefined;
 }
 
-const chronydConfig = (name: string): ConfigState => ({
-  cfg: { name, process: 'chronyd', profile: undefined, interfaces: [], roles: [], thresholds: defaultThresholds },
-  roles: [],
-  slaveIface: undefined,
-});
+const configState = (cfg: ParserConfig, roles: RoleName[]): ConfigState => {
+  const slaveIdx = roles.indexOf('SLAVE');
+  return {
+    cfg,
+    roles,
+    slaveIface: slaveIdx >= 0 ? cfg.interfaces[slaveIdx] : undefined,
+    ptp4lSeries: undefined,
+    ptp4lIface: undefined,
+  };
+};
+
+const chronydConfig = (name: string): ConfigState =>
+  configState(
+    { name, process: 'chronyd', profile: undefined, interfaces: [], roles: [], thresholds: defaultThresholds },
+    [],
+  );
+
+/** A config tag the fast path knows: its name (the tag's text) and the config it resolves to. */
+interface TagEntry {
+  name: string;
+  st: ConfigState;
+}
+
+/**
+ * A hash of the tag line[from, to) for the tag index (no string is made): its length, its first character and the
+ * characters before its last 7 (`.config`), where the config number is. Entries are checked against the whole text.
+ */
+function hashAt(line: string, from: number, to: number): number {
+  let h = (to - from) * 31 + line.charCodeAt(from);
+  for (let i = Math.max(from + 1, to - 10); i < to - 7; i++) h = (Math.imul(h, 31) + line.charCodeAt(i)) | 0;
+  return h;
+}
+
+/** The process names a clock may have, by length: recognised in place, no slice of the line. */
+const processesByLength: ReadonlyMap<number, readonly string[]> = (() => {
+  const m = new Map<number, string[]>();
+  for (const p of clockProcesses) {
+    const list = m.get(p.length) ?? [];
+    list.push(p);
+    m.set(p.length, list);
+  }
+  return m;
+})();
+
+/** The process name of a line: the interned name when it is one of clockProcesses, else the text before `[`. */
+export function processName(line: string, lb: number): string {
+  const candidates = processesByLength.get(lb);
+  if (candidates !== undefined) for (const p of candidates) if (line.startsWith(p)) return p;
+  return line.slice(0, lb);
+}
+
+/** At most this many tokens are tracked by offsets; a longer line takes the token-array path. */
+const maxFastTokens = 24;
 
 /** s-state of an offset line: s0/s1 FREERUN, s2/s3 LOCKED (range checked), others none. */
 function offsetVerdict(s: string | undefined, offset: number, t: Thresholds): ClockVerdict | undefined {
@@ -178,12 +230,39 @@ export class PtpLineParser {
     configs: readonly ParserConfig[],
   ) {
     for (const cfg of configs) {
-      const roles = [...cfg.roles];
-      const slaveIdx = roles.indexOf('SLAVE');
-      this.configs.set(cfg.name, { cfg, roles, slaveIface: slaveIdx >= 0 ? cfg.interfaces[slaveIdx] : undefined });
+      this.configs.set(cfg.name, configState(cfg, [...cfg.roles]));
       for (const i of cfg.interfaces) this.ifaces.add(i);
       if (cfg.profile !== undefined) this.profiles.add(cfg.profile);
     }
+    // The tag index: every config name a line may carry, resolved as the simple path resolves it (a ts2phc tag to
+    // the ptp4l config of the same number when there is one), so the line path needs no regex and no map of slices.
+    for (const name of this.configs.keys()) this.indexTag(name);
+    for (const name of this.configs.keys()) if (name.startsWith('ptp4l.')) this.indexTag(`ts2phc.${name.slice(6)}`);
+  }
+
+  /** Tag text → config, by a hash of the text; entries are checked against the text, so collisions are harmless. */
+  private readonly tagIndex = new Map<number, TagEntry[]>();
+
+  /** Adds `tag` to the index when it is a config name and resolves to a config (as the simple path resolves it). */
+  private indexTag(tag: string): void {
+    if (!configName.test(tag)) return;
+    const lookup = tag.startsWith('ts2phc.') ? `ptp4l.${tag.slice(7)}` : tag;
+    const st = this.configs.get(lookup) ?? this.configs.get(tag);
+    if (st === undefined) return;
+    const h = hashAt(tag, 0, tag.length);
+    const list = this.tagIndex.get(h) ?? [];
+    const at = list.findIndex((e) => e.name === tag);
+    if (at >= 0) list[at] = { name: tag, st };
+    else list.push({ name: tag, st });
+    this.tagIndex.set(h, list);
+  }
+
+  private findTag(line: string, from: number, to: number): TagEntry | undefined {
+    const list = this.tagIndex.get(hashAt(line, from, to));
+    if (list === undefined) return undefined;
+    const len = to - from;
+    for (const e of list) if (e.name.length === len && line.startsWith(e.name, from)) return e;
+    return undefined;
   }
 
   /** Adds names (e.g. interface aliases) that clocks and series may carry. */
@@ -333,20 +412,243 @@ export class PtpLineParser {
   private line(line: string): boolean {
     const lb = line.indexOf('[');
     if (lb <= 0) return false;
-    const process = line.slice(0, lb);
     const rb = line.indexOf(']', lb);
     if (rb < 0) return false;
     const tb = line.indexOf('[', rb);
     if (tb < 0) return false;
     const te = line.indexOf(']', tb);
     if (te < 0) return false;
-    let tag = line.slice(tb + 1, te);
-    const colon = tag.indexOf(':');
-    if (colon >= 0) tag = tag.slice(0, colon);
+    // The tag ends at `]` or at a `:level` suffix.
+    let tagEnd = tb + 1;
+    while (tagEnd < te && line.charCodeAt(tagEnd) !== 58) tagEnd++;
+    const process = processName(line, lb);
+    if (this.fast) {
+      const entry = this.findTag(line, tb + 1, tagEnd);
+      if (entry !== undefined) {
+        const r = this.fastBody(line, process, entry.name, entry.st, te + 1);
+        if (r !== undefined) {
+          this.fastLines++;
+          return r;
+        }
+        return this.body(line, process, entry.name, entry.st, te + 1);
+      }
+    }
+    const tag = line.slice(tb + 1, tagEnd);
     if (!configName.test(tag)) return false;
     const lookup = tag.startsWith('ts2phc.') ? `ptp4l.${tag.slice(7)}` : tag;
-    let st = this.configs.get(lookup) ?? this.configs.get(tag);
-    const t = tokens(line, te + 1);
+    return this.body(line, process, tag, this.configs.get(lookup) ?? this.configs.get(tag), te + 1);
+  }
+
+  /**
+   * Tokens of line[from…] by offsets into the line (this.tokStart / this.tokEnd), for the fast path. The same split
+   * as tokens() with a leading empty token dropped, for ASCII text only; -1 (take the token-array path) for
+   * anything else: non-ASCII, a trailing ':', no token, too many tokens.
+   */
+  private tokenize(line: string, from: number): number {
+    let e = line.length;
+    while (e > from && isAsciiSpace(line.charCodeAt(e - 1))) e--;
+    // Nothing, or a trailing ':' (tokens() gives a trailing empty token there).
+    if (e === from || line.charCodeAt(e - 1) === 58) return -1;
+    let n = 0;
+    let start = -1;
+    for (let i = from; i < e; i++) {
+      const c = line.charCodeAt(i);
+      if (c >= 128) return -1;
+      if (c === 32 || c === 58 || (c >= 9 && c <= 13)) {
+        if (start >= 0) {
+          if (n === maxFastTokens) return -1;
+          this.tokStart[n] = start;
+          this.tokEnd[n++] = i;
+          start = -1;
+        }
+      } else if (start < 0) {
+        start = i;
+      }
+    }
+    if (start >= 0) {
+      if (n === maxFastTokens) return -1;
+      this.tokStart[n] = start;
+      this.tokEnd[n++] = e;
+    }
+    return n === 0 ? -1 : n;
+  }
+
+  private readonly tokStart = new Int32Array(maxFastTokens);
+  private readonly tokEnd = new Int32Array(maxFastTokens);
+  /** Fast path on (the default); off = the simple token-array path only (the property tests compare both). */
+  fast = true;
+  /** Lines the fast path decided (for the tests that check it is taken). */
+  fastLines = 0;
+
+  /** Token i of the last tokenize() equals `s`. */
+  private is(line: string, n: number, i: number, s: string): boolean {
+    if (i >= n) return false;
+    const a = this.tokStart[i]!;
+    return this.tokEnd[i]! - a === s.length && line.startsWith(s, a);
+  }
+
+  /** Number(token i), without a slice for plain integers; NaN when there is no token i. */
+  private numAt(line: string, n: number, i: number): number {
+    if (i >= n) return Number.NaN;
+    let a = this.tokStart[i]!;
+    const b = this.tokEnd[i]!;
+    if (b - a > 15) return Number(line.slice(a, b));
+    let sign = 1;
+    const c0 = line.charCodeAt(a);
+    if (c0 === 45 || c0 === 43) {
+      if (c0 === 45) sign = -1;
+      a++;
+      if (a === b) return Number.NaN;
+    }
+    let v = 0;
+    for (let k = a; k < b; k++) {
+      const d = line.charCodeAt(k) - 48;
+      if (d < 0 || d > 9) return Number(line.slice(this.tokStart[i]!, b));
+      v = v * 10 + d;
+    }
+    return sign * v;
+  }
+
+  /** num(t[i]): the number, or undefined when the token is missing or not a number. */
+  private optNumAt(line: string, n: number, i: number): number | undefined {
+    if (i >= n) return undefined;
+    const v = this.numAt(line, n, i);
+    return Number.isNaN(v) ? undefined : v;
+  }
+
+  /** The verdict of an offset line's s-state token (offsetVerdict of its text). */
+  private offsetVerdictAt(line: string, n: number, i: number, offset: number, t: Thresholds): ClockVerdict | undefined {
+    if (i >= n) return undefined;
+    const a = this.tokStart[i]!;
+    if (this.tokEnd[i]! - a !== 2 || line.charCodeAt(a) !== 115) return undefined;
+    const d = line.charCodeAt(a + 1);
+    if (d === 48 || d === 49) return 'freerun';
+    if (d === 50 || d === 51) return inRange(t, offset) ? 'locked' : 'outOfRange';
+    return undefined;
+  }
+
+  /** The configured interface of `st` that token i names (no slice), or undefined. */
+  private ifaceAt(line: string, st: ConfigState, i: number): string | undefined {
+    const a = this.tokStart[i]!;
+    const len = this.tokEnd[i]! - a;
+    for (const f of st.cfg.interfaces) if (f.length === len && line.startsWith(f, a)) return f;
+    return undefined;
+  }
+
+  /** Whether lines of `process` under this config are applied at all (the simple path's profile/interfaces rule). */
+  private static applies(st: ConfigState, process: string): boolean {
+    return (
+      process === 'chronyd' ||
+      (st.cfg.profile !== undefined && (st.cfg.interfaces.length > 0 || (st.cfg.ha === true && process === 'phc2sys')))
+    );
+  }
+
+  /**
+   * The frequent forms by token offsets (ptp4l offsets and summaries, CLOCK_REALTIME offsets and summaries, ts2phc
+   * offsets on a configured interface, CLOCK_CLASS_CHANGE, chronyd's selected source): the same checks in the same
+   * order as body(), and the same effects. undefined = not decided here, nothing done: body() takes the line.
+   */
+  private fastBody(line: string, process: string, tag: string, st: ConfigState, from: number): boolean | undefined {
+    const n = this.tokenize(line, from);
+    if (n < 0) return undefined;
+    if (this.is(line, n, 0, 'PTP_PROCESS_STATUS') || this.is(line, n, 0, 'ptp_ha_profile')) return undefined;
+    if (!PtpLineParser.applies(st, process)) return false;
+    const th = st.cfg.thresholds;
+    if (process === 'ptp4l') {
+      const master = this.is(line, n, 0, 'master') && this.is(line, n, 1, 'offset');
+      if (master || (this.is(line, n, 0, 'rms') && this.is(line, n, 2, 'max'))) {
+        const iface = st.slaveIface ?? st.cfg.interfaces[0];
+        const first = this.numAt(line, n, master ? 2 : 1);
+        const max = master ? first : this.numAt(line, n, 3);
+        if (Number.isNaN(first) || Number.isNaN(max) || iface === undefined) return false;
+        if (st.ptp4lIface !== iface || st.ptp4lSeries === undefined) {
+          st.ptp4lSeries = this.metrics.offsetSeries('master', 'ptp4l', iface);
+          st.ptp4lIface = iface;
+        }
+        if (master) {
+          st.ptp4lSeries.set(first, first, this.optNumAt(line, n, 5), this.optNumAt(line, n, 8));
+          const v = this.offsetVerdictAt(line, n, 3, first, th);
+          if (v) this.verdict(st, process, iface, v, false, first);
+        } else {
+          const delay = this.is(line, n, 8, 'delay') ? this.optNumAt(line, n, 9) : undefined;
+          st.ptp4lSeries.set(first, max, this.optNumAt(line, n, 5), delay);
+        }
+        return true;
+      }
+    }
+    if (this.is(line, n, 0, clockRealtime)) {
+      const phc = this.is(line, n, 1, 'phc');
+      if ((phc || this.is(line, n, 1, 'sys')) && this.is(line, n, 2, 'offset')) {
+        const offset = this.numAt(line, n, 3);
+        if (Number.isNaN(offset) || !this.known(process, clockRealtime)) return false;
+        this.metrics
+          .offsetSeries(phc ? 'phc' : 'sys', process, clockRealtime)
+          .set(offset, offset, this.optNumAt(line, n, 6), this.optNumAt(line, n, 8));
+        const v = this.offsetVerdictAt(line, n, 4, offset, th);
+        if (v) this.verdict(st, process, clockRealtime, v, false, offset);
+        if (this.selecting.size > 0 && process === 'phc2sys' && this.selecting.has(st.cfg.profile ?? '')) {
+          this.selectionEdge(st, 'realtimeSample');
+        }
+        // NTP failover: a phc2sys sample shows phc2sys disciplines CLOCK_REALTIME (again).
+        if (this.failover.size > 0 && process === 'phc2sys') this.ownerSignal(st, 'phc2sysSample');
+        return true;
+      }
+      if (this.is(line, n, 1, 'rms') && this.is(line, n, 3, 'max')) {
+        const rms = this.numAt(line, n, 2);
+        const max = this.numAt(line, n, 4);
+        if (Number.isNaN(rms) || Number.isNaN(max) || !this.known(process, clockRealtime)) return false;
+        const delay = this.is(line, n, 9, 'delay') ? this.optNumAt(line, n, 10) : undefined;
+        this.metrics.offsetSeries('phc', process, clockRealtime).set(rms, max, this.optNumAt(line, n, 6), delay);
+        return true;
+      }
+      return false;
+    }
+    // <iface> master offset <ns> s<N> freq <ppb> [holdover], on an interface of this config.
+    if (this.is(line, n, 1, 'master') && this.is(line, n, 2, 'offset')) {
+      const iface = this.ifaceAt(line, st, 0);
+      if (iface === undefined) return undefined;
+      const offset = this.numAt(line, n, 3);
+      if (Number.isNaN(offset) || !this.known(process, iface)) return false;
+      const isTs2phc = process === 'ts2phc';
+      this.metrics
+        .offsetSeries('master', process, iface)
+        .set(offset, offset, this.optNumAt(line, n, 6), isTs2phc ? 0 : undefined);
+      if (isTs2phc) {
+        let set = this.ts2phcIfaces.get(tag);
+        if (set === undefined) this.ts2phcIfaces.set(tag, (set = new Set()));
+        set.add(iface);
+      }
+      const v = this.is(line, n, n - 1, 'holdover') ? 'daemonHoldover' : this.offsetVerdictAt(line, n, 4, offset, th);
+      if (v) this.verdict(st, process, iface, v, false, offset);
+      return true;
+    }
+    if (n === 2 && this.is(line, n, 0, 'CLOCK_CLASS_CHANGE') && process !== 'dpll' && process !== 'synce4l') {
+      // Token 1 starts with a digit, a sign or '.': none of the keywords the forms before this one look for.
+      const c = line.charCodeAt(this.tokStart[1]!);
+      if (!((c >= 48 && c <= 57) || c === 43 || c === 45 || c === 46)) return undefined;
+      const v = this.numAt(line, n, 1);
+      if (Number.isNaN(v) || !clockProcesses.has(process)) return false;
+      this.metrics.setClockClass(process, tag, v);
+      this.clockClass.set(tag, v);
+      return true;
+    }
+    if (
+      process === 'chronyd' &&
+      this.is(line, n, 0, 'Selected') &&
+      this.is(line, n, 1, 'source') &&
+      this.tokStart[1] === this.tokEnd[0]! + 1 &&
+      line.charCodeAt(this.tokEnd[0]!) === 32
+    ) {
+      this.verdict(st, process, clockRealtime, 'locked');
+      this.ownerSignal(st, 'chronydSource');
+      return true;
+    }
+    return undefined;
+  }
+
+  /** A line with its process, tag and config resolved: the token-array path (every form). */
+  private body(line: string, process: string, tag: string, st: ConfigState | undefined, from: number): boolean {
+    const t = tokens(line, from);
     // linuxptp-daemon writes `chronyd[PID][chronyd.0.config]: Selected source …`: the text starts with ':'.
     if (t[0] === '' && t.length > 1) t.shift();
     const t0 = t[0] ?? '';
@@ -359,6 +661,7 @@ export class PtpLineParser {
       this.chronydConfigs++;
       st = chronydConfig(tag);
       this.configs.set(tag, st);
+      this.indexTag(tag);
     } else if (t0 === 'ptp_ha_profile' && t[2] === 'state') {
       // HA: `ptp_ha_profile <profile> state <n>`; the phc2sys config of an HA profile has no interfaces.
       const profile = t1 ?? '';
@@ -366,10 +669,7 @@ export class PtpLineParser {
       if (!this.profiles.has(profile) || !Number.isFinite(v)) return false;
       this.metrics.setHaProfileStatus(process, profile, v);
       return true;
-    } else if (
-      process !== 'chronyd' &&
-      (st.cfg.profile === undefined || (st.cfg.interfaces.length === 0 && !(st.cfg.ha && process === 'phc2sys')))
-    ) {
+    } else if (!PtpLineParser.applies(st, process)) {
       return false;
     }
     const th = st.cfg.thresholds;

@@ -110,6 +110,27 @@ class GaugeFamily {
   }
 }
 
+/**
+ * The four offset gauges of one clock (from, process, iface), resolved once: the line path sets numbers on them
+ * without a map lookup per gauge.
+ */
+export class OffsetSeries {
+  constructor(
+    private readonly offset: Series,
+    private readonly maxOffset: Series,
+    private readonly freq: Series,
+    private readonly delay: Series,
+  ) {}
+
+  /** offset, max offset, frequency adjustment, delay; `undefined` values are left alone. */
+  set(offset: number, maxOffset: number, freq: number | undefined, delay: number | undefined): void {
+    this.offset.set(offset);
+    this.maxOffset.set(maxOffset);
+    if (freq !== undefined) this.freq.set(freq);
+    if (delay !== undefined) this.delay.set(delay);
+  }
+}
+
 class Family<C> {
   private readonly cache = new Map<string, C>();
   constructor(private readonly make: (values: string[]) => C) {}
@@ -141,6 +162,8 @@ export class PtpMetrics {
   private readonly synceQl: GaugeFamily;
   private readonly synceClockQuality: GaugeFamily;
   private readonly restarts: Family<CounterChild>;
+  /** OffsetSeries by from → process → iface (the label before aliasing). */
+  private readonly offsetSets = new Map<string, Map<string, Map<string, OffsetSeries>>>();
 
   /**
    * `aliases`: the interface label of offsets, clock state, nmea status and the dpll / gnss value gauges (roles,
@@ -219,12 +242,31 @@ export class PtpMetrics {
     freq: number | undefined,
     delay: number | undefined,
   ): void {
-    const n = this.node;
-    const label = this.aliases.of(iface);
-    this.offset.get(from, process, n, label).set(offset);
-    this.maxOffset.get(from, process, n, label).set(maxOffset);
-    if (freq !== undefined) this.freq.get(from, process, n, label).set(freq);
-    if (delay !== undefined) this.delay.get(from, process, n, label).set(delay);
+    this.offsetSeries(from, process, iface).set(offset, maxOffset, freq, delay);
+  }
+
+  /**
+   * The offset gauges of one clock, for a caller that keeps them (the line parser keeps them on its config). The
+   * series are created here but exported only once a value is set.
+   */
+  offsetSeries(from: string, process: string, iface: string): OffsetSeries {
+    let byProcess = this.offsetSets.get(from);
+    if (byProcess === undefined) this.offsetSets.set(from, (byProcess = new Map()));
+    let byIface = byProcess.get(process);
+    if (byIface === undefined) byProcess.set(process, (byIface = new Map()));
+    let set = byIface.get(iface);
+    if (set === undefined) {
+      const n = this.node;
+      const label = this.aliases.of(iface);
+      set = new OffsetSeries(
+        this.offset.get(from, process, n, label),
+        this.maxOffset.get(from, process, n, label),
+        this.freq.get(from, process, n, label),
+        this.delay.get(from, process, n, label),
+      );
+      byIface.set(iface, set);
+    }
+    return set;
   }
 
   /** synce4l clocks (ports and devices) keep their own name, as the reference labels them; others the alias. */

@@ -3,7 +3,10 @@ import type { Redis } from 'ioredis';
 import { scanHashes } from './scanHashes.js';
 
 /** Ethernet4 before Ethernet16; one collator for all comparisons (localeCompare builds one per call). */
-const naturalOrder = new Intl.Collator('en', { numeric: true }).compare;
+// Made on first use: an ICU collator costs milliseconds to create, at module load that was start-up time.
+let collator: Intl.Collator | undefined;
+const naturalOrder = (a: string, b: string): number =>
+  (collator ??= new Intl.Collator('en', { numeric: true })).compare(a, b);
 
 /** CONFIG_DB `PORT|*` → name → fields (lanes, speed, alias, …), sorted by name for a stable APP_DB copy order. */
 export async function readConfigPorts(client: Redis, separator: string): Promise<Map<string, Record<string, string>>> {

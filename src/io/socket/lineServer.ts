@@ -50,7 +50,7 @@ export class SocketInUseError extends Error {
   override name = 'SocketInUseError';
 }
 
-interface SocketMetrics {
+export interface SocketMetrics {
   lines: Counter;
   commands: Counter<'command'>;
   discarded: Counter;
@@ -59,7 +59,7 @@ interface SocketMetrics {
   idleClosed: Counter<'reason'>;
 }
 
-function socketMetrics(registry: Registry | undefined): SocketMetrics {
+export function socketMetrics(registry: Registry | undefined): SocketMetrics {
   const reg = registry ? [registry] : [];
   const get = <T>(name: string, make: () => T): T => (registry?.getSingleMetric(name) as T | undefined) ?? make();
   return {
@@ -175,8 +175,8 @@ async function takeOwnership(path: string): Promise<HeldLock> {
   }
 }
 
-/** Per-connection framing state: a bounded partial line, or discard mode until the next newline. */
-class Framer {
+/** Per-connection framing state: a bounded partial line, or discard mode until the next newline (exported for its property test). */
+export class Framer {
   private partial: Buffer[] = [];
   private partialLen = 0;
   private discarding = false;
@@ -209,26 +209,38 @@ class Framer {
       this.handlers.onLines(this.connId, batch);
       batch = [];
     };
+    // A line begun in an earlier chunk (or one being discarded) ends at the first newline: the per-line way.
+    if (this.partialLen > 0 || this.discarding) {
+      const nl = chunk.indexOf(10);
+      if (nl >= 0) {
+        this.lineAt(chunk, 0, nl, batch, flush);
+        start = nl + 1;
+      }
+    }
+    // The complete lines of the rest: one UTF-8 decode for all of them, lines sliced from that text. When the text
+    // has as many characters as bytes (ASCII, or single invalid bytes decoded as U+FFFD), character offsets are
+    // byte offsets and each line's byte length is its length; otherwise the per-line way below.
+    if (this.partialLen === 0 && !this.discarding) {
+      const last = chunk.lastIndexOf(10);
+      if (last > start) {
+        const text = chunk.toString('utf8', start, last + 1);
+        if (text.length === last + 1 - start) {
+          let a = 0;
+          for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', a)) {
+            const bytes = nl > a && text.charCodeAt(nl - 1) === 13 ? nl - a - 1 : nl - a;
+            if (bytes > this.maxLineBytes) this.metrics.discarded.inc();
+            else if (nl > a) this.deliver(text.slice(a, nl), batch, flush);
+            a = nl + 1;
+          }
+          start = last + 1;
+        }
+      }
+    }
     for (;;) {
       const nl = chunk.indexOf(10, start);
       if (nl < 0) break;
-      let line: string | undefined;
-      if (this.discarding) {
-        this.discarding = false;
-      } else if (this.lineBytes(chunk, start, nl) > this.maxLineBytes) {
-        this.partial = [];
-        this.partialLen = 0;
-        this.metrics.discarded.inc();
-      } else if (this.partialLen > 0) {
-        this.partial.push(chunk.subarray(start, nl));
-        line = Buffer.concat(this.partial).toString('utf8');
-        this.partial = [];
-        this.partialLen = 0;
-      } else {
-        line = chunk.toString('utf8', start, nl);
-      }
+      this.lineAt(chunk, start, nl, batch, flush);
       start = nl + 1;
-      if (line !== undefined) this.deliver(line, batch, flush);
     }
     if (start < chunk.length && !this.discarding) {
       const rest = chunk.length - start;
@@ -246,6 +258,26 @@ class Framer {
       }
     }
     flush();
+  }
+
+  /** The line ending at chunk[nl] (with any partial line before it), delivered, discarded or skipped. */
+  private lineAt(chunk: Buffer, start: number, nl: number, batch: string[], flush: () => void): void {
+    let line: string | undefined;
+    if (this.discarding) {
+      this.discarding = false;
+    } else if (this.lineBytes(chunk, start, nl) > this.maxLineBytes) {
+      this.partial = [];
+      this.partialLen = 0;
+      this.metrics.discarded.inc();
+    } else if (this.partialLen > 0) {
+      this.partial.push(chunk.subarray(start, nl));
+      line = Buffer.concat(this.partial).toString('utf8');
+      this.partial = [];
+      this.partialLen = 0;
+    } else {
+      line = chunk.toString('utf8', start, nl);
+    }
+    if (line !== undefined) this.deliver(line, batch, flush);
   }
 
   /** The peer closed: a last line without a newline is still a line (as Go's bufio.Scanner returns it). */

@@ -11,9 +11,19 @@
 //   up.running: notReady ⇄ ready by child.ready (a child that does not report readiness is ready once running)
 //
 // The intensity window needs no wall clock: each restart raises a delayed `child.forgetRestart` after periodMs.
-import { and, assign, enqueueActions, sendParent, sendTo, setup, stopChild, type AnyEventObject } from 'xstate';
+import {
+  and,
+  assign,
+  enqueueActions,
+  sendParent,
+  sendTo,
+  setup,
+  stopChild,
+  type AnyActorRef,
+  type AnyEventObject,
+} from 'xstate';
 import type { BackoffSpec, ChildSpec } from './spec.js';
-import { routesFor, type Route } from './routing.js';
+import { routesFor, soleRoute, type Route } from './routing.js';
 
 export interface ChildLifecycleInput {
   spec: ChildSpec;
@@ -101,6 +111,8 @@ export const childLifecycleMachine = setup({
     reportsReady: ({ event }) => event.type === 'child.ready' && event.ready === true,
     reportsNotReady: ({ event }) => event.type === 'child.ready' && event.ready === false,
     isRoutable: ({ context, event }) => routesFor(context.routes, event.type).length > 0,
+    /** Exactly one concern receives this event type (the usual case): `forward` delivers it. */
+    hasSoleRoute: ({ context, event }) => soleRoute(context.routes, event.type) !== undefined,
   },
   delays: {
     /** Exponential backoff: initialMs × factor^(restarts in the window − 1), capped at maxMs. */
@@ -143,6 +155,12 @@ export const childLifecycleMachine = setup({
     requestDrain: sendTo(({ context }) => context.spec.id, { type: 'shutdown' }),
     /** A service asks for the whole daemon to exit (supervisor.exit): the supervisor decides. */
     relayToSupervisor: sendParent(({ event }) => event),
+    /** The one receiver of the event (the usual case) gets it; when it is not running, the event is counted. */
+    forward: enqueueActions(({ context, event, enqueue, system }) => {
+      const target = system.get(soleRoute(context.routes, event.type) ?? '') as AnyActorRef | undefined;
+      if (target) enqueue.sendTo(target, event);
+      else enqueue.raise({ type: 'child.dropped', id: context.spec.id, eventType: event.type });
+    }),
     /** The events a source sends back go to every concern whose `receives` prefix matches. */
     route: enqueueActions(({ context, event, enqueue, system }) => {
       let delivered = false;
@@ -191,7 +209,10 @@ export const childLifecycleMachine = setup({
               { target: '#childLifecycle.stopped', actions: 'announceDown' },
             ],
             'supervisor.exit': { actions: 'relayToSupervisor' },
-            '*': { guard: 'isRoutable', actions: 'route' },
+            '*': [
+              { guard: 'hasSoleRoute', actions: 'forward' },
+              { guard: 'isRoutable', actions: 'route' },
+            ],
           },
         },
         stopping: {
@@ -201,7 +222,10 @@ export const childLifecycleMachine = setup({
             'xstate.done.actor.*': { target: '#childLifecycle.stopped', actions: 'announceDown' },
             'child.failed': { target: '#childLifecycle.stopped', actions: 'announceDown' },
             // Sources keep running until their own phase: a draining service may still get their events.
-            '*': { guard: 'isRoutable', actions: 'route' },
+            '*': [
+              { guard: 'hasSoleRoute', actions: 'forward' },
+              { guard: 'isRoutable', actions: 'route' },
+            ],
           },
           after: { shutdownTimeout: { target: '#childLifecycle.stopped', actions: 'announceTimeout' } },
         },

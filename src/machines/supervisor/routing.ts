@@ -16,9 +16,35 @@ export function routingTable(specs: readonly ChildSpec[]): Route[] {
 
 const none: readonly string[] = [];
 
-/** The systemIds that receive an event of this type (none for most events). */
-export function routesFor(routes: readonly Route[], type: string): readonly string[] {
+/** At most this many event types are remembered per table; others are matched against the prefixes each time. */
+const maxCachedTypes = 1024;
+
+/** Per routing table (the supervisor's context holds one for its life): event type → receivers, matched once. */
+const cache = new WeakMap<readonly Route[], Map<string, readonly string[]>>();
+
+function match(routes: readonly Route[], type: string): readonly string[] {
   let out: string[] | undefined;
   for (const r of routes) if (type.startsWith(r.prefix)) (out ??= []).push(r.systemId);
   return out ?? none;
+}
+
+/**
+ * The systemIds that receive an event of this type (none for most events). The prefixes are matched once per event
+ * type and table: a forwarded event costs one map lookup.
+ */
+export function routesFor(routes: readonly Route[], type: string): readonly string[] {
+  let byType = cache.get(routes);
+  if (byType === undefined) cache.set(routes, (byType = new Map()));
+  let out = byType.get(type);
+  if (out === undefined) {
+    out = match(routes, type);
+    if (byType.size < maxCachedTypes) byType.set(type, out);
+  }
+  return out;
+}
+
+/** The one systemId that receives this event type, when exactly one concern does (the usual case). */
+export function soleRoute(routes: readonly Route[], type: string): string | undefined {
+  const r = routesFor(routes, type);
+  return r.length === 1 ? r[0] : undefined;
 }

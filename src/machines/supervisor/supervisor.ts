@@ -5,9 +5,9 @@
 //
 // Time never comes from Date.now(): backoff, the intensity window and the drain timeout are delays on the actor
 // clock (SimulatedClock in tests).
-import { and, assign, emit, enqueueActions, setup, type ActorRefFrom } from 'xstate';
+import { and, assign, emit, enqueueActions, setup, type ActorRefFrom, type AnyActorRef } from 'xstate';
 import { childLifecycleMachine, type ChildLifecycleOutput, type ChildNotice } from './child.js';
-import { routesFor, routingTable, type Route } from './routing.js';
+import { routesFor, routingTable, soleRoute, type Route } from './routing.js';
 import type { NetlinkOldNetdevsRetiredEvent, NetlinkSourceEvent, SocketSourceEvent } from './sourceEvents.js';
 import { exitCodes, type BackoffSpec, type ChildSpec, type SupervisorExitEvent } from './spec.js';
 
@@ -102,6 +102,8 @@ export const supervisorMachine = setup({
     /** The lifecycle that ended says its child exceeded its restart intensity. */
     childEscalated: ({ event }) => lifecycleOutput(event)?.escalate === true,
     isRoutable: ({ context, event }) => routesFor(context.routes, event.type).length > 0,
+    /** Exactly one concern receives this event type (the usual case): `forward` delivers it. */
+    hasSoleRoute: ({ context, event }) => soleRoute(context.routes, event.type) !== undefined,
     phaseDrained: ({ context }) => phaseChildren(context).length === 0,
     lastPhase: ({ context }) => context.phase >= context.phases.length - 1,
   },
@@ -144,6 +146,12 @@ export const supervisorMachine = setup({
         exitCode: exitCodes.software,
         exitReason: `child ${out?.id ?? '?'} exceeded its restart intensity: ${out?.reason ?? ''}`,
       };
+    }),
+    /** The one receiver of the event (the usual case) gets it; when it is not running, the event is counted. */
+    forward: enqueueActions(({ context, event, enqueue, system }) => {
+      const target = system.get(soleRoute(context.routes, event.type) ?? '') as AnyActorRef | undefined;
+      if (target) enqueue.sendTo(target, event);
+      else enqueue.assign({ droppedEvents: context.droppedEvents + 1 });
     }),
     /** Sends the event to every concern whose `receives` prefix matches; counts it when none is there. */
     route: enqueueActions(({ context, event, enqueue, system }) => {
@@ -204,7 +212,10 @@ export const supervisorMachine = setup({
         ],
         shutdown: { target: 'shuttingDown', actions: 'setExit' },
         'supervisor.exit': { target: 'shuttingDown', actions: 'setExit' },
-        '*': { guard: 'isRoutable', actions: 'route' },
+        '*': [
+          { guard: 'hasSoleRoute', actions: 'forward' },
+          { guard: 'isRoutable', actions: 'route' },
+        ],
       },
     },
     shuttingDown: {
@@ -213,7 +224,10 @@ export const supervisorMachine = setup({
       on: {
         'xstate.done.actor.*': { actions: 'forgetLifecycle' },
         // Sources keep running until their phase: services may still need their events while they drain.
-        '*': { guard: 'isRoutable', actions: 'route' },
+        '*': [
+          { guard: 'hasSoleRoute', actions: 'forward' },
+          { guard: 'isRoutable', actions: 'route' },
+        ],
       },
       states: {
         draining: {

@@ -1,0 +1,172 @@
+// The line parser's fast path (tag index, process names in place, token offsets, offset gauges kept per config) must
+// do exactly what the simple token-array path does: same metrics text, same clock edges, same counts, for any line.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadPtpGeneration, type PtpGeneration } from '../../../src/io/ptp/generation.js';
+
+const shared = join(import.meta.dirname, '../../fixtures/ptp');
+let dir: string;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'syncvisor-ptp-fast-'));
+  copyFileSync(join(shared, 'examples/ptp4l.0.config'), join(dir, 'ptp4l.0.config'));
+  copyFileSync(join(shared, 'examples/ptp4l.1.config'), join(dir, 'ptp4l.1.config'));
+  copyFileSync(join(shared, 'examples/node1.json'), join(dir, 'node1'));
+  // A phc2sys config with a profile of its own and one without a profile (its lines are skipped).
+  writeFileSync(join(dir, 'phc2sys.2.config'), '#profile: profile0\n[global]\n[ens5f0]\n');
+  writeFileSync(join(dir, 'ts2phc.3.config'), '[global]\n[ens7f0]\n');
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const load = (): Promise<PtpGeneration> => loadPtpGeneration({ profilePath: dir, configDir: dir, nodeName: 'node1' });
+
+const processes = ['ptp4l', 'phc2sys', 'ts2phc', 'chronyd', 'synce4l', 'GM', 'T-BC', 'dpll', 'gnss', 'ptp4', 'foo'];
+const tags = [
+  'ptp4l.0.config',
+  'ptp4l.1.config',
+  'ptp4l.0.config:6',
+  'ts2phc.0.config',
+  'ts2phc.1.config',
+  'ts2phc.3.config',
+  'phc2sys.2.config',
+  'chronyd.0.config',
+  'ptp4l.9.config',
+  'ptp4l.00.config',
+  'ptp4l..config',
+  'bad.0.config',
+];
+const words = [
+  'master',
+  'offset',
+  'rms',
+  'max',
+  'freq',
+  'path',
+  'delay',
+  'CLOCK_REALTIME',
+  'phc',
+  'sys',
+  's0',
+  's1',
+  's2',
+  's3',
+  's4',
+  's',
+  'holdover',
+  'ens5f1',
+  'ens5f0',
+  'ens1f0',
+  'ens7f0',
+  'ens9f9',
+  'CLOCK_CLASS_CHANGE',
+  'Selected',
+  'source',
+  'PTP_PROCESS_STATUS',
+  'ptp_ha_profile',
+  'T-GM-STATUS',
+  'T-BC-STATUS',
+  'nmea_status',
+  'frequency_status',
+  'gnss_status',
+  'port',
+  '+/-',
+];
+const numbers = ['0', '-0', '+5', '-62', '89', '1e3', '0x10', '248.000000', '9999999999999999', '-9999999999999999'];
+const seps = [' ', '  ', ':', ' : ', '\t', '       '];
+
+const token = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom(...words) },
+  { weight: 2, arbitrary: fc.constantFrom(...numbers) },
+  { weight: 2, arbitrary: fc.integer({ min: -200, max: 200 }).map(String) },
+  { weight: 1, arbitrary: fc.constantFrom('é', '\u00a0', 'x:', '12abc', '--5', '+') },
+);
+
+/** Real forms with random numbers and spacing, so that the fast path is taken often. */
+const templated = fc
+  .tuple(
+    fc.constantFrom(
+      'ptp4l[1.0]: [ptp4l.0.config] master offset N S freq N path delay N',
+      'ptp4l[1.0]: [ptp4l.0.config:6] rms N max N freq N +/- N delay N +/- N',
+      'phc2sys[1.0]: [ptp4l.0.config] CLOCK_REALTIME phc offset N S freq N delay N',
+      'phc2sys[1.0]: [ptp4l.0.config:6] CLOCK_REALTIME sys offset N S freq N delay N',
+      'phc2sys[1.0]: [ptp4l.0.config] CLOCK_REALTIME rms N max N freq N +/- N delay N +/- N',
+      'phc2sys[1.0]: [ptp4l.0.config] selecting ens2f0 for synchronization',
+      'phc2sys[1.0]: [ptp4l.0.config] selecting CLOCK_REALTIME for synchronization',
+      'phc2sys[1.0]: [phc2sys.2.config] reconfiguring after port state change',
+      'ts2phc[1.0]: [ts2phc.0.config] ens5f1 master offset N S freq N',
+      'ts2phc[1.0]: [ts2phc.0.config] ens5f1 master offset N S freq N holdover',
+      'ts2phc[1.0]: [ts2phc.3.config] ens7f0 master offset N S freq N',
+      'ptp4l[1.0]:[ptp4l.0.config] CLOCK_CLASS_CHANGE N',
+      'chronyd[1.0][chronyd.0.config]: Selected source 192.168.1.1',
+      'chronyd[1.0]: [chronyd.1.config] Selected  source 10.0.0.1',
+      'ptp4l[1.0]:[ptp4l.1.config] PTP_PROCESS_STATUS:N',
+    ),
+    fc.array(fc.oneof(fc.constantFrom(...numbers), fc.integer({ min: -300, max: 300 }).map(String)), {
+      minLength: 8,
+      maxLength: 8,
+    }),
+    fc.array(fc.constantFrom('s0', 's1', 's2', 's3', 's9', 'x'), { minLength: 1, maxLength: 1 }),
+    fc.constantFrom('', ' ', ':', ' :', '\t'),
+  )
+  .map(([t, ns, ss, tail]) => {
+    let i = 0;
+    return t.replace(/N/g, () => ns[i++ % ns.length]!).replace('S', ss[0]!) + tail;
+  });
+
+const random = fc
+  .tuple(
+    fc.constantFrom(...processes),
+    fc.constantFrom('[1.0]', '[5196819.100]'),
+    fc.constantFrom(': ', ':', ' ', ''),
+    fc.constantFrom(...tags),
+    fc.constantFrom('', ':', ' ', ': '),
+    fc.array(fc.tuple(token, fc.constantFrom(...seps)), { minLength: 0, maxLength: 14 }),
+    fc.constantFrom('', ' ', ':', '\t'),
+  )
+  .map(
+    ([p, ts, sep, tag, lead, body, tail]) =>
+      `${p}${ts}${sep}[${tag}]${lead}${body.map(([w, s]) => w + s).join('')}${tail}`,
+  );
+
+const line = fc.oneof({ weight: 1, arbitrary: random }, { weight: 1, arbitrary: templated });
+
+describe('ptp line parser fast path', () => {
+  it('gives the same metrics, edges and counts as the simple path, for any lines', async () => {
+    let fastLines = 0;
+    let lines = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.array(line, { minLength: 1, maxLength: 8 }), { maxLength: 12 }), async (batches) => {
+        const fast = await load();
+        const simple = await load();
+        simple.parser.fast = false;
+        for (const b of batches) {
+          expect(fast.ingest(b)).toEqual(simple.ingest(b));
+          expect(fast.parser.stats).toEqual(simple.parser.stats);
+          expect(fast.parser.lastUnknownClock).toBe(simple.parser.lastUnknownClock);
+          lines += b.length;
+        }
+        expect(await fast.metrics.text()).toBe(await simple.metrics.text());
+        expect(simple.parser.fastLines).toBe(0);
+        fastLines += fast.parser.fastLines;
+      }),
+      { numRuns: 300 },
+    );
+    // The property is about the fast path: it must have decided a good share of the lines.
+    expect(fastLines).toBeGreaterThan(lines / 7);
+  });
+
+  it('takes the fast path for the steady lines of lines.txt and gives their series', async () => {
+    const all = readFileSync(join(shared, 'lines.txt'), 'utf8').split('\n').filter(Boolean);
+    const steady = [0, 1, 3, 4, 5, 7, 12].map((i) => all[i]!);
+    const fast = await load();
+    const simple = await load();
+    simple.parser.fast = false;
+    for (let i = 0; i < 3; i++) expect(fast.ingest(steady)).toEqual(simple.ingest(steady));
+    // All but the first chronyd line: chronyd has no file, its first line creates its config on the simple path.
+    expect(fast.parser.fastLines).toBe(3 * steady.length - 1);
+    expect(await fast.metrics.text()).toBe(await simple.metrics.text());
+  });
+});
