@@ -309,8 +309,27 @@ export function createEventsService(deps: EventsDeps): EventsService {
 
   let synce: SynceTopology = noSynce;
 
+  /**
+   * NTP failover (a profile with `chronydOpts`): phc2sys's and chronyd's CLOCK_REALTIME are one OS clock for the
+   * events, whoever owns it (key `CLOCK_REALTIME/<profile>`), so a hand-over that keeps the state publishes nothing;
+   * the initial FREERUN of the second owner's clock (no line said it) is not recorded over the first one's state.
+   */
+  const failoverKey = (g: PtpGeneration | undefined, change: ClockChange): string | undefined =>
+    change.iface === 'CLOCK_REALTIME' &&
+    (change.process === 'phc2sys' || change.process === 'chronyd') &&
+    g?.chronydProfiles.includes(change.profile)
+      ? `CLOCK_REALTIME/${change.profile}`
+      : undefined;
+  let osClocksSeen = new Set<string>();
+
   const announceChange = (g: PtpGeneration | undefined, change: ClockChange, announce: boolean): void => {
     if (announce) announced.add(change.key);
+    const shared = failoverKey(g, change);
+    if (shared !== undefined) {
+      if (!announce && osClocksSeen.has(shared)) return;
+      osClocksSeen.add(shared);
+      change = { ...change, key: shared };
+    }
     const topology = synce;
     enqueue(async () => {
       const input = clockChangeToInput(
@@ -333,7 +352,9 @@ export function createEventsService(deps: EventsDeps): EventsService {
   function firstVerdicts(g: PtpGeneration, edges: readonly EdgeLike[]): void {
     for (const e of edges) {
       if (announced.has(e.key)) continue;
-      if (e.verdict !== 'freerun' && e.verdict !== 'outOfRange') {
+      // phc2sys down is FREERUN for its CLOCK_REALTIME, unless chronyd takes it over (NTP failover).
+      const down = e.verdict === 'processDown' && !g.chronydProfiles.includes(e.profile);
+      if (e.verdict !== 'freerun' && e.verdict !== 'outOfRange' && !down) {
         firstFreerun.delete(e.key);
         continue;
       }
@@ -364,6 +385,7 @@ export function createEventsService(deps: EventsDeps): EventsService {
       const topology = synce;
       known = new Set();
       announced = new Set();
+      osClocksSeen = new Set();
       firstFreerun = new Set();
       enqueue(() => {
         lastClockClass.clear();

@@ -330,6 +330,88 @@ describe('from CEP ntp_test.go and manager_test.go: the node sync state and the 
     );
   });
 
+  const crSeries = async () => ({
+    phc2sys: await rig.value('clock_state', { process: 'phc2sys', iface: 'CLOCK_REALTIME' }),
+    chronyd: await rig.value('clock_state', { process: 'chronyd', iface: 'CLOCK_REALTIME' }),
+  });
+  const failover = () => ntp({ name: 'ntp-failover', chronydOpts: '-f /etc/chrony.conf' });
+  const ptpLocked = 'ptp4l[1.0]: [ptp4l.0.config] master offset 5 s2 freq +1 path delay 10';
+  const phcLocked = 'phc2sys[1001.000]: [ptp4l.0.config] CLOCK_REALTIME phc offset       -10 s2 freq  -100 delay   100';
+  const selected = 'chronyd[1002.000]: [chronyd.0.config] Selected source 192.168.1.1 (ntp.example.com)';
+  const realtimeChanges = (from: number) =>
+    rig.events.slice(from).filter((e) => e.type === 'clock.stateChanged' && e.iface === 'CLOCK_REALTIME');
+
+  it('TestNTPProcessDownDoesNotEmitOsClockSyncStateChange: with chronyd, phc2sys down keeps CLOCK_REALTIME LOCKED, no OS-clock event', async () => {
+    await rig.load(failover());
+    await rig.send(ptpLocked, phcLocked);
+    expect(await osClock()).toBe(LOCKED);
+    const before = rig.events.length;
+    await rig.send('phc2sys[1234.567]: [ptp4l.0.config] PTP_PROCESS_STATUS 0');
+    expect(await rig.value('process_status', { process: 'phc2sys', config: 'ptp4l.0.config' })).toBe(0);
+    expect(await osClock()).toBe(LOCKED);
+    expect(osEvents(before)).toEqual([]);
+    expect(realtimeChanges(before)).toEqual([]);
+  });
+
+  it('TestNTPNoDoubleClockRealtime: SLAVE port, phc2sys down (no OS-clock event), chronyd Selected source → chronyd LOCKED, one series', async () => {
+    await rig.load(failover());
+    await rig.send('ptp4l[1000.000]: [ptp4l.0.config] port 1 (ens3f0): LISTENING to SLAVE on RS_SLAVE');
+    const before = rig.events.length;
+    await rig.send('phc2sys[1001.000]: [ptp4l.0.config] PTP_PROCESS_STATUS 0');
+    expect(osEvents(before)).toEqual([]);
+    await rig.send(selected);
+    expect(await crSeries()).toEqual({ phc2sys: undefined, chronyd: LOCKED });
+    // chronyd publishes the OS clock (CEP: an OsClockSyncStateChange), the profile's first.
+    expect(osEvents(before)).toEqual([
+      { type: 'ptp.osClockStateChanged', profile: 'ntp-failover', from: null, to: 'LOCKED' },
+    ]);
+  });
+
+  it('TestNTPFailoverClockRealTimeMetricSwapsOwner: phc2sys → chronyd → phc2sys, exactly one CLOCK_REALTIME series at a time', async () => {
+    await rig.load(failover());
+    await rig.send(ptpLocked, phcLocked);
+    // Stable GNSS: phc2sys owns CLOCK_REALTIME.
+    expect(await crSeries()).toEqual({ phc2sys: LOCKED, chronyd: undefined });
+    const before = rig.events.length;
+    // GNSS loss → NTP failover: chronyd takes over; LOCKED → LOCKED is no OS-clock change.
+    await rig.send('phc2sys[1000.500]: [ptp4l.0.config] PTP_PROCESS_STATUS 0', selected);
+    expect(await crSeries()).toEqual({ phc2sys: undefined, chronyd: LOCKED });
+    expect(osEvents(before)).toEqual([]);
+    // GNSS recovery: phc2sys reports CLOCK_REALTIME again and reclaims it.
+    await rig.send('phc2sys[1003.000]: [ptp4l.0.config] PTP_PROCESS_STATUS 1', phcLocked);
+    expect(await crSeries()).toEqual({ phc2sys: LOCKED, chronyd: undefined });
+    expect(osEvents(before)).toEqual([]);
+  });
+
+  it('TestExtractMetrics_ClearsStaleClockRealTimeOnFailover: Selected source, a phc2sys offset, no selectable sources each move the series', async () => {
+    await rig.load(failover());
+    await rig.send(ptpLocked, phcLocked);
+    await rig.send('chronyd[1000.000]: [chronyd.0.config] Selected source 192.168.1.1 (ntp.example.com)');
+    expect(await crSeries()).toEqual({ phc2sys: undefined, chronyd: LOCKED });
+    await rig.send(phcLocked);
+    expect(await crSeries()).toEqual({ phc2sys: LOCKED, chronyd: undefined });
+    const before = rig.events.length;
+    await rig.send('chronyd[1002.000]: [chronyd.0.config] no selectable sources');
+    expect(await crSeries()).toEqual({ phc2sys: undefined, chronyd: FREERUN });
+    expect(osEvents(before)).toEqual([
+      { type: 'ptp.osClockStateChanged', profile: 'ntp-failover', from: 'LOCKED', to: 'FREERUN' },
+    ]);
+    // chronyd owns CLOCK_REALTIME: its state is the OS clock, whatever the PTP clock says.
+    await rig.send('chronyd[1003.000]: [chronyd.0.config] Selected source 192.168.1.1 (ntp.example.com)');
+    expect(await crSeries()).toEqual({ phc2sys: undefined, chronyd: LOCKED });
+    await rig.send('ptp4l[2.0]: [ptp4l.0.config] master offset 5 s0 freq +1 path delay 10');
+    expect(await crSeries()).toEqual({ phc2sys: undefined, chronyd: LOCKED });
+    expect(osEvents(before).map((e) => e.to)).toEqual(['FREERUN', 'LOCKED']);
+  });
+
+  it('TestClearStaleClockRealTimeMetric_NoOpWithoutFailoverPair: without chronydOpts, both CLOCK_REALTIME series stay', async () => {
+    await rig.load(ntp({ name: 'ntp-failover' }));
+    await rig.send(ptpLocked, phcLocked, selected);
+    expect(await crSeries()).toEqual({ phc2sys: LOCKED, chronyd: LOCKED });
+    await rig.send('phc2sys[1234.567]: [ptp4l.0.config] PTP_PROCESS_STATUS 0');
+    expect(await crSeries()).toEqual({ phc2sys: FREERUN, chronyd: LOCKED });
+  });
+
   it('TestNTPNodeSyncStateIncludesMasterFreerun: chronyd LOCKED, ptp4l FREERUN → node sync state FREERUN', async () => {
     await rig.load(ntp({ name: 'ntp-failover', chronydOpts: '-f /etc/chrony.conf' }));
     await rig.send('chronyd[5678.901]: [chronyd.0.config] Selected source 192.168.1.1 (ntp.example.com)');

@@ -9,6 +9,7 @@ import { ptpSidecarMachine } from '../../machines/ptp/ptpSidecar.js';
 import { supervisorMachine } from '../../machines/supervisor/supervisor.js';
 import { clockStateMachine } from '../../machines/ptp/clockState.js';
 import { osClockDisciplineMachine } from '../../machines/ptp/osClockDiscipline.js';
+import { osClockOwnerMachine } from '../../machines/ptp/osClockOwner.js';
 import { synceDeviceMachine } from '../../machines/ptp/synceDevice.js';
 import { deliveryMachine } from '../../machines/events/delivery.js';
 import { appDbGateMachine } from '../../machines/warmRestart/appDbGate.js';
@@ -43,6 +44,7 @@ export const replayRegistry: Record<string, ReplayEntry> = {
   // The clock bank's other charts (src/actors/ptp/clockBank.ts).
   synceDevice: { machine: synceDeviceMachine },
   osClockDiscipline: { machine: osClockDisciplineMachine },
+  osClockOwner: { machine: osClockOwnerMachine },
   delivery: { machine: deliveryMachine },
   ptpSidecar: {
     machine: ptpSidecarMachine,

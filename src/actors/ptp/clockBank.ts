@@ -9,7 +9,8 @@
 // The bank also holds the synceDevice charts of the generation (one per synce4l device, created on the first state of
 // one of its ports, key `synce4l-device/<device>`): the sidecar forwards each synce4l port's state here; and the
 // osClockDiscipline chart of each profile whose phc2sys logs its source selection (key `phc2sys-discipline/<profile>`,
-// created on the first such edge).
+// created on the first such edge); and the osClockOwner chart of each profile with NTP failover (`chronydOpts`, key
+// `os-clock-owner/<profile>`, started with the bank).
 import { createActor } from 'xstate';
 import {
   clockStateMachine,
@@ -20,11 +21,14 @@ import {
 } from '../../machines/ptp/clockState.js';
 import {
   osClockDisciplinePrefix,
+  osClockOwnerPrefix,
   type ClockEdge,
   type ClockVerdict,
+  type OsClockOwnerSignal,
   type OsClockSignal,
   type SyncePortStateEvent,
 } from '../../machines/ptp/events.js';
+import { osClockOwnerMachine, type OsClockOwnerActor } from '../../machines/ptp/osClockOwner.js';
 import { osClockDisciplineMachine, type OsClockDisciplineActor } from '../../machines/ptp/osClockDiscipline.js';
 import { synceDeviceMachine, type SynceDeviceActor } from '../../machines/ptp/synceDevice.js';
 import { derivedLogic } from '../observe/derived.js';
@@ -53,6 +57,12 @@ export function createClockBank(clockLogic = clockStateMachine): ClockBankLogic 
       holdoverTimeoutMs: seed.holdoverTimeoutMs,
       ...(seed.synce !== undefined ? { synce: seed.synce } : {}),
       clockType: seed.clockType ?? snap.input.clockTypes?.[seed.profile] ?? 'OC',
+      osClockFallback:
+        seed.process === 'phc2sys' &&
+        seed.iface === 'CLOCK_REALTIME' &&
+        (snap.input.chronydProfiles?.includes(seed.profile) ?? false)
+          ? 'chronyd'
+          : 'none',
     };
     const ref = createActor(clockLogic, {
       parent: snap.input.owner,
@@ -87,6 +97,18 @@ export function createClockBank(clockLogic = clockStateMachine): ClockBankLogic 
     ref.start();
     return ref;
   };
+  const spawnOwner = (snap: ClockBankSnapshot, profile: string): OsClockOwnerActor => {
+    const key = `${osClockOwnerPrefix}${profile}`;
+    const ref = createActor(osClockOwnerMachine, {
+      parent: snap.input.owner,
+      id: `clock:${key}`,
+      systemId: clockSystemId(key),
+      input: { profile },
+    });
+    snap.children[key] = ref;
+    ref.start();
+    return ref;
+  };
   const logic: ClockBankLogic = {
     getInitialSnapshot: (_scope, input) => ({
       status: 'active',
@@ -96,6 +118,7 @@ export function createClockBank(clockLogic = clockStateMachine): ClockBankLogic 
       input,
     }),
     start: (snap) => {
+      for (const p of snap.input.chronydProfiles ?? []) spawnOwner(snap, p);
       for (const s of snap.input.seeds) if (!(s.key in snap.children)) spawn(snap, s);
     },
     transition: (snap, event) => {
@@ -106,6 +129,8 @@ export function createClockBank(clockLogic = clockStateMachine): ClockBankLogic 
           if (key.startsWith('synce4l-device/')) (ref as SynceDeviceActor).send({ type: 'synce.retire' });
           else if (key.startsWith(osClockDisciplinePrefix)) {
             (ref as OsClockDisciplineActor).send({ type: 'discipline.retire' });
+          } else if (key.startsWith(osClockOwnerPrefix)) {
+            (ref as OsClockOwnerActor).send({ type: 'owner.retire' });
           } else (ref as ClockStateActor).send({ type: 'clock.retire' });
         }
         return { ...snap, status: 'stopped', children: {} };
@@ -115,6 +140,12 @@ export function createClockBank(clockLogic = clockStateMachine): ClockBankLogic 
           if (e.key.startsWith(osClockDisciplinePrefix)) {
             const ref = (snap.children[e.key] as OsClockDisciplineActor | undefined) ?? spawnDiscipline(snap, e);
             ref.send({ type: `discipline.${e.verdict as OsClockSignal}` });
+            continue;
+          }
+          if (e.key.startsWith(osClockOwnerPrefix)) {
+            // Only profiles with chronydOpts have one (started with the bank); the parser sends no other.
+            const ref = snap.children[e.key] as OsClockOwnerActor | undefined;
+            ref?.send({ type: `owner.${e.verdict as OsClockOwnerSignal}` });
             continue;
           }
           ((snap.children[e.key] as ClockStateActor | undefined) ?? spawn(snap, e)).send(verdictEvent(e));

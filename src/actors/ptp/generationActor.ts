@@ -83,7 +83,10 @@ export function createGenerationActor(deps: GenerationActorDeps = {}) {
       ingest(input.backlog);
       receive((e) => {
         if (e.type === 'ptp.lines') ingest(e.lines);
-        else if (e.type === 'ptp.clockState') g.setClockState(e.process, e.iface, e.state);
+        else if (e.type === 'ptp.clockState') {
+          if (e.state === null) g.clearClockState?.(e.process, e.iface);
+          else g.setClockState(e.process, e.iface, e.state);
+        }
       });
       return () => {
         if (ptp) deps.detach?.(ptp);

@@ -107,6 +107,7 @@ export class PtpGeneration {
       }
     }
     this.parser = new PtpLineParser(this.metrics, configs);
+    this.parser.ntpFailover(this.chronydProfiles);
     this.parser.allowInterfaces(profiles.map((p) => p.interface).filter((i) => i !== ''));
     // The interfaces linuxptp-daemon gave aliases for (bounded: at most 1,024 entries) are interfaces of the node.
     this.parser.allowInterfaces(aliases.interfaces());
@@ -123,6 +124,10 @@ export class PtpGeneration {
 
   setClockState(process: string, iface: string, state: ClockStateName): void {
     this.metrics.setClockState(process, iface, state);
+  }
+
+  clearClockState(process: string, iface: string): void {
+    this.metrics.removeClockState(process, iface);
   }
 
   stop(): void {

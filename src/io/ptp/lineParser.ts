@@ -3,7 +3,7 @@
 // clock-state statecharts. Never throws: anything unrecognised produces no metric and no edge and is counted.
 import { inRange, defaultThresholds, type Thresholds } from './thresholds.js';
 import type { OffsetSeries, PtpMetrics, RoleName, StatusValueKey } from './metrics.js';
-import type { ClockEdge, ClockVerdict, OsClockSignal } from '../../machines/ptp/events.js';
+import type { ClockEdge, ClockVerdict, OsClockOwnerSignal, OsClockSignal } from '../../machines/ptp/events.js';
 
 export type { ClockEdge, ClockVerdict } from '../../machines/ptp/events.js';
 
@@ -270,6 +270,34 @@ export class PtpLineParser {
     for (const n of names) this.ifaces.add(n);
   }
 
+  /** Profiles with NTP failover (`chronydOpts`), and the last CLOCK_REALTIME owner signal sent for each. */
+  private readonly failover = new Map<string, OsClockOwnerSignal>();
+
+  /** The profiles that run chronyd: their chronyd and phc2sys CLOCK_REALTIME lines show who owns it. */
+  ntpFailover(profiles: Iterable<string>): void {
+    for (const p of profiles) this.failover.set(p, 'phc2sysSample');
+  }
+
+  /**
+   * One owner signal for the profile's osClockOwner chart, only when it differs from the last one (the phc2sys
+   * samples of a phc2sys-owned profile send nothing). After the line's verdict edge: the clock's new state is
+   * counted before the OS clock is derived from the new owner.
+   */
+  private ownerSignal(st: ConfigState, signal: OsClockOwnerSignal): void {
+    const profile = st.cfg.profile ?? '';
+    const last = this.failover.get(profile);
+    if (last === undefined || last === signal) return;
+    this.failover.set(profile, signal);
+    this.edges.push({
+      key: `os-clock-owner/${profile}`,
+      process: signal === 'chronydSource' ? 'chronyd' : 'phc2sys',
+      iface: clockRealtime,
+      profile,
+      holdoverTimeoutMs: 0,
+      verdict: signal,
+    });
+  }
+
   /** A clock (and its series) may exist only for a known process and a configured interface; else counted. */
   private known(process: string, iface: string): boolean {
     if (clockProcesses.has(process) && this.ifaces.has(iface)) return true;
@@ -360,10 +388,15 @@ export class PtpLineParser {
     }
     this.metrics.setProcessStatus(process, tag, v === '1');
     if (v === '1' || st === undefined) return true;
-    // Process down: phc2sys → the OS clock runs free; ts2phc → FreeRun offsets and FREERUN; ptp4l → its clock
-    // loses its reference (T-BC: FREERUN at once; otherwise HOLDOVER with the sidecar's timer).
-    if (process === 'phc2sys') this.verdict(st, process, clockRealtime, 'freerun');
-    else if (process === 'ts2phc') {
+    // Process down: phc2sys → the OS clock runs free (unless chronyd takes it over: the clock's guard
+    // chronydTakesOver); ts2phc → FreeRun offsets and FREERUN; ptp4l → its clock loses its reference (T-BC: FREERUN
+    // at once; otherwise HOLDOVER with the sidecar's timer).
+    if (process === 'phc2sys') {
+      // With NTP failover there is a state to keep only when phc2sys reported CLOCK_REALTIME before (as the
+      // reference: its CLOCK_REALTIME stats exist); otherwise chronyd's first source line starts the OS clock.
+      const seen = this.lastVerdict.get(process)?.has(clockRealtime) ?? false;
+      if (seen || !this.failover.has(st.cfg.profile ?? '')) this.verdict(st, process, clockRealtime, 'processDown');
+    } else if (process === 'ts2phc') {
       for (const iface of this.ts2phcIfaces.get(tag) ?? []) {
         this.metrics.offsets('master', process, iface, freeRunOffset, freeRunOffset, undefined, undefined);
         this.verdict(st, process, iface, 'freerun');
@@ -556,6 +589,8 @@ export class PtpLineParser {
         if (this.selecting.size > 0 && process === 'phc2sys' && this.selecting.has(st.cfg.profile ?? '')) {
           this.selectionEdge(st, 'realtimeSample');
         }
+        // NTP failover: a phc2sys sample shows phc2sys disciplines CLOCK_REALTIME (again).
+        if (this.failover.size > 0 && process === 'phc2sys') this.ownerSignal(st, 'phc2sysSample');
         return true;
       }
       if (this.is(line, n, 1, 'rms') && this.is(line, n, 3, 'max')) {
@@ -605,6 +640,7 @@ export class PtpLineParser {
       line.charCodeAt(this.tokEnd[0]!) === 32
     ) {
       this.verdict(st, process, clockRealtime, 'locked');
+      this.ownerSignal(st, 'chronydSource');
       return true;
     }
     return undefined;
@@ -670,6 +706,8 @@ export class PtpLineParser {
         if (this.selecting.size > 0 && process === 'phc2sys' && this.selecting.has(st.cfg.profile ?? '')) {
           this.selectionEdge(st, 'realtimeSample');
         }
+        // NTP failover: a phc2sys sample shows phc2sys disciplines CLOCK_REALTIME (again).
+        if (this.failover.size > 0 && process === 'phc2sys') this.ownerSignal(st, 'phc2sysSample');
         return true;
       }
       if (t1 === 'rms' && t[3] === 'max') {
@@ -771,12 +809,15 @@ export class PtpLineParser {
     if (t0 === 'port' && process === 'ptp4l') return this.port(st, t);
     if (process === 'chronyd') {
       // Matched anywhere in the line, as the reference does.
+      // In a profile with NTP failover, either line also shows chronyd owns CLOCK_REALTIME.
       if (line.includes('Selected source')) {
         this.verdict(st, process, clockRealtime, 'locked');
+        this.ownerSignal(st, 'chronydSource');
         return true;
       }
       if (line.includes('no selectable sources')) {
         this.verdict(st, process, clockRealtime, 'freerun');
+        this.ownerSignal(st, 'chronydSource');
         return true;
       }
     }

@@ -34,6 +34,8 @@ class Series {
 class GaugeFamily {
   private readonly root = new Map<string, Map<string, Map<string, Series | Map<string, Series>>>>();
   private readonly all: Series[] = [];
+  /** Label sets of series removed since the last scrape (prom-client drops them at the next collect). */
+  private readonly removed: Record<string, string>[] = [];
 
   constructor(
     name: string,
@@ -80,6 +82,16 @@ class GaugeFamily {
 
   private readonly byKey = new Map<string, Series>();
 
+  /** Drops a series of three labels: it is gone from the next scrape (a later get() makes it anew). */
+  remove(a: string, b: string, c: string): void {
+    const m2 = this.root.get(a)?.get(b);
+    const series = m2?.get(c);
+    if (!(series instanceof Series)) return;
+    m2!.delete(c);
+    this.all.splice(this.all.indexOf(series), 1);
+    this.removed.push(series.labels);
+  }
+
   private make(values: string[]): Series {
     const labels: Record<string, string> = {};
     this.labelNames.forEach((n, i) => (labels[n] = values[i] ?? ''));
@@ -89,6 +101,7 @@ class GaugeFamily {
   }
 
   private flush(gauge: Gauge): void {
+    for (const labels of this.removed.splice(0)) gauge.remove(labels);
     for (const s of this.all) {
       if (!s.dirty) continue;
       s.dirty = false;
@@ -260,6 +273,11 @@ export class PtpMetrics {
   setClockState(process: string, iface: string, state: ClockStateName): void {
     const label = process === 'synce4l' ? iface : this.aliases.of(iface);
     this.clockState.get(process, this.node, label).set(clockStateValue[state]);
+  }
+
+  /** Drops a clock_state series (CLOCK_REALTIME of the owner that handed it over). */
+  removeClockState(process: string, iface: string): void {
+    this.clockState.remove(process, this.node, process === 'synce4l' ? iface : this.aliases.of(iface));
   }
 
   setRole(process: string, iface: string, role: RoleName): void {

@@ -10,6 +10,7 @@ import { assign, sendParent, setup, type ActorLogic, type ActorRefFrom, type Any
 import { providedDefault } from '../provided.js';
 import type { SynceDeviceActor } from './synceDevice.js';
 import type { OsClockDisciplineActor } from './osClockDiscipline.js';
+import type { OsClockOwnerActor } from './osClockOwner.js';
 import type {
   ClockSeed,
   ClockStateChanged,
@@ -23,9 +24,14 @@ export type { ClockStateName } from './events.js';
 /** How a clock's profile is built (decided at load from the ConfigMap). */
 export type ClockType = 'OC' | 'T-BC' | 'T-GM';
 
+/** Who disciplines CLOCK_REALTIME when phc2sys goes down: nobody (FREERUN), or chronyd (NTP failover). */
+export type OsClockFallback = 'none' | 'chronyd';
+
 export interface ClockStateInput extends ClockSeed {
   /** Default 'OC' (an ordinary clock / plain boundary clock). */
   clockType?: ClockType;
+  /** phc2sys's CLOCK_REALTIME in a profile with `chronydOpts`: 'chronyd'. Default 'none'. */
+  osClockFallback?: OsClockFallback;
 }
 
 /** Optional facts of the line behind an edge (reported with the state change). */
@@ -46,11 +52,14 @@ export type ClockStateEvent =
   | ({ type: 'clock.daemonHoldover' } & EdgeFacts)
   /** A status line says LOCKED (s2). */
   | ({ type: 'clock.daemonLocked' } & EdgeFacts)
+  /** The clock's process reported PTP_PROCESS_STATUS 0 (phc2sys's CLOCK_REALTIME). */
+  | ({ type: 'clock.processDown' } & EdgeFacts)
   /** The generation ended (restart, shutdown): the clock stops, its timer with it. */
   | { type: 'clock.retire' };
 
 export interface ClockStateContext extends ClockSeed {
   clockType: ClockType;
+  osClockFallback: OsClockFallback;
   current: ClockStateName | null;
   offset: number | undefined;
   clockClass: number | undefined;
@@ -98,6 +107,11 @@ export const clockStateMachine = setup({
     tbcIgnoresRange: ({ context }) => context.clockType === 'T-BC' && context.process === 'ptp4l',
     /** T-BC: a lost SLAVE port is FREERUN, never HOLDOVER (the T-BC status line reports holdover itself). */
     tbcPortLossIsFreerun: ({ context }) => context.clockType === 'T-BC',
+    /**
+     * NTP failover: phc2sys went down in a profile with chronyd. CLOCK_REALTIME keeps its state (no OS-clock event);
+     * chronyd takes it over with its first source line (osClockOwner).
+     */
+    chronydTakesOver: ({ context }) => context.osClockFallback === 'chronyd',
   },
   delays: {
     holdoverTimeout: ({ context }) => context.holdoverTimeoutMs,
@@ -112,6 +126,7 @@ export const clockStateMachine = setup({
     holdoverTimeoutMs: input.holdoverTimeoutMs,
     ...(input.synce !== undefined ? { synce: input.synce } : {}),
     clockType: input.clockType ?? 'OC',
+    osClockFallback: input.osClockFallback ?? 'none',
     current: null,
     offset: undefined,
     clockClass: undefined,
@@ -138,10 +153,14 @@ export const clockStateMachine = setup({
         'clock.freerun': 'FREERUN',
         'clock.holdover': [{ guard: 'tbcPortLossIsFreerun', target: 'FREERUN' }, { target: 'HOLDOVER.sidecarTimer' }],
         'clock.daemonHoldover': 'HOLDOVER.daemonVerdict',
+        'clock.processDown': [{ guard: 'chronydTakesOver' }, { target: 'FREERUN' }],
       },
     },
     HOLDOVER: {
       entry: enter('HOLDOVER'),
+      on: {
+        'clock.processDown': [{ guard: 'chronydTakesOver' }, { target: 'FREERUN' }],
+      },
       initial: 'sidecarTimer',
       states: {
         /** A SLAVE port was lost: only an in-range LOCKED offset or the timeout ends it (FAULTY → SLAVE does not). */
@@ -177,7 +196,10 @@ export interface ClockBankInput {
   owner: AnyActorRef;
   /** Clock type per profile (T-BC / T-GM rules); missing = OC. */
   clockTypes?: Readonly<Record<string, ClockType>>;
-  /** Profiles that run chronyd (`chronydOpts`): their osClockDiscipline never turns undisciplined. */
+  /**
+   * Profiles that run chronyd (`chronydOpts`): their osClockDiscipline never turns undisciplined, they get an
+   * osClockOwner chart at start, and their phc2sys CLOCK_REALTIME keeps its state when phc2sys goes down.
+   */
   chronydProfiles?: readonly string[];
 }
 
@@ -186,7 +208,7 @@ export type ClockBankSnapshot = Snapshot<undefined> & {
    * The clocks by key, and the synce4l devices (key `synce4l-device/<device>`); also what trees of snapshots walk
    * (like a machine's children).
    */
-  children: Record<string, ClockStateActor | SynceDeviceActor | OsClockDisciplineActor>;
+  children: Record<string, ClockStateActor | SynceDeviceActor | OsClockDisciplineActor | OsClockOwnerActor>;
   input: ClockBankInput;
 };
 

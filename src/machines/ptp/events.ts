@@ -18,7 +18,12 @@ export type ClockVerdict =
    */
   | 'daemonHoldover'
   /** A status line says LOCKED (s2): the daemon's verdict, no range check. */
-  | 'daemonLocked';
+  | 'daemonLocked'
+  /**
+   * phc2sys's `PTP_PROCESS_STATUS 0`, for its CLOCK_REALTIME: FREERUN, unless the profile runs chronyd (NTP
+   * failover), where the clock keeps its state until chronyd takes CLOCK_REALTIME over.
+   */
+  | 'processDown';
 
 /** The state of one clock, as the openshift_ptp_clock_state gauge encodes it (0 FREERUN, 1 LOCKED, 2 HOLDOVER). */
 export type ClockStateName = 'FREERUN' | 'LOCKED' | 'HOLDOVER';
@@ -66,11 +71,21 @@ export type OsClockSignal =
 export const osClockDisciplinePrefix = 'phc2sys-discipline/';
 
 /**
+ * NTP failover (src/machines/ptp/osClockOwner.ts): a chronyd source line (`Selected source`, `no selectable
+ * sources`) or a phc2sys CLOCK_REALTIME offset of a profile with `chronydOpts`.
+ */
+export type OsClockOwnerSignal = 'chronydSource' | 'phc2sysSample';
+
+/** The key prefix of the CLOCK_REALTIME owner edges: `os-clock-owner/<profile>`. */
+export const osClockOwnerPrefix = 'os-clock-owner/';
+
+/**
  * A verdict change for one clock, produced by the parser in line order; or, with a key `phc2sys-discipline/<profile>`,
- * one OsClockSignal for the profile's osClockDiscipline chart.
+ * one OsClockSignal for the profile's osClockDiscipline chart; or, with a key `os-clock-owner/<profile>`, one
+ * OsClockOwnerSignal for the profile's osClockOwner chart.
  */
 export interface ClockEdge extends ClockSeed {
-  verdict: ClockVerdict | OsClockSignal;
+  verdict: ClockVerdict | OsClockSignal | OsClockOwnerSignal;
   /** The offset (ns) of the line that changed the verdict, when the line carries one. */
   offset?: number;
   /** The config's last CLOCK_CLASS_CHANGE, when one was seen. */
@@ -88,6 +103,8 @@ export interface SidecarGeneration {
   ingest(lines: readonly string[]): ClockEdge[];
   /** Sets openshift_ptp_clock_state for one clock. */
   setClockState(process: string, iface: string, state: ClockStateName): void;
+  /** Removes that series (optional: a generation without it keeps the series). */
+  clearClockState?(process: string, iface: string): void;
   /** Drops the generation's metrics registry. */
   stop(): void;
 }
@@ -100,12 +117,15 @@ export interface GenerationLinesEvent {
   lines: readonly string[];
 }
 
-/** sidecar → generation actor: a clock entered a state (the actor sets the clock_state gauge). */
+/**
+ * sidecar → generation actor: a clock entered a state (the actor sets the clock_state gauge); `null` removes the
+ * series (the CLOCK_REALTIME of an owner that handed it over).
+ */
 export interface GenerationClockStateEvent {
   type: 'ptp.clockState';
   process: string;
   iface: string;
-  state: ClockStateName;
+  state: ClockStateName | null;
 }
 
 export type GenerationInputEvent = GenerationLinesEvent | GenerationClockStateEvent;
@@ -130,6 +150,13 @@ export interface OsClockDisciplineChanged {
   type: 'ptp.osClockDiscipline';
   profile: string;
   disciplined: boolean;
+}
+
+/** osClockOwner → sidecar: who disciplines CLOCK_REALTIME in a profile with NTP failover. */
+export interface OsClockOwnerChanged {
+  type: 'ptp.osClockOwner';
+  profile: string;
+  owner: 'phc2sys' | 'chronyd';
 }
 
 // ---- Events observers receive -------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import type {
   GenerationEdgesEvent,
   GenerationInputEvent,
   OsClockDisciplineChanged,
+  OsClockOwnerChanged,
   OsClockStateChanged,
   SidecarEmitted,
   SidecarGeneration,
@@ -60,6 +61,8 @@ interface ProfileCounts {
   phc2sys: StateCounts;
   ptp4l: StateCounts;
   status: StateCounts;
+  /** Its chronyd CLOCK_REALTIME (the OS clock while chronyd owns it, NTP failover). */
+  chronyd: StateCounts;
   /** 1 while the profile's osClockDiscipline chart says phc2sys no longer disciplines CLOCK_REALTIME. */
   undisciplined: number;
 }
@@ -67,6 +70,7 @@ const noProfileClocks = (): ProfileCounts => ({
   phc2sys: noClocks(),
   ptp4l: noClocks(),
   status: noClocks(),
+  chronyd: noClocks(),
   undisciplined: 0,
 });
 
@@ -88,6 +92,11 @@ export interface PtpSidecarContext {
   profileCounts: Record<string, ProfileCounts>;
   /** The OS clock state per profile, and the node's sync state, last reported. */
   osClock: Record<string, ClockStateName>;
+  /**
+   * Who disciplines CLOCK_REALTIME, per profile with NTP failover, as its osClockOwner chart last reported (the chart
+   * holds the rule; absent = phc2sys, the owner at every load).
+   */
+  osClockOwner: Record<string, OsClockOwnerChanged['owner']>;
   syncState: ClockStateName | null;
 }
 
@@ -98,6 +107,7 @@ export type PtpSidecarEvent =
   | GenerationEdgesEvent
   | ClockStateChanged
   | OsClockDisciplineChanged
+  | OsClockOwnerChanged
   | { type: 'ptp.checkOsClock'; profile: string }
   | { type: 'ptp.checkSyncState' }
   | { type: 'shutdown' };
@@ -133,14 +143,16 @@ function moved(c: StateCounts, from: ClockStateName | null, to: ClockStateName):
   return out;
 }
 /** Which count of its profile a clock's state goes to (the OS-clock rule); other processes are not counted there. */
-const profileRole = (process: string): 'phc2sys' | 'ptp4l' | 'status' | undefined =>
+const profileRole = (process: string): 'phc2sys' | 'ptp4l' | 'status' | 'chronyd' | undefined =>
   process === 'phc2sys'
     ? 'phc2sys'
     : process === 'ptp4l'
       ? 'ptp4l'
       : process === 'T-BC' || process === 'GM'
         ? 'status'
-        : undefined;
+        : process === 'chronyd'
+          ? 'chronyd'
+          : undefined;
 
 /**
  * The PTP clock of a profile (O-RAN E1): its T-BC / GM status clocks when it has one (the daemon's verdict on the
@@ -150,19 +162,33 @@ function ptpClockOf(p: ProfileCounts): ClockStateName | null {
   return worstOf(p.status) ?? worstOf(p.ptp4l);
 }
 
+/** Who disciplines the profile's CLOCK_REALTIME (its osClockOwner chart; phc2sys unless it reported chronyd). */
+const ownerOf = (context: PtpSidecarContext, profile: string): OsClockOwnerChanged['owner'] =>
+  context.osClockOwner[profile] ?? 'phc2sys';
+
+/** The profiles with NTP failover (`chronydOpts`) of the serving generation. */
+const chronydProfilesOf = (context: PtpSidecarContext): readonly string[] =>
+  (context.generation as { chronydProfiles?: readonly string[] } | undefined)?.chronydProfiles ?? [];
+
 /**
  * OS clock (O-RAN E3, Table 37) of a profile = the worst of phc2sys's CLOCK_REALTIME and the profile's PTP clock
  * (E1): a FREERUN GM forces it FREERUN; FREERUN while phc2sys no longer disciplines CLOCK_REALTIME
- * (osClockDiscipline); undefined while the profile has no phc2sys clock yet.
+ * (osClockDiscipline); undefined while the profile has no phc2sys clock yet. While chronyd owns CLOCK_REALTIME (NTP
+ * failover, osClockOwner), it is chronyd's state (undefined until chronyd reported one).
  */
-function osClockOf(counts: Record<string, ProfileCounts>, profile: string): ClockStateName | undefined {
-  const p = counts[profile];
+function osClockOf(context: PtpSidecarContext, profile: string): ClockStateName | undefined {
+  const p = context.profileCounts[profile];
+  if (ownerOf(context, profile) === 'chronyd') return p ? (worstOf(p.chronyd) ?? undefined) : undefined;
   if (p && p.undisciplined > 0) return 'FREERUN';
   const phc2sys = p ? worstOf(p.phc2sys) : null;
   if (!p || phc2sys === null) return undefined;
   const ptp = ptpClockOf(p);
   return ptp === null || rank[phc2sys] >= rank[ptp] ? phc2sys : ptp;
 }
+
+/** The profile runs chronyd (`chronydOpts`): its chronyd CLOCK_REALTIME is the OS clock while chronyd owns it. */
+const isFailoverProfile = (context: PtpSidecarContext, profile: string): boolean =>
+  chronydProfilesOf(context).includes(profile);
 
 const sidecarSetup = setup({
   types: {
@@ -199,16 +225,20 @@ const sidecarSetup = setup({
     /** The profile's OS clock (worst of phc2sys and its PTP clock) differs from the one last reported. */
     osClockChanged: ({ context, event }) => {
       if (event.type !== 'ptp.checkOsClock') return false;
-      const now = osClockOf(context.profileCounts, event.profile);
+      const now = osClockOf(context, event.profile);
       return now !== undefined && now !== context.osClock[event.profile];
     },
     /** The worst clock of all differs from the sync state last reported. */
     syncStateChanged: ({ context }) => worstOf(context.clockCounts) !== context.syncState,
     /**
-     * phc2sys's CLOCK_REALTIME gauge shows the OS clock (worst of phc2sys and the PTP clock), set by the OS-clock
+     * phc2sys's CLOCK_REALTIME gauge (or chronyd's, in a profile with NTP failover) shows the OS clock (worst of
+     * phc2sys and the PTP clock, or chronyd's state while it owns CLOCK_REALTIME), set by the OS-clock
      * rule, not phc2sys's own verdict.
      */
-    isOsClock: ({ event }) => event.type === 'clock.stateChanged' && event.process === 'phc2sys',
+    isOsClock: ({ context, event }) =>
+      event.type === 'clock.stateChanged' &&
+      (event.process === 'phc2sys' ||
+        (event.process === 'chronyd' && event.iface === 'CLOCK_REALTIME' && isFailoverProfile(context, event.profile))),
     /** A synce4l port clock changed: its device's overall state (synceDevice, in the clock bank) may change too. */
     isSyncePort: ({ event }) => event.type === 'clock.stateChanged' && event.synce?.level === 'port',
   },
@@ -274,6 +304,7 @@ const sidecarSetup = setup({
       clockCounts: noClocks(),
       profileCounts: {},
       osClock: {},
+      osClockOwner: {},
       syncState: null,
     })),
     storeGeneration: assign({
@@ -330,27 +361,63 @@ const sidecarSetup = setup({
       type: 'ptp.checkOsClock' as const,
       profile: (event as OsClockDisciplineChanged).profile,
     })),
+    /** The profile's osClockOwner chart handed CLOCK_REALTIME over (NTP failover). */
+    rememberOsClockOwner: assign({
+      osClockOwner: ({ context, event }) => {
+        const e = event as OsClockOwnerChanged;
+        return { ...context.osClockOwner, [e.profile]: e.owner };
+      },
+    }),
+    /**
+     * One clock_state{iface="CLOCK_REALTIME"} series per profile, the owner's: the one that handed over is removed,
+     * the new owner's shows the OS clock (or, until the new owner reported a state, the last one reported).
+     */
+    dropPreviousOwnerSeries: sendTo('generation', ({ event }) => {
+      const e = event as OsClockOwnerChanged;
+      return {
+        type: 'ptp.clockState' as const,
+        process: e.owner === 'chronyd' ? 'phc2sys' : 'chronyd',
+        iface: 'CLOCK_REALTIME',
+        state: null,
+      };
+    }),
+    recordOwnerSeries: sendTo('generation', ({ context, event }) => {
+      const e = event as OsClockOwnerChanged;
+      return {
+        type: 'ptp.clockState' as const,
+        process: e.owner,
+        iface: 'CLOCK_REALTIME',
+        state: osClockOf(context, e.profile) ?? context.osClock[e.profile] ?? 'FREERUN',
+      };
+    }),
+    checkOsClockOfOwner: raise(({ event }) => ({
+      type: 'ptp.checkOsClock' as const,
+      profile: (event as OsClockOwnerChanged).profile,
+    })),
     emitOsClockState: emit(({ context, event }): OsClockStateChanged => {
       const profile = (event as { profile: string }).profile;
       return {
         type: 'ptp.osClockStateChanged',
         profile,
         from: context.osClock[profile] ?? null,
-        to: osClockOf(context.profileCounts, profile) ?? 'FREERUN',
+        to: osClockOf(context, profile) ?? 'FREERUN',
       };
     }),
     rememberOsClockState: assign({
       osClock: ({ context, event }) => {
         const p = (event as { profile: string }).profile;
-        return { ...context.osClock, [p]: osClockOf(context.profileCounts, p) ?? 'FREERUN' };
+        return { ...context.osClock, [p]: osClockOf(context, p) ?? 'FREERUN' };
       },
     }),
-    /** The generation actor sets clock_state{process="phc2sys", iface="CLOCK_REALTIME"} to the OS clock state. */
+    /**
+     * The generation actor sets clock_state{process=<owner>, iface="CLOCK_REALTIME"} to the OS clock state (the owner
+     * is phc2sys, or chronyd while it disciplines CLOCK_REALTIME in a profile with NTP failover).
+     */
     recordOsClockState: sendTo('generation', ({ context, event }) => ({
       type: 'ptp.clockState' as const,
-      process: 'phc2sys',
+      process: ownerOf(context, (event as { profile: string }).profile),
       iface: 'CLOCK_REALTIME',
-      state: osClockOf(context.profileCounts, (event as { profile: string }).profile) ?? 'FREERUN',
+      state: osClockOf(context, (event as { profile: string }).profile) ?? 'FREERUN',
     })),
     checkOsClock: raise(({ event }) => ({
       type: 'ptp.checkOsClock' as const,
@@ -410,6 +477,7 @@ export const ptpSidecarMachine = sidecarSetup.createMachine({
     clockCounts: noClocks(),
     profileCounts: {},
     osClock: {},
+    osClockOwner: {},
     syncState: null,
   }),
   initial: 'loading',
@@ -473,8 +541,7 @@ export const ptpSidecarMachine = sidecarSetup.createMachine({
             owner: self,
             clockTypes:
               (context.generation as { clockTypes?: Record<string, ClockType> } | undefined)?.clockTypes ?? {},
-            chronydProfiles:
-              (context.generation as { chronydProfiles?: readonly string[] } | undefined)?.chronydProfiles ?? [],
+            chronydProfiles: chronydProfilesOf(context),
           }),
         },
         {
@@ -509,6 +576,9 @@ export const ptpSidecarMachine = sidecarSetup.createMachine({
           { actions: ['recordClockState', ...clockStateActions] },
         ],
         'ptp.osClockDiscipline': { actions: ['rememberDiscipline', 'checkOsClockOfDiscipline'] },
+        'ptp.osClockOwner': {
+          actions: ['rememberOsClockOwner', 'dropPreviousOwnerSeries', 'recordOwnerSeries', 'checkOsClockOfOwner'],
+        },
         'ptp.checkOsClock': {
           guard: 'osClockChanged',
           actions: ['recordOsClockState', 'emitOsClockState', 'rememberOsClockState'],

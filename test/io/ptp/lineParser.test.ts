@@ -286,7 +286,7 @@ describe('PTP configuration loading', () => {
       expect(t).toEqual(['openshift_ptp_ha_profile_status{process="phc2sys",node="node1",profile="profile0"} 1']);
     });
 
-    it('process down: phc2sys → CLOCK_REALTIME FREERUN; ts2phc → FreeRun offset and FREERUN', async () => {
+    it('process down: phc2sys → processDown for CLOCK_REALTIME (FREERUN without chronyd); ts2phc → FreeRun offset and FREERUN', async () => {
       const g = await load();
       g.ingest([
         'phc2sys[1]: [ptp4l.0.config] CLOCK_REALTIME phc offset 5 s2 freq -1 delay 1',
@@ -297,7 +297,7 @@ describe('PTP configuration loading', () => {
         'ts2phc[1]:[ts2phc.0.config] PTP_PROCESS_STATUS:0',
       ]);
       expect(e.map((x) => `${x.key} ${x.verdict}`)).toEqual([
-        'phc2sys/CLOCK_REALTIME freerun',
+        'phc2sys/CLOCK_REALTIME processDown',
         'ts2phc/ens5f1 freerun',
       ]);
       expect(await text(g)).toContain(

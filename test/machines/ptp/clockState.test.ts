@@ -121,6 +121,23 @@ describe('clockState', () => {
     expect(c.reports).toEqual(['->FREERUN', 'FREERUN>LOCKED', 'LOCKED>FREERUN']);
   });
 
+  it('process down: FREERUN; with chronyd taking over (NTP failover) the state is kept and nothing is reported', () => {
+    const plain = run(5_000, { key: 'phc2sys/CLOCK_REALTIME', process: 'phc2sys', iface: 'CLOCK_REALTIME' });
+    plain.send('clock.locked', 'clock.processDown');
+    expect(plain.reports).toEqual(['->FREERUN', 'FREERUN>LOCKED', 'LOCKED>FREERUN']);
+    const ntp = run(5_000, {
+      key: 'phc2sys/CLOCK_REALTIME',
+      process: 'phc2sys',
+      iface: 'CLOCK_REALTIME',
+      osClockFallback: 'chronyd',
+    });
+    ntp.send('clock.locked', 'clock.processDown');
+    expect(ntp.state()).toBe('LOCKED');
+    expect(ntp.reports).toEqual(['->FREERUN', 'FREERUN>LOCKED']);
+    ntp.send('clock.freerun');
+    expect(ntp.reports.at(-1)).toBe('LOCKED>FREERUN');
+  });
+
   it('reports the offset and clock class of the line that caused the change', () => {
     const c = run();
     c.actor.send({ type: 'clock.locked', offset: -5, clockClass: 6 });
