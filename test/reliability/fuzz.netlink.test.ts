@@ -62,8 +62,8 @@ function encodeLink(l: GenLink): Buffer {
   return nlmsg(l.type, 0x2, l.seq, Buffer.concat([ifi, ...attrs]));
 }
 
-// Unknown attribute types only (not 3, 4, 10, 16, 18): they must be skipped whatever their content.
-const unknownType = fc.integer({ min: 0, max: 0x3fff }).filter((t) => ![3, 4, 10, 16, 18].includes(t));
+// Unknown attribute types only (not 3, 4, 10, 16, 18, 35): they must be skipped whatever their content.
+const unknownType = fc.integer({ min: 0, max: 0x3fff }).filter((t) => ![3, 4, 10, 16, 18, 35].includes(t));
 const genLink: fc.Arbitrary<GenLink> = fc.record({
   type: fc.constantFrom(16 as const, 17 as const),
   seq: fc.nat(),
