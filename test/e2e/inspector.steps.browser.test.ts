@@ -1,11 +1,13 @@
 // The inspector page pairs each event with the snapshot that resulted from it, in real headless Chromium against the
 // real local inspector (in process). A machine that sends itself an event while it handles another one queues it:
 // the stream then holds event e1, event e2, snapshot(e1), snapshot(e2), and the cursor on e2 must show e2's result,
-// the cursor on e1 e1's. Needs Debian's `chromium`; skipped with a printed reason when it is missing.
+// the cursor on e1 e1's. An actor that publishes no snapshot for its events (a callback actor) is not paired with
+// its far later final snapshot (its stop, which names no event): the cursor on such an event shows it still running.
+// Needs Debian's `chromium`; skipped with a printed reason when it is missing.
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { createActor, sendTo, setup, type AnyActorRef } from 'xstate';
+import { createActor, fromCallback, sendTo, setup, type AnyActorRef } from 'xstate';
 import { createLocalInspector, type LocalInspector } from '../../src/actors/observe/inspector.js';
 import { silentLogger } from '../../src/io/log.js';
 import type { InspectorRecord } from '../../src/io/observe/inspectorStore.js';
@@ -28,10 +30,28 @@ const relay = setup({
   },
 });
 
+// host invokes a callback actor (worker) while working; each poke sends the worker a ping (the worker publishes no
+// snapshot for it); halt leaves working, which stops the worker (its final snapshot names no event).
+const host = setup({
+  actors: { worker: fromCallback(() => () => {}) },
+  actions: { pingWorker: sendTo('worker', { type: 'ping' }) },
+}).createMachine({
+  id: 'host',
+  initial: 'working',
+  states: {
+    working: {
+      invoke: { src: 'worker', id: 'worker', systemId: 'worker' },
+      on: { poke: { actions: ['pingWorker'] }, halt: 'finished' },
+    },
+    finished: {},
+  },
+});
+
 describe.skipIf(!chromiumPath)('inspector page: steps', () => {
   let insp: LocalInspector;
   let url: string;
   let actor: AnyActorRef;
+  let hostActor: AnyActorRef;
   let browser: Browser;
   let page: Page;
 
@@ -41,6 +61,11 @@ describe.skipIf(!chromiumPath)('inspector page: steps', () => {
     actor = createActor(relay, { inspect: insp.inspect, systemId: 'relay' });
     actor.start();
     actor.send({ type: 'arm' });
+    hostActor = createActor(host, { inspect: insp.inspect, systemId: 'host' });
+    hostActor.start();
+    hostActor.send({ type: 'poke' });
+    hostActor.send({ type: 'poke' });
+    hostActor.send({ type: 'halt' });
     browser = await chromium.launch({
       executablePath: chromiumPath!,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
@@ -52,6 +77,7 @@ describe.skipIf(!chromiumPath)('inspector page: steps', () => {
   afterAll(async () => {
     await browser?.close();
     actor?.stop();
+    hostActor?.stop();
     await insp?.stop();
   }, 30_000);
 
@@ -93,5 +119,44 @@ describe.skipIf(!chromiumPath)('inspector page: steps', () => {
     expect(await at('arm')).toBe('armed');
     expect(await at('advance')).toBe('advanced');
     expect(await at('xstate.init')).toBe('idle');
+  });
+
+  it('the cursor on an event its target publishes no snapshot for shows the target as it was then, not at its stop', async () => {
+    // The stream: the worker's pings, the host's halt, then the worker's final snapshot (no event named).
+    const recs = insp.store.state().events;
+    const worker = recs.find((r) => r.kind === 'actor' && r.actor.systemId === 'worker')!;
+    const workerId = worker.kind === 'actor' ? worker.actor.id : '';
+    const final = recs.findIndex((r) => r.kind === 'snapshot' && r.id === workerId);
+    expect(recs[final]).toMatchObject({ kind: 'snapshot', status: 'stopped' });
+    expect(recs[final]).not.toHaveProperty('event');
+    const pings = recs.flatMap((r, i) => (r.kind === 'event' && r.to === workerId && r.type === 'ping' ? [i] : []));
+    expect(pings).toHaveLength(2);
+    expect(pings.every((i) => i < final)).toBe(true);
+
+    await page.goto(url);
+    await page.locator('[data-testid=connection]', { hasText: 'live' }).waitFor();
+    const at = (systemId: string, type: string) =>
+      page.evaluate(
+        async ([sys, t]) => {
+          const insp = (
+            globalThis as unknown as {
+              __syncvisorInspector: {
+                find(id: string, type: string): number;
+                goto(i: number): void;
+                actor(id: string): { value?: unknown; status: string } | null;
+              };
+            }
+          ).__syncvisorInspector;
+          insp.goto(insp.find(sys!, t!));
+          const raf = (globalThis as unknown as { requestAnimationFrame(f: () => void): void }).requestAnimationFrame;
+          await new Promise((r) => raf(() => setTimeout(r, 20)));
+          return { host: insp.actor('host')?.value ?? null, worker: insp.actor('worker')?.status ?? null };
+        },
+        [systemId, type],
+      );
+    // Right after the first ping: the worker still runs, the host still works.
+    expect(await at('worker', 'ping')).toEqual({ host: 'working', worker: 'active' });
+    // Right after halt: the host finished, the worker stopped with it.
+    expect(await at('host', 'halt')).toEqual({ host: 'finished', worker: null });
   });
 });
