@@ -3,11 +3,13 @@
 // the stream then holds event e1, event e2, snapshot(e1), snapshot(e2), and the cursor on e2 must show e2's result,
 // the cursor on e1 e1's. An actor that publishes no snapshot for its events (a callback actor) is not paired with
 // its far later final snapshot (its stop, which names no event): the cursor on such an event shows it still running.
+// A machine that sends an event to a child while it handles one has already entered its new state when the child
+// handles it, though its own snapshot record comes after the child's: the cursor on the child's event shows both.
 // Needs Debian's `chromium`; skipped with a printed reason when it is missing.
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { createActor, fromCallback, sendTo, setup, type AnyActorRef } from 'xstate';
+import { createActor, fromCallback, sendParent, sendTo, setup, type AnyActorRef } from 'xstate';
 import { createLocalInspector, type LocalInspector } from '../../src/actors/observe/inspector.js';
 import { silentLogger } from '../../src/io/log.js';
 import type { InspectorRecord } from '../../src/io/observe/inspectorStore.js';
@@ -47,11 +49,37 @@ const host = setup({
   },
 });
 
+// sender, on go, enters sent and sends its child receiver a ping; the receiver enters pinged and answers pong (queued
+// for the sender, still handling go), on which the sender enters answered.
+const receiver = setup({
+  types: { events: {} as { type: 'ping' } },
+  actions: { pong: sendParent({ type: 'pong' }) },
+}).createMachine({
+  id: 'receiver',
+  initial: 'idle',
+  states: { idle: { on: { ping: { target: 'pinged', actions: ['pong'] } } }, pinged: {} },
+});
+const sender = setup({
+  types: { events: {} as { type: 'go' } | { type: 'pong' } },
+  actors: { receiver },
+  actions: { pingReceiver: sendTo('receiver', { type: 'ping' }) },
+}).createMachine({
+  id: 'sender',
+  initial: 'waiting',
+  invoke: { src: 'receiver', id: 'receiver', systemId: 'receiver' },
+  states: {
+    waiting: { on: { go: { target: 'sent', actions: ['pingReceiver'] } } },
+    sent: { on: { pong: 'answered' } },
+    answered: {},
+  },
+});
+
 describe.skipIf(!chromiumPath)('inspector page: steps', () => {
   let insp: LocalInspector;
   let url: string;
   let actor: AnyActorRef;
   let hostActor: AnyActorRef;
+  let senderActor: AnyActorRef;
   let browser: Browser;
   let page: Page;
 
@@ -66,6 +94,9 @@ describe.skipIf(!chromiumPath)('inspector page: steps', () => {
     hostActor.send({ type: 'poke' });
     hostActor.send({ type: 'poke' });
     hostActor.send({ type: 'halt' });
+    senderActor = createActor(sender, { inspect: insp.inspect, systemId: 'sender' });
+    senderActor.start();
+    senderActor.send({ type: 'go' });
     browser = await chromium.launch({
       executablePath: chromiumPath!,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
@@ -78,6 +109,7 @@ describe.skipIf(!chromiumPath)('inspector page: steps', () => {
     await browser?.close();
     actor?.stop();
     hostActor?.stop();
+    senderActor?.stop();
     await insp?.stop();
   }, 30_000);
 
@@ -158,5 +190,49 @@ describe.skipIf(!chromiumPath)('inspector page: steps', () => {
     expect(await at('worker', 'ping')).toEqual({ host: 'working', worker: 'active' });
     // Right after halt: the host finished, the worker stopped with it.
     expect(await at('host', 'halt')).toEqual({ host: 'finished', worker: null });
+  });
+
+  it('the cursor on an event a machine sent while handling another shows that machine in the state it entered', async () => {
+    const recs = insp.store.state().events;
+    const idOf = (sys: string) => {
+      const r = recs.find((x) => x.kind === 'actor' && x.actor.systemId === sys);
+      return r && r.kind === 'actor' ? r.actor.id : '';
+    };
+    const shape = recs
+      .filter(
+        (r): r is Extract<InspectorRecord, { kind: 'event' | 'snapshot' }> =>
+          (r.kind === 'event' && r.type !== 'xstate.init' && [idOf('sender'), idOf('receiver')].includes(r.to)) ||
+          (r.kind === 'snapshot' && [idOf('sender'), idOf('receiver')].includes(r.id)),
+      )
+      .map((r) => (r.kind === 'event' ? r.type : `snapshot ${JSON.stringify(r.value)}`));
+    // The receiver's snapshot comes first: the sender's record is published after its sends ran.
+    expect(shape).toEqual(['go', 'ping', 'pong', 'snapshot "pinged"', 'snapshot "sent"', 'snapshot "answered"']);
+
+    await page.goto(url);
+    await page.locator('[data-testid=connection]', { hasText: 'live' }).waitFor();
+    const at = (systemId: string, type: string) =>
+      page.evaluate(
+        async ([sys, t]) => {
+          const insp = (
+            globalThis as unknown as {
+              __syncvisorInspector: {
+                find(id: string, type: string): number;
+                goto(i: number): void;
+                actor(id: string): { value?: unknown } | null;
+              };
+            }
+          ).__syncvisorInspector;
+          insp.goto(insp.find(sys!, t!));
+          const raf = (globalThis as unknown as { requestAnimationFrame(f: () => void): void }).requestAnimationFrame;
+          await new Promise((r) => raf(() => setTimeout(r, 20)));
+          return { sender: insp.actor('sender')?.value ?? null, receiver: insp.actor('receiver')?.value ?? null };
+        },
+        [systemId, type],
+      );
+    // Right after the ping: the receiver pinged, the sender in sent (entered before it sent the ping), not yet
+    // answered (the pong, queued, is the next step).
+    expect(await at('receiver', 'ping')).toEqual({ sender: 'sent', receiver: 'pinged' });
+    expect(await at('sender', 'pong')).toEqual({ sender: 'answered', receiver: 'pinged' });
+    expect(await at('sender', 'xstate.init')).toEqual({ sender: 'waiting', receiver: 'idle' });
   });
 });
