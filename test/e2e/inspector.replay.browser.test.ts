@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import type { AnyActorRef } from 'xstate';
 import { chartOf, type ChartNode } from '../../src/actors/observe/machineChart.js';
 import { replayTrace } from '../../src/actors/observe/replay.js';
 import { parseTrace } from '../../src/io/observe/traceFormat.js';
@@ -300,6 +301,18 @@ describe.skipIf(!chromiumPath)('inspector over recorded traces, in headless Chro
   }, 120_000);
 
   it('time travel: the EOIU event shows portsync and the gate as they were right after it', async () => {
+    // The truth, from the machines themselves: portsync's committed state when warmRestart gets the EOIU.
+    const trace = parseTrace(readFileSync(join(repo, 'test', 'traces', 'portsync-warm-eoiu.jsonl'), 'utf8'));
+    let atEoiu: Record<string, unknown> | undefined;
+    replayTrace(trace.header, trace.records, {
+      inspect: (ev) => {
+        if (atEoiu || ev.type !== '@xstate.event' || (ev.event as { type: string }).type !== 'eoiu.detected') return;
+        const { system } = ev.actorRef as unknown as { system: { get(id: string): AnyActorRef } };
+        const portsync = system.get('portsync') as { getSnapshot(): { value: { running: object } } };
+        atEoiu = { ...portsync.getSnapshot().value.running };
+      },
+    });
+    expect(atEoiu).toMatchObject({ dump: 'synced', startMode: 'warm', initialSync: 'inProgress' });
     const { page, errors } = await open('portsync-warm-eoiu.jsonl');
     // replay mode starts at the first event, with the simulated clock shown
     await expect(page.locator('#clock').textContent()).resolves.toMatch(/^simulated t = 0\.\d{3} ms$/);
@@ -314,14 +327,19 @@ describe.skipIf(!chromiumPath)('inspector over recorded traces, in headless Chro
     await expect(page.locator('#clock').textContent()).resolves.toBe(`simulated t = ${t.toFixed(3)} ms`);
     // the full payload of the clicked event
     await expect(page.locator('#event-detail').textContent()).resolves.toContain('messagesSeen');
-    // portsync at EOIU: the dump region synced, the warm start decided (the edge of warmRestart.decided marked as
-    // just taken), the initial sync not over yet
+    // portsync at EOIU: the dump is requested only after the start-up reads, so the warm start was decided before
+    // (startMode.warm), and EOIU comes out of portsync's own handling of the dump's end: portsync had committed
+    // dump: synced before it told warmRestart (XState runs a machine's sends after its new state is set), though its
+    // snapshot record comes after the EOIU's. The page shows it: the dump region synced, the edge of
+    // netlink.dumpDone marked as just taken (not the earlier warmRestart.decided), the initial sync not over yet.
     await selectChart(page, 'portsync', 'portsync');
     await page.locator('.state.active[data-path="running.dump.synced"]').waitFor();
     await page.locator('.state.active[data-path="running.startMode.warm"]').waitFor();
     await page.locator('.state.active[data-path="running.initialSync.inProgress"]').waitFor();
-    await page.locator('.edge.live[data-event="warmRestart.decided"]').first().waitFor({ state: 'attached' });
-    await page.locator('.edge-label.live[data-event="warmRestart.decided"]').first().waitFor();
+    await page.locator('.state.active[data-path="running.dumpRequest.requested"]').waitFor();
+    await page.locator('.edge.live[data-event="netlink.dumpDone"]').first().waitFor({ state: 'attached' });
+    await page.locator('.edge-label.live[data-event="netlink.dumpDone"]').first().waitFor();
+    expect(await page.locator('.edge.live[data-event="warmRestart.decided"]').count()).toBe(0);
     await expect(page.locator('#context').textContent()).resolves.toContain('warmRestart');
     // large collections are summarised with their count and open on click
     const buckets = page

@@ -111,6 +111,9 @@ export function createInspectionRecorder(
   const setParent = (childId: string, parentId: string) => {
     const t = tracked.get(childId);
     if (!t || t.info.parentId === parentId || childId === parentId) return;
+    // The child moves: its former parent no longer claims it (else that parent's next snapshot, which does not list
+    // it, would mark a live child stopped: the clock bank's clocks name the sidecar as parent in their xstate.init).
+    if (t.info.parentId !== undefined) tracked.get(t.info.parentId)?.children.delete(childId);
     t.info.parentId = parentId;
     tracked.get(parentId)?.children.add(childId);
     store.publish({ kind: 'actor', actor: { ...t.info } });

@@ -92,20 +92,56 @@
    * events its actions sent on the way, e.g. to a parent, a new child or itself, come before that snapshot), or, when
    * the target publishes none (nothing changed), up to the next event. A snapshot names its event (`event`: that
    * record's seq), so an event queued while the target handled an earlier one is paired with its own snapshot, not
-   * the earlier one's. Records without that link (older servers): the target's first snapshot before its next event.
+   * the earlier one's. A snapshot without that link (older servers; or one no recorded event caused, such as the
+   * final snapshot of an actor its parent stops) belongs to the event only when it comes before the target's next
+   * event: the target's first snapshot before its next event. An actor that publishes no snapshot for its events
+   * (a callback actor, or nothing changed) must not be paired with one of its far later snapshots (its stop).
+   * The step also takes the snapshots right after it that name an earlier event (see withEnclosing).
    */
   function endOfStep(i) {
+    const r = records[i];
+    const end = stepEnd(i);
+    return r && r.kind === 'event' && linked ? withEnclosing(end, r.seq) : end;
+  }
+
+  /**
+   * An event sent by a machine's actions is delivered after that machine committed its new state (XState runs those
+   * sends once the snapshot is set), but the machine's snapshot record is published after the whole cascade: e.g.
+   * portsync handles the dump's end, tells warmRestart, whose detector reports EOIU, and only then does portsync's
+   * own `dump: synced` snapshot come. The snapshots right after the step that name an earlier event (`event` below
+   * this one's seq) are those enclosing steps' results, already true when this event was handled: they belong to it.
+   */
+  function withEnclosing(end, seq) {
+    let j = end;
+    while (j + 1 < records.length) {
+      const x = records[j + 1];
+      if (x.kind !== 'snapshot' || x.event === undefined || x.event >= seq) break;
+      j++;
+    }
+    return j;
+  }
+
+  function stepEnd(i) {
     const r = records[i];
     let next = i;
     while (next + 1 < records.length && records[next + 1].kind !== 'event') next++;
     if (!r || r.kind !== 'event') return next;
+    let later = false; // the target's next event has been seen: only a snapshot naming this event is this event's
     for (let j = i + 1; j < records.length && j < i + 5000; j++) {
       const x = records[j];
       if (x.kind === 'snapshot' && x.id === r.to) {
-        if (x.event === undefined || x.event === r.seq) return Math.max(j, next);
+        if (x.event === r.seq) return Math.max(j, next);
+        if (x.event === undefined) {
+          if (!later) return Math.max(j, next);
+          break;
+        }
         // A later event's snapshot: this event changed nothing.
         if (x.event > r.seq) break;
-      } else if (x.kind === 'event' && x.to === r.to && !linked) break;
+      } else if (x.kind === 'event' && x.to === r.to) {
+        // Unlinked: the next event ends the step. Linked: this event's snapshot may still come (it was queued).
+        if (!linked) break;
+        later = true;
+      }
     }
     return next;
   }
