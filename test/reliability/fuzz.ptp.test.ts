@@ -37,7 +37,27 @@ function watchThrows(g: PtpGeneration): unknown[] {
   return thrown;
 }
 
-const verdicts = new Set(['locked', 'outOfRange', 'freerun', 'holdover', 'daemonHoldover', 'daemonLocked']);
+// A clock's verdicts (key `<process>/<iface>`), the phc2sys selection signals (key `phc2sys-discipline/<profile>`)
+// and the CLOCK_REALTIME owner signals (key `os-clock-owner/<profile>`).
+const verdicts = new Set([
+  'locked',
+  'outOfRange',
+  'freerun',
+  'holdover',
+  'daemonHoldover',
+  'daemonLocked',
+  'processDown',
+]);
+const disciplineSignals = new Set([
+  'reconfiguring',
+  'sourceSelected',
+  'sourceMarker',
+  'realtimeSelected',
+  'aborted',
+  'alreadySelected',
+  'realtimeSample',
+]);
+const ownerSignals = new Set(['chronydSource', 'phc2sysSample']);
 // One sample of the Prometheus text format: name{labels} value.
 const sampleLine = /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})? (-?[0-9.e+-]+|[+-]Inf|NaN)$/;
 
@@ -52,8 +72,12 @@ describe('PTP line parser under fuzzing (real generation from the example config
         total += lines.length;
         expect(g.parser.stats.parsed + g.parser.stats.ignored).toBe(total);
         for (const e of edges) {
-          expect(verdicts.has(e.verdict)).toBe(true);
-          expect(e.key).toBe(`${e.process}/${e.iface}`);
+          if (disciplineSignals.has(e.verdict)) expect(e.key).toMatch(/^phc2sys-discipline\//);
+          else if (ownerSignals.has(e.verdict)) expect(e.key).toMatch(/^os-clock-owner\//);
+          else {
+            expect(verdicts.has(e.verdict)).toBe(true);
+            expect(e.key).toBe(`${e.process}/${e.iface}`);
+          }
           expect(Number.isFinite(e.holdoverTimeoutMs)).toBe(true);
         }
       }),
