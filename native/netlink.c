@@ -344,6 +344,33 @@ static void wrapper_finalize(napi_env env, void *data, void *hint) {
 
 // ---- dump ----------------------------------------------------------------------------------------------------------
 
+// One ifinfomsg request (a link dump, or a setlink of ifindex changing the `change` flags to 0) sent on the socket;
+// its answer arrives through the receive thread. `what` names the request in the thrown error.
+static napi_value send_ifinfo(napi_env env, nl_handle *h, uint16_t type, uint16_t flags, uint32_t seq, int ifindex,
+                              unsigned change, const char *what) {
+  struct {
+    struct nlmsghdr nh;
+    struct ifinfomsg ifi;
+  } req;
+  memset(&req, 0, sizeof req);
+  req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
+  req.nh.nlmsg_type = type;
+  req.nh.nlmsg_flags = flags;
+  req.nh.nlmsg_seq = seq;
+  req.nh.nlmsg_pid = h->portid;
+  req.ifi.ifi_family = AF_UNSPEC;
+  req.ifi.ifi_index = ifindex;
+  req.ifi.ifi_flags = 0;
+  req.ifi.ifi_change = change;
+  struct sockaddr_nl to = {.nl_family = AF_NETLINK};
+  ssize_t r;
+  do {
+    r = sendto(h->fd, &req, req.nh.nlmsg_len, 0, (struct sockaddr *)&to, sizeof to);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) return throw_errno(env, what, errno);
+  return NULL;
+}
+
 static napi_value js_dump(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -358,24 +385,7 @@ static napi_value js_dump(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "dump(seq): seq must be a uint32");
     return NULL;
   }
-  struct {
-    struct nlmsghdr nh;
-    struct ifinfomsg ifi;
-  } req;
-  memset(&req, 0, sizeof req);
-  req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
-  req.nh.nlmsg_type = RTM_GETLINK;
-  req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  req.nh.nlmsg_seq = seq;
-  req.nh.nlmsg_pid = h->portid;
-  req.ifi.ifi_family = AF_UNSPEC;
-  struct sockaddr_nl to = {.nl_family = AF_NETLINK};
-  ssize_t r;
-  do {
-    r = sendto(h->fd, &req, req.nh.nlmsg_len, 0, (struct sockaddr *)&to, sizeof to);
-  } while (r < 0 && errno == EINTR);
-  if (r < 0) return throw_errno(env, "netlink dump request", errno);
-  return NULL;
+  return send_ifinfo(env, h, RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, seq, 0, 0, "netlink dump request");
 }
 
 // ---- set a link admin down ----------------------------------------------------------------------------------------
@@ -397,27 +407,8 @@ static napi_value js_set_link_down(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "setLinkDown(ifindex, seq): ifindex 1..2^31-1 and seq must be uint32");
     return NULL;
   }
-  struct {
-    struct nlmsghdr nh;
-    struct ifinfomsg ifi;
-  } req;
-  memset(&req, 0, sizeof req);
-  req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
-  req.nh.nlmsg_type = RTM_NEWLINK;
-  req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-  req.nh.nlmsg_seq = seq;
-  req.nh.nlmsg_pid = h->portid;
-  req.ifi.ifi_family = AF_UNSPEC;
-  req.ifi.ifi_index = (int)ifindex;
-  req.ifi.ifi_flags = 0;
-  req.ifi.ifi_change = IFF_UP;
-  struct sockaddr_nl to = {.nl_family = AF_NETLINK};
-  ssize_t r;
-  do {
-    r = sendto(h->fd, &req, req.nh.nlmsg_len, 0, (struct sockaddr *)&to, sizeof to);
-  } while (r < 0 && errno == EINTR);
-  if (r < 0) return throw_errno(env, "netlink setlink request", errno);
-  return NULL;
+  return send_ifinfo(env, h, RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, seq, (int)ifindex, IFF_UP,
+                     "netlink setlink request");
 }
 
 // ---- open ----------------------------------------------------------------------------------------------------------
