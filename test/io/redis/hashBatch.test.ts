@@ -1,33 +1,14 @@
 // HSET / DEL writes as one EVAL (src/io/redis/hashBatch.ts): against the real redis-server, any batch of writes must
 // leave the same data and give the same per-command errors (by command index) as the same commands through an ioredis
 // pipeline; an EVAL refused as a whole is a reply error of every command.
-import { Redis } from 'ioredis';
 import fc from 'fast-check';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { dumpDb, redisClients } from '../../support/redisClients.js';
 import { commandCount, plainCommands, sendHashBatch, type HashWrite } from '../../../src/io/redis/hashBatch.js';
 
-const socket = inject('redisSocket');
 const DB_BATCH = 42;
 const DB_PIPE = 43;
-const clients: Redis[] = [];
-const client = async (db: number): Promise<Redis> => {
-  const c = new Redis({ path: socket, db, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
-  clients.push(c);
-  await new Promise((resolve) => c.once('ready', resolve));
-  return c;
-};
-afterAll(() => {
-  for (const c of clients) c.disconnect();
-});
-
-async function dump(c: Redis): Promise<Record<string, unknown>> {
-  const out: Record<string, unknown> = {};
-  for (const key of (await c.keys('*')).sort()) {
-    const type = await c.type(key);
-    out[key] = [type, type === 'hash' ? await c.hgetall(key) : type === 'list' ? await c.lrange(key, 0, -1) : null];
-  }
-  return out;
-}
+const client = redisClients();
 
 // 'L' is made a list first: HSET on it is a WRONGTYPE reply error for that command only.
 const key = fc.constantFrom('PORT_TABLE|Ethernet0', 'PORT_TABLE|Ethernet4', 'PORT_TABLE|a b', 'L');
@@ -58,7 +39,7 @@ describe('sendHashBatch', () => {
         expect(viaBatch).toHaveLength(commandCount(writes));
         expect(viaBatch.map(([err]) => err?.message ?? null)).toEqual(viaPipe.map(([err]) => err?.message ?? null));
         expect(viaBatch.map(([err]) => err?.name ?? null)).toEqual(viaPipe.map(([err]) => err?.name ?? null));
-        expect(await dump(batchClient)).toEqual(await dump(pipeClient));
+        expect(await dumpDb(batchClient)).toEqual(await dumpDb(pipeClient));
       }),
       { numRuns: 80 },
     );

@@ -3,35 +3,16 @@
 // connection lost mid-batch must settle every command with a retryable (non-reply) error instead of hanging; and
 // arguments are bytes: any byte values (as byte text, byteText.ts) go on the wire exactly as ioredis sends the same
 // Buffers, and Redis stores exactly those bytes.
-import { Command, Redis } from 'ioredis';
+import { Command } from 'ioredis';
 import fc from 'fast-check';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { dumpDb, redisClients } from '../../support/redisClients.js';
 import { bytesToText } from '../../../src/io/redis/byteText.js';
 import { encodeCommand, sendBatch } from '../../../src/io/redis/respBatch.js';
 
-const socket = inject('redisSocket');
 const DB_BATCH = 40;
 const DB_PIPE = 41;
-const clients: Redis[] = [];
-const client = async (db: number): Promise<Redis> => {
-  const c = new Redis({ path: socket, db, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
-  clients.push(c);
-  await new Promise((resolve) => c.once('ready', resolve));
-  return c;
-};
-afterAll(() => {
-  for (const c of clients) c.disconnect();
-});
-
-/** Everything in the database: key → [type, content]. */
-async function dump(c: Redis): Promise<Record<string, unknown>> {
-  const out: Record<string, unknown> = {};
-  for (const key of (await c.keys('*')).sort()) {
-    const type = await c.type(key);
-    out[key] = [type, type === 'hash' ? await c.hgetall(key) : type === 'list' ? await c.lrange(key, 0, -1) : null];
-  }
-  return out;
-}
+const client = redisClients();
 
 const key = fc.constantFrom('PORT_TABLE|Ethernet0', 'PORT_TABLE|Ethernet4', 'PORT_TABLE|Ethernet8', 'L');
 // Field names and values with spaces, CR/LF, non-ASCII and empty strings: the length prefixes are bytes.
@@ -67,7 +48,7 @@ describe('sendBatch', () => {
         const viaPipe = (await pipe.exec()) ?? [];
         expect(viaBatch.map(([err]) => err?.message ?? null)).toEqual(viaPipe.map(([err]) => err?.message ?? null));
         expect(viaBatch.map(([err]) => err?.name ?? null)).toEqual(viaPipe.map(([err]) => err?.name ?? null));
-        expect(await dump(batchClient)).toEqual(await dump(pipeClient));
+        expect(await dumpDb(batchClient)).toEqual(await dumpDb(pipeClient));
       }),
       { numRuns: 60 },
     );
