@@ -355,6 +355,15 @@ export class PtpLineParser {
   /** Profiles whose phc2sys selection window may be open: their next CLOCK_REALTIME sample is a signal too. */
   private readonly selecting = new Set<string>();
 
+  /**
+   * A phc2sys CLOCK_REALTIME offset sample proves phc2sys disciplines CLOCK_REALTIME: it closes the profile's open
+   * selection window and, in an NTP-failover profile, hands CLOCK_REALTIME back to phc2sys.
+   */
+  private realtimeSample(st: ConfigState): void {
+    if (this.selecting.size > 0 && this.selecting.has(st.cfg.profile ?? '')) this.selectionEdge(st, 'realtimeSample');
+    if (this.failover.size > 0) this.ownerSignal(st, 'phc2sysSample');
+  }
+
   /** One phc2sys selection line (or the sample that closes a window) for the profile's osClockDiscipline chart. */
   private selectionEdge(st: ConfigState, signal: OsClockSignal): void {
     const profile = st.cfg.profile ?? '';
@@ -586,11 +595,7 @@ export class PtpLineParser {
           .set(offset, offset, this.optNumAt(line, n, 6), this.optNumAt(line, n, 8));
         const v = this.offsetVerdictAt(line, n, 4, offset, th);
         if (v) this.verdict(st, process, clockRealtime, v, false, offset);
-        if (this.selecting.size > 0 && process === 'phc2sys' && this.selecting.has(st.cfg.profile ?? '')) {
-          this.selectionEdge(st, 'realtimeSample');
-        }
-        // NTP failover: a phc2sys sample shows phc2sys disciplines CLOCK_REALTIME (again).
-        if (this.failover.size > 0 && process === 'phc2sys') this.ownerSignal(st, 'phc2sysSample');
+        if (process === 'phc2sys') this.realtimeSample(st);
         return true;
       }
       if (this.is(line, n, 1, 'rms') && this.is(line, n, 3, 'max')) {
@@ -702,12 +707,7 @@ export class PtpLineParser {
         m.offsets(t1, process, clockRealtime, offset, offset, num(t[6]), num(t[8]));
         const v = offsetVerdict(t[4], offset, th);
         if (v) this.verdict(st, process, clockRealtime, v, false, offset);
-        // A sample proves phc2sys disciplines CLOCK_REALTIME: it closes an open selection window.
-        if (this.selecting.size > 0 && process === 'phc2sys' && this.selecting.has(st.cfg.profile ?? '')) {
-          this.selectionEdge(st, 'realtimeSample');
-        }
-        // NTP failover: a phc2sys sample shows phc2sys disciplines CLOCK_REALTIME (again).
-        if (this.failover.size > 0 && process === 'phc2sys') this.ownerSignal(st, 'phc2sysSample');
+        if (process === 'phc2sys') this.realtimeSample(st);
         return true;
       }
       if (t1 === 'rms' && t[3] === 'max') {
