@@ -42,21 +42,42 @@ function run(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
 }
 
-/** true when namespaces can be created here; otherwise the reason, for `describe.skipIf` messages. */
+let probed: true | string | undefined;
+
+/**
+ * true when namespaces can be created here; otherwise the reason, for `describe.skipIf` messages. Probed once per
+ * process (every test file asks), and the probe namespace is removed even when a step timed out half-way.
+ */
 export function canUseNetns(): true | string {
+  probed ??= probeNetns();
+  return probed;
+}
+
+function probeNetns(): true | string {
   if (process.platform !== 'linux') return `network namespaces need Linux (platform ${process.platform})`;
   if (process.getuid?.() !== 0) return 'network namespaces need root';
   const probe = `svprobe${process.pid}x${counter++}`;
-  const add = spawnSync('ip', ['netns', 'add', probe], { encoding: 'utf8', timeout: 10_000 });
-  if (add.error) return `cannot run ip: ${add.error.message}`;
-  if (add.status !== 0) return `ip netns add failed: ${add.stderr.trim()}`;
-  const veth = spawnSync('ip', ['-n', probe, 'link', 'add', 'p0', 'type', 'veth', 'peer', 'name', 'p1'], {
-    encoding: 'utf8',
-    timeout: 10_000,
-  });
-  spawnSync('ip', ['netns', 'del', probe], { timeout: 10_000 });
-  if (veth.status !== 0) return `veth links unavailable: ${veth.stderr.trim()}`;
-  return true;
+  try {
+    const add = spawnSync('ip', ['netns', 'add', probe], { encoding: 'utf8', timeout: 20_000 });
+    if (add.error) return `cannot run ip: ${add.error.message}`;
+    if (add.status !== 0) return `ip netns add failed: ${add.stderr.trim()}`;
+    const veth = spawnSync('ip', ['-n', probe, 'link', 'add', 'p0', 'type', 'veth', 'peer', 'name', 'p1'], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    if (veth.status !== 0) return `veth links unavailable: ${veth.stderr.trim()}`;
+    return true;
+  } finally {
+    removeProbe(probe);
+  }
+}
+
+/** Deletes the probe namespace if it exists; a second try covers an `ip` killed by its timeout on a loaded machine. */
+function removeProbe(name: string): void {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const del = spawnSync('ip', ['netns', 'del', name], { encoding: 'utf8', timeout: 20_000 });
+    if (del.status === 0 || /No such file/.test(del.stderr ?? '')) return;
+  }
 }
 
 interface IpLinkJson {
