@@ -5,16 +5,13 @@
 // after it changed the configuration: a fresh generation, the same connection. After its lines, a case writes a
 // marker (a process status line of a config of its own) and waits until the marker's counter moved: every line
 // before it was parsed and every clock change it caused was applied (the data plane is synchronous per batch).
-import { createConnection, type Socket } from 'node:net';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createActor, type AnyActorRef } from 'xstate';
 import { configSchema } from '../../src/config/schema.js';
 import { MetricsHub } from '../../src/io/http/metricsHub.js';
-import { silentLogger } from '../../src/io/log.js';
-import { ptpChildSpecs } from '../../src/daemon/ptp.js';
-import { supervisorMachine } from '../../src/machines/supervisor/supervisor.js';
+import { connectUnix, sidecarOf, startPtpService, stopPtpService, until } from '../support/ptpService.js';
 import type { SidecarEmitted } from '../../src/machines/ptp/events.js';
 import { metric, startFakeLinuxptpDaemon, type FakeLinuxptpDaemon } from './ptp4l.harness.js';
 
@@ -53,16 +50,6 @@ export function ini(profile: string, sections: Record<string, Record<string, str
   return `${out.join('\n')}\n`;
 }
 
-async function until<T>(what: string, f: () => Promise<T | undefined | false> | T | undefined | false, ms = 8000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 export async function startCepRig(): Promise<CepRig> {
   const dir = mkdtempSync(join(tmpdir(), 'syncvisor-ptp-cep-'));
   const cfg = join(dir, 'cfg');
@@ -84,28 +71,15 @@ export async function startCepRig(): Promise<CepRig> {
       emitLogsUrl: `${daemon.base}/emit-logs`,
     },
   });
-  const root = createActor(supervisorMachine, {
-    systemId: 'supervisor',
-    input: {
-      children: ptpChildSpecs({ config, logger: silentLogger, metrics: hub }),
-      maxRestarts: 3,
-      periodMs: 60_000,
-      backoff: { initialMs: 50, maxMs: 200, factor: 2 },
-      shutdownTimeoutMs: 2_000,
-    },
-  }).start();
-  const sidecar = (): AnyActorRef => root.system.get('ptp') as AnyActorRef;
+  const root = await startPtpService(config, hub);
+  const sidecar = () => sidecarOf(root);
   const snapshot = () => sidecar()?.getSnapshot() as { context: { loads: number }; matches(s: string): boolean };
-  await until('the socket', () => existsSync(socketPath));
   await until('the first generation', () => snapshot()?.matches('serving'));
   const events: SidecarEmitted[] = [];
   for (const type of ['clock.stateChanged', 'ptp.osClockStateChanged', 'ptp.syncStateChanged'] as const) {
     sidecar().on(type, (e: SidecarEmitted) => events.push(e));
   }
-  const conn: Socket = await new Promise((resolve, reject) => {
-    const s = createConnection(socketPath, () => resolve(s));
-    s.once('error', reject);
-  });
+  const conn: Socket = await connectUnix(socketPath);
   const write = (text: string) => new Promise<void>((r) => conn.write(text, () => r()));
   let markers = 0;
   const text = () => hub.text();
@@ -137,8 +111,7 @@ export async function startCepRig(): Promise<CepRig> {
     },
     async close() {
       conn.destroy();
-      root.send({ type: 'shutdown' });
-      await until('shutdown', () => root.getSnapshot().status === 'done', 5000).catch(() => root.stop());
+      await stopPtpService(root);
       await daemon.close();
       rmSync(dir, { recursive: true, force: true });
     },

@@ -3,39 +3,36 @@
 // RESTART with thousands of (configured) clocks. Clocks exist only for configured interfaces and processes; the rest
 // is counted; a restart retires every clock of the old generation.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createConnection, type Socket } from 'node:net';
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createActor, fromPromise, type AnyActorRef, type AnyStateMachine, type PromiseActorLogic } from 'xstate';
+import { fromPromise, type AnyActorRef, type AnyStateMachine, type PromiseActorLogic } from 'xstate';
 import { configSchema } from '../../src/config/schema.js';
 import { MetricsHub } from '../../src/io/http/metricsHub.js';
-import { silentLogger } from '../../src/io/log.js';
-import { ptpChildSpecs } from '../../src/daemon/ptp.js';
-import { supervisorMachine } from '../../src/machines/supervisor/supervisor.js';
+import type { ChildSpec } from '../../src/machines/supervisor/spec.js';
+import {
+  connectUnix,
+  seriesValue,
+  sidecarOf,
+  startPtpService,
+  stopPtpService,
+  until as untilWithin,
+  type PtpRoot,
+} from '../support/ptpService.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'syncvisor-ptp-hostile-'));
 const socketPath = join(dir, 'run', 'events.sock');
 const hub = new MetricsHub({ defaultMetrics: false });
 /** Configured interfaces of ts2phc.0.config: legitimate clocks, many of them. */
 const IFACES = 2_000;
-let root: ReturnType<typeof createActor<typeof supervisorMachine>> | undefined;
+let root: PtpRoot | undefined;
 let client: Socket | undefined;
 
-async function until<T>(what: string, f: () => Promise<T | undefined | false> | T | undefined | false, ms = 20_000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-const value = async (series: string): Promise<number | undefined> => {
-  const line = (await hub.text()).split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-};
-const sidecar = () => root!.system.get('ptp') as AnyActorRef;
+const until = <T>(what: string, f: () => Promise<T | undefined | false> | T | undefined | false, ms = 20_000) =>
+  untilWithin(what, f, ms);
+const value = async (series: string) => seriesValue(await hub.text(), series);
+const sidecar = () => sidecarOf(root!);
 /** The clock actors of the serving generation (held by the clock bank). */
 const clocks = (): AnyActorRef[] => {
   const bank = (sidecar().getSnapshot() as { children: Record<string, AnyActorRef | undefined> }).children['clocks'];
@@ -59,30 +56,14 @@ beforeAll(async () => {
     services: ['ptp'],
     ptp: { socketPath, configDir: dir, profilePath: dir, nodeName: 'node1' },
   });
-  root = createActor(supervisorMachine, {
-    systemId: 'supervisor',
-    input: {
-      children: ptpChildSpecs({ config, logger: silentLogger, metrics: hub }),
-      maxRestarts: 3,
-      periodMs: 60_000,
-      backoff: { initialMs: 50, maxMs: 200, factor: 2 },
-      shutdownTimeoutMs: 5_000,
-    },
-  }).start();
-  await until('the socket', () => existsSync(socketPath));
+  root = await startPtpService(config, hub, { shutdownTimeoutMs: 5_000 });
   await until('serving', () => serving());
-  client = await new Promise<Socket>((resolve, reject) => {
-    const s = createConnection(socketPath, () => resolve(s));
-    s.once('error', reject);
-  });
+  client = await connectUnix(socketPath);
 });
 
 afterAll(async () => {
   client?.destroy();
-  if (root) {
-    root.send({ type: 'shutdown' });
-    await until('shutdown', () => root?.getSnapshot().status === 'done', 10_000).catch(() => root?.stop());
-  }
+  await stopPtpService(root, 10_000);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -142,39 +123,25 @@ describe('backpressure while loading (the composition’s socketServer and sidec
     });
     let release: () => void = () => {};
     const gate = new Promise<void>((r) => (release = r));
-    const specs = ptpChildSpecs({ config, logger: silentLogger, metrics: hub2 }).map((s) => {
-      if (s.id !== 'ptp') return s;
-      const logic = s.logic as AnyStateMachine;
-      const real = logic.implementations.actors['loadGeneration'] as PromiseActorLogic<unknown, { load: number }>;
-      // The real loader, held until the test releases it: the sidecar stays in `loading` meanwhile.
-      const held = fromPromise<unknown, { load: number }>(async (args) => {
-        await gate;
-        return (real.config as (a: typeof args) => Promise<unknown>)(args);
+    const holdLoader = (specs: ChildSpec[]) =>
+      specs.map((s) => {
+        if (s.id !== 'ptp') return s;
+        const logic = s.logic as AnyStateMachine;
+        const real = logic.implementations.actors['loadGeneration'] as PromiseActorLogic<unknown, { load: number }>;
+        // The real loader, held until the test releases it: the sidecar stays in `loading` meanwhile.
+        const held = fromPromise<unknown, { load: number }>(async (args) => {
+          await gate;
+          return (real.config as (a: typeof args) => Promise<unknown>)(args);
+        });
+        return { ...s, logic: logic.provide({ actors: { loadGeneration: held } }) };
       });
-      return {
-        ...s,
-        logic: logic.provide({ actors: { loadGeneration: held } }),
-      };
-    });
-    const sup = createActor(supervisorMachine, {
-      input: {
-        children: specs,
-        maxRestarts: 3,
-        periodMs: 60_000,
-        backoff: { initialMs: 50, maxMs: 200, factor: 2 },
-        shutdownTimeoutMs: 5_000,
-      },
-    }).start();
+    const sup = await startPtpService(config, hub2, { shutdownTimeoutMs: 5_000, mapSpecs: holdLoader });
     try {
-      await until('the socket', () => existsSync(path));
-      const c = await new Promise<Socket>((resolve, reject) => {
-        const s = createConnection(path, () => resolve(s));
-        s.once('error', reject);
-      });
+      const c = await connectUnix(path);
       const line = `ptp4l[1.0]: [ptp4l.0.config] master offset 1 s2 freq 1 path delay 1 ${'x'.repeat(60)}\n`;
       // ~10 MB offered at once; the client buffers what the socket does not take.
       c.write(line.repeat(100_000));
-      const ptp = sup.system.get('ptp') as AnyActorRef;
+      const ptp = sidecarOf(sup);
       const ctx = () => (ptp.getSnapshot() as { context: { queueBytes: number; queueDropped: number } }).context;
       await until('queue full', () => ctx().queueBytes > 60_000);
       const queued = ctx().queueBytes;
@@ -183,12 +150,7 @@ describe('backpressure while loading (the composition’s socketServer and sidec
       expect(ctx().queueBytes).toBeLessThanOrEqual(65_536);
       // Backpressure reached the writer: most of its 10 MB is still unsent, waiting in its own buffer.
       expect(c.writableLength, 'the sidecar paused reading').toBeGreaterThan(5_000_000);
-      const dropped = Number(
-        (await hub2.text())
-          .split('\n')
-          .find((l) => l.startsWith('syncvisor_ptp_queue_dropped_lines_total '))
-          ?.split(' ')[1],
-      );
+      const dropped = seriesValue(await hub2.text(), 'syncvisor_ptp_queue_dropped_lines_total');
       expect(dropped).toBe(ctx().queueDropped);
       release();
       await until('serving', () => {
@@ -199,8 +161,7 @@ describe('backpressure while loading (the composition’s socketServer and sidec
       await new Promise<void>((resolve) => c.once('drain', () => resolve()));
       c.destroy();
     } finally {
-      sup.send({ type: 'shutdown' });
-      await until('shutdown', () => sup.getSnapshot().status === 'done', 10_000).catch(() => sup.stop());
+      await stopPtpService(sup, 10_000);
       rmSync(d2, { recursive: true, force: true });
     }
   });

@@ -1,40 +1,33 @@
 // The ptp service composed for real (ptpChildSpecs under the supervisor machine, a real Unix socket, real files):
 // CMD RESTART with `syncvisor ctl restart`'s sendCommand while another connection keeps streaming lines.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createConnection, type Socket } from 'node:net';
-import { mkdtempSync, rmSync, unlinkSync, writeFileSync, copyFileSync, existsSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { mkdtempSync, rmSync, unlinkSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createActor, type AnyActorRef } from 'xstate';
+import type { AnyActorRef } from 'xstate';
 import { configSchema } from '../../src/config/schema.js';
 import { MetricsHub } from '../../src/io/http/metricsHub.js';
-import { silentLogger } from '../../src/io/log.js';
 import { sendCommand } from '../../src/io/socket/sendCommand.js';
-import { ptpChildSpecs } from '../../src/daemon/ptp.js';
-import { supervisorMachine } from '../../src/machines/supervisor/supervisor.js';
+import {
+  connectUnix,
+  seriesValue,
+  startPtpService,
+  stopPtpService,
+  until,
+  type PtpRoot,
+} from '../support/ptpService.js';
 
 const shared = join(import.meta.dirname, '../fixtures/ptp/examples');
 const dir = mkdtempSync(join(tmpdir(), 'syncvisor-ptp-int-'));
 const socketPath = join(dir, 'run', 'events.sock');
 const hub = new MetricsHub({ defaultMetrics: false });
-let root: ReturnType<typeof createActor<typeof supervisorMachine>> | undefined;
+let root: PtpRoot | undefined;
 let streamer: Socket | undefined;
 let streamerClosed = false;
 
-async function until<T>(what: string, f: () => Promise<T | undefined | false> | T | undefined | false, ms = 8000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 const metricsText = () => hub.text();
-const value = async (series: string): Promise<number | undefined> => {
-  const line = (await metricsText()).split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-};
+const value = async (series: string) => seriesValue(await metricsText(), series);
 const sidecarLoads = () =>
   ((root?.system.get('ptp') as AnyActorRef | undefined)?.getSnapshot() as { context: { loads: number } } | undefined)
     ?.context.loads;
@@ -57,31 +50,15 @@ beforeAll(async () => {
     services: ['ptp'],
     ptp: { socketPath, configDir: dir, profilePath: dir, nodeName: 'node1' },
   });
-  root = createActor(supervisorMachine, {
-    systemId: 'supervisor',
-    input: {
-      children: ptpChildSpecs({ config, logger: silentLogger, metrics: hub }),
-      maxRestarts: 3,
-      periodMs: 60_000,
-      backoff: { initialMs: 50, maxMs: 200, factor: 2 },
-      shutdownTimeoutMs: 2_000,
-    },
-  }).start();
-  await until('the socket', () => existsSync(socketPath));
+  root = await startPtpService(config, hub);
   await until('the first generation', async () => (await metricsText()).includes('profile="bc1"'));
-  streamer = await new Promise<Socket>((resolve, reject) => {
-    const s = createConnection(socketPath, () => resolve(s));
-    s.once('error', reject);
-  });
+  streamer = await connectUnix(socketPath);
   streamer.on('close', () => (streamerClosed = true));
 });
 
 afterAll(async () => {
   streamer?.destroy();
-  if (root) {
-    root.send({ type: 'shutdown' });
-    await until('shutdown', () => root?.getSnapshot().status === 'done', 5000).catch(() => root?.stop());
-  }
+  await stopPtpService(root);
   rmSync(dir, { recursive: true, force: true });
 });
 
