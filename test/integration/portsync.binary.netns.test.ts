@@ -8,7 +8,6 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { textToBytes } from '../../src/io/redis/byteText.js';
 import { ConsumerStateTable } from '../support/consumerStateTable.js';
@@ -33,12 +32,7 @@ describe.skipIf(netnsOk !== true)('CONFIG_DB bytes reach APPL_DB unaltered', () 
   let ns: Netns | undefined;
   let daemon: RunningDaemon | undefined;
   let consumer: ConsumerStateTable | undefined;
-  const clients: Redis[] = [];
-  const db = (n: number) => {
-    const c = new Redis({ path: redis.socket, db: n, maxRetriesPerRequest: 1 });
-    clients.push(c);
-    return c;
-  };
+  const db = (n: number) => redis.client(n);
 
   beforeAll(async () => {
     await redis.start();
@@ -63,7 +57,6 @@ describe.skipIf(netnsOk !== true)('CONFIG_DB bytes reach APPL_DB unaltered', () 
   afterAll(async () => {
     await killDaemon(daemon);
     await consumer?.close();
-    for (const c of clients) c.disconnect();
     ns?.destroy();
     await redis.kill();
     if (process.env.SYNCVISOR_KEEP_LOGS) console.log(readFileSync(logPath, 'utf8'));

@@ -10,7 +10,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scanHashes } from '../../src/io/redis/scanHashes.js';
 import { ConsumerStateTable } from '../support/consumerStateTable.js';
@@ -53,19 +53,12 @@ describe.skipIf(netnsOk !== true)("portsync speaks SONiC's semantics to a Consum
   let ns: Netns | undefined;
   let daemon: RunningDaemon | undefined;
   let consumer: ConsumerStateTable | undefined;
-  let clients: Redis[] = [];
-  const db = (n: number) => {
-    const c = new Redis({ path: redis.socket, db: n, maxRetriesPerRequest: 1 });
-    clients.push(c);
-    return c;
-  };
   let app: Redis, config: Redis, state: Redis;
   const connect = () => {
-    for (const c of clients) c.disconnect();
-    clients = [];
-    app = db(0);
-    config = db(4);
-    state = db(6);
+    redis.disconnect();
+    app = redis.client(0);
+    config = redis.client(4);
+    state = redis.client(6);
   };
   const curl = (path: string) => ns!.exec('curl', ['-s', `http://127.0.0.1:9113${path}`]);
   const readyz = () =>
@@ -154,7 +147,6 @@ describe.skipIf(netnsOk !== true)("portsync speaks SONiC's semantics to a Consum
   afterAll(async () => {
     await killDaemon(daemon);
     await consumer?.close();
-    for (const c of clients) c.disconnect();
     ns?.destroy();
     await redis.kill();
     if (process.env.SYNCVISOR_KEEP_LOGS) console.log(readFileSync(logPath, 'utf8'));

@@ -2,9 +2,11 @@
 // the same path. The shared test Redis (test/setup/redis.ts) must never be killed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
+import { Redis } from 'ioredis';
 
 export class PrivateRedis {
   private server: ChildProcess | undefined;
+  private clients: Redis[] = [];
 
   constructor(readonly socket: string) {}
 
@@ -21,8 +23,22 @@ export class PrivateRedis {
     if (!existsSync(this.socket)) throw new Error('private redis-server did not create its socket');
   }
 
-  /** SIGKILLs the server (if it runs) and removes its socket file. */
+  /** A client of database `db` on this server (one retry per request); disconnected by `disconnect()` and `kill()`. */
+  client(db: number): Redis {
+    const c = new Redis({ path: this.socket, db, maxRetriesPerRequest: 1 });
+    this.clients.push(c);
+    return c;
+  }
+
+  /** Disconnects every client made by `client()`. */
+  disconnect(): void {
+    for (const c of this.clients) c.disconnect();
+    this.clients = [];
+  }
+
+  /** Disconnects the clients, SIGKILLs the server (if it runs) and removes its socket file. */
   async kill(): Promise<void> {
+    this.disconnect();
     const s = this.server;
     this.server = undefined;
     if (s && s.exitCode === null && s.signalCode === null) {
