@@ -119,6 +119,27 @@ const ev = (source: string, type: string, values: Array<[string, 'notification' 
     })),
   },
 });
+/**
+ * Writes each line in turn and checks that consumer `a` received exactly the events listed beside it (in order,
+ * after its first `start` deliveries); a line with none waits 300 ms first, so that an event sent anyway is seen.
+ * Returns every expected event so far.
+ */
+async function playSteps(steps: Array<[string, unknown[]]>, start: number): Promise<unknown[]> {
+  let expected: unknown[] = [];
+  for (const [l, out] of steps) {
+    line(l);
+    expected = expected.concat(out);
+    if (out.length === 0) await new Promise((r) => setTimeout(r, 300)); // nothing may arrive
+    await until(
+      `events after ${l}`,
+      () => a.received.length - start,
+      (n) => n >= expected.length,
+    );
+    expect(a.bodies().slice(start).map(normalized)).toEqual(expected);
+  }
+  return expected;
+}
+
 const LS = ['/sync/ptp-status/lock-state', 'event.sync.ptp-status.ptp-state-change'] as const;
 const SS = ['/sync/sync-status/sync-state', 'event.sync.sync-status.synchronization-state-change'] as const;
 const OS = ['/sync/sync-status/os-clock-sync-state', 'event.sync.sync-status.os-clock-sync-state-change'] as const;
@@ -373,18 +394,7 @@ describe('events API (O-RAN v2 as cloud-event-proxy serves it)', () => {
       // HOLDOVER once: the same port loss again sends nothing.
       ['ptp4l[8.5]: [ptp4l.0.config] port 1 (ens5f1): SLAVE to FAULTY on FAULT_DETECTED (FT_UNSPECIFIED)', []],
     ];
-    let expected: unknown[] = [];
-    for (const [l, out] of steps) {
-      line(l);
-      expected = expected.concat(out);
-      if (out.length === 0) await new Promise((r) => setTimeout(r, 300)); // nothing may arrive
-      await until(
-        `events after ${l}`,
-        () => a.received.length - start,
-        (n) => n >= expected.length,
-      );
-      expect(a.bodies().slice(start).map(normalized)).toEqual(expected);
-    }
+    let expected = await playSteps(steps, start);
     // The holdover timer (2 s) ends in FREERUN with the last offset.
     expected = expected.concat([lock('FREERUN', '1'), sync('FREERUN')]);
     await until(
@@ -530,18 +540,7 @@ describe('events API (O-RAN v2 as cloud-event-proxy serves it)', () => {
       // A device this configuration does not have: dropped, no event.
       ['synce4l[1722458095]: [synce4l.0.config] ens7f0 device other eec_state EEC_FREERUN network_option 2 s0', []],
     ];
-    let expected: unknown[] = [];
-    for (const [l, out] of steps) {
-      line(l);
-      expected = expected.concat(out);
-      if (out.length === 0) await new Promise((r) => setTimeout(r, 300)); // nothing may arrive
-      await until(
-        `events after ${l}`,
-        () => a.received.length - start,
-        (n) => n >= expected.length,
-      );
-      expect(a.bodies().slice(start).map(normalized)).toEqual(expected);
-    }
+    await playSteps(steps, start);
     // SyncE states are not part of the overall sync-state (CEP: main clocks and CLOCK_REALTIME only).
     expect(
       a
