@@ -1,6 +1,7 @@
 // The write-behind queue shared by the STATE_DB and APP_DB writers: one pending operation per key (the latest wins,
 // HSET fields accumulate as Redis would accumulate them), flushed as one batch (one RESP buffer: respBatch.ts,
-// hashBatch.ts), held while Redis is down and flushed again on reconnect. A batch that fails for connection reasons is put back under any newer writes.
+// hashBatch.ts), held while Redis is down and flushed again on reconnect. A batch that fails for connection reasons
+// is put back under any newer writes.
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log.js';
 import type { RedisConnection } from './connection.js';
