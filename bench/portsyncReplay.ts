@@ -189,7 +189,7 @@ export async function benchPortsyncReplay(opts: {
     const syncRate = median(sync);
     const skipped = 'skipped' in peer ? peer.skipped : undefined;
     const notes = [
-      `Frames: the recorded RTM_NEWLINK of test/fixtures/netlink/up.json (${tpl.length} bytes, kernel-made) re-addressed per port, one datagram per event, fed ${opts.batch} per event-loop turn. Each event is a 4-field HSET of PORT_TABLE|<port> in db 6 through the coalescing writer (one connection, one RESP buffer per flush of up to 2,000 keys, replies checked).`,
+      `Frames: the recorded RTM_NEWLINK of test/fixtures/netlink/up.json (${tpl.length} bytes, kernel-made) re-addressed per port, one datagram per event, fed ${opts.batch} per event-loop turn. Each event is a 4-field HSET of PORT_TABLE|<port> in db 6 through the coalescing writer (one connection, one EVAL per flush of up to 2,000 keys, encoded into one reused Buffer, replies checked).`,
       `Redis writes per run (median): ${median(writes)} for ${events} events (the writer keeps only the latest value of a key not yet flushed); STATE_DB checked after every run, also after each C run.`,
       `C peer (bench/hiredisPeer.c, hiredis, one Unix-socket connection): the same ${events.toLocaleString('en-US')} 4-field HSETs, pipelined ${'path' in peer ? 'in batches of 2,000 (replies read per batch)' : ''}; sync = one redisCommand (one round trip) per event.`,
       ...(skipped ? [`C references not measured: ${skipped}.`] : []),

@@ -117,34 +117,28 @@ function header(view: DataView, off: number): NlMsgHeader {
   };
 }
 
+/** Longest name read by the ASCII fast path (IFNAMSIZ is 16: kernel names are at most 15 bytes). */
+const SHORT_NAME = 32;
+
 /**
  * A NUL-terminated attribute string as byte text (src/io/redis/byteText.ts): valid UTF-8 as text, any other byte as
  * U+DC80 + byte. The kernel accepts any bytes in an interface name except NUL, '/', ':' and whitespace, so a name is
  * carried byte for byte and equals its CONFIG_DB / APPL_DB key (read the same way) exactly when the bytes are equal.
+ * A short ASCII name (every kernel name portsync writes) is built from its bytes directly, without a Buffer view.
  */
 function cString(bytes: Uint8Array, start: number, end: number): string {
   let stop = start;
-  while (stop < end && bytes[stop] !== 0) stop++;
-  return bytesToText(Buffer.from(bytes.buffer, bytes.byteOffset + start, stop - start));
-}
-
-/** Walks rtattrs in [start, end); calls visit for each. Returns false when an attribute length is bad. */
-function walkAttrs(
-  view: DataView,
-  start: number,
-  end: number,
-  visit: (type: number, off: number, len: number) => void,
-): boolean {
-  let off = start;
-  while (off + RTA_HDRLEN <= end) {
-    const len = view.getUint16(off, LE);
-    const type = view.getUint16(off + 2, LE) & NLA_TYPE_MASK;
-    if (len < RTA_HDRLEN || off + len > end) return false;
-    visit(type, off + RTA_HDRLEN, len - RTA_HDRLEN);
-    off += align4(len);
+  let ascii = '';
+  let isAscii = true;
+  while (stop < end) {
+    const c = bytes[stop]!;
+    if (c === 0) break;
+    if (isAscii && (c >= 0x80 || stop - start >= SHORT_NAME)) isAscii = false;
+    else if (isAscii) ascii += String.fromCharCode(c);
+    stop++;
   }
-  // Fewer than RTA_HDRLEN bytes left: alignment padding.
-  return true;
+  if (isAscii) return ascii;
+  return bytesToText(Buffer.from(bytes.buffer, bytes.byteOffset + start, stop - start));
 }
 
 function decodeLink(
@@ -158,58 +152,78 @@ function decodeLink(
   if (hdr.len < NLMSG_HDRLEN + IFINFOMSG_LEN) {
     return { reason: 'truncated', detail: `link message of ${hdr.len} bytes has no complete ifinfomsg` };
   }
-  const link: LinkMessage = {
-    type: hdr.type === RTM_NEWLINK ? 'newlink' : 'dellink',
-    header: hdr,
-    ifindex: view.getInt32(body + 4, LE),
-    flags: view.getUint32(body + 8, LE),
-    change: view.getUint32(body + 12, LE),
-    name: '',
-    mtu: 0,
-    operstate: undefined,
-    master: 0,
-    linkKind: '',
-    carrierChanges: undefined,
-  };
-  let bad: string | undefined;
+  const ifindex = view.getInt32(body + 4, LE);
+  let name = '';
   let hasName = false;
-  const ok = walkAttrs(view, body + IFINFOMSG_LEN, end, (type, aoff, alen) => {
+  let mtu = 0;
+  let operstate: number | undefined;
+  let master = 0;
+  let linkKind = '';
+  let carrierChanges: number | undefined;
+  let bad: string | undefined;
+  // The rtattrs, walked in place (alignment padding of fewer than RTA_HDRLEN bytes at the end is ignored).
+  let at = body + IFINFOMSG_LEN;
+  while (at + RTA_HDRLEN <= end) {
+    const len = view.getUint16(at, LE);
+    const type = view.getUint16(at + 2, LE) & NLA_TYPE_MASK;
+    if (len < RTA_HDRLEN || at + len > end)
+      return { reason: 'badAttribute', detail: 'rtattr length does not fit the message' };
+    const aoff = at + RTA_HDRLEN;
+    const alen = len - RTA_HDRLEN;
     switch (type) {
       case IFLA_IFNAME:
-        link.name = cString(bytes, aoff, aoff + alen);
+        name = cString(bytes, aoff, aoff + alen);
         hasName = true;
         break;
       case IFLA_MTU:
-        if (alen >= 4) link.mtu = view.getUint32(aoff, LE);
+        if (alen >= 4) mtu = view.getUint32(aoff, LE);
         else bad = 'IFLA_MTU shorter than 4 bytes';
         break;
       case IFLA_MASTER:
-        if (alen >= 4) link.master = view.getUint32(aoff, LE);
+        if (alen >= 4) master = view.getUint32(aoff, LE);
         else bad = 'IFLA_MASTER shorter than 4 bytes';
         break;
       case IFLA_OPERSTATE:
-        if (alen >= 1) link.operstate = view.getUint8(aoff);
+        if (alen >= 1) operstate = view.getUint8(aoff);
         else bad = 'IFLA_OPERSTATE empty';
         break;
       case IFLA_CARRIER_CHANGES:
-        if (alen >= 4) link.carrierChanges = view.getUint32(aoff, LE);
+        if (alen >= 4) carrierChanges = view.getUint32(aoff, LE);
         else bad = 'IFLA_CARRIER_CHANGES shorter than 4 bytes';
         break;
-      case IFLA_LINKINFO:
-        if (
-          !walkAttrs(view, aoff, aoff + alen, (itype, ioff, ilen) => {
-            if (itype === IFLA_INFO_KIND) link.linkKind = cString(bytes, ioff, ioff + ilen);
-          })
-        ) {
-          bad = 'bad nested attribute in IFLA_LINKINFO';
+      case IFLA_LINKINFO: {
+        const iend = aoff + alen;
+        let inner = aoff;
+        while (inner + RTA_HDRLEN <= iend) {
+          const ilen = view.getUint16(inner, LE);
+          const itype = view.getUint16(inner + 2, LE) & NLA_TYPE_MASK;
+          if (ilen < RTA_HDRLEN || inner + ilen > iend) {
+            bad = 'bad nested attribute in IFLA_LINKINFO';
+            break;
+          }
+          if (itype === IFLA_INFO_KIND) linkKind = cString(bytes, inner + RTA_HDRLEN, inner + ilen);
+          inner += align4(ilen);
         }
         break;
+      }
     }
-  });
-  if (!ok) return { reason: 'badAttribute', detail: 'rtattr length does not fit the message' };
+    at += align4(len);
+  }
   if (bad !== undefined) return { reason: 'badAttribute', detail: bad };
-  if (!hasName) return { reason: 'missingName', detail: `ifindex ${link.ifindex} without IFLA_IFNAME` };
-  return link;
+  if (!hasName) return { reason: 'missingName', detail: `ifindex ${ifindex} without IFLA_IFNAME` };
+  return {
+    type: hdr.type === RTM_NEWLINK ? 'newlink' : 'dellink',
+    header: hdr,
+    ifindex,
+    flags: view.getUint32(body + 8, LE),
+    change: view.getUint32(body + 12, LE),
+    name,
+    mtu,
+    operstate,
+    master,
+    linkKind,
+    carrierChanges,
+  };
 }
 
 /** Decodes every netlink message of one datagram. Never throws. */

@@ -1,6 +1,7 @@
 // The write-behind queue shared by the STATE_DB and APP_DB writers: one pending operation per key (the latest wins,
-// HSET fields accumulate as Redis would accumulate them), flushed as one pipelined batch (one RESP buffer, respBatch.ts), held while Redis is down
-// and flushed again on reconnect. A batch that fails for connection reasons is put back under any newer writes.
+// HSET fields accumulate as Redis would accumulate them), flushed as one batch (one RESP buffer: respBatch.ts,
+// hashBatch.ts), held while Redis is down and flushed again on reconnect. A batch that fails for connection reasons
+// is put back under any newer writes.
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log.js';
 import type { RedisConnection } from './connection.js';
@@ -54,23 +55,46 @@ export class CoalescingWriter {
   private readonly idleWaiters = new Set<() => void>();
   private readonly offStatus: () => void;
   private readonly metrics;
+  /** The pending-keys gauge of this table (looked up once: it is set on every write). */
+  private readonly pendingGauge;
   /** Pipelines sent and operations written (for tests and the benchmark). */
   readonly stats = { flushes: 0, ops: 0, retries: 0 };
 
   constructor(private readonly opts: CoalescingWriterOptions) {
     this.metrics = opts.registry ? redisMetrics(opts.registry) : undefined;
+    this.pendingGauge = this.metrics?.pendingKeys.labels(opts.table);
     this.offStatus = opts.conn.onStatus((up) => {
       if (up) this.schedule();
     });
   }
 
+  /**
+   * Queues one operation. The fields object is kept, not copied: it must not be changed after the call (the
+   * machines' ops never are). A set of the same fields in the same order as the pending set of its key (a link
+   * event after another) replaces the pending fields in place: what composeOps would give, without a new object.
+   */
   write(op: TableOp): void {
     if (this.stopped) return;
-    const next: PendingOp = op.op === 'set' ? { ...op, fields: { ...op.fields }, replace: false } : op;
     const prev = this.pending.get(op.key);
-    this.pending.set(op.key, prev ? composeOps(prev, next) : next);
+    if (op.op === 'del') this.pending.set(op.key, op);
+    else if (prev === undefined)
+      this.pending.set(op.key, { op: 'set', key: op.key, fields: op.fields, replace: false });
+    else if (prev.op === 'set' && this.sameFieldOrder(prev.fields, op.fields)) prev.fields = op.fields;
+    else this.pending.set(op.key, composeOps(prev, { op: 'set', key: op.key, fields: op.fields, replace: false }));
     this.updateGauge();
     this.schedule();
+  }
+
+  private readonly order: string[] = [];
+
+  /** Whether a and b have the same own enumerable fields in the same order (the merge {...a, ...b} is then b). */
+  private sameFieldOrder(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+    const order = this.order;
+    let n = 0;
+    for (const f in b) order[n++] = f;
+    let i = 0;
+    for (const f in a) if (i >= n || order[i++] !== f) return false;
+    return i === n;
   }
 
   /** Keys waiting to be written (the batch in flight not included). */
@@ -106,7 +130,7 @@ export class CoalescingWriter {
   }
 
   private updateGauge(): void {
-    this.metrics?.pendingKeys.labels(this.opts.table).set(this.pending.size);
+    this.pendingGauge?.set(this.pending.size);
   }
 
   private schedule(): void {

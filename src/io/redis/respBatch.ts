@@ -65,10 +65,43 @@ class BatchCommand extends Command {
  */
 export function sendBatch(client: Redis, commands: BatchCommands): Promise<Results> {
   if (commands.length === 0) return Promise.resolve([]);
-  if (client.status !== 'ready') return Promise.reject(new Error(`redis connection is ${client.status}`));
+  const names: string[] = [];
+  const parts: (string | Buffer)[] = [];
+  for (const args of commands) {
+    names.push(args[0]!);
+    parts.push(encodeCommand(args));
+  }
+  return queueBatch(client, names, parts, undefined);
+}
+
+/**
+ * Sends one command already encoded as RESP (`bytes`, e.g. by HashBatchEncoder) and resolves with its
+ * `[error, reply]`. `written` is called once the socket is done with `bytes` (written, or never to be written): until
+ * then the caller must not change them. Rejects at once when the connection is not ready (nothing is written then).
+ */
+export async function sendEncoded(
+  client: Redis,
+  name: string,
+  bytes: Buffer,
+  written: () => void,
+): Promise<[Error | null, unknown]> {
+  const [result] = await queueBatch(client, [name], [bytes], written);
+  return result!;
+}
+
+function queueBatch(
+  client: Redis,
+  names: readonly string[],
+  parts: readonly (string | Buffer)[],
+  written: (() => void) | undefined,
+): Promise<Results> {
+  if (client.status !== 'ready') {
+    written?.();
+    return Promise.reject(new Error(`redis connection is ${client.status}`));
+  }
   return new Promise<Results>((resolve) => {
-    const results: Results = new Array<[Error | null, unknown]>(commands.length);
-    let left = commands.length;
+    const results: Results = new Array<[Error | null, unknown]>(names.length);
+    let left = names.length;
     // While the batch is queued the commands' own writes are swallowed (the whole buffer follows); a later resend of
     // one command by ioredis goes to the connection's current stream.
     let queuing = true;
@@ -77,16 +110,16 @@ export function sendBatch(client: Redis, commands: BatchCommands): Promise<Resul
       write: (chunk: string | Buffer): boolean => (queuing ? true : client.stream.write(chunk)),
     };
     let text = '';
-    let chunks: Buffer[] | undefined; // only when some argument carries bytes that are not UTF-8
-    for (let i = 0; i < commands.length; i++) {
-      const args = commands[i]!;
-      const bytes = encodeCommand(args);
+    let chunks: Buffer[] | undefined; // when some part is a Buffer (bytes that are not UTF-8, or encoded as bytes)
+    for (let i = 0; i < names.length; i++) {
+      const bytes = parts[i]!;
       if (typeof bytes === 'string') text += bytes;
+      else if (names.length === 1) chunks = [bytes];
       else {
         (chunks ??= []).push(Buffer.from(text), bytes);
         text = '';
       }
-      const command = new BatchCommand(args[0]!, bytes, (err, reply) => {
+      const command = new BatchCommand(names[i]!, bytes, (err, reply) => {
         if (results[i] !== undefined) return;
         if (queuing) refused = true;
         results[i] = [err, reply];
@@ -96,6 +129,16 @@ export function sendBatch(client: Redis, commands: BatchCommands): Promise<Resul
     }
     queuing = false;
     // A command refused while queuing means the stream is not writable: ioredis's close handling rejects the rest.
-    if (!refused) client.stream.write(chunks ? Buffer.concat([...chunks, Buffer.from(text)]) : text);
+    if (refused) {
+      written?.();
+      return;
+    }
+    const whole = chunks
+      ? chunks.length === 1 && text === ''
+        ? chunks[0]!
+        : Buffer.concat([...chunks, Buffer.from(text)])
+      : text;
+    if (written) client.stream.write(whole, () => written());
+    else client.stream.write(whole);
   });
 }

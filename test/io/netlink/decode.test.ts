@@ -12,6 +12,7 @@ import {
   type NetlinkMessage,
 } from '../../../src/io/netlink/decode.js';
 import { textToBytes } from '../../../src/io/redis/byteText.js';
+import { decodeDatagramSimple } from '../../support/netlinkDecodeSimple.js';
 
 interface Fixture {
   description: string;
@@ -246,6 +247,72 @@ describe('decodeDatagram on bad and synthetic input', () => {
         },
       ),
       { numRuns: 2000 },
+    );
+  });
+
+  it('decodes exactly as the simple decoder, for any datagram: built from link attributes, recorded, cut or corrupted', () => {
+    const attr = (type: number, value: Uint8Array): Buffer => {
+      const h = Buffer.alloc(4);
+      h.writeUInt16LE(4 + value.length, 0);
+      h.writeUInt16LE(type, 2);
+      return Buffer.concat([h, value, Buffer.alloc((4 - (value.length % 4)) % 4)]);
+    };
+    const name = fc.oneof(
+      fc.stringMatching(/^[A-Za-z0-9.-]{0,15}$/).map((n) => Buffer.from(`${n}\0`)),
+      fc.stringMatching(/^[A-Za-z0-9]{30,40}$/).map((n) => Buffer.from(`${n}\0`)),
+      fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b)),
+      fc.string({ unit: 'grapheme', maxLength: 8 }).map((n) => Buffer.from(`${n}\0`)),
+    );
+    const flagged = (t: number) => fc.constantFrom(t, t | 0x8000, t | 0x4000);
+    const u32 = fc.oneof(fc.uint8Array({ minLength: 4, maxLength: 4 }), fc.uint8Array({ maxLength: 6 }));
+    const attribute: fc.Arbitrary<Buffer> = fc.oneof(
+      fc.tuple(flagged(3), name).map(([t, v]) => attr(t, v)),
+      fc.tuple(fc.constantFrom(4, 10, 35, 16), u32).map(([t, v]) => attr(t, v)),
+      fc
+        .array(
+          fc.oneof(
+            fc.tuple(fc.constantFrom(1, 2), name).map(([t, v]) => attr(t, v)),
+            fc.uint8Array({ maxLength: 6 }).map((b) => Buffer.from(b)),
+          ),
+          { maxLength: 3 },
+        )
+        .map((inner) => attr(18 | 0x8000, Buffer.concat(inner))),
+      fc.tuple(fc.integer({ min: 0, max: 60 }), fc.uint8Array({ maxLength: 12 })).map(([t, v]) => attr(t, v)),
+      fc.uint8Array({ maxLength: 7 }).map((b) => Buffer.from(b)),
+    );
+    const message = fc
+      .tuple(
+        fc.constantFrom(16, 16, 17, 2, 3, 1, 99),
+        fc.uint8Array({ minLength: 16, maxLength: 16 }),
+        fc.array(attribute, { maxLength: 6 }),
+        fc.nat({ max: 0xffff }),
+        fc.nat(),
+      )
+      .map(([type, ifi, attrs, flags, seq]) => {
+        const payload = Buffer.concat([Buffer.from(ifi), ...attrs]);
+        const h = Buffer.alloc(16);
+        h.writeUInt32LE(16 + payload.length, 0);
+        h.writeUInt16LE(type, 4);
+        h.writeUInt16LE(flags, 6);
+        h.writeUInt32LE(seq, 8);
+        return Buffer.concat([h, payload]);
+      });
+    const recorded = ['dump', 'create', 'up', 'mtu', 'down', 'delete'].flatMap((n) => fixture(n).datagrams).map(bytes);
+    const datagram = fc.oneof(
+      fc.array(message, { minLength: 1, maxLength: 4 }).map((ms) => Buffer.concat(ms)),
+      fc.constantFrom(...recorded),
+      fc.uint8Array({ maxLength: 256 }).map((b) => Buffer.from(b)),
+    );
+    fc.assert(
+      fc.property(datagram, fc.nat(), fc.nat(), fc.integer({ min: -1, max: 255 }), (d, cutAt, flipAt, value) => {
+        const copy = Buffer.from(d.subarray(0, d.length - (cutAt % 3 === 0 ? cutAt % (d.length + 1) : 0)));
+        if (value >= 0 && copy.length > 0) copy[flipAt % copy.length] = value;
+        expect(decodeDatagram(copy)).toStrictEqual(decodeDatagramSimple(copy));
+        // Also from an offset inside a larger buffer (as the socket may hand a view).
+        const inner = Buffer.concat([Buffer.alloc(3), copy]).subarray(3);
+        expect(decodeDatagram(inner)).toStrictEqual(decodeDatagramSimple(copy));
+      }),
+      { numRuns: 5_000 },
     );
   });
 });
