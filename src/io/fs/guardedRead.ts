@@ -127,9 +127,12 @@ export function readGuardedSync(path: string, opts: GuardedReadOptions): Guarded
         buf.copy(bigger, 0, 0, len);
         buf = bigger;
       }
-      const bytesRead = readSync(fd, buf, len, buf.length - len, len);
-      if (bytesRead === 0) break;
+      const asked = buf.length - len;
+      const bytesRead = readSync(fd, buf, len, asked, len);
       len += bytesRead;
+      // A regular file (fstat above) reads short only at its end: no extra read to see the 0. The buffer has one
+      // byte more than fstat's size, so a file that grew since is still noticed (a full read, then the limit check).
+      if (bytesRead < asked) break;
     }
     if (len > opts.maxBytes) throw grewError(path, opts);
     return { data: buf.subarray(0, len), stat };

@@ -50,10 +50,9 @@ export function clockTypeOf(p: PtpProfile): ClockType {
 }
 
 function roleOf(section: Map<string, string>, global: Map<string, string>): RoleName {
-  const pick = (k: string): string | undefined => section.get(k) ?? global.get(k);
-  const server = pick('serverOnly');
+  const server = section.get('serverOnly') ?? global.get('serverOnly');
   if (server !== undefined) return server === '1' ? 'MASTER' : 'SLAVE';
-  return pick('masterOnly') === '1' ? 'MASTER' : 'SLAVE';
+  return (section.get('masterOnly') ?? global.get('masterOnly')) === '1' ? 'MASTER' : 'SLAVE';
 }
 
 export class PtpGeneration {
