@@ -1,6 +1,6 @@
-// P2: CMD RESTART → serving again with the configuration re-read (8 profiles, 64 interfaces), measured inside the
-// running daemon from the write of the command to the sidecar's next `serving` snapshot, vs the start of a bare
-// Node process (`node -e 0`, spawn to exit). Each run changes the ConfigMap first and checks the new value is served.
+// P2: CMD RESTART → serving again with the configuration re-read (profiles of 8 interfaces: 8 / 64 / 512),
+// measured inside the running daemon from the write of the command to the sidecar's next `serving` snapshot, vs the
+// start of a bare Node process (`node -e 0`, spawn to exit). Each run changes the ConfigMap first and checks the new value is served.
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -96,7 +96,7 @@ export async function benchPtpRestart(opts: { runs: number; profiles: number; pe
       runs: opts.runs,
       samples: { figure: fig, ceiling: ceil },
       notes: [
-        'Measured from the client write of `CMD RESTART` to the sidecar snapshot that is in `serving` with a new load: the line server, supervisor forwarding, stopping the clocks and the registry, reading the ConfigMap and 8 INI files, building the generation and starting its clock statecharts. Each run writes a new holdOverTimeout first and checks the restarted generation serves it.',
+        `Measured from the client write of \`CMD RESTART\` to the sidecar snapshot that is in \`serving\` with a new load: the line server, supervisor forwarding, stopping the clocks and the registry, reading the ConfigMap and ${opts.profiles} INI files, building the generation and starting its clock statecharts. Each run writes a new holdOverTimeout first and checks the restarted generation serves it.`,
       ],
     };
   } finally {

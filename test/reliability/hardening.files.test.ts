@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { GuardedReadError } from '../../src/io/fs/guardedRead.js';
-import { readGuarded } from '../../src/io/fs/guardedRead.js';
+import { readGuarded, readGuardedSync } from '../../src/io/fs/guardedRead.js';
 import {
   cleanupStaleStateFiles,
   loadStateFile,
@@ -83,6 +83,31 @@ describe('hardening: files', () => {
     const err = (await readGuarded(big, { maxBytes: 1024 }).catch((e: unknown) => e)) as GuardedReadError;
     expect(err.reason).toBe('too-large');
     expect((await readGuarded(big, { maxBytes: 4096 })).data.length).toBe(2048);
+  });
+
+  it('the synchronous guarded read (the PTP INI files) refuses the same: FIFO, /dev/zero, symlinks, too-large files', () => {
+    const fifo = join(dir, 'fifo-sync');
+    execFileSync('mkfifo', [fifo]);
+    const reason = (f: () => unknown): string | undefined => {
+      try {
+        f();
+        return undefined;
+      } catch (e) {
+        return (e as GuardedReadError).reason;
+      }
+    };
+    // Non-blocking open: a FIFO with no writer is judged by fstat, never waited on (this call would hang otherwise).
+    expect(reason(() => readGuardedSync(fifo, { maxBytes: 1024 }))).toBe('not-regular');
+    const zero = join(dir, 'zero-sync');
+    symlinkSync('/dev/zero', zero);
+    expect(reason(() => readGuardedSync(zero, { maxBytes: 1024, followSymlinks: true }))).toBe('not-regular');
+    expect(reason(() => readGuardedSync(zero, { maxBytes: 1024 }))).toBe('symlink');
+    expect(reason(() => readGuardedSync(join(dir, 'absent'), { maxBytes: 1024 }))).toBe('missing');
+    const big = join(dir, 'big-sync.txt');
+    writeFileSync(big, 'x'.repeat(2048));
+    expect(reason(() => readGuardedSync(big, { maxBytes: 1024 }))).toBe('too-large');
+    expect(readGuardedSync(big, { maxBytes: 4096 }).data.toString()).toBe('x'.repeat(2048));
+    expect(readGuardedSync(big, { maxBytes: 2048 }).data.length).toBe(2048);
   });
 
   it('what the stale cleanup read is what the load uses (one read per start), only while the file is unchanged', async () => {

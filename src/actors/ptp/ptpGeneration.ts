@@ -39,8 +39,9 @@ export function configErrorCounter(registry: Registry): Counter<'source'> {
 export function createPtpLoader(deps: PtpLoaderDeps) {
   const errors = configErrorCounter(deps.registry);
   return fromPromise<SidecarGeneration, { load: number }>(async ({ input, signal }) => {
-    // Bounded (timeout × attempts); never rejects: the cached map when the daemon does not answer.
-    const aliases = await deps.aliases?.refresh(signal);
+    // Bounded (timeout × attempts); never rejects: the cached map when the daemon does not answer. The files are read
+    // while it is in flight (the generation is built once both are there).
+    const aliases = deps.aliases?.refresh(signal);
     const generation = await loadPtpGeneration({
       profilePath: deps.profilePath,
       configDir: deps.configDir,

@@ -1,8 +1,8 @@
 // The daemon-written INI files in the config dir: ptp4l.N.config, phc2sys.N.config, ts2phc.N.config,
 // synce4l.N.config, chronyd.N.config. Found by listing the directory; a path is never built from outside input.
-import { readdir } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { readGuarded, type GuardedReadError } from '../fs/guardedRead.js';
+import { readGuardedSync, type GuardedReadError } from '../fs/guardedRead.js';
 
 export const configFileName = /^(ptp4l|phc2sys|ts2phc|synce4l|chronyd)\.(\d+)\.config$/;
 
@@ -80,11 +80,43 @@ const order = (a: string, b: string): number => {
   return Number(ma[2]) - Number(mb[2]);
 };
 
-/** Lists `dir` and reads every matching regular file (symlinks are skipped). A missing dir = no files. */
+/** One listed file: the parsed file, an error, or nothing (removed between listing and reading). */
+type FileOutcome = { file: PtpConfigFile } | { error: string } | undefined;
+
+function readConfigFile(dir: string, name: string): FileOutcome {
+  const path = join(dir, name);
+  try {
+    // Without following a symlink, judged by fstat of the opened file (src/io/fs/guardedRead.ts): a name swapped for
+    // a symlink between the listing and the read cannot make us read outside the directory; a FIFO never blocks.
+    let text: string;
+    try {
+      text = readGuardedSync(path, { maxBytes }).data.toString('utf8');
+    } catch (err) {
+      const reason = (err as GuardedReadError).reason;
+      if (reason === 'missing') return undefined; // removed between listing and reading
+      if (reason === 'symlink') return { error: `${path}: a symbolic link, skipped` };
+      if (reason === 'not-regular') return { error: `${path}: not a regular file, skipped` };
+      if (reason === 'too-large') return { error: `${path}: larger than ${maxBytes} bytes, skipped` };
+      return { error: (err as Error).message };
+    }
+    const parsed = parseConfigFile(name, text);
+    return typeof parsed === 'string' ? { error: `${dir}/${parsed}` } : { file: parsed };
+  } catch (err) {
+    return { error: `${path}: ${(err as Error).message}` };
+  }
+}
+
+/**
+ * Lists `dir` and reads every matching regular file (symlinks are skipped), in file order (process, then number).
+ * A missing dir = no files. The listing and the reads are synchronous: the daemon writes a few small local files,
+ * and a read through the thread pool costs several round trips (open, fstat, read, close) per file, which at 64
+ * files made the read the largest part of a restart. The opens are non-blocking (a FIFO never blocks) and each file
+ * is bounded (maxBytes).
+ */
 export async function loadConfigFiles(dir: string): Promise<ConfigFilesResult> {
   let names: string[];
   try {
-    names = await readdir(dir);
+    names = readdirSync(dir);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { files: [], errors: [] };
     return { files: [], errors: [`${dir}: ${(err as Error).message}`] };
@@ -92,28 +124,10 @@ export async function loadConfigFiles(dir: string): Promise<ConfigFilesResult> {
   const files: PtpConfigFile[] = [];
   const errors: string[] = [];
   for (const name of names.filter((n) => configFileName.test(n)).sort(order)) {
-    const path = join(dir, name);
-    try {
-      // Without following a symlink, judged by fstat of the opened file (src/io/fs/guardedRead.ts): a name swapped for
-      // a symlink between the listing and the read cannot make us read outside the directory; a FIFO never blocks.
-      let text: string;
-      try {
-        text = (await readGuarded(path, { maxBytes })).data.toString('utf8');
-      } catch (err) {
-        const reason = (err as GuardedReadError).reason;
-        if (reason === 'missing') continue; // removed between listing and reading
-        if (reason === 'symlink') errors.push(`${path}: a symbolic link, skipped`);
-        else if (reason === 'not-regular') errors.push(`${path}: not a regular file, skipped`);
-        else if (reason === 'too-large') errors.push(`${path}: larger than ${maxBytes} bytes, skipped`);
-        else errors.push((err as Error).message);
-        continue;
-      }
-      const parsed = parseConfigFile(name, text);
-      if (typeof parsed === 'string') errors.push(`${dir}/${parsed}`);
-      else files.push(parsed);
-    } catch (err) {
-      errors.push(`${path}: ${(err as Error).message}`);
-    }
+    const o = readConfigFile(dir, name);
+    if (o === undefined) continue;
+    if ('file' in o) files.push(o.file);
+    else errors.push(o.error);
   }
   return { files, errors };
 }

@@ -1,6 +1,6 @@
 // The PTP profile ConfigMap: <profilePath>/<nodeName>, a JSON array of profiles (a single object is accepted too).
 import { join } from 'node:path';
-import { readGuarded, type GuardedReadError } from '../fs/guardedRead.js';
+import { readGuardedSync, type GuardedReadError } from '../fs/guardedRead.js';
 import { thresholdsFrom, type Thresholds } from './thresholds.js';
 
 export interface PtpProfile {
@@ -63,7 +63,9 @@ export async function loadConfigMap(profilePath: string, nodeName: string): Prom
   try {
     // Kubernetes mounts a ConfigMap key as a symlink into ..data/: follow it, but read only a regular file (fstat),
     // non-blocking (a FIFO never hangs the load) and at most maxBytes (a symlink to /dev/zero is refused, not read).
-    text = (await readGuarded(path, { maxBytes, followSymlinks: true })).data.toString('utf8');
+    // Synchronous, like the INI files after it: one small local file, whose thread-pool round trips (open, fstat,
+    // read, close) would cost a restart more than the read.
+    text = readGuardedSync(path, { maxBytes, followSymlinks: true }).data.toString('utf8');
   } catch (err) {
     if ((err as GuardedReadError).reason === 'missing') return { profiles: [], errors: [] };
     return { profiles: [], errors: [(err as Error).message] };

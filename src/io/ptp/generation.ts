@@ -14,8 +14,11 @@ export interface PtpLoadOptions {
   nodeName: string;
   /** Called once per malformed file or entry (the caller logs and counts it). */
   onError?: (source: 'configMap' | 'configFile', message: string) => void;
-  /** Interface aliases of this load (linuxptp-daemon's port-aliases). */
-  aliases?: PortAliases;
+  /**
+   * Interface aliases of this load (linuxptp-daemon's port-aliases), or the pending request for them: the files are
+   * read while it is in flight, and the generation is built once both are there.
+   */
+  aliases?: PortAliases | Promise<PortAliases | undefined>;
 }
 
 export type { ClockSeed } from '../../machines/ptp/events.js';
@@ -47,10 +50,9 @@ export function clockTypeOf(p: PtpProfile): ClockType {
 }
 
 function roleOf(section: Map<string, string>, global: Map<string, string>): RoleName {
-  const pick = (k: string): string | undefined => section.get(k) ?? global.get(k);
-  const server = pick('serverOnly');
+  const server = section.get('serverOnly') ?? global.get('serverOnly');
   if (server !== undefined) return server === '1' ? 'MASTER' : 'SLAVE';
-  return pick('masterOnly') === '1' ? 'MASTER' : 'SLAVE';
+  return (section.get('masterOnly') ?? global.get('masterOnly')) === '1' ? 'MASTER' : 'SLAVE';
 }
 
 export class PtpGeneration {
@@ -173,13 +175,16 @@ export class PtpGeneration {
   }
 }
 
-/** Load order: the ConfigMap first, then the INI files. Missing files = empty config; malformed = reported, skipped. */
+/**
+ * Load order: the ConfigMap first, then the INI files (while the aliases, when pending, are still being fetched).
+ * Missing files = empty config; malformed = reported, skipped.
+ */
 export async function loadPtpGeneration(opts: PtpLoadOptions): Promise<PtpGeneration> {
   const cm = await loadConfigMap(opts.profilePath, opts.nodeName);
   for (const e of cm.errors) opts.onError?.('configMap', e);
   const files = await loadConfigFiles(opts.configDir);
   for (const e of files.errors) opts.onError?.('configFile', e);
-  return new PtpGeneration(opts.nodeName, cm.profiles, files.files, opts.aliases);
+  return new PtpGeneration(opts.nodeName, cm.profiles, files.files, await opts.aliases);
 }
 
 /** A generation as a trace records it (Maps as plain objects). */

@@ -5,7 +5,7 @@
 //
 // Time never comes from Date.now(): backoff, the intensity window and the drain timeout are delays on the actor
 // clock (SimulatedClock in tests).
-import { and, assign, emit, enqueueActions, setup, type ActorRefFrom, type AnyActorRef } from 'xstate';
+import { and, assign, emit, enqueueActions, sendTo, setup, type ActorRefFrom, type AnyActorRef } from 'xstate';
 import { childLifecycleMachine, type ChildLifecycleOutput, type ChildNotice } from './child.js';
 import { deliverByRoute, routesFor, routingTable, soleRoute, type Route } from './routing.js';
 import type { NetlinkOldNetdevsRetiredEvent, NetlinkSourceEvent, SocketSourceEvent } from './sourceEvents.js';
@@ -34,6 +34,11 @@ export interface SupervisorContext {
   exitReason: string;
   /** Source events that found no running concern (a service between restarts). */
   droppedEvents: number;
+  /**
+   * The running concerns by systemId, from their lifecycles' child.up / child.down notices: what the routed events are
+   * sent to (a plain `sendTo`, its target read here), and what tells a missing receiver apart before the send.
+   */
+  receivers: Record<string, AnyActorRef>;
 }
 
 export interface SupervisorOutput {
@@ -83,6 +88,20 @@ function lifecycleOutput(event: { type: string; output?: unknown }): ChildLifecy
   return event.type.startsWith(donePrefix) ? (event.output as ChildLifecycleOutput | undefined) : undefined;
 }
 
+/**
+ * The receiver with this systemId when it is running. A child.down notice is queued behind the stop of its child, so
+ * the ref's own status is checked too: an event routed in between is counted, not sent to a stopped actor.
+ */
+function runningReceiver(context: SupervisorContext, systemId: string | undefined): AnyActorRef | undefined {
+  const ref = systemId === undefined ? undefined : context.receivers[systemId];
+  return ref !== undefined && ref.getSnapshot().status === 'active' ? ref : undefined;
+}
+
+/** The one running receiver of an event of this type (the usual case: exactly one concern receives it). */
+function soleReceiver(context: SupervisorContext, type: string): AnyActorRef | undefined {
+  return runningReceiver(context, soleRoute(context.routes, type));
+}
+
 /** Live lifecycles of the phase being drained. */
 function phaseChildren(context: SupervisorContext): string[] {
   const order = context.phases[context.phase];
@@ -102,7 +121,9 @@ export const supervisorMachine = setup({
     /** The lifecycle that ended says its child exceeded its restart intensity. */
     childEscalated: ({ event }) => lifecycleOutput(event)?.escalate === true,
     isRoutable: ({ context, event }) => routesFor(context.routes, event.type).length > 0,
-    /** Exactly one concern receives this event type (the usual case): `forward` delivers it. */
+    /** Exactly one concern receives this event type (the usual case) and it is running: `forward` sends it there. */
+    soleReceiverRunning: ({ context, event }) => soleReceiver(context, event.type) !== undefined,
+    /** Exactly one concern receives this event type: when it is not running (between restarts) the event is counted. */
     hasSoleRoute: ({ context, event }) => soleRoute(context.routes, event.type) !== undefined,
     phaseDrained: ({ context }) => phaseChildren(context).length === 0,
     lastPhase: ({ context }) => context.phase >= context.phases.length - 1,
@@ -128,6 +149,23 @@ export const supervisorMachine = setup({
     /** A child's lifecycle notice (up, down, restarted) becomes an emitted event for metrics and logs. */
     emitNotice: emit(({ event }) => event as SupervisorEmitted),
     countDropped: assign({ droppedEvents: ({ context }) => context.droppedEvents + 1 }),
+    /** A child is up (spawned, or restarted): its ref becomes the target of the events routed to its systemId. */
+    trackReceiver: assign({
+      receivers: ({ context, event, system }) => {
+        const systemId = context.specs[(event as ChildNotice).id]?.systemId;
+        const ref = systemId === undefined ? undefined : (system.get(systemId) as AnyActorRef | undefined);
+        return ref === undefined ? context.receivers : { ...context.receivers, [systemId!]: ref };
+      },
+    }),
+    /** A child is down: events routed to it are counted until it is up again. */
+    forgetReceiver: assign({
+      receivers: ({ context, event }) => {
+        const systemId = context.specs[(event as ChildNotice).id]?.systemId;
+        if (systemId === undefined || !(systemId in context.receivers)) return context.receivers;
+        const { [systemId]: _gone, ...rest } = context.receivers;
+        return rest;
+      },
+    }),
     forgetLifecycle: assign({
       live: ({ context, event }) => {
         const id = lifecycleOutput(event)?.id;
@@ -147,18 +185,17 @@ export const supervisorMachine = setup({
         exitReason: `child ${out?.id ?? '?'} exceeded its restart intensity: ${out?.reason ?? ''}`,
       };
     }),
-    /** The one receiver of the event (the usual case) gets it; when it is not running, the event is counted. */
-    forward: enqueueActions(({ context, event, enqueue, system }) => {
-      const target = system.get(soleRoute(context.routes, event.type) ?? '') as AnyActorRef | undefined;
-      if (target) enqueue.sendTo(target, event);
-      else enqueue.assign({ droppedEvents: context.droppedEvents + 1 });
-    }),
-    /** Sends the event to every concern whose `receives` prefix matches; counts it when none is there. */
-    route: enqueueActions(({ context, event, enqueue, system }) => {
+    /** The one running receiver of the event (guarded by soleReceiverRunning) gets it. */
+    forward: sendTo(
+      ({ context, event }) => soleReceiver(context, event.type)!,
+      ({ event }) => event,
+    ),
+    /** Sends the event to every running concern whose `receives` prefix matches; counts it when none is there. */
+    route: enqueueActions(({ context, event, enqueue }) => {
       const delivered = deliverByRoute(
         context.routes,
         event.type,
-        (id) => system.get(id),
+        (id) => runningReceiver(context, id),
         (target) => enqueue.sendTo(target, event),
       );
       if (!delivered) enqueue.assign({ droppedEvents: context.droppedEvents + 1 });
@@ -191,12 +228,13 @@ export const supervisorMachine = setup({
       exitCode: exitCodes.ok,
       exitReason: '',
       droppedEvents: 0,
+      receivers: {},
     };
   },
   initial: 'running',
   on: {
-    'child.up': { actions: 'emitNotice' },
-    'child.down': { actions: 'emitNotice' },
+    'child.up': { actions: ['trackReceiver', 'emitNotice'] },
+    'child.down': { actions: ['forgetReceiver', 'emitNotice'] },
     'child.restarted': { actions: 'emitNotice' },
     'child.dropped': { actions: 'countDropped' },
   },
@@ -211,7 +249,8 @@ export const supervisorMachine = setup({
         shutdown: { target: 'shuttingDown', actions: 'setExit' },
         'supervisor.exit': { target: 'shuttingDown', actions: 'setExit' },
         '*': [
-          { guard: 'hasSoleRoute', actions: 'forward' },
+          { guard: 'soleReceiverRunning', actions: 'forward' },
+          { guard: 'hasSoleRoute', actions: 'countDropped' },
           { guard: 'isRoutable', actions: 'route' },
         ],
       },
@@ -223,7 +262,8 @@ export const supervisorMachine = setup({
         'xstate.done.actor.*': { actions: 'forgetLifecycle' },
         // Sources keep running until their phase: services may still need their events while they drain.
         '*': [
-          { guard: 'hasSoleRoute', actions: 'forward' },
+          { guard: 'soleReceiverRunning', actions: 'forward' },
+          { guard: 'hasSoleRoute', actions: 'countDropped' },
           { guard: 'isRoutable', actions: 'route' },
         ],
       },

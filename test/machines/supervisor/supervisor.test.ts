@@ -171,6 +171,85 @@ describe('supervisor', () => {
     expect(received).toEqual(['netlink.link Ethernet0']);
   });
 
+  it('routes events sent to it to the running concern; between restarts they are counted, then delivered again', () => {
+    const received: string[] = [];
+    let starts = 0;
+    // Crashes on test.crash; a permanent child, so its lifecycle restarts it after the 100 ms backoff.
+    const concern = fromCallback<{ type: string; n?: number }>(({ receive }) => {
+      starts++;
+      receive((e) => {
+        if (e.type === 'test.crash') throw new Error('concern crashed');
+        received.push(`${e.type} ${e.n}`);
+      });
+    });
+    const { actor, clock, errors } = start([child('concern', concern, { receives: ['test.'] })]);
+    const dropped = () => actor.getSnapshot().context.droppedEvents;
+    actor.send({ type: 'test.ping', n: 1 } as never);
+    expect(received).toEqual(['test.ping 1']);
+    actor.send({ type: 'test.crash' } as never);
+    expect(childView(actor, 'concern').status).toBe('backoff');
+    actor.send({ type: 'test.ping', n: 2 } as never);
+    actor.send({ type: 'test.ping', n: 3 } as never);
+    expect(received).toEqual(['test.ping 1']);
+    expect(dropped()).toBe(2);
+    clock.increment(100);
+    expect(starts).toBe(2);
+    actor.send({ type: 'test.ping', n: 4 } as never);
+    expect(received).toEqual(['test.ping 1', 'test.ping 4']);
+    expect(dropped()).toBe(2);
+    expect(errors).toEqual([]);
+  });
+
+  it('an event queued behind a concern crash, before its child.down arrives, is counted, not lost', () => {
+    const received: string[] = [];
+    const root: { ref?: { send(e: { type: string }): void } } = {};
+    // On test.crash the concern first sends another event to the supervisor (queued while the supervisor is still
+    // delivering this one, so ahead of the lifecycle's child.down), then crashes.
+    const concern = fromCallback<{ type: string }>(({ receive }) => {
+      receive((e) => {
+        if (e.type === 'test.crash') {
+          root.ref!.send({ type: 'test.after' });
+          throw new Error('concern crashed');
+        }
+        received.push(e.type);
+      });
+    });
+    const { actor, errors } = start([child('concern', concern, { receives: ['test.'] })]);
+    root.ref = actor as never;
+    actor.send({ type: 'test.crash' } as never);
+    expect(received).toEqual([]);
+    expect(actor.getSnapshot().context.droppedEvents).toBe(1);
+    expect(childView(actor, 'concern').status).toBe('backoff');
+    expect(errors).toEqual([]);
+  });
+
+  it('an event type with two receivers goes to both; to the running one while the other restarts', () => {
+    const got: string[] = [];
+    const receiver = (name: string) =>
+      fromCallback<{ type: string }>(({ receive }) => {
+        receive((e) => {
+          if (e.type === 'test.crash') {
+            if (name === 'b') throw new Error('b crashed');
+            return;
+          }
+          got.push(`${name} ${e.type}`);
+        });
+      });
+    const { actor, clock } = start([
+      child('a', receiver('a'), { receives: ['test.'] }),
+      child('b', receiver('b'), { receives: ['test.'] }),
+    ]);
+    actor.send({ type: 'test.ping' } as never);
+    expect(got).toEqual(['a test.ping', 'b test.ping']);
+    actor.send({ type: 'test.crash' } as never);
+    actor.send({ type: 'test.ping' } as never);
+    expect(got).toEqual(['a test.ping', 'b test.ping', 'a test.ping']);
+    expect(actor.getSnapshot().context.droppedEvents).toBe(0);
+    clock.increment(100);
+    actor.send({ type: 'test.ping' } as never);
+    expect(got.slice(3)).toEqual(['a test.ping', 'b test.ping']);
+  });
+
   it('shuts down gracefully in phases: drain services first, then sources, then http; exit 0', () => {
     const order: string[] = [];
     const service = (name: string) =>
