@@ -227,8 +227,23 @@ export class Framer {
 
   push(chunk: Buffer): void {
     let start = 0;
-    // A line begun in an earlier chunk (or one being discarded) ends at the first newline: the per-line way.
-    if (this.partialLen > 0 || this.discarding) {
+    // A line begun in an earlier chunk and the complete lines after it: decoded as one text (a copy of at most
+    // maxLineBytes + 1 bytes more), so that the batch is one flat string, not a line joined to the chunk's text.
+    if (this.partialLen > 0 && !this.discarding) {
+      const last = chunk.lastIndexOf(10);
+      if (last >= 0) {
+        const bytes = Buffer.concat([...this.partial, chunk.subarray(0, last + 1)], this.partialLen + last + 1);
+        const text = bytes.toString('utf8');
+        if (text.length === bytes.length) {
+          this.partial = [];
+          this.partialLen = 0;
+          this.frameText(text);
+          start = last + 1;
+        }
+      }
+    }
+    // Otherwise a line begun in an earlier chunk (or one being discarded) ends at the first newline: the per-line way.
+    if (start === 0 && (this.partialLen > 0 || this.discarding)) {
       const nl = chunk.indexOf(10);
       if (nl >= 0) {
         this.lineAt(chunk, 0, nl);
