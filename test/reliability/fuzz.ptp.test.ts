@@ -24,11 +24,11 @@ beforeAll(() => {
 /** Wraps the parser's private per-line function so that a throw its defensive catch would hide is seen here. */
 function watchThrows(g: PtpGeneration): unknown[] {
   const thrown: unknown[] = [];
-  const parser = g.parser as unknown as { line(l: string): boolean };
+  const parser = g.parser as unknown as { line(s: string, a: number, b: number): boolean };
   const line = parser.line.bind(parser);
-  parser.line = (l: string) => {
+  parser.line = (s: string, a: number, b: number) => {
     try {
-      return line(l);
+      return line(s, a, b);
     } catch (err) {
       thrown.push(err);
       throw err;

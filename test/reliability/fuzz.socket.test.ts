@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startLineServer } from '../../src/io/socket/lineServer.js';
+import { linesOf, startLineServer } from '../../src/io/socket/lineServer.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'syncvisor-fuzz-sock-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -108,7 +108,7 @@ describe('socket framing under fuzzing (real Unix socket, three connections at o
           const server = await startLineServer(
             { path: join(dir, `f${run++}.sock`), maxLineBytes: max, registry },
             {
-              onLines: (c, lines) => lines.forEach((l) => push(c, l)),
+              onLines: (c, text) => linesOf(text).forEach((l) => push(c, l)),
               onCommand: (c, command) => push(c, `CMD:${command}`),
             },
           );

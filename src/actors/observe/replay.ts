@@ -19,6 +19,17 @@ import type { ChildSpec } from '../../machines/supervisor/spec.js';
 import { replayRegistry } from './replayRegistry.js';
 
 /**
+ * A recorded event as this build's machines take it. Traces of earlier builds carry a socket.line's lines as an array
+ * of strings; the sidecar now takes them as one text, each line followed by a newline.
+ */
+export function upgradeRecordedEvent(event: AnyEventObject): AnyEventObject {
+  const lines: unknown = event['lines'];
+  if (event.type === 'socket.line' && Array.isArray(lines))
+    return { ...event, lines: lines.map((l) => `${String(l)}\n`).join('') };
+  return event;
+}
+
+/**
  * A simulated clock that fires due timers one by one, in time order, with `now` at each timer's due time (XState's
  * SimulatedClock sets the end time first), so the printed timeline shows when a timeout really happened.
  */
@@ -228,8 +239,9 @@ export function replayTrace(header: TraceHeader, records: TraceRecord[], opts: R
     const target = r.to === 'supervisor' ? root : root.system.get(r.to);
     if (!target) throw new TraceError(i + 2, `unknown target "${r.to}": no actor has that systemId at t=${r.t}`);
     const machine = header.machines.find((m) => m.systemId === r.to)?.machine;
+    const recorded = upgradeRecordedEvent(r.event);
     const event =
-      machine && replayRegistry[machine]?.rehydrate ? replayRegistry[machine]!.rehydrate!(r.event) : r.event;
+      machine && replayRegistry[machine]?.rehydrate ? replayRegistry[machine]!.rehydrate!(recorded) : recorded;
     steps.push({ t: now, kind: 'event', actor: r.to, text: JSON.stringify(r.event).slice(0, 200) });
     if (target === root && (event.type === 'shutdown' || event.type === 'supervisor.exit') && !beforeShutdown) {
       beforeShutdown = {};

@@ -1,6 +1,6 @@
 // The PTP data plane as an actor: one loaded generation (line parser + its metrics registry), invoked by the sidecar
-// while it serves. Lines arrive as `ptp.lines` events and are parsed in a plain loop; only verdict edges go back, as
-// one `ptp.edges` event per batch. `ptp.clockState` sets the clock_state gauge. The invocation is the one owner of
+// while it serves. Lines arrive as `ptp.lines` events (one text of newline-ended lines per socket read) and are parsed
+// in a plain loop; only verdict edges go back, as one `ptp.edges` event per batch. `ptp.clockState` sets the clock_state gauge. The invocation is the one owner of
 // the generation: when the sidecar leaves `serving` (restart, shutdown) the invocation stops and the cleanup below
 // detaches the registry from /metrics and drops it. Nothing else stops a generation.
 import { fromCallback } from 'xstate';
@@ -12,7 +12,7 @@ import { derivedLogic } from '../observe/derived.js';
 
 export interface GenerationActorInput {
   generation: SidecarGeneration;
-  /** Lines queued while the sidecar loaded: parsed first, before any new line. */
+  /** Lines queued while the sidecar loaded (texts of lines each followed by `\n`): parsed first, before any new line. */
   backlog: readonly string[];
 }
 
@@ -74,13 +74,14 @@ export function createGenerationActor(deps: GenerationActorDeps = {}) {
         lastWarn = t;
         suppressed = 0;
       };
-      const ingest = (lines: readonly string[]): void => {
-        if (lines.length === 0) return;
-        const edges = g.ingest(lines);
+      const ingest = (text: string): void => {
+        if (text.length === 0) return;
+        const edges = g.ingest(text);
         account();
         if (edges.length > 0) sendBack({ type: 'ptp.edges', edges } satisfies GenerationEdgesEvent);
       };
-      ingest(input.backlog);
+      // The backlog as one batch: its edges in one ptp.edges event, as the lines of one read.
+      ingest(input.backlog.length === 1 ? input.backlog[0]! : input.backlog.join(''));
       receive((e) => {
         if (e.type === 'ptp.lines') ingest(e.lines);
         else if (e.type === 'ptp.clockState') {

@@ -46,7 +46,7 @@ export function createSocketServer(deps: SocketServerDeps) {
         registry: deps.registry,
       },
       {
-        onLines: (connId, lines) => send({ type: 'socket.line', connId, lines }),
+        onLines: (connId, text) => send({ type: 'socket.line', connId, lines: text }),
         onCommand: (connId, command) => send({ type: 'socket.command', connId, command }),
         onConnected: (connId) => send({ type: 'socket.connected', connId }),
         onDisconnected: (connId) => {

@@ -120,7 +120,8 @@ export class PtpGeneration {
   }
 
   /** The data plane: parse a batch, update metrics, return clock verdict edges. */
-  ingest(lines: readonly string[]): ClockEdge[] {
+  /** A text of lines each followed by `\n` (as the socket hands them over), or an array of lines. */
+  ingest(lines: string | readonly string[]): ClockEdge[] {
     return this.parser.ingest(lines);
   }
 

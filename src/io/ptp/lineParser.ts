@@ -136,11 +136,17 @@ const processesByLength: ReadonlyMap<number, readonly string[]> = (() => {
   return m;
 })();
 
-/** The process name of a line: the interned name when it is one of clockProcesses, else the text before `[`. */
-export function processName(line: string, lb: number): string {
-  const candidates = processesByLength.get(lb);
-  if (candidates !== undefined) for (const p of candidates) if (line.startsWith(p)) return p;
-  return line.slice(0, lb);
+/** line[at, at + lit.length) equals `lit` (a character loop: startsWith with a position is a slow builtin call). */
+function same(line: string, at: number, lit: string): boolean {
+  for (let k = 0; k < lit.length; k++) if (line.charCodeAt(at + k) !== lit.charCodeAt(k)) return false;
+  return true;
+}
+
+/** The process name line[a, lb): the interned name when it is one of clockProcesses, else a slice. */
+export function processAt(line: string, a: number, lb: number): string {
+  const candidates = processesByLength.get(lb - a);
+  if (candidates !== undefined) for (const p of candidates) if (same(line, a, p)) return p;
+  return line.slice(a, lb);
 }
 
 /** At most this many tokens are tracked by offsets; a longer line takes the token-array path. */
@@ -261,7 +267,7 @@ export class PtpLineParser {
     const list = this.tagIndex.get(hashAt(line, from, to));
     if (list === undefined) return undefined;
     const len = to - from;
-    for (const e of list) if (e.name.length === len && line.startsWith(e.name, from)) return e;
+    for (const e of list) if (e.name.length === len && same(line, from, e.name)) return e;
     return undefined;
   }
 
@@ -306,20 +312,38 @@ export class PtpLineParser {
     return false;
   }
 
-  /** Parses a batch; returns the clock verdict edges it produced, in line order. */
-  ingest(lines: readonly string[]): ClockEdge[] {
+  /**
+   * Parses a batch, in line order: `text` holds lines each ending with `\n` (as the socket hands them over; a last
+   * line without one is a line too), or an array of lines. Returns the clock verdict edges it produced.
+   */
+  ingest(lines: string | readonly string[]): ClockEdge[] {
     this.edges = [];
-    for (let i = 0; i < lines.length; i++) {
-      let ok = false;
-      try {
-        ok = this.line(lines[i] ?? '');
-      } catch {
-        ok = false; // defensive: a parser bug must never take the sidecar down
+    if (typeof lines === 'string') {
+      const s = lines;
+      for (let a = 0; a < s.length;) {
+        let nl = s.indexOf('\n', a);
+        if (nl < 0) nl = s.length;
+        this.one(s, a, nl);
+        a = nl + 1;
       }
-      if (ok) this.stats.parsed++;
-      else this.stats.ignored++;
+    } else {
+      for (let i = 0; i < lines.length; i++) {
+        const l = lines[i] ?? '';
+        this.one(l, 0, l.length);
+      }
     }
     return this.edges;
+  }
+
+  private one(s: string, a: number, b: number): void {
+    let ok = false;
+    try {
+      ok = this.line(s, a, b);
+    } catch {
+      ok = false; // defensive: a parser bug must never take the sidecar down
+    }
+    if (ok) this.stats.parsed++;
+    else this.stats.ignored++;
   }
 
   private verdict(
@@ -417,8 +441,49 @@ export class PtpLineParser {
     return true;
   }
 
-  /** One line; true when it was recognised and applied. */
-  private line(line: string): boolean {
+  /**
+   * One line, line[a, b) of a text (the socket's chunk of lines, or a line on its own); true when it was recognised
+   * and applied. The fast path works on offsets into the text: no slice of the line unless a form needs the token
+   * array (body()). Its front scan (the process name before `[`, the `[tag]` after the first `]`, a `:level` cut)
+   * stops at the line's end: a line without them costs its own length, never the rest of the text.
+   */
+  private line(s: string, a: number, b: number): boolean {
+    if (!this.fast) return this.simpleLine(a === 0 && b === s.length ? s : s.slice(a, b));
+    let lb = a;
+    while (lb < b && s.charCodeAt(lb) !== 91) lb++;
+    if (lb === a || lb === b) return false;
+    let tb = lb + 1;
+    while (tb < b && s.charCodeAt(tb) !== 93) tb++;
+    while (tb < b && s.charCodeAt(tb) !== 91) tb++;
+    if (tb >= b) return false;
+    // The tag ends at `]` or at a `:level` suffix.
+    let te = tb + 1;
+    let tagEnd = -1;
+    for (; te < b; te++) {
+      const c = s.charCodeAt(te);
+      if (c === 93) break;
+      if (c === 58 && tagEnd < 0) tagEnd = te;
+    }
+    if (te === b) return false;
+    if (tagEnd < 0) tagEnd = te;
+    const process = processAt(s, a, lb);
+    const entry = this.findTag(s, tb + 1, tagEnd);
+    if (entry !== undefined) {
+      const r = this.fastBody(s, b, process, entry.name, entry.st, te + 1);
+      if (r !== undefined) {
+        this.fastLines++;
+        return r;
+      }
+      return this.body(s.slice(a, b), process, entry.name, entry.st, te + 1 - a);
+    }
+    const tag = s.slice(tb + 1, tagEnd);
+    if (!configName.test(tag)) return false;
+    const lookup = tag.startsWith('ts2phc.') ? `ptp4l.${tag.slice(7)}` : tag;
+    return this.body(s.slice(a, b), process, tag, this.configs.get(lookup) ?? this.configs.get(tag), te + 1 - a);
+  }
+
+  /** One line on the simple path (fast = false): slices, a regex for the tag, the token array. */
+  private simpleLine(line: string): boolean {
     const lb = line.indexOf('[');
     if (lb <= 0) return false;
     const rb = line.indexOf(']', lb);
@@ -430,18 +495,7 @@ export class PtpLineParser {
     // The tag ends at `]` or at a `:level` suffix.
     let tagEnd = tb + 1;
     while (tagEnd < te && line.charCodeAt(tagEnd) !== 58) tagEnd++;
-    const process = processName(line, lb);
-    if (this.fast) {
-      const entry = this.findTag(line, tb + 1, tagEnd);
-      if (entry !== undefined) {
-        const r = this.fastBody(line, process, entry.name, entry.st, te + 1);
-        if (r !== undefined) {
-          this.fastLines++;
-          return r;
-        }
-        return this.body(line, process, entry.name, entry.st, te + 1);
-      }
-    }
+    const process = processAt(line, 0, lb);
     const tag = line.slice(tb + 1, tagEnd);
     if (!configName.test(tag)) return false;
     const lookup = tag.startsWith('ts2phc.') ? `ptp4l.${tag.slice(7)}` : tag;
@@ -449,12 +503,12 @@ export class PtpLineParser {
   }
 
   /**
-   * Tokens of line[from…] by offsets into the line (this.tokStart / this.tokEnd), for the fast path. The same split
+   * Tokens of line[from, end) by offsets into the text (this.tokStart / this.tokEnd), for the fast path. The same split
    * as tokens() with a leading empty token dropped, for ASCII text only; -1 (take the token-array path) for
    * anything else: non-ASCII, a trailing ':', no token, too many tokens.
    */
-  private tokenize(line: string, from: number): number {
-    let e = line.length;
+  private tokenize(line: string, from: number, end: number): number {
+    let e = end;
     while (e > from && isAsciiSpace(line.charCodeAt(e - 1))) e--;
     // Nothing, or a trailing ':' (tokens() gives a trailing empty token there).
     if (e === from || line.charCodeAt(e - 1) === 58) return -1;
@@ -493,7 +547,7 @@ export class PtpLineParser {
   private is(line: string, n: number, i: number, s: string): boolean {
     if (i >= n) return false;
     const a = this.tokStart[i]!;
-    return this.tokEnd[i]! - a === s.length && line.startsWith(s, a);
+    return this.tokEnd[i]! - a === s.length && same(line, a, s);
   }
 
   /** Number(token i), without a slice for plain integers; NaN when there is no token i. */
@@ -540,7 +594,7 @@ export class PtpLineParser {
   private ifaceAt(line: string, st: ConfigState, i: number): string | undefined {
     const a = this.tokStart[i]!;
     const len = this.tokEnd[i]! - a;
-    for (const f of st.cfg.interfaces) if (f.length === len && line.startsWith(f, a)) return f;
+    for (const f of st.cfg.interfaces) if (f.length === len && same(line, a, f)) return f;
     return undefined;
   }
 
@@ -557,8 +611,15 @@ export class PtpLineParser {
    * offsets on a configured interface, CLOCK_CLASS_CHANGE, chronyd's selected source): the same checks in the same
    * order as body(), and the same effects. undefined = not decided here, nothing done: body() takes the line.
    */
-  private fastBody(line: string, process: string, tag: string, st: ConfigState, from: number): boolean | undefined {
-    const n = this.tokenize(line, from);
+  private fastBody(
+    line: string,
+    end: number,
+    process: string,
+    tag: string,
+    st: ConfigState,
+    from: number,
+  ): boolean | undefined {
+    const n = this.tokenize(line, from, end);
     if (n < 0) return undefined;
     if (this.is(line, n, 0, 'PTP_PROCESS_STATUS') || this.is(line, n, 0, 'ptp_ha_profile')) return undefined;
     if (!PtpLineParser.applies(st, process)) return false;

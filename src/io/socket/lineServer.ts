@@ -1,5 +1,6 @@
 // A Unix-socket line server: many clients, newline framing per connection, bounded line length and connection count.
-// Lines are handed over in batches (one callback per read chunk), `CMD …` lines separately, in arrival order.
+// Lines are handed over in batches (one callback per read chunk) as one text of newline-ended lines, `CMD …` lines
+// separately, in arrival order.
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { lstatSync, unlinkSync } from 'node:fs';
 import { chmod, lstat, mkdir, rename, unlink } from 'node:fs/promises';
@@ -8,8 +9,12 @@ import { dirname } from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
 
 export interface LineServerHandlers {
-  /** Complete lines of one read chunk (CMD lines excluded), trailing `\r` stripped. */
-  onLines(connId: number, lines: string[]): void;
+  /**
+   * Complete lines of one read chunk (CMD lines and empty lines excluded, a trailing `\r` stripped), as one text:
+   * each line followed by `\n` (a line never holds one). `count` is the number of lines. Mostly the chunk's own
+   * decoded text: no string per line.
+   */
+  onLines(connId: number, text: string, count: number): void;
   /** A `CMD …` line; `command` is the text after `CMD `. Called between the line batches around it, in order. */
   onCommand(connId: number, command: string): void;
   onConnected?(connId: number): void;
@@ -180,6 +185,9 @@ export class Framer {
   private partial: Buffer[] = [];
   private partialLen = 0;
   private discarding = false;
+  /** The lines of this chunk so far (each ending with \n), and how many. */
+  private batch = '';
+  private batchLines = 0;
 
   constructor(
     private readonly maxLineBytes: number,
@@ -200,38 +208,58 @@ export class Framer {
     return tail && tail.length > 0 ? tail[tail.length - 1] : undefined;
   }
 
+  /** Hands over the lines gathered so far (before a CMD line, and at the end of each chunk). */
+  private flush(): void {
+    if (this.batchLines === 0) return;
+    const text = this.batch;
+    const n = this.batchLines;
+    this.batch = '';
+    this.batchLines = 0;
+    this.metrics.lines.inc(n);
+    this.handlers.onLines(this.connId, text, n);
+  }
+
+  /** `n` lines, each ending with \n, appended to the batch. */
+  private append(text: string, n: number): void {
+    this.batch = this.batch === '' ? text : this.batch + text;
+    this.batchLines += n;
+  }
+
   push(chunk: Buffer): void {
-    let batch: string[] = [];
     let start = 0;
-    const flush = (): void => {
-      if (batch.length === 0) return;
-      this.metrics.lines.inc(batch.length);
-      this.handlers.onLines(this.connId, batch);
-      batch = [];
-    };
-    // A line begun in an earlier chunk (or one being discarded) ends at the first newline: the per-line way.
-    if (this.partialLen > 0 || this.discarding) {
+    // A line begun in an earlier chunk and the complete lines after it: decoded as one text (a copy of at most
+    // maxLineBytes + 1 bytes more), so that the batch is one flat string, not a line joined to the chunk's text.
+    if (this.partialLen > 0 && !this.discarding) {
+      const last = chunk.lastIndexOf(10);
+      if (last >= 0) {
+        const bytes = Buffer.concat([...this.partial, chunk.subarray(0, last + 1)], this.partialLen + last + 1);
+        const text = bytes.toString('utf8');
+        if (text.length === bytes.length) {
+          this.partial = [];
+          this.partialLen = 0;
+          this.frameText(text);
+          start = last + 1;
+        }
+      }
+    }
+    // Otherwise a line begun in an earlier chunk (or one being discarded) ends at the first newline: the per-line way.
+    if (start === 0 && (this.partialLen > 0 || this.discarding)) {
       const nl = chunk.indexOf(10);
       if (nl >= 0) {
-        this.lineAt(chunk, 0, nl, batch, flush);
+        this.lineAt(chunk, 0, nl);
         start = nl + 1;
       }
     }
-    // The complete lines of the rest: one UTF-8 decode for all of them, lines sliced from that text. When the text
-    // has as many characters as bytes (ASCII, or single invalid bytes decoded as U+FFFD), character offsets are
-    // byte offsets and each line's byte length is its length; otherwise the per-line way below.
+    // The complete lines of the rest: one UTF-8 decode for all of them. When the text has as many characters as
+    // bytes (ASCII, or single invalid bytes decoded as U+FFFD), character offsets are byte offsets and each line's
+    // byte length is its length: the text itself is the batch, cut only around lines that are not handed over as
+    // they are (too long, a `\r` to strip, empty, CMD). Otherwise the per-line way below.
     if (this.partialLen === 0 && !this.discarding) {
       const last = chunk.lastIndexOf(10);
-      if (last > start) {
+      if (last >= start) {
         const text = chunk.toString('utf8', start, last + 1);
         if (text.length === last + 1 - start) {
-          let a = 0;
-          for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', a)) {
-            const bytes = nl > a && text.charCodeAt(nl - 1) === 13 ? nl - a - 1 : nl - a;
-            if (bytes > this.maxLineBytes) this.metrics.discarded.inc();
-            else if (nl > a) this.deliver(text.slice(a, nl), batch, flush);
-            a = nl + 1;
-          }
+          this.frameText(text);
           start = last + 1;
         }
       }
@@ -239,7 +267,7 @@ export class Framer {
     for (;;) {
       const nl = chunk.indexOf(10, start);
       if (nl < 0) break;
-      this.lineAt(chunk, start, nl, batch, flush);
+      this.lineAt(chunk, start, nl);
       start = nl + 1;
     }
     if (start < chunk.length && !this.discarding) {
@@ -257,11 +285,37 @@ export class Framer {
         this.partialLen += rest;
       }
     }
-    flush();
+    this.flush();
+  }
+
+  /**
+   * Complete lines whose character offsets are byte offsets (`text` ends with \n). Runs of lines that are handed
+   * over as they are go to the batch as slices of `text` (all of it, usually); the others one by one.
+   */
+  private frameText(text: string): void {
+    const max = this.maxLineBytes;
+    let run = 0; // text[run, a) holds `n` lines that go over as they are
+    let n = 0;
+    let a = 0;
+    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', a)) {
+      const cr = nl > a && text.charCodeAt(nl - 1) === 13;
+      const bytes = cr ? nl - a - 1 : nl - a;
+      if (!cr && bytes > 0 && bytes <= max && !(text.charCodeAt(a) === 67 && text.startsWith('CMD ', a))) {
+        n++;
+      } else {
+        if (n > 0) this.append(text.slice(run, a), n);
+        n = 0;
+        if (bytes > max) this.metrics.discarded.inc();
+        else if (nl > a) this.deliver(text.slice(a, nl));
+        run = nl + 1;
+      }
+      a = nl + 1;
+    }
+    if (n > 0) this.append(run === 0 && a === text.length ? text : text.slice(run, a), n);
   }
 
   /** The line ending at chunk[nl] (with any partial line before it), delivered, discarded or skipped. */
-  private lineAt(chunk: Buffer, start: number, nl: number, batch: string[], flush: () => void): void {
+  private lineAt(chunk: Buffer, start: number, nl: number): void {
     let line: string | undefined;
     if (this.discarding) {
       this.discarding = false;
@@ -277,7 +331,7 @@ export class Framer {
     } else {
       line = chunk.toString('utf8', start, nl);
     }
-    if (line !== undefined) this.deliver(line, batch, flush);
+    if (line !== undefined) this.deliver(line);
   }
 
   /** The peer closed: a last line without a newline is still a line (as Go's bufio.Scanner returns it). */
@@ -291,28 +345,29 @@ export class Framer {
       this.metrics.discarded.inc();
       return;
     }
-    let batch: string[] = [];
-    const flush = (): void => {
-      if (batch.length === 0) return;
-      this.metrics.lines.inc(batch.length);
-      this.handlers.onLines(this.connId, batch);
-      batch = [];
-    };
-    this.deliver(text, batch, flush);
-    flush();
+    this.deliver(text);
+    this.flush();
   }
 
-  private deliver(raw: string, batch: string[], flush: () => void): void {
+  /** One line on its own (its \n not included): a CMD, skipped when empty, or a line of the batch. */
+  private deliver(raw: string): void {
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (line.startsWith('CMD ')) {
-      flush();
+      this.flush();
       const command = line.slice(4);
       this.metrics.commands.inc({ command: knownCommands.has(command) ? command : 'other' });
       this.handlers.onCommand(this.connId, command);
     } else if (line.length > 0) {
-      batch.push(line);
+      this.append(`${line}\n`, 1);
     }
   }
+}
+
+/** The lines of an onLines text (each followed by \n), one string each: for consumers that want them so. */
+export function linesOf(text: string): string[] {
+  const lines = text.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  return lines;
 }
 
 /** Listens on `opts.path` (creating its directory), mode 0660. Rejects with SocketInUseError when it must not. */

@@ -99,8 +99,11 @@ export interface ClockEdge extends ClockSeed {
 export interface SidecarGeneration {
   /** Clocks whose statechart starts at load (FREERUN). */
   readonly seeds: readonly ClockSeed[];
-  /** Parses lines, updates metrics, returns verdict edges. Never throws. */
-  ingest(lines: readonly string[]): ClockEdge[];
+  /**
+   * Parses lines (a text of lines each followed by `\n`, as the socket hands them over), updates metrics, returns
+   * verdict edges. Never throws.
+   */
+  ingest(text: string): ClockEdge[];
   /** Sets openshift_ptp_clock_state for one clock. */
   setClockState(process: string, iface: string, state: ClockStateName): void;
   /** Removes that series (optional: a generation without it keeps the series). */
@@ -111,10 +114,10 @@ export interface SidecarGeneration {
 
 // ---- Events between the sidecar and its data-plane actors --------------------------------------------------------
 
-/** sidecar → generation actor: a batch of log lines (in arrival order). */
+/** sidecar → generation actor: a batch of log lines (in arrival order), each followed by `\n`. */
 export interface GenerationLinesEvent {
   type: 'ptp.lines';
-  lines: readonly string[];
+  lines: string;
 }
 
 /**

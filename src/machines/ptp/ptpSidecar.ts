@@ -80,7 +80,10 @@ export interface PtpSidecarContext {
   restartMode: 'inProcess' | 'process';
   emitLogs: boolean;
   generation: SidecarGeneration | undefined;
-  /** Lines that arrived while not serving, oldest first, and their size (see queueMaxBytes). */
+  /**
+   * Lines that arrived while not serving, oldest first, as the socket handed them over (texts of lines each followed
+   * by `\n`), and their size (see queueMaxBytes).
+   */
   queue: string[];
   queueBytes: number;
   queueDropped: number;
@@ -112,22 +115,21 @@ export type PtpSidecarEvent =
   | { type: 'ptp.checkSyncState' }
   | { type: 'shutdown' };
 
-const lineBytes = (lines: readonly string[]): number => {
-  let n = 0;
-  for (const l of lines) n += l.length + 1;
-  return n;
-};
+/**
+ * How much of `text` (lines each followed by `\n`) fits in the queue: the length of its longest run of whole lines
+ * from the start that does (a line's size is its length + 1, its `\n`).
+ */
+function fitting(context: PtpSidecarContext, text: string): number {
+  const room = context.queueMaxBytes - context.queueBytes;
+  if (text.length <= room) return text.length;
+  return room > 0 ? text.lastIndexOf('\n', room - 1) + 1 : 0;
+}
 
-/** How many of `lines` (from the start) fit in the queue. */
-function fitting(context: PtpSidecarContext, lines: readonly string[]): number {
-  let room = context.queueMaxBytes - context.queueBytes;
-  let i = 0;
-  for (; i < lines.length; i++) {
-    const size = (lines[i] ?? '').length + 1;
-    if (size > room) break;
-    room -= size;
-  }
-  return i;
+/** The lines of text[from…] (each followed by `\n`; a last one without is a line too). */
+function linesIn(text: string, from: number): number {
+  let n = 0;
+  for (let i = text.indexOf('\n', from); i >= 0; i = text.indexOf('\n', i + 1)) n++;
+  return text.length > from && !text.endsWith('\n') ? n + 1 : n;
 }
 
 const rank: Record<ClockStateName, number> = { LOCKED: 0, HOLDOVER: 1, FREERUN: 2 };
@@ -208,6 +210,7 @@ const sidecarSetup = setup({
      */
     ptpGeneration: providedCallback<
       GenerationInputEvent,
+      /** backlog: the queue's texts (lines each followed by `\n`), oldest first. */
       { generation: SidecarGeneration; backlog: readonly string[] }
     >('ptpGeneration'),
     /** The clockState actors of the serving generation (src/actors/ptp/clockBank.ts). Provided by the composition. */
@@ -287,12 +290,13 @@ const sidecarSetup = setup({
     /** Queues what fits of the batch; the rest is dropped (counted in queueDropped). */
     queueLines: assign(({ context, event }) => {
       if (event.type !== 'socket.line') return {};
-      const n = fitting(context, event.lines);
-      const kept = n === event.lines.length ? event.lines : event.lines.slice(0, n);
+      const text = event.lines;
+      const n = fitting(context, text);
+      if (n === 0) return { queueDropped: context.queueDropped + linesIn(text, 0) };
       return {
-        queue: context.queue.concat(kept),
-        queueBytes: context.queueBytes + lineBytes(kept),
-        queueDropped: context.queueDropped + (event.lines.length - n),
+        queue: context.queue.concat(n === text.length ? text : text.slice(0, n)),
+        queueBytes: context.queueBytes + n,
+        queueDropped: context.queueDropped + (n === text.length ? 0 : linesIn(text, n)),
       };
     }),
     /** The queue went to the generation actor as its backlog. */
@@ -441,8 +445,8 @@ const queueWhileNotServing = [
       {
         type: 'queueOverflowed',
         params: ({ context, event }: { context: PtpSidecarContext; event: PtpSidecarEvent }) => {
-          const lines = (event as SocketLineEvent).lines;
-          return { dropped: lines.length - fitting(context, lines) };
+          const text = (event as SocketLineEvent).lines;
+          return { dropped: linesIn(text, fitting(context, text)) };
         },
       },
       'queueLines',

@@ -74,12 +74,17 @@ export interface NetlinkOldNetdevsRetiredEvent {
 
 /**
  * Complete lines read from one connection. Lines are batched per read (one event per chunk, not per line) so the
- * data plane stays near the line-read ceiling; CMD lines never appear here.
+ * data plane stays near the line-read ceiling; CMD lines and empty lines never appear here.
  */
 export interface SocketLineEvent {
   type: 'socket.line';
   connId: number;
-  lines: string[];
+  /**
+   * The lines, each followed by `\n` (none holds one; a trailing `\r` is stripped): one text per read chunk, mostly
+   * the chunk's decoded text itself, so no string is made per line. Traces of earlier builds carry an array of
+   * lines here instead; the replay reads them as this text. (The inspector withholds `lines`: raw peer input.)
+   */
+  lines: string;
 }
 
 /** A control line: `CMD RESTART`, `CMD LIVE_START`, or any other `CMD …` (name holds the text after `CMD `). */

@@ -40,7 +40,7 @@ describe('generation actor', () => {
       invoke: {
         id: 'gen',
         src: 'gen',
-        input: { generation: g, backlog: ['ptp4l[1]: [ptp4l.0.config] master offset 5 s2 freq 1 path delay 1'] },
+        input: { generation: g, backlog: ['ptp4l[1]: [ptp4l.0.config] master offset 5 s2 freq 1 path delay 1\n'] },
       },
       on: { 'ptp.edges': { actions: ({ event }) => event.edges.forEach((e) => edges.push(`${e.key} ${e.verdict}`)) } },
     });
@@ -48,7 +48,8 @@ describe('generation actor', () => {
     const gen = root.getSnapshot().children['gen'] as AnyActorRef;
     expect(attached).toBe(g);
     expect(edges).toEqual(['ptp4l/ens5f1 locked']);
-    const bad = (n: number) => Array.from({ length: n }, (_, i) => `GM[1]:[ptp4l.0.config] nope${i} T-GM-STATUS s2`);
+    const bad = (n: number) =>
+      Array.from({ length: n }, (_, i) => `GM[1]:[ptp4l.0.config] nope${i} T-GM-STATUS s2\n`).join('');
     gen.send({ type: 'ptp.lines', lines: bad(3) });
     now = 1_000;
     gen.send({ type: 'ptp.lines', lines: bad(4) });

@@ -1,5 +1,7 @@
 // The line parser's fast path (tag index, process names in place, token offsets, offset gauges kept per config) must
 // do exactly what the simple token-array path does: same metrics text, same clock edges, same counts, for any line.
+// The fast path reads the lines as offsets into the socket's text (lines each ending with \n, as the line server
+// hands them over); the simple path gets them one string each.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -131,7 +133,40 @@ const random = fc
       `${p}${ts}${sep}[${tag}]${lead}${body.map(([w, s]) => w + s).join('')}${tail}`,
   );
 
-const line = fc.oneof({ weight: 1, arbitrary: random }, { weight: 1, arbitrary: templated });
+/** Lines that end before their brackets do: the front scan must stop at the line's end, not in the next line. */
+const truncated = fc
+  .tuple(
+    fc.constantFrom(
+      '',
+      'ptp4l',
+      'ptp4l[1.0]',
+      'ptp4l[1.0]: ',
+      'ptp4l[1.0]: [ptp4l.0.config',
+      '[ptp4l.0.config]',
+      '[1.0]: [ptp4l.0.config]',
+      '[1.0]: [ts2phc.0.config]',
+      'x[y',
+      ']',
+      '[',
+    ),
+    fc.constantFrom(
+      '',
+      ' master offset 5 s2 freq 1 path delay 1',
+      ' ens5f1 master offset 5 s2 freq 1',
+      ':6] rms 1 max 2',
+      ']',
+    ),
+  )
+  .map(([a, b]) => a + b);
+
+const line = fc.oneof(
+  { weight: 2, arbitrary: random },
+  { weight: 2, arbitrary: templated },
+  { weight: 1, arbitrary: truncated },
+);
+
+/** A batch as the line server hands it over: every line followed by a newline. */
+const asText = (lines: readonly string[]): string => lines.map((l) => `${l}\n`).join('');
 
 describe('ptp line parser fast path', () => {
   it('gives the same metrics, edges and counts as the simple path, for any lines', async () => {
@@ -143,7 +178,7 @@ describe('ptp line parser fast path', () => {
         const simple = await load();
         simple.parser.fast = false;
         for (const b of batches) {
-          expect(fast.ingest(b)).toEqual(simple.ingest(b));
+          expect(fast.ingest(asText(b))).toEqual(simple.ingest(b));
           expect(fast.parser.stats).toEqual(simple.parser.stats);
           expect(fast.parser.lastUnknownClock).toBe(simple.parser.lastUnknownClock);
           lines += b.length;
@@ -164,7 +199,7 @@ describe('ptp line parser fast path', () => {
     const fast = await load();
     const simple = await load();
     simple.parser.fast = false;
-    for (let i = 0; i < 3; i++) expect(fast.ingest(steady)).toEqual(simple.ingest(steady));
+    for (let i = 0; i < 3; i++) expect(fast.ingest(asText(steady))).toEqual(simple.ingest(steady));
     // All but the first chronyd line: chronyd has no file, its first line creates its config on the simple path.
     expect(fast.parser.fastLines).toBe(3 * steady.length - 1);
     expect(await fast.metrics.text()).toBe(await simple.metrics.text());

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Registry } from 'prom-client';
-import { Framer, socketMetrics } from '../../../src/io/socket/lineServer.js';
+import { Framer, linesOf, socketMetrics } from '../../../src/io/socket/lineServer.js';
 
 type Item = ['line', string] | ['cmd', string];
 
@@ -54,7 +54,13 @@ describe('line framer', () => {
             max,
             1,
             {
-              onLines: (_id, lines) => lines.forEach((l) => got.push(['line', l])),
+              onLines: (_id, text, count) => {
+                // One text of `count` lines, each followed by \n (so none is empty or holds a newline).
+                expect(text.endsWith('\n')).toBe(true);
+                const lines = linesOf(text);
+                expect(lines.length).toBe(count);
+                lines.forEach((l) => got.push(['line', l]));
+              },
               onCommand: (_id, c) => got.push(['cmd', c]),
             },
             metrics,

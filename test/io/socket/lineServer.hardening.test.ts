@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SocketInUseError, startLineServer } from '../../../src/io/socket/lineServer.js';
+import { linesOf, SocketInUseError, startLineServer } from '../../../src/io/socket/lineServer.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'syncvisor-linesrv-h-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -21,7 +21,7 @@ async function start(opts: { maxLineBytes?: number; idleTimeoutMs?: number; path
   const server = await startLineServer(
     { path, registry, ...opts },
     {
-      onLines: (_c, l) => lines.push(...l),
+      onLines: (_c, text) => lines.push(...linesOf(text)),
       onCommand: (_c, command) => lines.push(`CMD:${command}`),
     },
   );

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import { startLineServer, type LineServer } from '../../../src/io/socket/lineServer.js';
+import { linesOf, startLineServer, type LineServer } from '../../../src/io/socket/lineServer.js';
 import { sendCommand } from '../../../src/io/socket/sendCommand.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'syncvisor-linesrv-'));
@@ -25,7 +25,7 @@ async function start(opts: { maxLineBytes?: number; maxConnections?: number } = 
   const server = await startLineServer(
     { path, registry, ...opts },
     {
-      onLines: (conn, lines) => got.push({ kind: 'lines', conn, lines }),
+      onLines: (conn, text) => got.push({ kind: 'lines', conn, lines: linesOf(text) }),
       onCommand: (conn, command) => got.push({ kind: 'cmd', conn, command }),
       onConnected: (c) => events.push(`+${c}`),
       onDisconnected: (c) => events.push(`-${c}`),

@@ -34,13 +34,16 @@ const seed = (key: string): ClockSeed => ({
 /** The "parser": a line `<verdict> <iface>` is an edge for that clock; anything else is data without an edge. */
 const generation: SidecarGeneration = {
   seeds: [seed('ens1')],
-  ingest: (lines) =>
-    lines.flatMap((l): ClockEdge[] => {
-      const [verdict, key] = l.split(' ');
-      return key && ['locked', 'holdover', 'freerun', 'outOfRange'].includes(verdict!)
-        ? [{ ...seed(key), verdict: verdict as ClockEdge['verdict'] }]
-        : [];
-    }),
+  ingest: (text) =>
+    text
+      .split('\n')
+      .slice(0, -1)
+      .flatMap((l): ClockEdge[] => {
+        const [verdict, key] = l.split(' ');
+        return key && ['locked', 'holdover', 'freerun', 'outOfRange'].includes(verdict!)
+          ? [{ ...seed(key), verdict: verdict as ClockEdge['verdict'] }]
+          : [];
+      }),
   setClockState: () => {},
   stop: () => void (log.stops += 1),
 };
@@ -75,8 +78,8 @@ function specFor(input: PtpSidecarInput): ModelSpec<typeof machine> {
     input,
     events: {
       'socket.line': [
-        { type: 'socket.line', connId: 1, lines: ['locked ens1'] },
-        { type: 'socket.line', connId: 1, lines: ['holdover ens2', 'ptp4l[1.2]: noise'] },
+        { type: 'socket.line', connId: 1, lines: 'locked ens1\n' },
+        { type: 'socket.line', connId: 1, lines: 'holdover ens2\nptp4l[1.2]: noise\n' },
       ],
       'socket.command': [
         { type: 'socket.command', connId: 1, command: 'RESTART' },

@@ -29,9 +29,10 @@ class FakeGeneration implements SidecarGeneration {
     readonly n: number,
     readonly seeds: ClockEdge[] = [],
   ) {}
-  ingest(lines: readonly string[]): ClockEdge[] {
+  ingest(text: string): ClockEdge[] {
     const edges: ClockEdge[] = [];
-    for (const l of lines) {
+    expect(text.endsWith('\n')).toBe(true);
+    for (const l of text.split('\n').slice(0, -1)) {
       this.seen.push(l);
       const [w, key, verdict] = l.split(' ');
       if (w === 'clock' && key && verdict) {
@@ -55,6 +56,9 @@ class FakeGeneration implements SidecarGeneration {
     this.stopped = true;
   }
 }
+
+/** Lines as the socket hands them over: one text, each line followed by a newline. */
+const asText = (lines: readonly string[]): string => lines.map((l) => `${l}\n`).join('');
 
 function harness(input: Partial<PtpSidecarInput> = {}, seeds: ClockEdge[] = []) {
   const clock = new SimulatedClock();
@@ -120,7 +124,7 @@ function harness(input: Partial<PtpSidecarInput> = {}, seeds: ClockEdge[] = []) 
     pending.shift()?.();
     for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
   };
-  const lines = (...l: string[]) => actor.send({ type: 'socket.line', connId: 1, lines: l });
+  const lines = (...l: string[]) => actor.send({ type: 'socket.line', connId: 1, lines: asText(l) });
   const cmd = (command: string) => actor.send({ type: 'socket.command', connId: 1, command });
   /** The clocks of the serving generation (the clock bank's actors), by key. */
   const clocks = (): Record<string, AnyActorRef> =>
@@ -164,7 +168,7 @@ describe('ptpSidecar', () => {
     const g = h.generations[0]!;
     const before = { seen: g.seen.length, states: g.clockStates.length, reports: h.clockReports.length };
     const snap = h.child().getSnapshot();
-    const line = { type: 'socket.line' as const, connId: 1, lines: ['clock ptp4l/eth9 locked', 'x'] };
+    const line = { type: 'socket.line' as const, connId: 1, lines: 'clock ptp4l/eth9 locked\nx\n' };
     const [next, actions] = transition(ptpSidecarMachine, snap, line);
     // Nothing was parsed or recorded: the generation (parser + metrics) saw nothing, no clock changed.
     expect({ seen: g.seen.length, states: g.clockStates.length, reports: h.clockReports.length }).toEqual(before);
@@ -338,8 +342,8 @@ describe('ptpSidecar', () => {
       const machine = ptpSidecarMachine.provide({ actions: { reportReady: () => {} } });
       const [loading] = initialTransition(machine, input);
       const line = 'ptp4l[1.2]: [ptp4l.0.config] master offset -5 s2 freq +500 path delay 89';
-      const [queued] = transition(machine, loading, { type: 'socket.line', connId: 1, lines: [line] });
-      expect(queued.context.queue).toEqual([line]);
+      const [queued] = transition(machine, loading, { type: 'socket.line', connId: 1, lines: `${line}\n` });
+      expect(queued.context.queue).toEqual([`${line}\n`]);
       const done = { type: 'xstate.done.actor.0.ptpSidecar.loading', output: g } as unknown as Parameters<
         typeof transition<typeof machine>
       >[2];
@@ -347,7 +351,7 @@ describe('ptpSidecar', () => {
       expect(serving.value).toEqual({ serving: 'live' });
       // The backlog went to the generation actor's input, not through the parser: nothing parsed yet.
       expect(entered.map((a) => a.type)).toContain('xstate.spawnChild');
-      const [, acts] = transition(machine, serving, { type: 'socket.line', connId: 1, lines: [line, line] });
+      const [, acts] = transition(machine, serving, { type: 'socket.line', connId: 1, lines: `${line}\n${line}\n` });
       expect(acts.map((a) => a.type)).toEqual(['xstate.sendTo']);
       expect(g.parser.stats).toEqual({ parsed: 0, ignored: 0, unknownClock: 0 });
       expect(await g.metrics.text()).toBe(metricsBefore);

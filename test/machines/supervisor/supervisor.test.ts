@@ -167,7 +167,7 @@ describe('supervisor', () => {
     });
     const { actor } = start([child('source', source), child('concern', concern, { receives: ['netlink.'] })]);
     actor.system.get('source')!.send({ type: 'poke' });
-    actor.send({ type: 'socket.line', connId: 1, lines: [] }); // nobody receives socket.*: ignored
+    actor.send({ type: 'socket.line', connId: 1, lines: '' }); // nobody receives socket.*: ignored
     expect(received).toEqual(['netlink.link Ethernet0']);
   });
 
