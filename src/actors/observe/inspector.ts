@@ -51,8 +51,11 @@ interface InspectedRef {
   getSnapshot(): unknown;
 }
 
-/** Event and context keys holding raw input lines from the PTP peer (the socket's line batches). */
-export const rawLineKeys: ReadonlySet<string> = new Set(['line', 'lines']);
+/**
+ * Where raw peer input sits: `line` / `lines` of the socket's events, and the ptp sidecar's load queue (`queue` in its
+ * context, handed on as the generation's `backlog`), which holds the texts read while a generation loads.
+ */
+export const rawLineKeys: ReadonlySet<string> = new Set(['line', 'lines', 'queue', 'backlog']);
 
 function event0Active(ref: unknown): boolean {
   const snap = (ref as InspectedRef).getSnapshot() as { status?: unknown } | undefined;

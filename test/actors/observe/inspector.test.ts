@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'node:http';
-import { assign, createActor, fromCallback, setup } from 'xstate';
+import { assign, createActor, createMachine, fromCallback, setup } from 'xstate';
 import { createLocalInspector, type LocalInspector } from '../../../src/actors/observe/inspector.js';
 import { silentLogger } from '../../../src/io/log.js';
 import type { InspectorRecord, InspectorState } from '../../../src/io/observe/inspectorStore.js';
@@ -172,6 +172,33 @@ describe('local inspector', () => {
     };
     expect(shown.payload).toEqual({ connId: 1, lines: ['ptp4l[1.2]: master offset -5 s2 freq +500'] });
     a2.stop();
+  });
+
+  it('withholds the ptp sidecar load queue (raw lines read while a generation loads) from contexts', () => {
+    const text = 'ptp4l[1.2]: [ptp4l.0.config] master offset -5 s2 freq +500\n';
+    const holder = createMachine({
+      types: {} as { context: { queue: string[]; queueBytes: number } },
+      context: { queue: [], queueBytes: 0 },
+      initial: 'loading',
+      states: {
+        loading: {
+          on: { 'ptp.lines': { actions: assign({ queue: [text], queueBytes: text.length }) } },
+        },
+      },
+    });
+    insp = createLocalInspector({ port: 0, logger: silentLogger });
+    const actor = createActor(holder, { inspect: insp.inspect }).start();
+    actor.send({ type: 'ptp.lines' });
+    const snap = insp.store
+      .recent()
+      .filter((r) => r.kind === 'snapshot')
+      .at(-1) as { context: unknown };
+    expect(JSON.stringify(snap.context)).not.toContain('master offset');
+    expect(snap.context).toEqual({
+      queue: { withheld: '1 item', note: 'raw input lines: set inspect.rawLines' },
+      queueBytes: text.length,
+    });
+    actor.stop();
   });
 
   it('the history folds onto its baseline into the live table (what time travel rebuilds)', () => {
