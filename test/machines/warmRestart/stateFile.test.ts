@@ -208,7 +208,7 @@ describe('stateFile machine: saving', () => {
     s.clock.increment(5000);
     await flush();
     expect(s.actor.getSnapshot().value).toBe('ready');
-    expect(Object.keys((s.disk.current as { ports: PortMap }).ports)).toEqual(['Ethernet0', 'Ethernet4']);
+    expect(Object.keys((s.disk.current as { ports: PortMap }).ports).sort()).toEqual(['Ethernet0', 'Ethernet4']);
     expect(s.actor.getSnapshot().status).toBe('active');
   });
 
@@ -243,7 +243,7 @@ describe('stateFile machine: saving', () => {
     await flush();
     expect(s.actor.getSnapshot().status).toBe('done');
     expect(s.disk.saves).toBe(2);
-    expect(Object.keys((s.disk.current as { ports: PortMap }).ports)).toEqual(['Ethernet0', 'Ethernet4']);
+    expect(Object.keys((s.disk.current as { ports: PortMap }).ports).sort()).toEqual(['Ethernet0', 'Ethernet4']);
   });
 
   it('changes that arrive while the file loads are applied over it and saved', async () => {
