@@ -5,6 +5,7 @@
 //              └─fail→ recovering(backup) ─ok→ ready (first save without rotation)   ─fail→ cold
 //   cold → ready ⇄ dirty ─after saveDebounce→ saving ─ok→ ready | dirty,  ─fail→ saveFailed ─after saveRetry→ saving
 //   shutdown (from ready/dirty/saving/saveFailed/cold) → finalSaving → stopped (final);  before load → stopped
+//   (changes during finalSaving are dropped: the final save writes what was known at shutdown)
 //
 // Contract
 //   input:   { debounceMs?: number (200), retryMs?: number (5000) }
@@ -404,7 +405,11 @@ export const stateFileMachine = setup({
         },
       },
       on: {
-        // Changes during the final save are not saved: we are stopping.
+        // Changes during the final save are not saved: we are stopping (the next start reconciles with the kernel's
+        // dump). They are dropped here, not queued as early changes by the root handlers: nothing would apply them.
+        'stateFile.upsert': {},
+        'stateFile.remove': {},
+        'stateFile.replace': {},
         shutdown: {},
       },
     },
