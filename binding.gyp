@@ -8,7 +8,7 @@
     },
     {
       "target_name": "syncvisor_fs",
-      "sources": ["native/fslock.c"],
+      "sources": ["native/fslock.c", "native/atomicWrite.c"],
       "defines": ["NAPI_VERSION=8"],
       "cflags": ["-Wall", "-Wextra", "-Wno-unused-parameter", "-O2"]
     },

@@ -1,12 +1,15 @@
 // syncvisor_fs: the two system calls Node does not offer. flock(2) on an open descriptor (the lock files that say
 // which instance owns a socket path) and raising RLIMIT_NOFILE's soft limit to its hard limit (so the descriptors the
-// connection caps reserve are really there). Plain node_api.h, NAPI_VERSION 8, no threads, no state.
+// connection caps reserve are really there). Plain node_api.h, NAPI_VERSION 8, no threads, no state. The same addon
+// carries writeFileAtomic (atomicWrite.c): a durable file replace in one thread-pool trip.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <node_api.h>
 #include <stdbool.h>
 #include <sys/file.h>
 #include <sys/resource.h>
+
+#include "atomicWrite.h"
 
 #define CHECK(call)                                                                                                    \
   do {                                                                                                                 \
@@ -71,6 +74,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"raiseNoFileLimit", NULL, js_raise_nofile, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
+  CHECK(register_atomic_write(env, exports));
   return exports;
 }
 

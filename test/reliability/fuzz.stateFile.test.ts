@@ -8,11 +8,11 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   decodeStateFile,
-  encodeStateFile,
   StateFileError,
   stateFileChecksum,
   type PersistedPort,
 } from '../../src/io/warmRestart/stateFileCodec.js';
+import { encodeStateFile } from '../../src/io/warmRestart/stateFileEncoder.js';
 import { backupPathOf, loadStateFileChain, saveStateFile } from '../../src/io/warmRestart/stateFileStore.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'syncvisor-fuzz-state-'));

@@ -9,6 +9,7 @@ import {
   saveStateFile,
   StateFileReadCache,
 } from '../../io/warmRestart/stateFileStore.js';
+import { StateFileEncoder } from '../../io/warmRestart/stateFileEncoder.js';
 import type { CleanupOutput, LoadOutput, PortMap, StateFileSlot } from '../../machines/warmRestart/stateFile.js';
 
 export interface StateFileStoreDeps {
@@ -23,6 +24,9 @@ export function createStateFileStore(deps: StateFileStoreDeps) {
   const { path, maxAgeDays, logger, now } = deps;
   // The cleanup's read of each file is reused by the load right after it: one read per file per start.
   const cache = new StateFileReadCache();
+  // Keeps each port's text between saves: the machine's port table keeps an unchanged port's object, so a save after
+  // a few changes encodes those ports only.
+  const encoder = new StateFileEncoder();
   return {
     cleanupStale: fromPromise<CleanupOutput>(async () => {
       const result = await cleanupStaleStateFiles(path, maxAgeDays, now(), cache);
@@ -39,7 +43,7 @@ export function createStateFileStore(deps: StateFileStoreDeps) {
       return { savedAt: content.savedAt, ports: content.ports };
     }),
     saveState: fromPromise<void, { ports: PortMap; rotate: boolean }>(async ({ input }) => {
-      await saveStateFile(path, input.ports, { now: now(), rotate: input.rotate });
+      await saveStateFile(path, input.ports, { now: now(), rotate: input.rotate, encoder });
     }),
   };
 }

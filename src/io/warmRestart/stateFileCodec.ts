@@ -116,16 +116,6 @@ export function encodeStateFileSimple(ports: Record<string, PersistedPort>, save
   return fileText(savedAt, checksum, canonicalJson(ports));
 }
 
-/**
- * The file's text: one line of JSON whose ports are their canonical text, the same text the checksum covers, so it
- * is built once (fast path when the ports allow it). Files of earlier builds (pretty-printed) decode the same: the
- * checksum is over the parsed content, not the file's whitespace.
- */
-export function encodeStateFile(ports: Record<string, PersistedPort>, savedAt: number): string {
-  const portsText = canonicalPortsText(ports);
-  return fileText(savedAt, sha256(checksummedFrom(portsText, savedAt, stateFileVersion)), portsText);
-}
-
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

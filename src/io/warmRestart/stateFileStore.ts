@@ -1,18 +1,18 @@
 // The state file on disk: atomic save with rotation, the load chain (current, then backup) and stale cleanup.
 // Pure node:fs, no XState; every failure is a typed value or a rejected promise with a StateFileError/Node error.
-import { constants, type Stats } from 'node:fs';
-import { lstat, open, rename, rm, mkdir, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import type { Stats } from 'node:fs';
+import { lstat, rm } from 'node:fs/promises';
+import { writeFileAtomic } from '../fs/atomicWrite.js';
 import type { GuardedReadError } from '../fs/guardedRead.js';
 import { readGuarded } from '../fs/guardedRead.js';
 import {
   decodeStateFile,
   type DecodeResult,
-  encodeStateFile,
   StateFileError,
   type PersistedPort,
   type StateFileContent,
 } from './stateFileCodec.js';
+import { StateFileEncoder } from './stateFileEncoder.js';
 import type { StateFileSlot } from '../../machines/warmRestart/events.js';
 
 export type { StateFileSlot };
@@ -122,53 +122,38 @@ export interface SaveOptions {
   now: number;
   /** Rename the current file to `.backup` first (default true). False when the current file is known to be bad. */
   rotate?: boolean;
+  /**
+   * The encoder of this file's saves: it keeps each port's text from its previous save, so a save after a few changes
+   * encodes only those ports. Without one the save encodes every port (same bytes).
+   */
+  encoder?: StateFileEncoder;
 }
 
 /**
  * Atomic save: write `.tmp` and fsync it, rename current → `.backup`, rename `.tmp` → current, fsync the directory.
  * The temp file is written before the rotation so that the window without a current file is two renames long; a crash
- * inside it leaves a good `.backup`, which the load chain recovers. Creates the directory when it is missing.
+ * inside it leaves a good `.backup`, which the load chain recovers. The temp name is predictable: whatever is there
+ * is removed (a symlink is removed, its target untouched) and a new file is created exclusively, never through a
+ * symlink. Creates the directory when it is missing. The file work is one thread-pool job (src/io/fs/atomicWrite.ts):
+ * exactly those system calls, the encoded bytes written with one write.
  */
 export async function saveStateFile(
   path: string,
   ports: Record<string, PersistedPort>,
   opts: SaveOptions,
 ): Promise<void> {
-  const dir = dirname(path);
-  const tmp = tmpPathOf(path);
-  await mkdir(dir, { recursive: true });
-  // The temp name is predictable: never follow what may be planted there. Remove whatever is at the name (a symlink
-  // is removed, its target untouched), then create a new file exclusively and without following a symlink.
-  await unlink(tmp).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'ENOENT') throw err;
-  });
-  const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+  const encoder = opts.encoder ?? new StateFileEncoder();
+  const data = encoder.encode(ports, opts.now);
   try {
-    await fh.writeFile(encodeStateFile(ports, opts.now), 'utf8');
-    await fh.sync();
+    await writeFileAtomic(path, data, {
+      tmpPath: tmpPathOf(path),
+      backupPath: (opts.rotate ?? true) ? backupPathOf(path) : undefined,
+      mode: 0o644,
+      createDir: true,
+    });
   } finally {
-    await fh.close();
-  }
-  if (opts.rotate ?? true) {
-    try {
-      await rename(path, backupPathOf(path));
-    } catch (err) {
-      if (errCode(err) !== 'ENOENT') {
-        await rm(tmp, { force: true }).catch(() => undefined);
-        throw err;
-      }
-    }
-  }
-  await rename(tmp, path);
-  await fsyncDir(dir);
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const dh = await open(dir, 'r');
-  try {
-    await dh.sync();
-  } finally {
-    await dh.close();
+    // Written (or failed): the write no longer reads the bytes, the encoder may reuse their memory.
+    encoder.done(data);
   }
 }
 

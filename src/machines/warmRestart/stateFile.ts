@@ -5,6 +5,7 @@
 //              └─fail→ recovering(backup) ─ok→ ready (first save without rotation)   ─fail→ cold
 //   cold → ready ⇄ dirty ─after saveDebounce→ saving ─ok→ ready | dirty,  ─fail→ saveFailed ─after saveRetry→ saving
 //   shutdown (from ready/dirty/saving/saveFailed/cold) → finalSaving → stopped (final);  before load → stopped
+//   (changes during finalSaving are dropped: the final save writes what was known at shutdown)
 //
 // Contract
 //   input:   { debounceMs?: number (200), retryMs?: number (5000) }
@@ -13,7 +14,7 @@
 //   actors (provided by src/actors/warmRestart/stateFileStore.ts):
 //     cleanupStale: () → {deleted: ('current'|'backup')[], currentAgeDays?}
 //     loadState:   {slot} → {savedAt, ports};  rejects with {reason, message, isFutureVersion?}
-//     saveState:   {ports, rotate} → void;     rejects with an Error
+//     saveState:   {ports (in no particular key order), rotate} → void;     rejects with an Error
 //   emitted (default implementations of notifyLoaded / notifyCold; the composer may provide sendParent instead):
 //     stateFile.loaded {ports, slot, savedAt}   stateFile.cold {reason: 'stale'|'missing'|'corrupt'|'futureVersion'}
 //   counted/logged through named actions (no-ops unless provided): countLoadFailure {slot, reason, message},
@@ -101,6 +102,21 @@ function applyChange(ports: PortTable<PortRecord>, event: StateFileEvent): PortT
     default:
       return ports;
   }
+}
+
+/**
+ * The ports a save hands the store: a plain record in the table's own order, not sorted (the store's encoder sorts
+ * the names, once for a given key order, and keeps an unchanged port's text by its object; sorting 4,096 entries
+ * with a comparator here cost more than the encode after one change).
+ */
+function portsToSave(ports: PortTable<PortRecord>): PortMap {
+  const out: PortMap = {};
+  for (const [name, port] of table.entries(ports)) {
+    if (name === '__proto__')
+      Object.defineProperty(out, name, { value: port, enumerable: true, writable: true, configurable: true });
+    else out[name] = port;
+  }
+  return out;
 }
 
 export const stateFileMachine = setup({
@@ -320,7 +336,7 @@ export const stateFileMachine = setup({
       entry: assign({ changedWhileSaving: false }),
       invoke: {
         src: 'saveState',
-        input: ({ context }) => ({ ports: table.toRecord(context.ports), rotate: !context.currentKnownBad }),
+        input: ({ context }) => ({ ports: portsToSave(context.ports), rotate: !context.currentKnownBad }),
         onDone: [
           {
             guard: 'shutdownRequested',
@@ -375,7 +391,7 @@ export const stateFileMachine = setup({
     finalSaving: {
       invoke: {
         src: 'saveState',
-        input: ({ context }) => ({ ports: table.toRecord(context.ports), rotate: !context.currentKnownBad }),
+        input: ({ context }) => ({ ports: portsToSave(context.ports), rotate: !context.currentKnownBad }),
         onDone: {
           target: 'stopped',
           actions: [assign({ saves: ({ context }) => context.saves + 1 }), 'countSaved'],
@@ -389,7 +405,11 @@ export const stateFileMachine = setup({
         },
       },
       on: {
-        // Changes during the final save are not saved: we are stopping.
+        // Changes during the final save are not saved: we are stopping (the next start reconciles with the kernel's
+        // dump). They are dropped here, not queued as early changes by the root handlers: nothing would apply them.
+        'stateFile.upsert': {},
+        'stateFile.remove': {},
+        'stateFile.replace': {},
         shutdown: {},
       },
     },

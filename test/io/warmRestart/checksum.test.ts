@@ -7,11 +7,11 @@ import fc from 'fast-check';
 import {
   canonicalJson,
   decodeStateFile,
-  encodeStateFile,
   encodeStateFileSimple,
   stateFileChecksum,
 } from '../../../src/io/warmRestart/stateFileCodec.js';
 import type { PersistedPort } from '../../../src/io/warmRestart/stateFileCodec.js';
+import { encodeStateFile, StateFileEncoder } from '../../../src/io/warmRestart/stateFileEncoder.js';
 
 const generic = (ports: unknown, savedAt: number, version: number): string =>
   createHash('sha256').update(canonicalJson({ ports, savedAt, version })).digest('hex');
@@ -24,6 +24,38 @@ const port = fc.record({
   mtu: fc.nat(),
   ifindex: fc.nat(),
 });
+
+// Names that exercise the fast path's guards: escapes, surrogates, array-index-like and prototype keys.
+const name = fc.oneof(
+  fc.string(),
+  fc.string({ unit: 'grapheme' }),
+  fc.constantFrom('0', '10', '9', '01', '__proto__', 'constructor', 'a"b', 'a\\b', '\u0001', '\ud800', 'Ethernet0'),
+  fc.nat().map((n) => `Ethernet${n}`),
+);
+const value = fc.oneof(
+  fc.nat(),
+  fc.integer(),
+  fc.double(),
+  fc.constantFrom('up', 'down', Number.NaN, Number.POSITIVE_INFINITY, -0, null, true),
+  fc.string(),
+);
+const anyPort = fc.oneof(
+  { weight: 4, arbitrary: port },
+  // Any field order, any primitive values, sometimes an extra, missing or nested field.
+  fc
+    .tuple(
+      fc.shuffledSubarray(['name', 'adminState', 'operState', 'flags', 'mtu', 'ifindex', 'extra'], {
+        minLength: 5,
+      }),
+      fc.array(value, { minLength: 7, maxLength: 7 }),
+      fc.boolean(),
+    )
+    .map(([keys, values, nested]) => {
+      const out: Record<string, unknown> = {};
+      keys.forEach((k, i) => (out[k] = nested && i === 0 ? { z: values[i], a: 1 } : values[i]));
+      return out;
+    }),
+);
 
 describe('state file checksum', () => {
   it('hashes the same canonical text as the generic walk, for any port names and values', () => {
@@ -52,38 +84,6 @@ describe('state file checksum', () => {
     const back = decodeStateFile(JSON.stringify(rehashed));
     expect(back.ok && back.value.ports).toEqual(ports);
   });
-
-  // Names that exercise the fast path's guards: escapes, surrogates, array-index-like and prototype keys.
-  const name = fc.oneof(
-    fc.string(),
-    fc.string({ unit: 'grapheme' }),
-    fc.constantFrom('0', '10', '9', '01', '__proto__', 'constructor', 'a"b', 'a\\b', '\u0001', '\ud800', 'Ethernet0'),
-    fc.nat().map((n) => `Ethernet${n}`),
-  );
-  const value = fc.oneof(
-    fc.nat(),
-    fc.integer(),
-    fc.double(),
-    fc.constantFrom('up', 'down', Number.NaN, Number.POSITIVE_INFINITY, -0, null, true),
-    fc.string(),
-  );
-  const anyPort = fc.oneof(
-    { weight: 4, arbitrary: port },
-    // Any field order, any primitive values, sometimes an extra, missing or nested field.
-    fc
-      .tuple(
-        fc.shuffledSubarray(['name', 'adminState', 'operState', 'flags', 'mtu', 'ifindex', 'extra'], {
-          minLength: 5,
-        }),
-        fc.array(value, { minLength: 7, maxLength: 7 }),
-        fc.boolean(),
-      )
-      .map(([keys, values, nested]) => {
-        const out: Record<string, unknown> = {};
-        keys.forEach((k, i) => (out[k] = nested && i === 0 ? { z: values[i], a: 1 } : values[i]));
-        return out;
-      }),
-  );
 
   it('encodes the same bytes as the simple encoder, and decodes the same, for any ports', () => {
     fc.assert(
@@ -142,5 +142,129 @@ describe('state file checksum', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('StateFileEncoder over a sequence of saves', () => {
+  const names = ['Ethernet0', 'Ethernet4', 'Ethernet12', 'Ethernet100', '10', 'a"b', 'é', '\ud83d\ude00x', '__proto__'];
+  const fieldNames = ['name', 'adminState', 'operState', 'flags', 'mtu', 'ifindex'] as const;
+  const step = fc.oneof(
+    // A new object for a port (what the stateFile machine's table holds after an upsert).
+    { weight: 3, arbitrary: fc.record({ kind: fc.constant('set' as const), n: fc.nat(names.length - 1), p: anyPort }) },
+    // In place, on the very object the previous save encoded: a field's value, a new field, a dropped field, or the
+    // same values in another key order.
+    fc.record({
+      kind: fc.constant('field' as const),
+      n: fc.nat(names.length - 1),
+      f: fc.constantFrom(...fieldNames),
+      v: fc.oneof(value, fc.constant({ nested: 1 })),
+    }),
+    fc.record({ kind: fc.constant('addField' as const), n: fc.nat(names.length - 1), v: value }),
+    fc.record({
+      kind: fc.constant('dropField' as const),
+      n: fc.nat(names.length - 1),
+      f: fc.constantFrom(...fieldNames),
+    }),
+    fc.record({ kind: fc.constant('reorder' as const), n: fc.nat(names.length - 1) }),
+    fc.record({ kind: fc.constant('drop' as const), n: fc.nat(names.length - 1) }),
+    fc.record({ kind: fc.constant('undefined' as const), n: fc.nat(names.length - 1) }),
+    // A new record holding the same port objects, its keys inserted in another order (as a new toRecord gives).
+    fc.record({ kind: fc.constant('rebuild' as const), seed: fc.nat() }),
+    fc.record({ kind: fc.constant('savedAt' as const), at: fc.nat() }),
+  );
+
+  it('writes the bytes of the simple encoder after any changes, in place or not, with or without done()', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(step, fc.boolean()), { minLength: 1, maxLength: 40 }), (steps) => {
+        let ports: Record<string, PersistedPort> = {};
+        const define = (rec: Record<string, unknown>, n: string, v: unknown): void => {
+          Object.defineProperty(rec, n, { value: v, enumerable: true, writable: true, configurable: true });
+        };
+        const encoder = new StateFileEncoder();
+        let savedAt = 1;
+        for (const [st, handBack] of steps) {
+          const name = 'n' in st ? names[st.n]! : '';
+          // Own ports only: ports['__proto__'] without one is Object.prototype, which the steps must not change.
+          const target = (Object.hasOwn(ports, name) ? (ports as Record<string, unknown>)[name] : undefined) as
+            Record<string, unknown> | undefined;
+          const isObject = typeof target === 'object' && target !== null;
+          // A copy: the steps below change ports in place, and fast-check may run the same values again.
+          if (st.kind === 'set') define(ports, name, structuredClone(st.p));
+          else if (st.kind === 'drop') delete (ports as Record<string, unknown>)[name];
+          else if (st.kind === 'undefined') define(ports, name, undefined);
+          else if (st.kind === 'savedAt') savedAt = st.at;
+          else if (st.kind === 'rebuild') {
+            const keys = Object.keys(ports);
+            const order = keys.map((k, i) => [k, (i * 7919 + st.seed) % 101] as const).sort((x, y) => x[1] - y[1]);
+            const next: Record<string, unknown> = {};
+            for (const [k] of order) define(next, k, (ports as Record<string, unknown>)[k]);
+            ports = next as Record<string, PersistedPort>;
+          } else if (isObject && st.kind === 'field') target[st.f] = st.v;
+          else if (isObject && st.kind === 'addField') target['extra'] = st.v;
+          else if (isObject && st.kind === 'dropField') delete target[st.f];
+          else if (isObject && st.kind === 'reorder') {
+            const first = Object.keys(target)[0];
+            if (first !== undefined) {
+              const v = target[first];
+              delete target[first];
+              target[first] = v;
+            }
+          }
+          const bytes = encoder.encode(ports, savedAt);
+          expect(bytes.toString('utf8')).toBe(encodeStateFileSimple(ports, savedAt));
+          expect(bytes.equals(Buffer.from(encodeStateFileSimple(ports, savedAt)))).toBe(true);
+          if (handBack) encoder.done(bytes);
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('re-encodes only the changed ports and copies the rest; a cold encode writes the same bytes', () => {
+    const ports: Record<string, PersistedPort> = {};
+    for (let i = 0; i < 1000; i++) {
+      const name = `Ethernet${i * 4}`;
+      ports[name] = { name, adminState: 'up', operState: 'up', flags: 0x11043, mtu: 9100, ifindex: 100 + i };
+    }
+    const encoder = new StateFileEncoder();
+    encoder.encode(ports, 1);
+    expect(encoder.lastReused).toBe(0);
+    for (let round = 0; round < 5; round++) {
+      // One flap: a new object for one port (its text gets longer or shorter: 'up' ↔ 'down').
+      const name = `Ethernet${round * 404}`;
+      const p = ports[name]!;
+      ports[name] = { ...p, operState: p.operState === 'up' ? 'down' : 'up' };
+      const bytes = encoder.encode(ports, 2 + round);
+      expect(encoder.lastReused).toBe(999);
+      expect(bytes.toString('utf8')).toBe(encodeStateFileSimple(ports, 2 + round));
+      expect(bytes.equals(new StateFileEncoder().encode(ports, 2 + round))).toBe(true);
+      encoder.done(bytes);
+    }
+    // In place: the same object with another value is re-encoded, not copied.
+    ports['Ethernet8']!.mtu = 1500;
+    const bytes = encoder.encode(ports, 9);
+    expect(encoder.lastReused).toBe(999);
+    expect(bytes.toString('utf8')).toBe(encodeStateFileSimple(ports, 9));
+    expect(decodeStateFile(bytes.toString('utf8')).ok).toBe(true);
+  });
+
+  it('never hands out memory it did not allocate, nor the previous output it copies from', () => {
+    const ports: Record<string, PersistedPort> = {
+      Ethernet0: { name: 'Ethernet0', adminState: 'up', operState: 'up', flags: 1, mtu: 9100, ifindex: 3 },
+    };
+    const encoder = new StateFileEncoder();
+    const foreign = Buffer.alloc(4096, 0x41);
+    encoder.done(foreign);
+    const a = encoder.encode(ports, 1);
+    expect(a.buffer).not.toBe(foreign.buffer);
+    encoder.done(a);
+    const b = encoder.encode(ports, 2);
+    expect(b.buffer).not.toBe(a.buffer);
+    expect(a.toString('utf8')).toBe(encodeStateFileSimple(ports, 1));
+    encoder.done(b);
+    const c = encoder.encode(ports, 3);
+    expect(c.buffer).toBe(a.buffer);
+    expect(c.toString('utf8')).toBe(encodeStateFileSimple(ports, 3));
+    expect(foreign.every((x) => x === 0x41)).toBe(true);
   });
 });

@@ -3,10 +3,10 @@ import { describe, expect, it } from 'vitest';
 import {
   canonicalJson,
   decodeStateFile,
-  encodeStateFile,
   stateFileVersion,
   type PersistedPort,
 } from '../../../src/io/warmRestart/stateFileCodec.js';
+import { encodeStateFile } from '../../../src/io/warmRestart/stateFileEncoder.js';
 
 const ports: Record<string, PersistedPort> = {
   Ethernet0: { name: 'Ethernet0', adminState: 'up', operState: 'down', flags: 0x1003, mtu: 9100, ifindex: 5 },

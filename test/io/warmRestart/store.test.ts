@@ -15,7 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { StateFileError } from '../../../src/io/warmRestart/stateFileCodec.js';
-import { encodeStateFile, type PersistedPort } from '../../../src/io/warmRestart/stateFileCodec.js';
+import type { PersistedPort } from '../../../src/io/warmRestart/stateFileCodec.js';
+import { encodeStateFile } from '../../../src/io/warmRestart/stateFileEncoder.js';
 import {
   backupPathOf,
   cleanupStaleStateFiles,

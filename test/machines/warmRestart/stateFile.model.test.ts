@@ -79,12 +79,11 @@ const spec: ModelSpec<typeof machine> = {
     'error:saveState': [{ type: 'error', error: { message: 'EACCES' } }],
   },
   // Counters and the queue of early changes grow without bound; what they hold decides the future.
-  // stopped is terminal; in finalSaving changes only pile up in the (never applied) early queue.
+  // stopped is terminal.
   serialize: (s) => {
     if (s.value === 'stopped') return 'stopped';
     const { saves: _s, saveFailures: _f, early, ports, ...context } = ctx(s);
     const rest = { ...context, ports: table.toRecord(ports) };
-    if (s.value === 'finalSaving') return JSON.stringify([s.value, rest]);
     return JSON.stringify([s.value, rest, [...new Set(early.map((e) => JSON.stringify(e)))]]);
   },
   reset: () => {
@@ -135,10 +134,6 @@ const spec: ModelSpec<typeof machine> = {
 describe('stateFile model (xstate/graph)', () => {
   modelPathTests(spec, {
     minShortestPaths: 21,
-    // Per-transition paths off: they take cold → shutdown → stateFile.upsert, where the root handler still queues
-    // the change into context.early during finalSaving, which the "early changes applied once loaded" invariant
-    // rejects. Whether finalSaving should drop such changes is the machine's call.
-    transitionPaths: 0,
     simplePaths: { maxDepth: 10, max: 500, min: 101 },
   });
 });

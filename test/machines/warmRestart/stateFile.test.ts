@@ -208,7 +208,7 @@ describe('stateFile machine: saving', () => {
     s.clock.increment(5000);
     await flush();
     expect(s.actor.getSnapshot().value).toBe('ready');
-    expect(Object.keys((s.disk.current as { ports: PortMap }).ports)).toEqual(['Ethernet0', 'Ethernet4']);
+    expect(Object.keys((s.disk.current as { ports: PortMap }).ports).sort()).toEqual(['Ethernet0', 'Ethernet4']);
     expect(s.actor.getSnapshot().status).toBe('active');
   });
 
@@ -243,7 +243,25 @@ describe('stateFile machine: saving', () => {
     await flush();
     expect(s.actor.getSnapshot().status).toBe('done');
     expect(s.disk.saves).toBe(2);
-    expect(Object.keys((s.disk.current as { ports: PortMap }).ports)).toEqual(['Ethernet0', 'Ethernet4']);
+    expect(Object.keys((s.disk.current as { ports: PortMap }).ports).sort()).toEqual(['Ethernet0', 'Ethernet4']);
+  });
+
+  it('changes during the final save are dropped, not queued: the final save writes the ports known at shutdown', async () => {
+    const s = start({});
+    await flush();
+    s.actor.send({ type: 'stateFile.upsert', port: port('Ethernet0') });
+    s.clock.increment(200);
+    await flush();
+    expect(s.actor.getSnapshot().value).toBe('ready');
+    s.actor.send({ type: 'shutdown' });
+    expect(s.actor.getSnapshot().value).toBe('finalSaving');
+    s.actor.send({ type: 'stateFile.upsert', port: port('Ethernet8') });
+    s.actor.send({ type: 'stateFile.remove', name: 'Ethernet0' });
+    expect(s.actor.getSnapshot().context.early).toEqual([]);
+    await flush();
+    expect(s.actor.getSnapshot().status).toBe('done');
+    expect(s.disk.saves).toBe(2);
+    expect(Object.keys((s.disk.current as { ports: PortMap }).ports)).toEqual(['Ethernet0']);
   });
 
   it('changes that arrive while the file loads are applied over it and saved', async () => {

@@ -8,7 +8,8 @@ import { decodeDatagram } from '../../../src/io/netlink/decode.js';
 import { parseConfigFile } from '../../../src/io/ptp/configFiles.js';
 import { parseConfigMap } from '../../../src/io/ptp/configMap.js';
 import { loadPtpGeneration } from '../../../src/io/ptp/generation.js';
-import { decodeStateFile, encodeStateFile } from '../../../src/io/warmRestart/stateFileCodec.js';
+import { decodeStateFile } from '../../../src/io/warmRestart/stateFileCodec.js';
+import { encodeStateFile } from '../../../src/io/warmRestart/stateFileEncoder.js';
 import { ptpLine, ptpNoise } from './ptpArbitraries.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
