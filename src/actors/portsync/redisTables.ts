@@ -370,11 +370,18 @@ export function createRedisTables(deps: RedisTablesDeps) {
         request(cmd.replyTo, 'readAppDb', async () => {
           const watched = appWatch;
           appWatch = undefined;
-          if (watched && (await watched.started)) {
-            const content = await watched.watch.read();
+          // Bounded: a watch that does not answer in time is given up for the full read.
+          const late = <T>(p: Promise<T>, fallback: T): Promise<T> =>
+            Promise.race([p, new Promise<T>((r) => setTimeout(() => r(fallback), earlyReadWaitMs).unref())]);
+          if (watched && (await late(watched.started, false))) {
+            const content = await late(watched.watch.read(), undefined);
             if (content) return { type: 'redis.appDbContent', content: effectiveContent(content) };
-            logger.info({ why: watched.watch.reason }, 'early APPL_DB read not usable: reading in full');
-          } else void watched?.watch.close();
+            logger.info(
+              { why: watched.watch.reason || `no answer within ${earlyReadWaitMs} ms` },
+              'early APPL_DB read not usable: reading in full',
+            );
+          }
+          void watched?.watch.close();
           return { type: 'redis.appDbContent', content: effectiveContent(await app.read()) };
         });
         return;

@@ -121,6 +121,8 @@ export class ProducerTableWatch {
         await client.config('SET', 'notify-keyspace-events', `${before}${missing}`);
         const now = ((await client.config('GET', 'notify-keyspace-events')) as string[])[1] ?? '';
         this.restore = { before, ours: now };
+        // Closed meanwhile: put it back at once.
+        if (this.phase === 'closed') await this.putBack();
         logger.info(
           { before, now },
           'keyspace notifications enabled for the early APPL_DB read of the warm restart (put back when it is used)',
@@ -255,6 +257,10 @@ export class ProducerTableWatch {
     this.dirty.clear();
     this.sub?.disconnect();
     this.sub = undefined;
+    await this.putBack();
+  }
+
+  private async putBack(): Promise<void> {
     const restore = this.restore;
     this.restore = undefined;
     if (!restore) return;
