@@ -91,7 +91,7 @@ export const findings: string[] = [
   '  watch when CONFIG is refused (the full read, as before). Property test on the real server: after any writes the',
   '  answer equals a full read. Same-run figures (machine loaded: load average 8–10 on 2 CPUs, dumps 2–6 s instead',
   '  of 1.5 s; P4/4096 at the start of this work: 709 ms vs 68.6, 10.3): 4,096 ports, five runs of 5: 289 vs 130',
-  '  (2.23), 314 vs 148 (2.13), 485 vs 150 (3.24), 234 vs 104 (2.26), 188 vs 82 (2.3); 256 ports 62.4 ms vs 9.31 (6.7; last full',
+  '  (2.23), 314 vs 148 (2.13), 485 vs 150 (3.24), 234 vs 104 (2.26), 188 vs 82 (2.3); 1,024 ports 102 vs 33.7 (3.0; last full run 6.0); 256 ports 62.4 ms vs 9.31 (6.7; last full',
   '  run 9.1). The ratio is near the 2× target at 4,096 ports, the 100 ms bound is not met on this loaded machine.',
   '  **Still missed:** with the read gone from the window, what is left after EOIU is the round trip itself, queued',
   "  behind the dump's last STATE_DB flush (4,096 writes pending when the gate asks, one EVAL in flight) and the state",
