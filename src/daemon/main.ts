@@ -9,7 +9,7 @@ import { fdBudget, reservedFds } from '../io/fs/fdLimit.js';
 import { MetricsHub } from '../io/http/metricsHub.js';
 import type { HealthStatus } from '../io/http/server.js';
 import type { Logger } from '../io/log.js';
-import { startEmbeddedRedis, type EmbeddedRedis } from '../io/redis/embedded.js';
+import { embeddedSocketPath, startEmbeddedRedis, type EmbeddedRedis } from '../io/redis/embedded.js';
 import { childView, supervisorMachine, type SupervisorActor } from '../machines/supervisor/supervisor.js';
 import { exitCodes, type ChildSpec } from '../machines/supervisor/spec.js';
 import { embeddedRedisChildSpec } from './embeddedRedis.js';
@@ -100,10 +100,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const portsyncModule = config.services.includes('portsync') ? import('./portsync.js') : undefined;
   let embedded: EmbeddedRedis | undefined;
   let redisUrl = config.redis.url;
+  // The embedded redis-server starts now and the tree is built meanwhile (its socket path is known in advance; the
+  // Redis clients connect once it answers). It is awaited before the tree starts: a missing binary is still a start
+  // error, and nothing runs before it.
+  let embeddedStart: Promise<EmbeddedRedis> | undefined;
   if (config.services.includes('portsync') && !redisUrl) {
-    embedded = await startEmbeddedRedis({ runtimeDir: config.redis.runtimeDir });
-    redisUrl = embedded.socket;
-    logger.info({ socket: embedded.socket, pid: embedded.pid }, 'embedded redis-server started');
+    embeddedStart = startEmbeddedRedis({ runtimeDir: config.redis.runtimeDir });
+    embeddedStart.catch(() => undefined); // awaited below
+    redisUrl = embeddedSocketPath(config.redis.runtimeDir);
   }
 
   // /readyz asks the root, which exists only once the child specs (http among them) are built.
@@ -122,8 +126,16 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       children.push(events.childSpec);
     }
   } catch (err) {
-    await embedded?.stop(); // e.g. a bad database_config.json: no redis-server left behind
+    // e.g. a bad database_config.json: no redis-server left behind
+    await embeddedStart?.then(
+      (e) => e.stop(),
+      () => undefined,
+    );
     throw err;
+  }
+  if (embeddedStart) {
+    embedded = await embeddedStart;
+    logger.info({ socket: embedded.socket, pid: embedded.pid }, 'embedded redis-server started');
   }
   // --- embedded redis-server: a supervised child (restarted when it dies), stopped after everything else ---
   if (embedded) children.push(embeddedRedisChildSpec(embedded, logger));

@@ -15,6 +15,7 @@ import { RedisConnection } from '../../io/redis/connection.js';
 import type { DatabaseConfig } from '../../config/databaseConfig.js';
 import { ProducerStateTable, effectiveContent } from '../../io/redis/producerStateTable.js';
 import { StateTable } from '../../io/redis/stateTable.js';
+import { ProducerTableWatch } from '../../io/redis/producerTableWatch.js';
 import { textToBytes } from '../../io/redis/byteText.js';
 import {
   hasRestoreCount,
@@ -36,6 +37,11 @@ export interface RedisTablesDeps {
   requestWaitMs?: number;
   /** Upper bound of one reconciliation write (default 5000 ms); on timeout the gate retries. */
   writeTimeoutMs?: number;
+  /**
+   * How long the start-up read (redis.initialState) waits for a warm start's early APPL_DB read asked for meanwhile
+   * (default 3000 ms).
+   */
+  earlyReadWaitMs?: number;
   /** After Redis came back empty: how long a CONFIG_DB without PORT entries is waited for (default 3000 ms). */
   rebuildWaitMs?: number;
 }
@@ -78,6 +84,7 @@ export function createRedisTables(deps: RedisTablesDeps) {
     const requestWaitMs = deps.requestWaitMs ?? 5_000;
     const writeTimeoutMs = deps.writeTimeoutMs ?? 5_000;
     const rebuildWaitMs = deps.rebuildWaitMs ?? 3_000;
+    const earlyReadWaitMs = deps.earlyReadWaitMs ?? 3_000;
     /** Requests waiting for Redis to come up. */
     const waiting = new Set<{ run: () => void; timer: NodeJS.Timeout }>();
     const reply = (to: string, e: RedisReplyEvent): void => {
@@ -169,6 +176,8 @@ export function createRedisTables(deps: RedisTablesDeps) {
       return names.filter((_, i) => results?.[i]?.[0] == null && results?.[i]?.[1] === 1);
     };
     let initialRead: 'no' | 'reading' | 'done' = 'no';
+    /** The early APPL_DB read of a warm start (redis.watchAppDb), until the reconciliation takes it. */
+    let appWatch: { watch: ProducerTableWatch; started: Promise<boolean> } | undefined;
     let retryTimer: NodeJS.Timeout | undefined;
 
     const readInitialState = async (): Promise<void> => {
@@ -181,6 +190,11 @@ export function createRedisTables(deps: RedisTablesDeps) {
         ]);
         if (stopped) return;
         const appDbAdminStatus = await readAppDbAdminStatus([...configPorts.keys()]);
+        if (stopped) return;
+        // portsync asks for the initial dump once this is answered: a warm start's early APPL_DB read, when it was
+        // asked for meanwhile, is taken first (at most earlyReadWaitMs), so that it is not queued behind the link
+        // events of the dump.
+        if (appWatch) await Promise.race([appWatch.started, new Promise((r) => setTimeout(r, earlyReadWaitMs))]);
         if (stopped) return;
         initialRead = 'done';
         logger.info(
@@ -332,11 +346,44 @@ export function createRedisTables(deps: RedisTablesDeps) {
         );
         return;
       }
+      if (cmd.type === 'redis.watchAppDb') {
+        // A warm start: APPL_DB is read now and kept true (producerTableWatch.ts), so that the reconciliation after
+        // EOIU reads only what was written since. Once per actor; without Redis now, no watch (the full read later).
+        if (appWatch || !up) return;
+        const watch = new ProducerTableWatch({
+          url: deps.url,
+          client: appConn.client,
+          db: databases.appDb.id,
+          table: 'PORT_TABLE',
+          separator: databases.appDb.separator,
+          keySetKey: app.keySetKey,
+          delSetKey: app.delSetKey,
+          logger,
+        });
+        appWatch = { watch, started: watch.start() };
+        void appWatch.started.then((live) => {
+          if (!live && !stopped) logger.info({ why: watch.reason }, 'no early APPL_DB read: read in full at the gate');
+        });
+        return;
+      }
       if (cmd.type === 'redis.readAppDb') {
-        request(cmd.replyTo, 'readAppDb', async () => ({
-          type: 'redis.appDbContent',
-          content: effectiveContent(await app.read()),
-        }));
+        request(cmd.replyTo, 'readAppDb', async () => {
+          const watched = appWatch;
+          appWatch = undefined;
+          // Bounded: a watch that does not answer in time is given up for the full read.
+          const late = <T>(p: Promise<T>, fallback: T): Promise<T> =>
+            Promise.race([p, new Promise<T>((r) => setTimeout(() => r(fallback), earlyReadWaitMs).unref())]);
+          if (watched && (await late(watched.started, false))) {
+            const content = await late(watched.watch.read(), undefined);
+            if (content) return { type: 'redis.appDbContent', content: effectiveContent(content) };
+            logger.info(
+              { why: watched.watch.reason || `no answer within ${earlyReadWaitMs} ms` },
+              'early APPL_DB read not usable: reading in full',
+            );
+          }
+          void watched?.watch.close();
+          return { type: 'redis.appDbContent', content: effectiveContent(await app.read()) };
+        });
         return;
       }
       if (cmd.type === 'redis.reconcileAppDb') {
@@ -366,9 +413,15 @@ export function createRedisTables(deps: RedisTablesDeps) {
       waiting.clear();
       clearTimeout(retryTimer);
       for (const off of offs) off();
+      // notify-keyspace-events is put back before the APPL_DB connection closes.
+      const closingWatch = appWatch?.watch.close();
+      appWatch = undefined;
       state.writer.stop();
       app.writer.stop();
-      for (const c of conns) void c.close();
+      for (const c of conns) {
+        if (c === appConn && closingWatch) void closingWatch.finally(() => c.close());
+        else void c.close();
+      }
     };
   });
 }

@@ -64,6 +64,11 @@ export interface EmbeddedRedisOptions {
   timeoutMs?: number;
 }
 
+/** The socket of the embedded server in `runtimeDir` (known before it is started). */
+export function embeddedSocketPath(runtimeDir: string): string {
+  return join(runtimeDir, 'redis.sock');
+}
+
 export async function startEmbeddedRedis(opts: EmbeddedRedisOptions): Promise<EmbeddedRedis> {
   const binary = opts.binary ?? 'redis-server';
   const timeoutMs = opts.timeoutMs ?? 10_000;
@@ -74,7 +79,7 @@ export async function startEmbeddedRedis(opts: EmbeddedRedisOptions): Promise<Em
       `cannot create the runtime directory ${opts.runtimeDir} for the embedded Redis: ${(err as Error).message}; set redis.runtimeDir or give --redis`,
     );
   }
-  const socket = join(opts.runtimeDir, 'redis.sock');
+  const socket = embeddedSocketPath(opts.runtimeDir);
   let lock: HeldLock;
   try {
     lock = acquireLock(socket);
@@ -165,7 +170,8 @@ export async function startEmbeddedRedis(opts: EmbeddedRedisOptions): Promise<Em
         if (c.exitCode !== null || c.signalCode !== null)
           throw new EmbeddedRedisError(`${binary} exited at start: ${stderr.trim()}`);
         if (existsSync(socket) && (await ping(socket))) return;
-        await new Promise((r) => setTimeout(r, 25));
+        // Polled often: the server is up within milliseconds, and start-up waits for it.
+        await new Promise((r) => setTimeout(r, 5));
       }
       throw new EmbeddedRedisError(`${binary} did not answer on ${socket} within ${timeoutMs} ms`);
     })();

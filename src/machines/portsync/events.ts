@@ -36,6 +36,11 @@ export type RedisTablesCommand =
   | { type: 'redis.restoreCount'; change: 'increment' | 'reset' }
   /** Request: the warm-restart configuration; answered with redis.warmRestartConfig or redis.requestFailed. */
   | { type: 'redis.readWarmRestartConfig'; replyTo: RedisRequester }
+  /**
+   * A warm start was decided: read APPL_DB PORT_TABLE now and keep that read true (keyspace notifications), so that
+   * the redis.readAppDb of the reconciliation reads only what changed since. No answer; best effort.
+   */
+  | { type: 'redis.watchAppDb' }
   /** Request: APPL_DB PORT_TABLE as a consumer will see it; answered with redis.appDbContent or redis.requestFailed. */
   | { type: 'redis.readAppDb'; replyTo: RedisRequester }
   /** Request: write these APPL_DB ops and wait until Redis has them; answered with redis.appDbWritten or failed. */

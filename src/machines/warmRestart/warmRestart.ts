@@ -25,7 +25,7 @@
 //   events in (children, through sendParent): stateFile.loaded | stateFile.cold, eoiu.detected, appDbGate.opened
 //   events in (answers of redisTables): redis.warmRestartConfig {enabled, hasRestoreCount} | redis.requestFailed
 //   named actions with I/O (requests to redisTables by systemId): requestSonicConfig, setWarmRestartState {state},
-//            incrementRestoreCount, resetRestoreCount; notifyDecided {mode} and notifySynced {mode, reason, set, del}
+//            incrementRestoreCount, resetRestoreCount, watchAppDb (warm: the early APPL_DB read); notifyDecided {mode} and notifySynced {mode, reason, set, del}
 //            (sendParent to portsync)
 //   named actions (no-ops unless provided): countColdStart, countWarmStart, countEoiuDetected, countEoiuTimeout,
 //            recordInitialSyncStart, recordInitialSyncEnd {reason}, logDecision {mode, why, timeoutSecs}
@@ -205,6 +205,11 @@ export const warmRestartMachine = setup({
     recordReconciled: assign(({ event }) =>
       event.type === 'appDbGate.opened' ? { reconciled: { set: event.set, del: event.del } } : {},
     ),
+    /**
+     * A warm start reads APPL_DB now, long before EOIU, and redisTables keeps that read true until the reconciliation
+     * asks for it (then only what changed since is read; docs/warm-restart.md, "Early APP_DB read").
+     */
+    watchAppDb: redisRequest(() => ({ type: 'redis.watchAppDb' })),
     /** STATE_DB WARM_RESTART_TABLE|portsyncd state, through redisTables. */
     setWarmRestartState: redisRequest(({ state }: { state: WarmRestartTableState }) => ({
       type: 'redis.warmRestartState',
@@ -355,6 +360,7 @@ export const warmRestartMachine = setup({
                 assign({ mode: 'warm' }),
                 { type: 'setWarmRestartState', params: { state: 'initialized' } },
                 'incrementRestoreCount',
+                'watchAppDb',
                 'notifyDecided',
                 'countWarmStart',
               ],

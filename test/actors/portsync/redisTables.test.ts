@@ -123,6 +123,39 @@ describe('redisTables', () => {
     h.actor.stop();
   });
 
+  it('a warm start reads APP_DB early (redis.watchAppDb); what other producers write before the reconciliation is in its answer', async () => {
+    await app.flushdb();
+    await app.hset('PORT_TABLE:Ethernet0', { lanes: '1', mtu: '9100' });
+    await app.hset('PORT_TABLE:Ethernet4', { lanes: '5', mtu: '9100' });
+    await app.hset('PORT_TABLE:Ethernet8', { lanes: '9' });
+    const h = harness(socket);
+    await expect.poll(() => h.reports.some((e) => e.type === 'redis.up')).toBe(true);
+    h.send({ type: 'redis.watchAppDb' });
+    // The watch runs (keyspace events on for it), the early read is taken; then another producer (portmgrd,
+    // orchagent's consumer) writes APPL_DB.
+    await expect.poll(async () => ((await app.config('GET', 'notify-keyspace-events')) as string[])[1]).toMatch(/K/);
+    await new Promise((r) => setTimeout(r, 300));
+    await app.hset('PORT_TABLE:Ethernet0', 'mtu', '1500');
+    await app.del('PORT_TABLE:Ethernet8');
+    await app.hset('PORT_TABLE:Ethernet12', { lanes: '13' });
+    await app.sadd('PORT_TABLE_KEY_SET', 'Ethernet4');
+    await app.hset('_PORT_TABLE:Ethernet4', { admin_status: 'up' });
+    h.send({ type: 'redis.readAppDb', replyTo: 'warmRestart' });
+    await expect
+      .poll(() => h.replies)
+      .toEqual([
+        {
+          type: 'redis.appDbContent',
+          content: {
+            Ethernet0: { lanes: '1', mtu: '1500' },
+            Ethernet4: { lanes: '5', mtu: '9100', admin_status: 'up' },
+            Ethernet12: { lanes: '13' },
+          },
+        },
+      ]);
+    h.actor.stop();
+  });
+
   it('carries CONFIG_DB bytes to APP_DB unaltered, and a warm reconciliation compares bytes', async () => {
     await app.flushdb();
     // An earlier run left byte 0xff in APP_DB; CONFIG_DB now says 0xfe (both were U+FFFD to a UTF-8 reader).
