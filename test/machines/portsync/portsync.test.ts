@@ -480,7 +480,7 @@ describe('portsync with its warm-restart children', () => {
     send(...dump(1, ['Ethernet0', 'Ethernet4']));
     clock.increment(200);
     await settle();
-    expect(Object.keys(saves.at(-1) ?? {})).toEqual(['Ethernet0', 'Ethernet4']);
+    expect(Object.keys(saves.at(-1) ?? {}).sort()).toEqual(['Ethernet0', 'Ethernet4']);
     send(link('Ethernet4', { kind: 'del' }), link('Ethernet0', { mtu: 1500 }));
     const before = saves.length;
     send({ type: 'shutdown' });
