@@ -71,6 +71,7 @@ export async function benchStartup(opts: { runs: number }): Promise<Figure[]> {
     const m = (k: string): number => median(r.cases[k] ?? []);
     const common = [
       `Spawn of \`node bin/syncvisor.js run …\` (the bundle as one script, dist/syncvisor.cjs, run with its V8 code cache dist/syncvisor.cjs.cache; both made by \`npm run build\`) to the first 200 answer, polled every 2 ms from inside a private network namespace; \`node -e 0\` spawn → exit in the same loop. ${opts.runs} runs each, alternating.`,
+      'linuxptp-daemon is present, as in its pod: a stand-in on its default address answers /port-aliases ({}) and /emit-logs (200). Without one, a start waits out the configured retries of the first port-aliases request (2 × 200 ms by default) before the first generation serves, and /readyz with it.',
       `Module tree instead of the bundle (dist/cli/main.js, SYNCVISOR_NO_BUNDLE=1): ptp → /healthz ${m('ptp-modules').toFixed(0)} ms, both → /readyz ${m('both-modules').toFixed(0)} ms (bundle: ${m('ptp').toFixed(0)} / ${m('both').toFixed(0)} ms).`,
     ];
     const row = (id: string, key: string, what: string, max: number): Figure => {

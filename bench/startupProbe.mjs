@@ -3,9 +3,12 @@
 // private to the namespace). Spawns `node FLAGS bin/syncvisor.js run …` (FLAGS: those of its shebang) and polls http://127.0.0.1:PORT/<path> every 2 ms
 // until it answers 200: spawn → answer in ms. Also times `node -e 0` (spawn → exit) the same way.
 // Usage: node bench/startupProbe.mjs <runs> <spec.json>; prints one JSON line {node: [ms…], cases: {name: [ms…]}}.
+// linuxptp-daemon runs beside the sidecar (the same pod): a stand-in on its default address (127.0.0.1:8081 in the
+// namespace) answers /port-aliases with an empty map and /emit-logs with 200, as the real one does, so that a start
+// is not measured waiting out the retries of a daemon that is absent.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { get } from 'node:http';
+import { createServer, get } from 'node:http';
 
 const runs = Number(process.argv[2]);
 const spec = JSON.parse(readFileSync(process.argv[3], 'utf8'));
@@ -62,6 +65,13 @@ async function once(c) {
   }
 }
 
+const linuxptpDaemon = createServer((req, res) => {
+  const aliases = req.url === '/port-aliases';
+  res.writeHead(aliases || req.url === '/emit-logs' ? 200 : 404, { 'content-type': 'application/json' });
+  res.end(aliases ? '{}' : '');
+});
+await new Promise((resolve) => linuxptpDaemon.listen(8081, '127.0.0.1', resolve));
+
 const out = { node: [], cases: {} };
 for (const c of spec) out.cases[c.name] = [];
 await nodeE0(); // warm the page cache
@@ -70,4 +80,6 @@ for (let i = 0; i < runs; i++) {
   out.node.push(await nodeE0());
   for (const c of spec) out.cases[c.name].push(await once(c));
 }
+linuxptpDaemon.closeAllConnections();
+linuxptpDaemon.close();
 process.stdout.write(`${JSON.stringify(out)}\n`);
