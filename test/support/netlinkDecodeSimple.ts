@@ -1,17 +1,14 @@
-// The netlink decoder in its simple form (a visitor per attribute walk, every string through a Buffer view and
-// bytesToText): the reference the decoder of src/io/netlink/decode.ts is property-tested against (same messages and
-// errors for any bytes). Kept as it was written; not used by the daemon.
+// The netlink link decoder in its simple form (a visitor per attribute walk, every string through a Buffer view and
+// bytesToText): the reference the link decoder of src/io/netlink/decode.ts is property-tested against (same messages
+// and errors for any bytes). Kept as it was written; not used by the daemon.
 import { endianness } from 'node:os';
 import { bytesToText } from '../../src/io/redis/byteText.js';
 import {
-  NLMSG_DONE,
-  NLMSG_ERROR,
-  RTM_DELLINK,
+  decodeDatagram,
   RTM_NEWLINK,
   type DecodeError,
   type DecodeResult,
   type LinkMessage,
-  type NetlinkMessage,
   type NlMsgHeader,
 } from '../../src/io/netlink/decode.js';
 
@@ -29,16 +26,6 @@ const RTA_HDRLEN = 4;
 
 const LE = endianness() === 'LE';
 const align4 = (n: number): number => (n + 3) & ~3;
-
-function header(view: DataView, off: number): NlMsgHeader {
-  return {
-    len: view.getUint32(off, LE),
-    type: view.getUint16(off + 4, LE),
-    flags: view.getUint16(off + 6, LE),
-    seq: view.getUint32(off + 8, LE),
-    pid: view.getUint32(off + 12, LE),
-  };
-}
 
 /**
  * A NUL-terminated attribute string as byte text (src/io/redis/byteText.ts): valid UTF-8 as text, any other byte as
@@ -70,7 +57,7 @@ function walkAttrs(
   return true;
 }
 
-function decodeLink(
+function decodeLinkSimple(
   view: DataView,
   bytes: Uint8Array,
   hdr: NlMsgHeader,
@@ -135,52 +122,8 @@ function decodeLink(
   return link;
 }
 
-/** The simple decoder: every netlink message of one datagram. Never throws. */
-export function decodeDatagramSimple(data: Uint8Array): DecodeResult {
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const messages: NetlinkMessage[] = [];
-  const errors: DecodeError[] = [];
-  let off = 0;
-  while (off < data.byteLength) {
-    const left = data.byteLength - off;
-    if (left < NLMSG_HDRLEN) {
-      errors.push({ reason: 'truncated', offset: off, detail: `${left} bytes left, less than a nlmsghdr` });
-      break;
-    }
-    const hdr = header(view, off);
-    if (hdr.len < NLMSG_HDRLEN || hdr.len > left) {
-      // Framing is lost: nothing after this point can be trusted.
-      errors.push({ reason: 'badLength', offset: off, detail: `nlmsg_len ${hdr.len} with ${left} bytes left` });
-      break;
-    }
-    const payload = hdr.len - NLMSG_HDRLEN;
-    switch (hdr.type) {
-      case RTM_NEWLINK:
-      case RTM_DELLINK: {
-        const link = decodeLink(view, data, hdr, off);
-        if ('reason' in link) errors.push({ ...link, offset: off });
-        else messages.push(link);
-        break;
-      }
-      case NLMSG_DONE:
-        messages.push({ type: 'done', header: hdr, error: payload >= 4 ? view.getInt32(off + NLMSG_HDRLEN, LE) : 0 });
-        break;
-      case NLMSG_ERROR:
-        if (payload < 4) {
-          errors.push({ reason: 'truncated', offset: off, detail: 'NLMSG_ERROR without its error code' });
-        } else {
-          messages.push({
-            type: 'error',
-            header: hdr,
-            error: view.getInt32(off + NLMSG_HDRLEN, LE),
-            requestSeq: payload >= 4 + NLMSG_HDRLEN ? view.getUint32(off + NLMSG_HDRLEN + 4 + 8, LE) : undefined,
-          });
-        }
-        break;
-      default:
-        messages.push({ type: 'other', header: hdr });
-    }
-    off += align4(hdr.len);
-  }
-  return { messages, errors };
-}
+/**
+ * The simple decoder: every netlink message of one datagram, the link messages decoded by the simple form above. The
+ * framing (headers, NLMSG_DONE / NLMSG_ERROR, alignment) is decodeDatagram's own. Never throws.
+ */
+export const decodeDatagramSimple = (data: Uint8Array): DecodeResult => decodeDatagram(data, decodeLinkSimple);

@@ -226,8 +226,19 @@ function decodeLink(
   };
 }
 
-/** Decodes every netlink message of one datagram. Never throws. */
-export function decodeDatagram(data: Uint8Array): DecodeResult {
+/** Decodes one RTM_NEWLINK / RTM_DELLINK message at `off` (its header already read), or says why it cannot. */
+export type LinkDecoder = (
+  view: DataView,
+  bytes: Uint8Array,
+  hdr: NlMsgHeader,
+  off: number,
+) => LinkMessage | Omit<DecodeError, 'offset'>;
+
+/**
+ * Decodes every netlink message of one datagram. Never throws. `linkDecoder` is for the property test that compares
+ * this decoder's link messages with a simple reference decoder's over the same framing; the daemon uses the default.
+ */
+export function decodeDatagram(data: Uint8Array, linkDecoder: LinkDecoder = decodeLink): DecodeResult {
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const messages: NetlinkMessage[] = [];
   const errors: DecodeError[] = [];
@@ -248,7 +259,7 @@ export function decodeDatagram(data: Uint8Array): DecodeResult {
     switch (hdr.type) {
       case RTM_NEWLINK:
       case RTM_DELLINK: {
-        const link = decodeLink(view, data, hdr, off);
+        const link = linkDecoder(view, data, hdr, off);
         if ('reason' in link) errors.push({ ...link, offset: off });
         else messages.push(link);
         break;
