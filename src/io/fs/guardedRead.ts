@@ -69,6 +69,17 @@ const ioFailure = (err: unknown, path: string): GuardedReadError => {
   return new GuardedReadError('io', path, `${path}: ${(err as Error).message}`, code);
 };
 
+/**
+ * A full buffer of a read: twice its size, capped at maxBytes + 1 (one byte more than allowed, to notice a file that
+ * grew after its fstat); a buffer already past maxBytes is a file that grew beyond the limit.
+ */
+function grown(buf: Buffer, path: string, opts: GuardedReadOptions): Buffer {
+  if (buf.length > opts.maxBytes) throw grewError(path, opts);
+  const bigger = Buffer.allocUnsafe(Math.min(buf.length * 2, opts.maxBytes + 1));
+  buf.copy(bigger, 0, 0, buf.length);
+  return bigger;
+}
+
 /** Reads `path` as described above; rejects only with a GuardedReadError. */
 export async function readGuarded(path: string, opts: GuardedReadOptions): Promise<GuardedReadResult> {
   let handle;
@@ -81,15 +92,10 @@ export async function readGuarded(path: string, opts: GuardedReadOptions): Promi
     const stat = await handle.stat();
     checkStat(stat, path, opts);
     // Read at most maxBytes + 1 bytes (to notice a file that grew after the fstat), never more.
-    let buf = Buffer.allocUnsafe(Math.min(stat.size, opts.maxBytes) + 1);
+    let buf: Buffer = Buffer.allocUnsafe(Math.min(stat.size, opts.maxBytes) + 1);
     let len = 0;
     for (;;) {
-      if (len === buf.length) {
-        if (len > opts.maxBytes) throw grewError(path, opts);
-        const bigger = Buffer.allocUnsafe(Math.min(buf.length * 2, opts.maxBytes + 1));
-        buf.copy(bigger, 0, 0, len);
-        buf = bigger;
-      }
+      if (len === buf.length) buf = grown(buf, path, opts);
       const { bytesRead } = await handle.read(buf, len, buf.length - len, len);
       if (bytesRead === 0) break;
       len += bytesRead;
@@ -118,15 +124,10 @@ export function readGuardedSync(path: string, opts: GuardedReadOptions): Guarded
   try {
     const stat = fstatSync(fd);
     checkStat(stat, path, opts);
-    let buf = Buffer.allocUnsafe(Math.min(stat.size, opts.maxBytes) + 1);
+    let buf: Buffer = Buffer.allocUnsafe(Math.min(stat.size, opts.maxBytes) + 1);
     let len = 0;
     for (;;) {
-      if (len === buf.length) {
-        if (len > opts.maxBytes) throw grewError(path, opts);
-        const bigger = Buffer.allocUnsafe(Math.min(buf.length * 2, opts.maxBytes + 1));
-        buf.copy(bigger, 0, 0, len);
-        buf = bigger;
-      }
+      if (len === buf.length) buf = grown(buf, path, opts);
       const asked = buf.length - len;
       const bytesRead = readSync(fd, buf, len, asked, len);
       len += bytesRead;
