@@ -175,6 +175,20 @@ export function createRedisTables(deps: RedisTablesDeps) {
       const results = await p.exec();
       return names.filter((_, i) => results?.[i]?.[0] == null && results?.[i]?.[1] === 1);
     };
+    /** What portsync starts from (and rebuilds from after Redis came back empty): CONFIG_DB, STATE_DB, APPL_DB. */
+    const sendInitialState = (
+      configPorts: Map<string, Record<string, string>>,
+      statePorts: string[],
+      deviceMetadata: Awaited<ReturnType<typeof readDeviceMetadata>>,
+      appDbAdminStatus: string[],
+    ): void =>
+      send({
+        type: 'redis.initialState',
+        configPorts: Object.fromEntries(configPorts),
+        statePorts,
+        deviceMetadata,
+        appDbAdminStatus,
+      });
     let initialRead: 'no' | 'reading' | 'done' = 'no';
     /** The early APPL_DB read of a warm start (redis.watchAppDb), until the reconciliation takes it. */
     let appWatch: { watch: ProducerTableWatch; started: Promise<boolean> } | undefined;
@@ -201,13 +215,7 @@ export function createRedisTables(deps: RedisTablesDeps) {
           { configPorts: configPorts.size, statePorts: statePorts.length },
           'read CONFIG_DB PORT and STATE_DB',
         );
-        send({
-          type: 'redis.initialState',
-          configPorts: Object.fromEntries(configPorts),
-          statePorts,
-          deviceMetadata,
-          appDbAdminStatus,
-        });
+        sendInitialState(configPorts, statePorts, deviceMetadata, appDbAdminStatus);
       } catch (err) {
         // Retried on the next reconnect.
         initialRead = 'no';
@@ -246,13 +254,7 @@ export function createRedisTables(deps: RedisTablesDeps) {
               readDeviceMetadata(),
               readAppDbAdminStatus([...configPorts.keys()]),
             ]);
-            send({
-              type: 'redis.initialState',
-              configPorts: Object.fromEntries(configPorts),
-              statePorts,
-              deviceMetadata,
-              appDbAdminStatus,
-            });
+            sendInitialState(configPorts, statePorts, deviceMetadata, appDbAdminStatus);
             return;
           }
           await new Promise((r) => setTimeout(r, 250));
