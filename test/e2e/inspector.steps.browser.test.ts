@@ -74,6 +74,36 @@ const sender = setup({
   },
 });
 
+/**
+ * Puts the page's cursor on the first event of `type` sent to `systemId` and returns how the page shows `actors`
+ * there (value and status, null for an actor not alive at that step), once the view was folded (the next frame).
+ */
+async function cursorAt(
+  page: Page,
+  systemId: string,
+  type: string,
+  actors: string[],
+): Promise<Record<string, { value?: unknown; status: string } | null>> {
+  return page.evaluate(
+    async ([sys, t, ids]) => {
+      const insp = (
+        globalThis as unknown as {
+          __syncvisorInspector: {
+            find(id: string, type: string): number;
+            goto(i: number): void;
+            actor(id: string): { value?: unknown; status: string } | null;
+          };
+        }
+      ).__syncvisorInspector;
+      insp.goto(insp.find(sys, t));
+      const raf = (globalThis as unknown as { requestAnimationFrame(f: () => void): void }).requestAnimationFrame;
+      await new Promise((r) => raf(() => setTimeout(r, 20)));
+      return Object.fromEntries(ids.map((id) => [id, insp.actor(id)]));
+    },
+    [systemId, type, actors] as const,
+  );
+}
+
 describe.skipIf(!chromiumPath)('inspector page: steps', () => {
   let insp: LocalInspector;
   let url: string;
@@ -131,23 +161,7 @@ describe.skipIf(!chromiumPath)('inspector page: steps', () => {
   it('the cursor on each event shows the state that event led to', async () => {
     await page.goto(url);
     await page.locator('[data-testid=connection]', { hasText: 'live' }).waitFor();
-    const at = (type: string) =>
-      page.evaluate(async (t) => {
-        const insp = (
-          globalThis as unknown as {
-            __syncvisorInspector: {
-              find(id: string, type: string): number;
-              goto(i: number): void;
-              actor(id: string): { value?: unknown } | null;
-            };
-          }
-        ).__syncvisorInspector;
-        insp.goto(insp.find('relay', t));
-        // The view is folded when the page renders (next frame).
-        const raf = (globalThis as unknown as { requestAnimationFrame(f: () => void): void }).requestAnimationFrame;
-        await new Promise((r) => raf(() => setTimeout(r, 20)));
-        return insp.actor('relay')?.value;
-      }, type);
+    const at = async (type: string) => (await cursorAt(page, 'relay', type, ['relay'])).relay?.value;
     expect(await at('arm')).toBe('armed');
     expect(await at('advance')).toBe('advanced');
     expect(await at('xstate.init')).toBe('idle');
@@ -167,25 +181,10 @@ describe.skipIf(!chromiumPath)('inspector page: steps', () => {
 
     await page.goto(url);
     await page.locator('[data-testid=connection]', { hasText: 'live' }).waitFor();
-    const at = (systemId: string, type: string) =>
-      page.evaluate(
-        async ([sys, t]) => {
-          const insp = (
-            globalThis as unknown as {
-              __syncvisorInspector: {
-                find(id: string, type: string): number;
-                goto(i: number): void;
-                actor(id: string): { value?: unknown; status: string } | null;
-              };
-            }
-          ).__syncvisorInspector;
-          insp.goto(insp.find(sys!, t!));
-          const raf = (globalThis as unknown as { requestAnimationFrame(f: () => void): void }).requestAnimationFrame;
-          await new Promise((r) => raf(() => setTimeout(r, 20)));
-          return { host: insp.actor('host')?.value ?? null, worker: insp.actor('worker')?.status ?? null };
-        },
-        [systemId, type],
-      );
+    const at = async (systemId: string, type: string) => {
+      const { host, worker } = await cursorAt(page, systemId, type, ['host', 'worker']);
+      return { host: host?.value ?? null, worker: worker?.status ?? null };
+    };
     // Right after the first ping: the worker still runs, the host still works.
     expect(await at('worker', 'ping')).toEqual({ host: 'working', worker: 'active' });
     // Right after halt: the host finished, the worker stopped with it.
@@ -210,25 +209,10 @@ describe.skipIf(!chromiumPath)('inspector page: steps', () => {
 
     await page.goto(url);
     await page.locator('[data-testid=connection]', { hasText: 'live' }).waitFor();
-    const at = (systemId: string, type: string) =>
-      page.evaluate(
-        async ([sys, t]) => {
-          const insp = (
-            globalThis as unknown as {
-              __syncvisorInspector: {
-                find(id: string, type: string): number;
-                goto(i: number): void;
-                actor(id: string): { value?: unknown } | null;
-              };
-            }
-          ).__syncvisorInspector;
-          insp.goto(insp.find(sys!, t!));
-          const raf = (globalThis as unknown as { requestAnimationFrame(f: () => void): void }).requestAnimationFrame;
-          await new Promise((r) => raf(() => setTimeout(r, 20)));
-          return { sender: insp.actor('sender')?.value ?? null, receiver: insp.actor('receiver')?.value ?? null };
-        },
-        [systemId, type],
-      );
+    const at = async (systemId: string, type: string) => {
+      const { sender, receiver } = await cursorAt(page, systemId, type, ['sender', 'receiver']);
+      return { sender: sender?.value ?? null, receiver: receiver?.value ?? null };
+    };
     // Right after the ping: the receiver pinged, the sender in sent (entered before it sent the ping), not yet
     // answered (the pong, queued, is the next step).
     expect(await at('receiver', 'ping')).toEqual({ sender: 'sent', receiver: 'pinged' });
