@@ -16,6 +16,8 @@ export interface AtomicWriteOptions {
   mode?: number;
   /** Create the directory (and its parents) when it is missing; default false. */
   createDir?: boolean;
+  /** Mode of a directory created (before the umask); default 0o777. */
+  dirMode?: number;
 }
 
 function nameIn(dir: string, path: string, what: string): string {
@@ -37,7 +39,7 @@ export async function writeFileAtomic(path: string, data: Uint8Array, opts: Atom
     const e = err as NodeJS.ErrnoException;
     // Only a missing directory itself (its open failed) is created; anything else is the caller's error.
     if (!opts.createDir || e.code !== 'ENOENT' || e.syscall !== 'open' || e.path !== dir) throw err;
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: opts.dirMode ?? 0o777 });
     await addon.writeFileAtomic(dir, tmp, name, backup, data, mode);
   }
 }
