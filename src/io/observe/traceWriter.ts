@@ -1,5 +1,14 @@
 // Appends trace lines to a file. Writes are buffered in a stream; the file is flushed on close.
-import { createWriteStream, renameSync, writeFileSync, type WriteStream } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  createWriteStream,
+  openSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  type WriteStream,
+} from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { toTraceJson, type TraceHeader } from './traceFormat.js';
 
@@ -32,9 +41,19 @@ export function openTraceWriter(path: string, header: TraceHeader): TraceWriter 
   };
 }
 
-/** Small files written whole: a temp file, then a rename, so a reader never sees half of it. */
+/**
+ * Small files written whole, synchronously (the snapshot beside a trace, taken in the step that reaches the root): a
+ * temp file, then a rename, so a reader never sees half of it. The temp name is predictable, so whatever sits there is
+ * removed first (a symlink itself, never its target) and the file is created exclusively, never through a symlink.
+ */
 export function writeFileAtomic(path: string, text: string): void {
   const tmp = `${path}.tmp`;
-  writeFileSync(tmp, text, { mode: 0o640 });
+  rmSync(tmp, { force: true });
+  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o640);
+  try {
+    writeFileSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
   renameSync(tmp, path);
 }
