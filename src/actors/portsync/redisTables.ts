@@ -189,6 +189,9 @@ export function createRedisTables(deps: RedisTablesDeps) {
         deviceMetadata,
         appDbAdminStatus,
       });
+    /** `p`, or `fallback` once earlyReadWaitMs passed: every wait for the early APPL_DB read is bounded by it. */
+    const withinEarlyReadWait = <T>(p: Promise<T>, fallback: T): Promise<T> =>
+      Promise.race([p, new Promise<T>((r) => setTimeout(() => r(fallback), earlyReadWaitMs).unref())]);
     let initialRead: 'no' | 'reading' | 'done' = 'no';
     /** The early APPL_DB read of a warm start (redis.watchAppDb), until the reconciliation takes it. */
     let appWatch: { watch: ProducerTableWatch; started: Promise<boolean> } | undefined;
@@ -208,7 +211,7 @@ export function createRedisTables(deps: RedisTablesDeps) {
         // portsync asks for the initial dump once this is answered: a warm start's early APPL_DB read, when it was
         // asked for meanwhile, is taken first (at most earlyReadWaitMs), so that it is not queued behind the link
         // events of the dump.
-        if (appWatch) await Promise.race([appWatch.started, new Promise((r) => setTimeout(r, earlyReadWaitMs))]);
+        if (appWatch) await withinEarlyReadWait(appWatch.started, false);
         if (stopped) return;
         initialRead = 'done';
         logger.info(
@@ -373,10 +376,8 @@ export function createRedisTables(deps: RedisTablesDeps) {
           const watched = appWatch;
           appWatch = undefined;
           // Bounded: a watch that does not answer in time is given up for the full read.
-          const late = <T>(p: Promise<T>, fallback: T): Promise<T> =>
-            Promise.race([p, new Promise<T>((r) => setTimeout(() => r(fallback), earlyReadWaitMs).unref())]);
-          if (watched && (await late(watched.started, false))) {
-            const content = await late(watched.watch.read(), undefined);
+          if (watched && (await withinEarlyReadWait(watched.started, false))) {
+            const content = await withinEarlyReadWait(watched.watch.read(), undefined);
             if (content) return { type: 'redis.appDbContent', content: effectiveContent(content) };
             logger.info(
               { why: watched.watch.reason || `no answer within ${earlyReadWaitMs} ms` },
