@@ -90,6 +90,16 @@ interface ConfigState {
   /** The ptp4l offset gauges of `ptp4lIface` (the SLAVE port, or the first): kept here, not looked up per line. */
   ptp4lSeries: OffsetSeries | undefined;
   ptp4lIface: string | undefined;
+  /** Lines of every process apply (a profile and interfaces); otherwise the rule of `PtpLineParser.applies`. */
+  appliesAll: boolean;
+  /** The interfaces packed as words (packWord), parallel to cfg.interfaces: a token is matched without a loop. */
+  ifaceCodes: number[];
+  /**
+   * Offset gauges kept for the fast path: CLOCK_REALTIME's by [process index × 2 + (sys ? 1 : 0)], an interface's
+   * by [process index × interfaces + interface index]; filled on first use (the series metrics.offsetSeries gives).
+   */
+  realtimeSeries: (OffsetSeries | undefined)[];
+  ifaceSeries: (OffsetSeries | undefined)[];
 }
 
 const configState = (cfg: ParserConfig, roles: RoleName[]): ConfigState => {
@@ -100,6 +110,10 @@ const configState = (cfg: ParserConfig, roles: RoleName[]): ConfigState => {
     slaveIface: slaveIdx >= 0 ? cfg.interfaces[slaveIdx] : undefined,
     ptp4lSeries: undefined,
     ptp4lIface: undefined,
+    appliesAll: cfg.profile !== undefined && cfg.interfaces.length > 0,
+    ifaceCodes: cfg.interfaces.map((i) => packWord(i)),
+    realtimeSeries: [],
+    ifaceSeries: [],
   };
 };
 
@@ -113,28 +127,72 @@ const chronydConfig = (name: string): ConfigState =>
 interface TagEntry {
   name: string;
   st: ConfigState;
+  /** ts2phc's interfaces of this tag (the set in the parser's ts2phcIfaces), once it has one. */
+  ts2phcIfaces: Set<string> | undefined;
 }
 
 /**
- * A hash of the tag line[from, to) for the tag index (no string is made): its length, its first character and the
- * characters before its last 7 (`.config`), where the config number is. Entries are checked against the whole text.
+ * A word as one number: c0·128^(n−1) + … + c(n−1), the way the fast path packs a word while it scans it. For ASCII
+ * words of up to 7 characters it is exact (128^7 = 2^49 < 2^53): equal numbers and lengths = equal words. A longer
+ * word's number is the same rounded sum (equal for equal words), so a match of one is checked against the text.
  */
-function hashAt(line: string, from: number, to: number): number {
-  let h = (to - from) * 31 + line.charCodeAt(from);
-  for (let i = Math.max(from + 1, to - 10); i < to - 7; i++) h = (Math.imul(h, 31) + line.charCodeAt(i)) | 0;
+export function packWord(w: string, from = 0, to = w.length): number {
+  let h = 0;
+  for (let i = from; i < to; i++) h = h * 128 + w.charCodeAt(i);
   return h;
 }
 
-/** The process names a clock may have, by length: recognised in place, no slice of the line. */
-const processesByLength: ReadonlyMap<number, readonly string[]> = (() => {
-  const m = new Map<number, string[]>();
-  for (const p of clockProcesses) {
-    const list = m.get(p.length) ?? [];
-    list.push(p);
-    m.set(p.length, list);
-  }
-  return m;
-})();
+/** A word the fast path compares tokens with: its length, its packed number (packWord) and its text. */
+interface Word {
+  len: number;
+  code: number;
+  text: string;
+}
+const word = (text: string): Word => ({ len: text.length, code: packWord(text), text });
+const w = {
+  PTP_PROCESS_STATUS: word('PTP_PROCESS_STATUS'),
+  ptp_ha_profile: word('ptp_ha_profile'),
+  master: word('master'),
+  offset: word('offset'),
+  rms: word('rms'),
+  max: word('max'),
+  delay: word('delay'),
+  CLOCK_REALTIME: word(clockRealtime),
+  phc: word('phc'),
+  sys: word('sys'),
+  holdover: word('holdover'),
+  CLOCK_CLASS_CHANGE: word('CLOCK_CLASS_CHANGE'),
+  Selected: word('Selected'),
+  source: word('source'),
+} as const;
+
+/** The clock process names, and each packed (packWord): a name is recognised from its number, no slice. */
+const processNames: readonly string[] = [...clockProcesses];
+const processCodes: readonly number[] = processNames.map((p) => packWord(p));
+const processLengths: readonly number[] = processNames.map((p) => p.length);
+const pPtp4l = processNames.indexOf('ptp4l');
+const pTs2phc = processNames.indexOf('ts2phc');
+const pPhc2sys = processNames.indexOf('phc2sys');
+const pChronyd = processNames.indexOf('chronyd');
+const pDpll = processNames.indexOf('dpll');
+const pSynce4l = processNames.indexOf('synce4l');
+/** The processes a config file name may start with (configName). */
+const configProcess: readonly boolean[] = processNames.map((p) => /^(ptp4l|ts2phc|phc2sys|synce4l|chronyd)$/.test(p));
+
+/** The index in processNames of the ASCII word packed as `code` with `len` characters, or -1. */
+function processIndex(code: number, len: number): number {
+  if (len > 7) return -1;
+  for (let k = 0; k < processCodes.length; k++) if (processCodes[k] === code && processLengths[k] === len) return k;
+  return -1;
+}
+
+const s0Code = packWord('s0');
+const s1Code = packWord('s1');
+const s2Code = packWord('s2');
+const s3Code = packWord('s3');
+
+/** The tag index key of `<process>.<digits>.config`: process index, number of digits (≤ 9) and their value. */
+const tagKey = (p: number, digits: number, value: number): number => (value * 16 + digits) * 16 + p;
 
 /** line[at, at + lit.length) equals `lit` (a character loop: startsWith with a position is a slow builtin call). */
 function same(line: string, at: number, lit: string): boolean {
@@ -142,12 +200,15 @@ function same(line: string, at: number, lit: string): boolean {
   return true;
 }
 
-/** The process name line[a, lb): the interned name when it is one of clockProcesses, else a slice. */
-export function processAt(line: string, a: number, lb: number): string {
-  const candidates = processesByLength.get(lb - a);
-  if (candidates !== undefined) for (const p of candidates) if (same(line, a, p)) return p;
-  return line.slice(a, lb);
-}
+/** line[at, at + 7) is `.config`. */
+const dotConfigAt = (s: string, at: number): boolean =>
+  s.charCodeAt(at) === 46 &&
+  s.charCodeAt(at + 1) === 99 &&
+  s.charCodeAt(at + 2) === 111 &&
+  s.charCodeAt(at + 3) === 110 &&
+  s.charCodeAt(at + 4) === 102 &&
+  s.charCodeAt(at + 5) === 105 &&
+  s.charCodeAt(at + 6) === 103;
 
 /** At most this many tokens are tracked by offsets; a longer line takes the token-array path. */
 const maxFastTokens = 24;
@@ -246,29 +307,18 @@ export class PtpLineParser {
     for (const name of this.configs.keys()) if (name.startsWith('ptp4l.')) this.indexTag(`ts2phc.${name.slice(6)}`);
   }
 
-  /** Tag text → config, by a hash of the text; entries are checked against the text, so collisions are harmless. */
-  private readonly tagIndex = new Map<number, TagEntry[]>();
+  /** Tag → config, by tagKey of the tag's process, digits and number (exact: no check against the text needed). */
+  private readonly tagIndex = new Map<number, TagEntry>();
 
   /** Adds `tag` to the index when it is a config name and resolves to a config (as the simple path resolves it). */
   private indexTag(tag: string): void {
-    if (!configName.test(tag)) return;
+    const m = /^([a-z0-9]+)\.([0-9]*)\.config$/.exec(tag);
+    if (m === null || !configName.test(tag) || m[2]!.length > 9) return; // more digits: the general front path
     const lookup = tag.startsWith('ts2phc.') ? `ptp4l.${tag.slice(7)}` : tag;
     const st = this.configs.get(lookup) ?? this.configs.get(tag);
     if (st === undefined) return;
-    const h = hashAt(tag, 0, tag.length);
-    const list = this.tagIndex.get(h) ?? [];
-    const at = list.findIndex((e) => e.name === tag);
-    if (at >= 0) list[at] = { name: tag, st };
-    else list.push({ name: tag, st });
-    this.tagIndex.set(h, list);
-  }
-
-  private findTag(line: string, from: number, to: number): TagEntry | undefined {
-    const list = this.tagIndex.get(hashAt(line, from, to));
-    if (list === undefined) return undefined;
-    const len = to - from;
-    for (const e of list) if (e.name.length === len && same(line, from, e.name)) return e;
-    return undefined;
+    const key = tagKey(processNames.indexOf(m[1]!), m[2]!.length, m[2] === '' ? 0 : Number(m[2]));
+    this.tagIndex.set(key, { name: tag, st, ts2phcIfaces: this.ts2phcIfaces.get(tag) });
   }
 
   /** Adds names (e.g. interface aliases) that clocks and series may carry. */
@@ -443,20 +493,77 @@ export class PtpLineParser {
 
   /**
    * One line, line[a, b) of a text (the socket's chunk of lines, or a line on its own); true when it was recognised
-   * and applied. The fast path works on offsets into the text: no slice of the line unless a form needs the token
-   * array (body()). Its front scan (the process name before `[`, the `[tag]` after the first `]`, a `:level` cut)
-   * stops at the line's end: a line without them costs its own length, never the rest of the text.
+   * and applied. The fast path works on offsets into the text and reads the front once: the process name packed into
+   * a number while it is scanned up to `[` (processIndex), the timestamp skipped, and a tag of the usual shape
+   * `<process>.<digits>.config` read as its packed process, its digits' value and the `.config` after them, which is
+   * the tag index's exact key. No slice of the line unless a form needs the token array (body()). The scan stops at
+   * the line's end: a line without brackets costs its own length, never the rest of the text. Any other tag takes
+   * the general rule (frontRest).
    */
   private line(s: string, a: number, b: number): boolean {
     if (!this.fast) return this.simpleLine(a === 0 && b === s.length ? s : s.slice(a, b));
-    let lb = a;
-    while (lb < b && s.charCodeAt(lb) !== 91) lb++;
-    if (lb === a || lb === b) return false;
-    let tb = lb + 1;
-    while (tb < b && s.charCodeAt(tb) !== 93) tb++;
-    while (tb < b && s.charCodeAt(tb) !== 91) tb++;
-    if (tb >= b) return false;
-    // The tag ends at `]` or at a `:level` suffix.
+    let i = a;
+    let h = 0;
+    let or = 0;
+    for (; i < b; i++) {
+      const c = s.charCodeAt(i);
+      if (c === 91) break;
+      h = h * 128 + c;
+      or |= c;
+    }
+    if (i === a || i === b) return false;
+    const lb = i;
+    for (i++; i < b && s.charCodeAt(i) !== 93; i++);
+    for (; i < b && s.charCodeAt(i) !== 91; i++);
+    if (i >= b) return false;
+    const tb = i;
+    const pi = or < 128 ? processIndex(h, lb - a) : -1;
+    const process = pi >= 0 ? processNames[pi]! : s.slice(a, lb);
+    let th = 0;
+    let tor = 0;
+    let c = 0;
+    for (i = tb + 1; i < b; i++) {
+      c = s.charCodeAt(i);
+      if (c === 46 || c === 58 || c === 93) break;
+      th = th * 128 + c;
+      tor |= c;
+    }
+    const tp = c === 46 && i < b && tor < 128 ? processIndex(th, i - tb - 1) : -1;
+    if (tp >= 0 && configProcess[tp]) {
+      const d0 = ++i;
+      let value = 0;
+      for (; i < b; i++) {
+        c = s.charCodeAt(i);
+        if (c < 48 || c > 57) break;
+        value = value * 10 + (c - 48);
+      }
+      const tagEnd = i + 7;
+      if (i - d0 <= 9 && tagEnd < b && dotConfigAt(s, i)) {
+        c = s.charCodeAt(tagEnd);
+        if (c === 93 || c === 58) {
+          let te = tagEnd;
+          if (c === 58) {
+            for (te++; te < b && s.charCodeAt(te) !== 93; te++);
+            if (te === b) return false;
+          }
+          const entry = this.tagIndex.get(tagKey(tp, i - d0, value));
+          // Not in the index: no config has this name (the simple path finds none either).
+          if (entry === undefined)
+            return this.body(s.slice(a, b), process, s.slice(tb + 1, tagEnd), undefined, te + 1 - a);
+          const r = this.fastBody(s, b, process, pi, entry, te + 1);
+          if (r !== undefined) {
+            this.fastLines++;
+            return r;
+          }
+          return this.body(s.slice(a, b), process, entry.name, entry.st, te + 1 - a);
+        }
+      }
+    }
+    return this.frontRest(s, a, b, process, tb);
+  }
+
+  /** The general rule for the tag of line[a, b) at `[` tb: up to `]`, cut at a `:level`, a config name or nothing. */
+  private frontRest(s: string, a: number, b: number, process: string, tb: number): boolean {
     let te = tb + 1;
     let tagEnd = -1;
     for (; te < b; te++) {
@@ -466,16 +573,6 @@ export class PtpLineParser {
     }
     if (te === b) return false;
     if (tagEnd < 0) tagEnd = te;
-    const process = processAt(s, a, lb);
-    const entry = this.findTag(s, tb + 1, tagEnd);
-    if (entry !== undefined) {
-      const r = this.fastBody(s, b, process, entry.name, entry.st, te + 1);
-      if (r !== undefined) {
-        this.fastLines++;
-        return r;
-      }
-      return this.body(s.slice(a, b), process, entry.name, entry.st, te + 1 - a);
-    }
     const tag = s.slice(tb + 1, tagEnd);
     if (!configName.test(tag)) return false;
     const lookup = tag.startsWith('ts2phc.') ? `ptp4l.${tag.slice(7)}` : tag;
@@ -495,7 +592,7 @@ export class PtpLineParser {
     // The tag ends at `]` or at a `:level` suffix.
     let tagEnd = tb + 1;
     while (tagEnd < te && line.charCodeAt(tagEnd) !== 58) tagEnd++;
-    const process = processAt(line, 0, lb);
+    const process = line.slice(0, lb);
     const tag = line.slice(tb + 1, tagEnd);
     if (!configName.test(tag)) return false;
     const lookup = tag.startsWith('ts2phc.') ? `ptp4l.${tag.slice(7)}` : tag;
@@ -503,9 +600,10 @@ export class PtpLineParser {
   }
 
   /**
-   * Tokens of line[from, end) by offsets into the text (this.tokStart / this.tokEnd), for the fast path. The same split
-   * as tokens() with a leading empty token dropped, for ASCII text only; -1 (take the token-array path) for
-   * anything else: non-ASCII, a trailing ':', no token, too many tokens.
+   * Tokens of line[from, end) by offsets into the text (this.tokStart / this.tokEnd), each also packed as a word
+   * (this.tokCode, packWord) while it is read, for the fast path. The same split as tokens() with a leading empty
+   * token dropped, for ASCII text only; -1 (take the token-array path) for anything else: non-ASCII, a trailing
+   * ':', no token, too many tokens.
    */
   private tokenize(line: string, from: number, end: number): number {
     let e = end;
@@ -514,40 +612,51 @@ export class PtpLineParser {
     if (e === from || line.charCodeAt(e - 1) === 58) return -1;
     let n = 0;
     let start = -1;
+    let code = 0;
     for (let i = from; i < e; i++) {
       const c = line.charCodeAt(i);
-      if (c >= 128) return -1;
       if (c === 32 || c === 58 || (c >= 9 && c <= 13)) {
         if (start >= 0) {
           if (n === maxFastTokens) return -1;
           this.tokStart[n] = start;
-          this.tokEnd[n++] = i;
+          this.tokEnd[n] = i;
+          this.tokCode[n++] = code;
           start = -1;
         }
+      } else if (c >= 128) {
+        return -1;
       } else if (start < 0) {
         start = i;
+        code = c;
+      } else {
+        code = code * 128 + c;
       }
     }
     if (start >= 0) {
       if (n === maxFastTokens) return -1;
       this.tokStart[n] = start;
-      this.tokEnd[n++] = e;
+      this.tokEnd[n] = e;
+      this.tokCode[n++] = code;
     }
     return n === 0 ? -1 : n;
   }
 
   private readonly tokStart = new Int32Array(maxFastTokens);
   private readonly tokEnd = new Int32Array(maxFastTokens);
+  private readonly tokCode = new Float64Array(maxFastTokens);
   /** Fast path on (the default); off = the simple token-array path only (the property tests compare both). */
   fast = true;
   /** Lines the fast path decided (for the tests that check it is taken). */
   fastLines = 0;
 
-  /** Token i of the last tokenize() equals `s`. */
-  private is(line: string, n: number, i: number, s: string): boolean {
-    if (i >= n) return false;
-    const a = this.tokStart[i]!;
-    return this.tokEnd[i]! - a === s.length && same(line, a, s);
+  /** Token i of the last tokenize() is the word `wd`: its length and number, and its text when it is longer than 7. */
+  private is(line: string, n: number, i: number, wd: Word): boolean {
+    return (
+      i < n &&
+      this.tokCode[i] === wd.code &&
+      this.tokEnd[i]! - this.tokStart[i]! === wd.len &&
+      (wd.len <= 7 || same(line, this.tokStart[i]!, wd.text))
+    );
   }
 
   /** Number(token i), without a slice for plain integers; NaN when there is no token i. */
@@ -579,23 +688,25 @@ export class PtpLineParser {
     return Number.isNaN(v) ? undefined : v;
   }
 
-  /** The verdict of an offset line's s-state token (offsetVerdict of its text). */
-  private offsetVerdictAt(line: string, n: number, i: number, offset: number, t: Thresholds): ClockVerdict | undefined {
-    if (i >= n) return undefined;
-    const a = this.tokStart[i]!;
-    if (this.tokEnd[i]! - a !== 2 || line.charCodeAt(a) !== 115) return undefined;
-    const d = line.charCodeAt(a + 1);
-    if (d === 48 || d === 49) return 'freerun';
-    if (d === 50 || d === 51) return inRange(t, offset) ? 'locked' : 'outOfRange';
+  /** The verdict of an offset line's s-state token (offsetVerdict of its text), from its packed number. */
+  private offsetVerdictAt(n: number, i: number, offset: number, t: Thresholds): ClockVerdict | undefined {
+    if (i >= n || this.tokEnd[i]! - this.tokStart[i]! !== 2) return undefined;
+    const code = this.tokCode[i]!;
+    if (code === s0Code || code === s1Code) return 'freerun';
+    if (code === s2Code || code === s3Code) return inRange(t, offset) ? 'locked' : 'outOfRange';
     return undefined;
   }
 
-  /** The configured interface of `st` that token i names (no slice), or undefined. */
-  private ifaceAt(line: string, st: ConfigState, i: number): string | undefined {
-    const a = this.tokStart[i]!;
-    const len = this.tokEnd[i]! - a;
-    for (const f of st.cfg.interfaces) if (f.length === len && same(line, a, f)) return f;
-    return undefined;
+  /** The index in st.cfg.interfaces of the interface token i names (no slice), or -1. */
+  private ifaceAt(line: string, st: ConfigState, i: number): number {
+    const code = this.tokCode[i]!;
+    const len = this.tokEnd[i]! - this.tokStart[i]!;
+    const names = st.cfg.interfaces;
+    for (let k = 0; k < names.length; k++) {
+      const f = names[k]!;
+      if (st.ifaceCodes[k] === code && f.length === len && (len <= 7 || same(line, this.tokStart[i]!, f))) return k;
+    }
+    return -1;
   }
 
   /** Whether lines of `process` under this config are applied at all (the simple path's profile/interfaces rule). */
@@ -609,24 +720,27 @@ export class PtpLineParser {
   /**
    * The frequent forms by token offsets (ptp4l offsets and summaries, CLOCK_REALTIME offsets and summaries, ts2phc
    * offsets on a configured interface, CLOCK_CLASS_CHANGE, chronyd's selected source): the same checks in the same
-   * order as body(), and the same effects. undefined = not decided here, nothing done: body() takes the line.
+   * order as body(), and the same effects. `pi` is the process's index in processNames (-1: not a clock process).
+   * Tokens are compared by their packed numbers; the offset gauges are kept on the config. undefined = not decided
+   * here, nothing done: body() takes the line.
    */
   private fastBody(
     line: string,
     end: number,
     process: string,
-    tag: string,
-    st: ConfigState,
+    pi: number,
+    entry: TagEntry,
     from: number,
   ): boolean | undefined {
     const n = this.tokenize(line, from, end);
     if (n < 0) return undefined;
-    if (this.is(line, n, 0, 'PTP_PROCESS_STATUS') || this.is(line, n, 0, 'ptp_ha_profile')) return undefined;
-    if (!PtpLineParser.applies(st, process)) return false;
+    if (this.is(line, n, 0, w.PTP_PROCESS_STATUS) || this.is(line, n, 0, w.ptp_ha_profile)) return undefined;
+    const st = entry.st;
+    if (!st.appliesAll && !PtpLineParser.applies(st, process)) return false;
     const th = st.cfg.thresholds;
-    if (process === 'ptp4l') {
-      const master = this.is(line, n, 0, 'master') && this.is(line, n, 1, 'offset');
-      if (master || (this.is(line, n, 0, 'rms') && this.is(line, n, 2, 'max'))) {
+    if (pi === pPtp4l) {
+      const master = this.is(line, n, 0, w.master) && this.is(line, n, 1, w.offset);
+      if (master || (this.is(line, n, 0, w.rms) && this.is(line, n, 2, w.max))) {
         const iface = st.slaveIface ?? st.cfg.interfaces[0];
         const first = this.numAt(line, n, master ? 2 : 1);
         const max = master ? first : this.numAt(line, n, 3);
@@ -637,71 +751,78 @@ export class PtpLineParser {
         }
         if (master) {
           st.ptp4lSeries.set(first, first, this.optNumAt(line, n, 5), this.optNumAt(line, n, 8));
-          const v = this.offsetVerdictAt(line, n, 3, first, th);
+          const v = this.offsetVerdictAt(n, 3, first, th);
           if (v) this.verdict(st, process, iface, v, false, first);
         } else {
-          const delay = this.is(line, n, 8, 'delay') ? this.optNumAt(line, n, 9) : undefined;
+          const delay = this.is(line, n, 8, w.delay) ? this.optNumAt(line, n, 9) : undefined;
           st.ptp4lSeries.set(first, max, this.optNumAt(line, n, 5), delay);
         }
         return true;
       }
     }
-    if (this.is(line, n, 0, clockRealtime)) {
-      const phc = this.is(line, n, 1, 'phc');
-      if ((phc || this.is(line, n, 1, 'sys')) && this.is(line, n, 2, 'offset')) {
+    if (this.is(line, n, 0, w.CLOCK_REALTIME)) {
+      const phc = this.is(line, n, 1, w.phc);
+      if ((phc || this.is(line, n, 1, w.sys)) && this.is(line, n, 2, w.offset)) {
         const offset = this.numAt(line, n, 3);
-        if (Number.isNaN(offset) || !this.known(process, clockRealtime)) return false;
-        this.metrics
-          .offsetSeries(phc ? 'phc' : 'sys', process, clockRealtime)
-          .set(offset, offset, this.optNumAt(line, n, 6), this.optNumAt(line, n, 8));
-        const v = this.offsetVerdictAt(line, n, 4, offset, th);
+        if (Number.isNaN(offset) || (pi < 0 && !this.known(process, clockRealtime))) return false;
+        this.realtimeSeriesOf(st, process, pi, phc ? 0 : 1).set(
+          offset,
+          offset,
+          this.optNumAt(line, n, 6),
+          this.optNumAt(line, n, 8),
+        );
+        const v = this.offsetVerdictAt(n, 4, offset, th);
         if (v) this.verdict(st, process, clockRealtime, v, false, offset);
-        if (process === 'phc2sys') this.realtimeSample(st);
+        if (pi === pPhc2sys) this.realtimeSample(st);
         return true;
       }
-      if (this.is(line, n, 1, 'rms') && this.is(line, n, 3, 'max')) {
+      if (this.is(line, n, 1, w.rms) && this.is(line, n, 3, w.max)) {
         const rms = this.numAt(line, n, 2);
         const max = this.numAt(line, n, 4);
-        if (Number.isNaN(rms) || Number.isNaN(max) || !this.known(process, clockRealtime)) return false;
-        const delay = this.is(line, n, 9, 'delay') ? this.optNumAt(line, n, 10) : undefined;
-        this.metrics.offsetSeries('phc', process, clockRealtime).set(rms, max, this.optNumAt(line, n, 6), delay);
+        if (Number.isNaN(rms) || Number.isNaN(max) || (pi < 0 && !this.known(process, clockRealtime))) return false;
+        const delay = this.is(line, n, 9, w.delay) ? this.optNumAt(line, n, 10) : undefined;
+        this.realtimeSeriesOf(st, process, pi, 0).set(rms, max, this.optNumAt(line, n, 6), delay);
         return true;
       }
       return false;
     }
     // <iface> master offset <ns> s<N> freq <ppb> [holdover], on an interface of this config.
-    if (this.is(line, n, 1, 'master') && this.is(line, n, 2, 'offset')) {
-      const iface = this.ifaceAt(line, st, 0);
-      if (iface === undefined) return undefined;
+    if (this.is(line, n, 1, w.master) && this.is(line, n, 2, w.offset)) {
+      const k = this.ifaceAt(line, st, 0);
+      if (k < 0) return undefined;
+      const iface = st.cfg.interfaces[k]!;
       const offset = this.numAt(line, n, 3);
-      if (Number.isNaN(offset) || !this.known(process, iface)) return false;
-      const isTs2phc = process === 'ts2phc';
-      this.metrics
-        .offsetSeries('master', process, iface)
-        .set(offset, offset, this.optNumAt(line, n, 6), isTs2phc ? 0 : undefined);
+      // A configured interface is a known one: only the process can be unknown.
+      if (Number.isNaN(offset) || (pi < 0 && !this.known(process, iface))) return false;
+      const isTs2phc = pi === pTs2phc;
+      this.ifaceSeriesOf(st, process, pi, k).set(offset, offset, this.optNumAt(line, n, 6), isTs2phc ? 0 : undefined);
       if (isTs2phc) {
-        let set = this.ts2phcIfaces.get(tag);
-        if (set === undefined) this.ts2phcIfaces.set(tag, (set = new Set()));
+        let set = entry.ts2phcIfaces;
+        if (set === undefined) {
+          set = this.ts2phcIfaces.get(entry.name);
+          if (set === undefined) this.ts2phcIfaces.set(entry.name, (set = new Set()));
+          entry.ts2phcIfaces = set;
+        }
         set.add(iface);
       }
-      const v = this.is(line, n, n - 1, 'holdover') ? 'daemonHoldover' : this.offsetVerdictAt(line, n, 4, offset, th);
+      const v = this.is(line, n, n - 1, w.holdover) ? 'daemonHoldover' : this.offsetVerdictAt(n, 4, offset, th);
       if (v) this.verdict(st, process, iface, v, false, offset);
       return true;
     }
-    if (n === 2 && this.is(line, n, 0, 'CLOCK_CLASS_CHANGE') && process !== 'dpll' && process !== 'synce4l') {
+    if (n === 2 && this.is(line, n, 0, w.CLOCK_CLASS_CHANGE) && pi !== pDpll && pi !== pSynce4l) {
       // Token 1 starts with a digit, a sign or '.': none of the keywords the forms before this one look for.
       const c = line.charCodeAt(this.tokStart[1]!);
       if (!((c >= 48 && c <= 57) || c === 43 || c === 45 || c === 46)) return undefined;
       const v = this.numAt(line, n, 1);
-      if (Number.isNaN(v) || !clockProcesses.has(process)) return false;
-      this.metrics.setClockClass(process, tag, v);
-      this.clockClass.set(tag, v);
+      if (Number.isNaN(v) || pi < 0) return false;
+      this.metrics.setClockClass(process, entry.name, v);
+      this.clockClass.set(entry.name, v);
       return true;
     }
     if (
-      process === 'chronyd' &&
-      this.is(line, n, 0, 'Selected') &&
-      this.is(line, n, 1, 'source') &&
+      pi === pChronyd &&
+      this.is(line, n, 0, w.Selected) &&
+      this.is(line, n, 1, w.source) &&
       this.tokStart[1] === this.tokEnd[0]! + 1 &&
       line.charCodeAt(this.tokEnd[0]!) === 32
     ) {
@@ -710,6 +831,26 @@ export class PtpLineParser {
       return true;
     }
     return undefined;
+  }
+
+  /** CLOCK_REALTIME's offset gauges of `process` (from phc, or sys when `sys` is 1), kept on the config. */
+  private realtimeSeriesOf(st: ConfigState, process: string, pi: number, sys: number): OffsetSeries {
+    const from = sys === 1 ? 'sys' : 'phc';
+    if (pi < 0) return this.metrics.offsetSeries(from, process, clockRealtime);
+    const at = pi * 2 + sys;
+    let series = st.realtimeSeries[at];
+    if (series === undefined) st.realtimeSeries[at] = series = this.metrics.offsetSeries(from, process, clockRealtime);
+    return series;
+  }
+
+  /** The offset gauges (from master) of `process` on interface k of the config, kept on the config. */
+  private ifaceSeriesOf(st: ConfigState, process: string, pi: number, k: number): OffsetSeries {
+    const iface = st.cfg.interfaces[k]!;
+    if (pi < 0) return this.metrics.offsetSeries('master', process, iface);
+    const at = pi * st.cfg.interfaces.length + k;
+    let series = st.ifaceSeries[at];
+    if (series === undefined) st.ifaceSeries[at] = series = this.metrics.offsetSeries('master', process, iface);
+    return series;
   }
 
   /** A line with its process, tag and config resolved: the token-array path (every form). */

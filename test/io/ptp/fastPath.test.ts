@@ -19,13 +19,37 @@ beforeAll(() => {
   copyFileSync(join(shared, 'examples/node1.json'), join(dir, 'node1'));
   // A phc2sys config with a profile of its own and one without a profile (its lines are skipped).
   writeFileSync(join(dir, 'phc2sys.2.config'), '#profile: profile0\n[global]\n[ens5f0]\n');
+  // Interface names longer than 7 characters (their packed numbers are rounded: a match is checked against the
+  // text), two of the same length that differ only in their last character.
   writeFileSync(join(dir, 'ts2phc.3.config'), '[global]\n[ens7f0]\n');
+  writeFileSync(join(dir, 'ts2phc.4.config'), '#profile: profile0\n[global]\n[enp175s0f1np1]\n[enp175s0f1np2]\n');
+  // A config number of more than 9 digits (the general front path) and one with leading zeros.
+  writeFileSync(join(dir, 'ptp4l.0123456789.config'), '#profile: profile0\n[global]\n[ens8f0]\nmasterOnly 0\n');
+  writeFileSync(join(dir, 'phc2sys.007.config'), '#profile: profile0\n[global]\n[ens9f0]\n');
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const load = (): Promise<PtpGeneration> => loadPtpGeneration({ profilePath: dir, configDir: dir, nodeName: 'node1' });
 
-const processes = ['ptp4l', 'phc2sys', 'ts2phc', 'chronyd', 'synce4l', 'GM', 'T-BC', 'dpll', 'gnss', 'ptp4', 'foo'];
+// 'ptp3\u00ec' packs (c·128 + …) to the same number as 'ptp4l' when non-ASCII characters are not ruled out.
+const processes = [
+  'ptp4l',
+  'phc2sys',
+  'ts2phc',
+  'chronyd',
+  'synce4l',
+  'GM',
+  'T-BC',
+  'dpll',
+  'gnss',
+  'ptp4',
+  'foo',
+  'ptp3\u00ec',
+  'ptp4l\u0000',
+  'ptp4lx',
+  'phc2sysd',
+  '\u00e9',
+];
 const tags = [
   'ptp4l.0.config',
   'ptp4l.1.config',
@@ -39,6 +63,22 @@ const tags = [
   'ptp4l.00.config',
   'ptp4l..config',
   'bad.0.config',
+  'ptp4l.0123456789.config',
+  'ptp4l.0123456789.config:6',
+  'ptp4l.012345678.config',
+  'phc2sys.007.config',
+  'phc2sys.7.config',
+  'ts2phc.3.config:6',
+  'ts2phc.4.config',
+  'ptp4l.0.configx',
+  'ptp4l.0.config.',
+  'ptp4l.0.confiG',
+  'ptp4l.0:config',
+  'ptp3\u00ec.0.config',
+  'ts2phc.0.config:',
+  'chronyd..config',
+  'ptp4l.0.config]',
+  '',
 ];
 const words = [
   'master',
@@ -75,6 +115,18 @@ const words = [
   'gnss_status',
   'port',
   '+/-',
+  'enp175s0f1np1',
+  'enp175s0f1np2',
+  'enp175s0f1np3',
+  'ens8f0',
+  'ens9f0',
+  'CLOCK_REALTIMF',
+  'CLOCK_CLASS_CHANGF',
+  'PTP_PROCESS_STATUT',
+  'Selecte',
+  'mastes',
+  'offsef',
+  's2x',
 ];
 const numbers = ['0', '-0', '+5', '-62', '89', '1e3', '0x10', '248.000000', '9999999999999999', '-9999999999999999'];
 const seps = [' ', '  ', ':', ' : ', '\t', '       '];
@@ -105,6 +157,12 @@ const templated = fc
       'chronyd[1.0][chronyd.0.config]: Selected source 192.168.1.1',
       'chronyd[1.0]: [chronyd.1.config] Selected  source 10.0.0.1',
       'ptp4l[1.0]:[ptp4l.1.config] PTP_PROCESS_STATUS:N',
+      'ts2phc[1.0]: [ts2phc.4.config] enp175s0f1np2 master offset N S freq N',
+      'ts2phc[1.0]: [ts2phc.4.config:7] enp175s0f1np1 master offset N S freq N holdover',
+      'ts2phc[1.0]: [ts2phc.4.config] enp175s0f1np3 master offset N S freq N',
+      'ptp4l[1.0]: [ptp4l.0123456789.config] master offset N S freq N path delay N',
+      'phc2sys[1.0]: [phc2sys.007.config] CLOCK_REALTIME phc offset N S freq N delay N',
+      'phc2sys[1.0]: [phc2sys.2.config] ens5f0 master offset N S freq N',
     ),
     fc.array(fc.oneof(fc.constantFrom(...numbers), fc.integer({ min: -300, max: 300 }).map(String)), {
       minLength: 8,
@@ -159,10 +217,40 @@ const truncated = fc
   )
   .map(([a, b]) => a + b);
 
+/** The real lines of lines.txt, as they are and with one character replaced, inserted or deleted. */
+const realLines = readFileSync(join(shared, 'lines.txt'), 'utf8').split('\n').filter(Boolean);
+const real = fc.constantFrom(...realLines);
+const mutated = fc
+  .tuple(
+    real,
+    fc.nat(),
+    fc.constantFrom('delete', 'insert', 'replace'),
+    fc.constantFrom(' ', ':', '[', ']', '.', '0', '9', '-', 'a', 'Z', '\t', '\u00e9', '\u00a0', '\r'),
+  )
+  .map(([l, at, op, ch]) => {
+    const i = at % (l.length + 1);
+    if (op === 'delete') return l.slice(0, i) + l.slice(i + 1);
+    if (op === 'insert') return l.slice(0, i) + ch + l.slice(i);
+    return l.slice(0, i) + ch + l.slice(i + 1);
+  });
+/** Garbage: any characters but a newline (the line server never hands one over inside a line). */
+const garbage = fc
+  .string({
+    unit: fc.oneof(
+      fc.constantFrom('[', ']', ':', ' ', '.', 'p', 't', '4', 'l', 'config', 'ptp4l.0.config', '\u00ff', '\ud83d'),
+      fc.string({ minLength: 1, maxLength: 1 }).filter((c) => c !== '\n'),
+    ),
+    maxLength: 60,
+  })
+  .filter((l) => !l.includes('\n'));
+
 const line = fc.oneof(
   { weight: 2, arbitrary: random },
   { weight: 2, arbitrary: templated },
   { weight: 1, arbitrary: truncated },
+  { weight: 1, arbitrary: real },
+  { weight: 1, arbitrary: mutated },
+  { weight: 1, arbitrary: garbage },
 );
 
 /** A batch as the line server hands it over: every line followed by a newline. */
@@ -187,7 +275,7 @@ describe('ptp line parser fast path', () => {
         expect(simple.parser.fastLines).toBe(0);
         fastLines += fast.parser.fastLines;
       }),
-      { numRuns: 300 },
+      { numRuns: 400 },
     );
     // The property is about the fast path: it must have decided a good share of the lines.
     expect(fastLines).toBeGreaterThan(lines / 7);
