@@ -194,21 +194,28 @@ const s3Code = packWord('s3');
 /** The tag index key of `<process>.<digits>.config`: process index, number of digits (≤ 9) and their value. */
 const tagKey = (p: number, digits: number, value: number): number => (value * 16 + digits) * 16 + p;
 
-/** line[at, at + lit.length) equals `lit` (a character loop: startsWith with a position is a slow builtin call). */
-function same(line: string, at: number, lit: string): boolean {
-  for (let k = 0; k < lit.length; k++) if (line.charCodeAt(at + k) !== lit.charCodeAt(k)) return false;
+/** The bytes u[at, at + lit.length) are the ASCII text `lit`. */
+function same(u: Buffer, at: number, lit: string): boolean {
+  for (let k = 0; k < lit.length; k++) if (u[at + k] !== lit.charCodeAt(k)) return false;
   return true;
 }
 
-/** line[at, at + 7) is `.config`. */
-const dotConfigAt = (s: string, at: number): boolean =>
-  s.charCodeAt(at) === 46 &&
-  s.charCodeAt(at + 1) === 99 &&
-  s.charCodeAt(at + 2) === 111 &&
-  s.charCodeAt(at + 3) === 110 &&
-  s.charCodeAt(at + 4) === 102 &&
-  s.charCodeAt(at + 5) === 105 &&
-  s.charCodeAt(at + 6) === 103;
+/** The bytes u[at, at + 7) are `.config`. */
+const dotConfigAt = (u: Buffer, at: number): boolean =>
+  u[at] === 46 &&
+  u[at + 1] === 99 &&
+  u[at + 2] === 111 &&
+  u[at + 3] === 110 &&
+  u[at + 4] === 102 &&
+  u[at + 5] === 105 &&
+  u[at + 6] === 103;
+
+/** A character that is not ASCII (such a line takes the simple path). */
+const nonAscii = /[^\x00-\x7f]/;
+const nonAsciiAt = /[^\x00-\x7f]/g;
+
+/** The fast path's byte copy of a text is kept between batches up to this size. */
+const maxKeptBytes = 1 << 20;
 
 /** At most this many tokens are tracked by offsets; a longer line takes the token-array path. */
 const maxFastTokens = 24;
@@ -368,27 +375,53 @@ export class PtpLineParser {
    */
   ingest(lines: string | readonly string[]): ClockEdge[] {
     this.edges = [];
-    if (typeof lines === 'string') {
-      const s = lines;
-      for (let a = 0; a < s.length;) {
-        let nl = s.indexOf('\n', a);
-        if (nl < 0) nl = s.length;
-        this.one(s, a, nl);
-        a = nl + 1;
-      }
-    } else {
-      for (let i = 0; i < lines.length; i++) {
-        const l = lines[i] ?? '';
-        this.one(l, 0, l.length);
-      }
-    }
+    if (typeof lines === 'string') this.run(lines, false);
+    else for (let i = 0; i < lines.length; i++) this.run(lines[i] ?? '', true);
     return this.edges;
   }
 
-  private one(s: string, a: number, b: number): void {
+  /**
+   * The fast path reads a copy of the text's characters as bytes (one native write per text: a byte load is about
+   * half the cost of a charCodeAt here), which is exact for ASCII. So it takes only ASCII lines: when the text has
+   * other characters, the lines that hold one (found by a native regex search) take the simple path.
+   */
+  private run(s: string, oneLine: boolean): void {
+    const n = s.length;
+    let u = this.bytes;
+    if (this.fast) {
+      if (u.length < n) {
+        u = Buffer.allocUnsafe(Math.max(n, 2 * u.length));
+        // A large batch (the backlog after a load) gets a buffer of its own, not kept.
+        if (u.length <= maxKeptBytes) this.bytes = u;
+      }
+      u.write(s, 0, n, 'latin1');
+    }
+    let wide = this.fast && Buffer.byteLength(s, 'utf8') !== n ? -1 : n;
+    if (oneLine) {
+      if (wide < 0) wide = nonAscii.test(s) ? 0 : n;
+      this.one(s, u, 0, n, wide >= n);
+      return;
+    }
+    for (let a = 0; a < n;) {
+      let nl = s.indexOf('\n', a);
+      if (nl < 0) nl = n;
+      if (wide < a) {
+        nonAsciiAt.lastIndex = a;
+        const m = nonAsciiAt.exec(s);
+        wide = m === null ? n : m.index;
+      }
+      this.one(s, u, a, nl, wide >= nl);
+      a = nl + 1;
+    }
+  }
+
+  /** Bytes of the text being parsed (fast path), reused from batch to batch. */
+  private bytes: Buffer = Buffer.allocUnsafe(0);
+
+  private one(s: string, u: Buffer, a: number, b: number, ascii: boolean): void {
     let ok = false;
     try {
-      ok = this.line(s, a, b);
+      ok = ascii && this.fast ? this.line(s, u, a, b) : this.simpleLine(a === 0 && b === s.length ? s : s.slice(a, b));
     } catch {
       ok = false; // defensive: a parser bug must never take the sidecar down
     }
@@ -492,65 +525,60 @@ export class PtpLineParser {
   }
 
   /**
-   * One line, line[a, b) of a text (the socket's chunk of lines, or a line on its own); true when it was recognised
-   * and applied. The fast path works on offsets into the text and reads the front once: the process name packed into
-   * a number while it is scanned up to `[` (processIndex), the timestamp skipped, and a tag of the usual shape
-   * `<process>.<digits>.config` read as its packed process, its digits' value and the `.config` after them, which is
-   * the tag index's exact key. No slice of the line unless a form needs the token array (body()). The scan stops at
-   * the line's end: a line without brackets costs its own length, never the rest of the text. Any other tag takes
-   * the general rule (frontRest).
+   * One line, line[a, b) of a text (the socket's chunk of lines, or a line on its own), all ASCII, its characters
+   * also in `u` (bytes at the same offsets); true when it was recognised and applied. The fast path reads the front
+   * once: the process name packed into a number while it is scanned up to `[` (processIndex), the timestamp skipped,
+   * and a tag of the usual shape `<process>.<digits>.config` read as its packed process, its digits' value and the
+   * `.config` after them, which is the tag index's exact key. No slice of the line unless a form needs the token
+   * array (body()). The scan stops at the line's end: a line without brackets costs its own length, never the rest
+   * of the text. Any other tag takes the general rule (frontRest).
    */
-  private line(s: string, a: number, b: number): boolean {
-    if (!this.fast) return this.simpleLine(a === 0 && b === s.length ? s : s.slice(a, b));
+  private line(s: string, u: Buffer, a: number, b: number): boolean {
     let i = a;
     let h = 0;
-    let or = 0;
     for (; i < b; i++) {
-      const c = s.charCodeAt(i);
+      const c = u[i]!;
       if (c === 91) break;
       h = h * 128 + c;
-      or |= c;
     }
     if (i === a || i === b) return false;
     const lb = i;
-    for (i++; i < b && s.charCodeAt(i) !== 93; i++);
-    for (; i < b && s.charCodeAt(i) !== 91; i++);
+    for (i++; i < b && u[i] !== 93; i++);
+    for (; i < b && u[i] !== 91; i++);
     if (i >= b) return false;
     const tb = i;
-    const pi = or < 128 ? processIndex(h, lb - a) : -1;
+    const pi = processIndex(h, lb - a);
     const process = pi >= 0 ? processNames[pi]! : s.slice(a, lb);
     let th = 0;
-    let tor = 0;
     let c = 0;
     for (i = tb + 1; i < b; i++) {
-      c = s.charCodeAt(i);
+      c = u[i]!;
       if (c === 46 || c === 58 || c === 93) break;
       th = th * 128 + c;
-      tor |= c;
     }
-    const tp = c === 46 && i < b && tor < 128 ? processIndex(th, i - tb - 1) : -1;
+    const tp = c === 46 && i < b ? processIndex(th, i - tb - 1) : -1;
     if (tp >= 0 && configProcess[tp]) {
       const d0 = ++i;
       let value = 0;
       for (; i < b; i++) {
-        c = s.charCodeAt(i);
+        c = u[i]!;
         if (c < 48 || c > 57) break;
         value = value * 10 + (c - 48);
       }
       const tagEnd = i + 7;
-      if (i - d0 <= 9 && tagEnd < b && dotConfigAt(s, i)) {
-        c = s.charCodeAt(tagEnd);
+      if (i - d0 <= 9 && tagEnd < b && dotConfigAt(u, i)) {
+        c = u[tagEnd]!;
         if (c === 93 || c === 58) {
           let te = tagEnd;
           if (c === 58) {
-            for (te++; te < b && s.charCodeAt(te) !== 93; te++);
+            for (te++; te < b && u[te] !== 93; te++);
             if (te === b) return false;
           }
           const entry = this.tagIndex.get(tagKey(tp, i - d0, value));
           // Not in the index: no config has this name (the simple path finds none either).
           if (entry === undefined)
             return this.body(s.slice(a, b), process, s.slice(tb + 1, tagEnd), undefined, te + 1 - a);
-          const r = this.fastBody(s, b, process, pi, entry, te + 1);
+          const r = this.fastBody(s, u, b, process, pi, entry, te + 1);
           if (r !== undefined) {
             this.fastLines++;
             return r;
@@ -559,15 +587,15 @@ export class PtpLineParser {
         }
       }
     }
-    return this.frontRest(s, a, b, process, tb);
+    return this.frontRest(s, u, a, b, process, tb);
   }
 
   /** The general rule for the tag of line[a, b) at `[` tb: up to `]`, cut at a `:level`, a config name or nothing. */
-  private frontRest(s: string, a: number, b: number, process: string, tb: number): boolean {
+  private frontRest(s: string, u: Buffer, a: number, b: number, process: string, tb: number): boolean {
     let te = tb + 1;
     let tagEnd = -1;
     for (; te < b; te++) {
-      const c = s.charCodeAt(te);
+      const c = u[te];
       if (c === 93) break;
       if (c === 58 && tagEnd < 0) tagEnd = te;
     }
@@ -600,31 +628,31 @@ export class PtpLineParser {
   }
 
   /**
-   * Tokens of line[from, end) by offsets into the text (this.tokStart / this.tokEnd), each also packed as a word
+   * Tokens of the ASCII bytes u[from, end) by offsets (this.tokStart / this.tokEnd), each also packed as a word
    * (this.tokCode, packWord) while it is read, for the fast path. The same split as tokens() with a leading empty
-   * token dropped, for ASCII text only; -1 (take the token-array path) for anything else: non-ASCII, a trailing
-   * ':', no token, too many tokens.
+   * token dropped; -1 (take the token-array path) for anything else: a trailing ':', no token, too many tokens.
    */
-  private tokenize(line: string, from: number, end: number): number {
+  private tokenize(u: Buffer, from: number, end: number): number {
     let e = end;
-    while (e > from && isAsciiSpace(line.charCodeAt(e - 1))) e--;
+    while (e > from && isAsciiSpace(u[e - 1]!)) e--;
     // Nothing, or a trailing ':' (tokens() gives a trailing empty token there).
-    if (e === from || line.charCodeAt(e - 1) === 58) return -1;
+    if (e === from || u[e - 1] === 58) return -1;
+    const starts = this.tokStart;
+    const ends = this.tokEnd;
+    const codes = this.tokCode;
     let n = 0;
     let start = -1;
     let code = 0;
     for (let i = from; i < e; i++) {
-      const c = line.charCodeAt(i);
+      const c = u[i]!;
       if (c === 32 || c === 58 || (c >= 9 && c <= 13)) {
         if (start >= 0) {
           if (n === maxFastTokens) return -1;
-          this.tokStart[n] = start;
-          this.tokEnd[n] = i;
-          this.tokCode[n++] = code;
+          starts[n] = start;
+          ends[n] = i;
+          codes[n++] = code;
           start = -1;
         }
-      } else if (c >= 128) {
-        return -1;
       } else if (start < 0) {
         start = i;
         code = c;
@@ -634,9 +662,9 @@ export class PtpLineParser {
     }
     if (start >= 0) {
       if (n === maxFastTokens) return -1;
-      this.tokStart[n] = start;
-      this.tokEnd[n] = e;
-      this.tokCode[n++] = code;
+      starts[n] = start;
+      ends[n] = e;
+      codes[n++] = code;
     }
     return n === 0 ? -1 : n;
   }
@@ -650,23 +678,23 @@ export class PtpLineParser {
   fastLines = 0;
 
   /** Token i of the last tokenize() is the word `wd`: its length and number, and its text when it is longer than 7. */
-  private is(line: string, n: number, i: number, wd: Word): boolean {
+  private is(u: Buffer, n: number, i: number, wd: Word): boolean {
     return (
       i < n &&
       this.tokCode[i] === wd.code &&
       this.tokEnd[i]! - this.tokStart[i]! === wd.len &&
-      (wd.len <= 7 || same(line, this.tokStart[i]!, wd.text))
+      (wd.len <= 7 || same(u, this.tokStart[i]!, wd.text))
     );
   }
 
   /** Number(token i), without a slice for plain integers; NaN when there is no token i. */
-  private numAt(line: string, n: number, i: number): number {
+  private numAt(s: string, u: Buffer, n: number, i: number): number {
     if (i >= n) return Number.NaN;
     let a = this.tokStart[i]!;
     const b = this.tokEnd[i]!;
-    if (b - a > 15) return Number(line.slice(a, b));
+    if (b - a > 15) return Number(s.slice(a, b));
     let sign = 1;
-    const c0 = line.charCodeAt(a);
+    const c0 = u[a];
     if (c0 === 45 || c0 === 43) {
       if (c0 === 45) sign = -1;
       a++;
@@ -674,17 +702,17 @@ export class PtpLineParser {
     }
     let v = 0;
     for (let k = a; k < b; k++) {
-      const d = line.charCodeAt(k) - 48;
-      if (d < 0 || d > 9) return Number(line.slice(this.tokStart[i]!, b));
+      const d = u[k]! - 48;
+      if (d < 0 || d > 9) return Number(s.slice(this.tokStart[i]!, b));
       v = v * 10 + d;
     }
     return sign * v;
   }
 
   /** num(t[i]): the number, or undefined when the token is missing or not a number. */
-  private optNumAt(line: string, n: number, i: number): number | undefined {
+  private optNumAt(s: string, u: Buffer, n: number, i: number): number | undefined {
     if (i >= n) return undefined;
-    const v = this.numAt(line, n, i);
+    const v = this.numAt(s, u, n, i);
     return Number.isNaN(v) ? undefined : v;
   }
 
@@ -698,13 +726,13 @@ export class PtpLineParser {
   }
 
   /** The index in st.cfg.interfaces of the interface token i names (no slice), or -1. */
-  private ifaceAt(line: string, st: ConfigState, i: number): number {
+  private ifaceAt(u: Buffer, st: ConfigState, i: number): number {
     const code = this.tokCode[i]!;
     const len = this.tokEnd[i]! - this.tokStart[i]!;
     const names = st.cfg.interfaces;
     for (let k = 0; k < names.length; k++) {
       const f = names[k]!;
-      if (st.ifaceCodes[k] === code && f.length === len && (len <= 7 || same(line, this.tokStart[i]!, f))) return k;
+      if (st.ifaceCodes[k] === code && f.length === len && (len <= 7 || same(u, this.tokStart[i]!, f))) return k;
     }
     return -1;
   }
@@ -726,76 +754,82 @@ export class PtpLineParser {
    */
   private fastBody(
     line: string,
+    u: Buffer,
     end: number,
     process: string,
     pi: number,
     entry: TagEntry,
     from: number,
   ): boolean | undefined {
-    const n = this.tokenize(line, from, end);
+    const n = this.tokenize(u, from, end);
     if (n < 0) return undefined;
-    if (this.is(line, n, 0, w.PTP_PROCESS_STATUS) || this.is(line, n, 0, w.ptp_ha_profile)) return undefined;
+    if (this.is(u, n, 0, w.PTP_PROCESS_STATUS) || this.is(u, n, 0, w.ptp_ha_profile)) return undefined;
     const st = entry.st;
     if (!st.appliesAll && !PtpLineParser.applies(st, process)) return false;
     const th = st.cfg.thresholds;
     if (pi === pPtp4l) {
-      const master = this.is(line, n, 0, w.master) && this.is(line, n, 1, w.offset);
-      if (master || (this.is(line, n, 0, w.rms) && this.is(line, n, 2, w.max))) {
+      const master = this.is(u, n, 0, w.master) && this.is(u, n, 1, w.offset);
+      if (master || (this.is(u, n, 0, w.rms) && this.is(u, n, 2, w.max))) {
         const iface = st.slaveIface ?? st.cfg.interfaces[0];
-        const first = this.numAt(line, n, master ? 2 : 1);
-        const max = master ? first : this.numAt(line, n, 3);
+        const first = this.numAt(line, u, n, master ? 2 : 1);
+        const max = master ? first : this.numAt(line, u, n, 3);
         if (Number.isNaN(first) || Number.isNaN(max) || iface === undefined) return false;
         if (st.ptp4lIface !== iface || st.ptp4lSeries === undefined) {
           st.ptp4lSeries = this.metrics.offsetSeries('master', 'ptp4l', iface);
           st.ptp4lIface = iface;
         }
         if (master) {
-          st.ptp4lSeries.set(first, first, this.optNumAt(line, n, 5), this.optNumAt(line, n, 8));
+          st.ptp4lSeries.set(first, first, this.optNumAt(line, u, n, 5), this.optNumAt(line, u, n, 8));
           const v = this.offsetVerdictAt(n, 3, first, th);
           if (v) this.verdict(st, process, iface, v, false, first);
         } else {
-          const delay = this.is(line, n, 8, w.delay) ? this.optNumAt(line, n, 9) : undefined;
-          st.ptp4lSeries.set(first, max, this.optNumAt(line, n, 5), delay);
+          const delay = this.is(u, n, 8, w.delay) ? this.optNumAt(line, u, n, 9) : undefined;
+          st.ptp4lSeries.set(first, max, this.optNumAt(line, u, n, 5), delay);
         }
         return true;
       }
     }
-    if (this.is(line, n, 0, w.CLOCK_REALTIME)) {
-      const phc = this.is(line, n, 1, w.phc);
-      if ((phc || this.is(line, n, 1, w.sys)) && this.is(line, n, 2, w.offset)) {
-        const offset = this.numAt(line, n, 3);
+    if (this.is(u, n, 0, w.CLOCK_REALTIME)) {
+      const phc = this.is(u, n, 1, w.phc);
+      if ((phc || this.is(u, n, 1, w.sys)) && this.is(u, n, 2, w.offset)) {
+        const offset = this.numAt(line, u, n, 3);
         if (Number.isNaN(offset) || (pi < 0 && !this.known(process, clockRealtime))) return false;
         this.realtimeSeriesOf(st, process, pi, phc ? 0 : 1).set(
           offset,
           offset,
-          this.optNumAt(line, n, 6),
-          this.optNumAt(line, n, 8),
+          this.optNumAt(line, u, n, 6),
+          this.optNumAt(line, u, n, 8),
         );
         const v = this.offsetVerdictAt(n, 4, offset, th);
         if (v) this.verdict(st, process, clockRealtime, v, false, offset);
         if (pi === pPhc2sys) this.realtimeSample(st);
         return true;
       }
-      if (this.is(line, n, 1, w.rms) && this.is(line, n, 3, w.max)) {
-        const rms = this.numAt(line, n, 2);
-        const max = this.numAt(line, n, 4);
+      if (this.is(u, n, 1, w.rms) && this.is(u, n, 3, w.max)) {
+        const rms = this.numAt(line, u, n, 2);
+        const max = this.numAt(line, u, n, 4);
         if (Number.isNaN(rms) || Number.isNaN(max) || (pi < 0 && !this.known(process, clockRealtime))) return false;
-        const delay = this.is(line, n, 9, w.delay) ? this.optNumAt(line, n, 10) : undefined;
-        this.realtimeSeriesOf(st, process, pi, 0).set(rms, max, this.optNumAt(line, n, 6), delay);
+        const delay = this.is(u, n, 9, w.delay) ? this.optNumAt(line, u, n, 10) : undefined;
+        this.realtimeSeriesOf(st, process, pi, 0).set(rms, max, this.optNumAt(line, u, n, 6), delay);
         return true;
       }
       return false;
     }
     // <iface> master offset <ns> s<N> freq <ppb> [holdover], on an interface of this config.
-    if (this.is(line, n, 1, w.master) && this.is(line, n, 2, w.offset)) {
-      const k = this.ifaceAt(line, st, 0);
+    if (this.is(u, n, 1, w.master) && this.is(u, n, 2, w.offset)) {
+      const k = this.ifaceAt(u, st, 0);
       if (k < 0) return undefined;
       const iface = st.cfg.interfaces[k]!;
-      const offset = this.numAt(line, n, 3);
+      const offset = this.numAt(line, u, n, 3);
       // A configured interface is a known one: only the process can be unknown.
       if (Number.isNaN(offset) || (pi < 0 && !this.known(process, iface))) return false;
       const isTs2phc = pi === pTs2phc;
-      this.ifaceSeriesOf(st, process, pi, k).set(offset, offset, this.optNumAt(line, n, 6), isTs2phc ? 0 : undefined);
+      this.ifaceSeriesOf(st, process, pi, k).set(
+        offset,
+        offset,
+        this.optNumAt(line, u, n, 6),
+        isTs2phc ? 0 : undefined,
+      );
       if (isTs2phc) {
         let set = entry.ts2phcIfaces;
         if (set === undefined) {
@@ -805,15 +839,15 @@ export class PtpLineParser {
         }
         set.add(iface);
       }
-      const v = this.is(line, n, n - 1, w.holdover) ? 'daemonHoldover' : this.offsetVerdictAt(n, 4, offset, th);
+      const v = this.is(u, n, n - 1, w.holdover) ? 'daemonHoldover' : this.offsetVerdictAt(n, 4, offset, th);
       if (v) this.verdict(st, process, iface, v, false, offset);
       return true;
     }
-    if (n === 2 && this.is(line, n, 0, w.CLOCK_CLASS_CHANGE) && pi !== pDpll && pi !== pSynce4l) {
+    if (n === 2 && this.is(u, n, 0, w.CLOCK_CLASS_CHANGE) && pi !== pDpll && pi !== pSynce4l) {
       // Token 1 starts with a digit, a sign or '.': none of the keywords the forms before this one look for.
-      const c = line.charCodeAt(this.tokStart[1]!);
+      const c = u[this.tokStart[1]!]!;
       if (!((c >= 48 && c <= 57) || c === 43 || c === 45 || c === 46)) return undefined;
-      const v = this.numAt(line, n, 1);
+      const v = this.numAt(line, u, n, 1);
       if (Number.isNaN(v) || pi < 0) return false;
       this.metrics.setClockClass(process, entry.name, v);
       this.clockClass.set(entry.name, v);
@@ -821,10 +855,10 @@ export class PtpLineParser {
     }
     if (
       pi === pChronyd &&
-      this.is(line, n, 0, w.Selected) &&
-      this.is(line, n, 1, w.source) &&
+      this.is(u, n, 0, w.Selected) &&
+      this.is(u, n, 1, w.source) &&
       this.tokStart[1] === this.tokEnd[0]! + 1 &&
-      line.charCodeAt(this.tokEnd[0]!) === 32
+      u[this.tokEnd[0]!] === 32
     ) {
       this.verdict(st, process, clockRealtime, 'locked');
       this.ownerSignal(st, 'chronydSource');

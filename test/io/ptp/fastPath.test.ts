@@ -292,4 +292,20 @@ describe('ptp line parser fast path', () => {
     expect(fast.parser.fastLines).toBe(3 * steady.length - 1);
     expect(await fast.metrics.text()).toBe(await simple.metrics.text());
   });
+
+  it('gives the same for a batch larger than the byte copy it keeps, and for the smaller batches after it', async () => {
+    const all = readFileSync(join(shared, 'lines.txt'), 'utf8').split('\n').filter(Boolean);
+    const big: string[] = [];
+    // About 2.5 MiB of lines (more than the 1 MiB copy the parser keeps), one non-ASCII line among them.
+    for (let i = 0; big.length < 32_000; i++) big.push(i === 20_000 ? `${all[0]!} \u00e9` : all[i % all.length]!);
+    const fast = await load();
+    const simple = await load();
+    simple.parser.fast = false;
+    for (const batch of [big, all.slice(0, 3), big.slice(0, 9_000), all]) {
+      expect(fast.ingest(asText(batch))).toEqual(simple.ingest(batch));
+      expect(fast.parser.stats).toEqual(simple.parser.stats);
+    }
+    expect(await fast.metrics.text()).toBe(await simple.metrics.text());
+    expect(fast.parser.fastLines).toBeGreaterThan(20_000);
+  });
 });
