@@ -21,19 +21,24 @@ beforeAll(() => {
   copyFileSync(join(shared, 'examples/node1.json'), join(dir, 'node1'));
 });
 
-/** Wraps the parser's private per-line function so that a throw its defensive catch would hide is seen here. */
+/**
+ * Wraps the parser's private per-line functions (the fast path's, and the simple path's that takes the lines with
+ * non-ASCII characters) so that a throw their defensive catch would hide is seen here.
+ */
 function watchThrows(g: PtpGeneration): unknown[] {
   const thrown: unknown[] = [];
-  const parser = g.parser as unknown as { line(s: string, a: number, b: number): boolean };
-  const line = parser.line.bind(parser);
-  parser.line = (s: string, a: number, b: number) => {
-    try {
-      return line(s, a, b);
-    } catch (err) {
-      thrown.push(err);
-      throw err;
-    }
-  };
+  const parser = g.parser as unknown as Record<'line' | 'simpleLine', (...args: unknown[]) => boolean>;
+  for (const name of ['line', 'simpleLine'] as const) {
+    const fn = parser[name].bind(parser);
+    parser[name] = (...args: unknown[]) => {
+      try {
+        return fn(...args);
+      } catch (err) {
+        thrown.push(err);
+        throw err;
+      }
+    };
+  }
   return thrown;
 }
 
