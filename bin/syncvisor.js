@@ -22,6 +22,8 @@ const script = fileURLToPath(new URL('../dist/syncvisor.cjs', import.meta.url));
 const bundle = new URL('../dist/syncvisor.mjs', import.meta.url);
 const modules = new URL('../dist/cli/main.js', import.meta.url);
 
+let writeCache;
+
 /** Runs dist/syncvisor.cjs in a vm.Script with V8's cached data when there is some (written by the build). */
 function loadScript() {
   if (!bundled || !existsSync(script)) return undefined;
@@ -42,10 +44,13 @@ function loadScript() {
   // The bundle's one dynamic import of a package (@statelyai/inspect, optional) is done here, by this ES module.
   const importer = (specifier) => import(specifier);
   s.runInThisContext().call(mod.exports, mod.exports, createRequire(script), mod, script, dirname(script), importer);
-  if (write) {
-    writeFileSync(`${cacheFile}.tmp`, s.createCachedData());
-    renameSync(`${cacheFile}.tmp`, cacheFile);
-  }
+  // The cache holds every function compiled so far: written once the command has run (the build runs a daemon start
+  // and stop for it, scripts/bundle.mjs), it spares the lazy compiles of a start too, not only the top level's.
+  if (write)
+    writeCache = () => {
+      writeFileSync(`${cacheFile}.tmp`, s.createCachedData());
+      renameSync(`${cacheFile}.tmp`, cacheFile);
+    };
   return mod.exports;
 }
 
@@ -62,5 +67,6 @@ if (cli === undefined) {
 }
 const code = await cli.main(process.argv.slice(2));
 process.exitCode = code;
+writeCache?.();
 // Exit once stdout/stderr are flushed, even if a stray handle (a socket under drain) is still open.
 setImmediate(() => process.exit(code));
