@@ -1,6 +1,6 @@
 // The syncvisor binary as a real child process (needs `npm run build`, which `npm test` does first).
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -151,5 +151,58 @@ describe('syncvisor CLI', () => {
     expect(r.code).toBe(78);
     expect(r.stderr).toContain(`config key "ptp.socketPath": directory ${file} is not writable`);
     expect(r.stderr).not.toContain('child restarted');
+  });
+
+  it('run: a start that fails once the embedded redis-server is spawned leaves no server and no socket behind', () => {
+    /** Processes whose command line names `path` (the server is spawned with --unixsocket <runtimeDir>/redis.sock). */
+    const processesNaming = (path: string): string[] =>
+      readdirSync('/proc')
+        .filter((p) => /^\d+$/.test(p))
+        .flatMap((p) => {
+          try {
+            const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').join(' ');
+            return cmd.includes(path) ? [cmd] : [];
+          } catch {
+            return [];
+          }
+        });
+    const portsync = (name: string, set: string[]) => {
+      const runtimeDir = join(dir, name);
+      return {
+        runtimeDir,
+        args: [
+          'run',
+          '--services',
+          'portsync',
+          '--http',
+          '127.0.0.1:0',
+          '--set',
+          `redis.runtimeDir=${runtimeDir}`,
+          '--set',
+          `stateFile.path=${join(dir, name, 'state', 'portsyncd.json')}`,
+          ...set.flatMap((kv) => ['--set', kv]),
+        ],
+      };
+    };
+    // Connection caps that do not fit the open-file limit: found by startDaemon, after the CLI spawned the server.
+    const starved = portsync('redis-starved', []);
+    const r = spawnSync('prlimit', ['--nofile=100:100', process.execPath, bin, ...starved.args], {
+      env,
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(r.status).toBe(78);
+    expect(r.stderr).toMatch(/exceed the open-file limit \(100; hard 100\)/);
+    // A database_config.json that does not parse: found while portsync's specs are built.
+    const badDb = join(dir, 'database_config.json');
+    writeFileSync(badDb, '{ not json');
+    const bad = portsync('redis-baddb', [`redis.databaseConfig=${badDb}`]);
+    const b = run(bad.args);
+    expect(b.code).toBe(78);
+    expect(b.stderr).toContain(badDb);
+    for (const { runtimeDir } of [starved, bad]) {
+      expect(processesNaming(join(runtimeDir, 'redis.sock'))).toEqual([]);
+      expect(existsSync(join(runtimeDir, 'redis.sock'))).toBe(false);
+    }
   });
 });
