@@ -137,7 +137,15 @@ async function startTree(
   const children: ChildSpec[] = [];
   if (portsyncModule) {
     const { portsyncChildSpecs } = await portsyncModule;
-    children.push(...portsyncChildSpecs({ config, logger: logger.child({ svc: 'portsync' }), metrics, redisUrl }));
+    children.push(
+      ...portsyncChildSpecs({
+        config,
+        logger: logger.child({ svc: 'portsync' }),
+        metrics,
+        redisUrl,
+        embeddedRedis: embeddedStart !== undefined,
+      }),
+    );
   }
   if (config.services.includes('ptp')) {
     const events = createEventsService({ config, logger: logger.child({ svc: 'ptp' }), metrics });
