@@ -50,6 +50,36 @@ function trainingEnv() {
   return env;
 }
 
+/**
+ * prom-client's index requires its Pushgateway (node:https, node:zlib and with them TLS) and its AggregatorRegistry
+ * (the cluster module) when it is loaded; the daemon uses neither. In the bundle both are required on their first
+ * access instead: the same exports, loaded when used, not at every start. When a prom-client release changes those
+ * lines the bundle keeps them as they are (only slower to start) and says so.
+ */
+const lazyPromClientExtras = {
+  name: 'lazy-prom-client-extras',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/]prom-client[\\/]index\.js$/ }, async (args) => {
+      let source = await readFile(args.path, 'utf8');
+      for (const [name, module] of [
+        ['Pushgateway', './lib/pushgateway'],
+        ['AggregatorRegistry', './lib/cluster'],
+      ]) {
+        const eager = `exports.${name} = require('${module}');`;
+        if (!source.includes(eager)) {
+          process.stderr.write(`bundle: prom-client's index has no "${eager}": left as it is\n`);
+          continue;
+        }
+        source = source.replace(
+          eager,
+          `Object.defineProperty(exports, '${name}', { enumerable: true, get: () => require('${module}') });`,
+        );
+      }
+      return { contents: source, loader: 'js' };
+    });
+  },
+};
+
 /** Resolves with a free loopback TCP port (closed again; the daemon binds it a moment later). */
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -149,7 +179,7 @@ await build({
   banner: {
     js: "import { createRequire as __syncvisorRequire } from 'node:module';\nconst require = __syncvisorRequire(import.meta.url);",
   },
-  plugins: [distUrls('import.meta.url')],
+  plugins: [distUrls('import.meta.url'), lazyPromClientExtras],
   // Function names are data here: the charts name guards (`and`, `or`, `not`) and named inline actions by them, so a
   // machine's version (a hash of its chart, carried in traces) must be the same bundled or not.
   keepNames: true,
@@ -173,7 +203,7 @@ await build({
   target: 'node20',
   external: ['@statelyai/inspect'],
   banner: { js: '"use strict";' },
-  plugins: [distUrls("require('node:url').pathToFileURL(__filename)", '__syncvisorImport')],
+  plugins: [distUrls("require('node:url').pathToFileURL(__filename)", '__syncvisorImport'), lazyPromClientExtras],
   keepNames: true,
   legalComments: 'none',
   logLevel: 'warning',

@@ -97,6 +97,27 @@ describe('syncvisor CLI', () => {
     expect(msgs).toContain('supervisor stopped');
   });
 
+  it('run: a ptp-only start loads neither node:crypto nor node:https (nor TLS, zlib): only the paths that use them', async () => {
+    // Node's own record of the built-in modules it loaded, written when the daemon is asked to stop.
+    const preload = join(dir, 'modules.cjs');
+    const out = join(dir, 'modules.txt');
+    writeFileSync(
+      preload,
+      `process.once('SIGTERM', () => require('node:fs').writeFileSync(${JSON.stringify(out)}, process.moduleLoadList.join('\\n')));\n`,
+    );
+    const sock = join(dir, 'modules.sock');
+    const d = spawnSyncvisor(['run', ...ptpServiceArgs({ socketPath: sock, configDir: dir, profilePath: dir })], {
+      cleanEnv: true,
+      env: { NODE_OPTIONS: `--require ${preload}` },
+    });
+    const listening = await d.waitForLog('http listening');
+    expect((await fetch(`http://${String(listening.address)}/healthz`)).status).toBe(200);
+    expect(await d.stop()).toEqual({ code: 0, signal: null });
+    const loaded = readFileSync(out, 'utf8').split('\n');
+    expect(loaded).toContain('NativeModule http');
+    for (const m of ['crypto', 'https', 'tls', 'zlib']) expect(loaded).not.toContain(`NativeModule ${m}`);
+  });
+
   it('replay: matches a recorded snapshot (exit 0), a wrong one exits 1, a bad trace exits 65 with its line', () => {
     const traces = join(import.meta.dirname, '../traces');
     const trace = join(traces, 'ptp-holdover-expiry.jsonl');
