@@ -10,7 +10,7 @@ import { exitCodes } from '../machines/supervisor/spec.js';
 import type { Config } from '../config/schema.js';
 import type { EmbeddedRedis } from '../io/redis/embedded.js';
 import type { Logger } from '../io/log.js';
-import { spawnEmbeddedRedis, stopEmbeddedRedis } from '../daemon/embeddedStart.js';
+import { spawnEmbeddedRedis, stopEmbeddedRedis, stopEmbeddedRedisOnSignal } from '../daemon/embeddedStart.js';
 
 const version = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -143,12 +143,13 @@ async function runCommand(args: string[]): Promise<number> {
   // The embedded redis-server is spawned as soon as its settings are known: it comes up while the daemon's modules
   // load and the tree is built. Stopped here if the start fails before startDaemon owns it.
   const embedded = await spawnEmbeddedRedis(config);
-  const { daemon, inspection, healthOf } = await startWithInspectors(config, logger, embedded?.server).catch(
-    async (err: unknown) => {
+  const unguard = embedded ? stopEmbeddedRedisOnSignal(embedded) : undefined;
+  const { daemon, inspection, healthOf } = await startWithInspectors(config, logger, embedded?.server)
+    .catch(async (err: unknown) => {
       await stopEmbeddedRedis(embedded?.server);
       throw err;
-    },
-  );
+    })
+    .finally(() => unguard?.());
   inspection.started(daemon.root);
   const { attachLogMetrics } = await import('../daemon/logMetrics.js');
   attachLogMetrics(daemon.metrics, logger);

@@ -34,3 +34,24 @@ export async function stopEmbeddedRedis(started: Promise<EmbeddedRedis> | undefi
     () => undefined,
   );
 }
+
+const stopSignals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGQUIT'];
+
+/**
+ * Until startDaemon installs the daemon's signal handlers, SIGTERM / SIGINT / SIGQUIT would end the process at once
+ * and leave the spawned server running (it leads its own process group). Meanwhile such a signal stops the server
+ * and exits with 128 + the signal's number, as the signal would have. Returns the function that removes this guard
+ * (called once startDaemon returned: its own handlers are in place then).
+ */
+export function stopEmbeddedRedisOnSignal(started: EmbeddedStart, exit = (code: number) => process.exit(code)) {
+  const numbers: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 2, SIGQUIT: 3, SIGTERM: 15 };
+  const onSignal = (sig: NodeJS.Signals): void => {
+    off();
+    void stopEmbeddedRedis(started.server).finally(() => exit(128 + (numbers[sig] ?? 15)));
+  };
+  const off = (): void => {
+    for (const s of stopSignals) process.off(s, onSignal);
+  };
+  for (const s of stopSignals) process.on(s, onSignal);
+  return off;
+}

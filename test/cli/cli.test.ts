@@ -226,4 +226,42 @@ describe('syncvisor CLI', () => {
       expect(existsSync(join(runtimeDir, 'redis.sock'))).toBe(false);
     }
   });
+
+  it('run: SIGTERM while the daemon still starts (its signal handlers not yet in place) stops the embedded server too', async () => {
+    const runtimeDir = join(dir, 'redis-early-term');
+    const socket = join(runtimeDir, 'redis.sock');
+    const d = spawnSyncvisor(
+      [
+        'run',
+        '--services',
+        'portsync',
+        '--http',
+        '127.0.0.1:0',
+        '--log-level',
+        'debug',
+        '--set',
+        `redis.runtimeDir=${runtimeDir}`,
+        '--set',
+        `stateFile.path=${join(runtimeDir, 'state', 'portsyncd.json')}`,
+      ],
+      { cleanEnv: true },
+    );
+    // Logged by startDaemon once the server is spawned, before the tree (and the daemon's signal handlers) exist.
+    await d.waitForLog('file descriptor budget');
+    d.process.kill('SIGTERM');
+    const end = await d.exited;
+    // 143: stopped by the guard before the daemon's handlers; 0: the daemon's own graceful shutdown.
+    expect([143, 0]).toContain(end.code);
+    const left = readdirSync('/proc')
+      .filter((p) => /^\d+$/.test(p))
+      .filter((p) => {
+        try {
+          return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(socket);
+        } catch {
+          return false;
+        }
+      });
+    expect(left).toEqual([]);
+    expect(existsSync(socket)).toBe(false);
+  });
 });
