@@ -13,6 +13,12 @@ export default tseslint.config(
     },
   },
   {
+    // The launcher is a CommonJS script (bin/package.json): an ES module entry point costs the start Node's ES loader.
+    files: ['bin/**/*.js'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['src/machines/**/*.ts'],
     rules: {
       'no-restricted-imports': [

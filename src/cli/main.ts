@@ -7,6 +7,10 @@ import { describeError, UsageError } from './errors.js';
 import { createLogger } from '../io/log.js';
 import { sendCommand } from '../io/socket/sendCommand.js';
 import { exitCodes } from '../machines/supervisor/spec.js';
+import type { Config } from '../config/schema.js';
+import type { EmbeddedRedis } from '../io/redis/embedded.js';
+import type { Logger } from '../io/log.js';
+import { spawnEmbeddedRedis, stopEmbeddedRedis, stopEmbeddedRedisOnSignal } from '../daemon/embeddedStart.js';
 
 const version = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -133,13 +137,19 @@ async function runCommand(args: string[]): Promise<number> {
     },
     `syncvisor ${version} starting`,
   );
-  const { startDaemon, healthOf } = await import('../daemon/main.js');
-  const { attachInspectors } = await import('../actors/observe/inspection.js');
-  const { notifierFromEnv } = await import('../io/notify/sdNotify.js');
   // Read (and removed from the environment) before any child such as redis-server is spawned.
+  const { notifierFromEnv } = await import('../io/notify/sdNotify.js');
   const notifier = notifierFromEnv(process.env);
-  const inspection = await attachInspectors(config, logger);
-  const daemon = await startDaemon({ config, logger, handleSignals: true, inspectors: inspection.inspectors });
+  // The embedded redis-server is spawned as soon as its settings are known: it comes up while the daemon's modules
+  // load and the tree is built. Stopped here if the start fails before startDaemon owns it.
+  const embedded = await spawnEmbeddedRedis(config);
+  const unguard = embedded ? stopEmbeddedRedisOnSignal(embedded) : undefined;
+  const { daemon, inspection, healthOf } = await startWithInspectors(config, logger, embedded?.server)
+    .catch(async (err: unknown) => {
+      await stopEmbeddedRedis(embedded?.server);
+      throw err;
+    })
+    .finally(() => unguard?.());
   inspection.started(daemon.root);
   const { attachLogMetrics } = await import('../daemon/logMetrics.js');
   attachLogMetrics(daemon.metrics, logger);
@@ -151,6 +161,21 @@ async function runCommand(args: string[]): Promise<number> {
   await inspection.stop();
   logger.flush();
   return code;
+}
+
+/** Loads the daemon's modules, attaches the inspectors and starts the daemon (which owns `embeddedRedis` then). */
+async function startWithInspectors(config: Config, logger: Logger, embeddedRedis: Promise<EmbeddedRedis> | undefined) {
+  const { startDaemon, healthOf } = await import('../daemon/main.js');
+  const { attachInspectors } = await import('../actors/observe/inspection.js');
+  const inspection = await attachInspectors(config, logger);
+  const daemon = await startDaemon({
+    config,
+    logger,
+    handleSignals: true,
+    inspectors: inspection.inspectors,
+    ...(embeddedRedis ? { embeddedRedis } : {}),
+  });
+  return { daemon, inspection, healthOf };
 }
 
 async function ctlCommand(args: string[]): Promise<number> {

@@ -9,7 +9,9 @@ import { fdBudget, reservedFds } from '../io/fs/fdLimit.js';
 import { MetricsHub } from '../io/http/metricsHub.js';
 import type { HealthStatus } from '../io/http/server.js';
 import type { Logger } from '../io/log.js';
-import { embeddedSocketPath, startEmbeddedRedis, type EmbeddedRedis } from '../io/redis/embedded.js';
+import type { EmbeddedRedis } from '../io/redis/embedded.js';
+import { embeddedSocketPath } from '../io/redis/embeddedSocket.js';
+import { spawnEmbeddedRedis, stopEmbeddedRedis } from './embeddedStart.js';
 import { childView, supervisorMachine, type SupervisorActor } from '../machines/supervisor/supervisor.js';
 import { exitCodes, type ChildSpec } from '../machines/supervisor/spec.js';
 import { embeddedRedisChildSpec } from './embeddedRedis.js';
@@ -26,6 +28,12 @@ export interface DaemonOptions {
   onStarted?: (root: SupervisorActor) => void;
   /** Register process signal handlers (off in tests that run the daemon in-process). */
   handleSignals?: boolean;
+  /**
+   * The embedded redis-server, already started by the caller (spawnEmbeddedRedis): startDaemon owns it from the
+   * call on (stops it when the start fails, supervises it, stops it last). Without it, startDaemon starts the server
+   * itself when portsync runs without redis.url.
+   */
+  embeddedRedis?: Promise<EmbeddedRedis>;
 }
 
 export interface RunningDaemon {
@@ -83,10 +91,8 @@ export function healthOf(root: SupervisorActor): HealthStatus {
   return { live, ready, detail };
 }
 
-export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
-  const { config, logger } = opts;
-  const metrics = new MetricsHub();
-  // --- file descriptors: the connection caps plus a reserve must fit in RLIMIT_NOFILE (raised to its hard limit) ---
+/** The connection caps plus a reserve must fit in RLIMIT_NOFILE (raised to its hard limit); a ConfigError if not. */
+function checkFdBudget(config: Config, logger: Logger): void {
   const caps = config.http.maxConnections + (config.services.includes('ptp') ? config.ptp.maxConnections : 0);
   const fds = fdBudget(caps);
   if (!fds.fits)
@@ -94,44 +100,57 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       `http.maxConnections + ptp.maxConnections (${caps}) plus ${reservedFds} reserved descriptors exceed the open-file limit (${fds.soft}; hard ${fds.hard}): lower the caps or raise LimitNOFILE / ulimit -n`,
     );
   logger.debug({ nofile: fds.soft, caps, reserved: reservedFds }, 'file descriptor budget');
-  // --- end file descriptors ---
+}
+
+export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
+  let embeddedStart = opts.embeddedRedis;
+  try {
+    checkFdBudget(opts.config, opts.logger);
+    embeddedStart ??= (await spawnEmbeddedRedis(opts.config))?.server;
+    return await startTree(opts, embeddedStart);
+  } catch (err) {
+    // e.g. a bad database_config.json or a descriptor budget that does not fit: no redis-server left behind
+    await stopEmbeddedRedis(embeddedStart);
+    throw err;
+  }
+}
+
+async function startTree(
+  opts: DaemonOptions,
+  embeddedStart: Promise<EmbeddedRedis> | undefined,
+): Promise<RunningDaemon> {
+  const { config, logger } = opts;
+  const metrics = new MetricsHub();
   // portsync's modules (ioredis among them) are loaded only when the service runs: a ptp-only daemon starts without
-  // them (start-up, docs/performance.md). Started before the embedded redis-server, which is awaited first.
+  // them (start-up, docs/performance.md). The embedded redis-server (started by the caller, or by startDaemon) comes
+  // up meanwhile: the tree is built with its socket path, known in advance (the Redis clients connect once it
+  // answers), and it is awaited before the tree starts: a missing binary is still a start error, and nothing runs
+  // before it.
   const portsyncModule = config.services.includes('portsync') ? import('./portsync.js') : undefined;
   let embedded: EmbeddedRedis | undefined;
-  let redisUrl = config.redis.url;
-  // The embedded redis-server starts now and the tree is built meanwhile (its socket path is known in advance; the
-  // Redis clients connect once it answers). It is awaited before the tree starts: a missing binary is still a start
-  // error, and nothing runs before it.
-  let embeddedStart: Promise<EmbeddedRedis> | undefined;
-  if (config.services.includes('portsync') && !redisUrl) {
-    embeddedStart = startEmbeddedRedis({ runtimeDir: config.redis.runtimeDir });
-    embeddedStart.catch(() => undefined); // awaited below
-    redisUrl = embeddedSocketPath(config.redis.runtimeDir);
-  }
+  const redisUrl = embeddedStart ? embeddedSocketPath(config.redis.runtimeDir) : config.redis.url;
 
   // /readyz asks the root, which exists only once the child specs (http among them) are built.
   const started: { root?: SupervisorActor } = {};
   const status = (): HealthStatus =>
     started.root ? healthOf(started.root) : { live: false, ready: false, detail: {} };
   const children: ChildSpec[] = [];
-  try {
-    if (portsyncModule) {
-      const { portsyncChildSpecs } = await portsyncModule;
-      children.push(...portsyncChildSpecs({ config, logger: logger.child({ svc: 'portsync' }), metrics, redisUrl }));
-    }
-    if (config.services.includes('ptp')) {
-      const events = createEventsService({ config, logger: logger.child({ svc: 'ptp' }), metrics });
-      children.push(...ptpChildSpecs({ config, logger: logger.child({ svc: 'ptp' }), metrics, events: events.hook }));
-      children.push(events.childSpec);
-    }
-  } catch (err) {
-    // e.g. a bad database_config.json: no redis-server left behind
-    await embeddedStart?.then(
-      (e) => e.stop(),
-      () => undefined,
+  if (portsyncModule) {
+    const { portsyncChildSpecs } = await portsyncModule;
+    children.push(
+      ...portsyncChildSpecs({
+        config,
+        logger: logger.child({ svc: 'portsync' }),
+        metrics,
+        redisUrl,
+        embeddedRedis: embeddedStart !== undefined,
+      }),
     );
-    throw err;
+  }
+  if (config.services.includes('ptp')) {
+    const events = createEventsService({ config, logger: logger.child({ svc: 'ptp' }), metrics });
+    children.push(...ptpChildSpecs({ config, logger: logger.child({ svc: 'ptp' }), metrics, events: events.hook }));
+    children.push(events.childSpec);
   }
   if (embeddedStart) {
     embedded = await embeddedStart;

@@ -27,6 +27,8 @@ export interface PortsyncDeps {
   metrics: MetricsHub;
   /** redis:// URL or Unix socket path. */
   redisUrl: string;
+  /** redisUrl is the embedded redis-server's socket (no persistence, so no dataset to load). */
+  embeddedRedis?: boolean;
   /** Open the netlink socket in this network namespace (path, e.g. /var/run/netns/NAME). */
   netns?: string;
   /** Wall clock for the state file's savedAt and age (default Date.now). */
@@ -65,6 +67,7 @@ export function providedPortsyncMachine(deps: PortsyncDeps) {
         logger,
         registry,
         backoff: { initialMs: 50, maxMs: deps.config.redis.reconnectMaxMs },
+        ...(deps.embeddedRedis ? { noDataset: true } : {}),
       }),
       warmRestart: warmRestartMachine.provide({
         actors: {

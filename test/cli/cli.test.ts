@@ -1,6 +1,6 @@
 // The syncvisor binary as a real child process (needs `npm run build`, which `npm test` does first).
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,6 +97,27 @@ describe('syncvisor CLI', () => {
     expect(msgs).toContain('supervisor stopped');
   });
 
+  it('run: a ptp-only start loads neither node:crypto nor node:https (nor TLS, zlib): only the paths that use them', async () => {
+    // Node's own record of the built-in modules it loaded, written when the daemon is asked to stop.
+    const preload = join(dir, 'modules.cjs');
+    const out = join(dir, 'modules.txt');
+    writeFileSync(
+      preload,
+      `process.once('SIGTERM', () => require('node:fs').writeFileSync(${JSON.stringify(out)}, process.moduleLoadList.join('\\n')));\n`,
+    );
+    const sock = join(dir, 'modules.sock');
+    const d = spawnSyncvisor(['run', ...ptpServiceArgs({ socketPath: sock, configDir: dir, profilePath: dir })], {
+      cleanEnv: true,
+      env: { NODE_OPTIONS: `--require ${preload}` },
+    });
+    const listening = await d.waitForLog('http listening');
+    expect((await fetch(`http://${String(listening.address)}/healthz`)).status).toBe(200);
+    expect(await d.stop()).toEqual({ code: 0, signal: null });
+    const loaded = readFileSync(out, 'utf8').split('\n');
+    expect(loaded).toContain('NativeModule http');
+    for (const m of ['crypto', 'https', 'tls', 'zlib']) expect(loaded).not.toContain(`NativeModule ${m}`);
+  });
+
   it('replay: matches a recorded snapshot (exit 0), a wrong one exits 1, a bad trace exits 65 with its line', () => {
     const traces = join(import.meta.dirname, '../traces');
     const trace = join(traces, 'ptp-holdover-expiry.jsonl');
@@ -151,5 +172,96 @@ describe('syncvisor CLI', () => {
     expect(r.code).toBe(78);
     expect(r.stderr).toContain(`config key "ptp.socketPath": directory ${file} is not writable`);
     expect(r.stderr).not.toContain('child restarted');
+  });
+
+  it('run: a start that fails once the embedded redis-server is spawned leaves no server and no socket behind', () => {
+    /** Processes whose command line names `path` (the server is spawned with --unixsocket <runtimeDir>/redis.sock). */
+    const processesNaming = (path: string): string[] =>
+      readdirSync('/proc')
+        .filter((p) => /^\d+$/.test(p))
+        .flatMap((p) => {
+          try {
+            const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').join(' ');
+            return cmd.includes(path) ? [cmd] : [];
+          } catch {
+            return [];
+          }
+        });
+    const portsync = (name: string, set: string[]) => {
+      const runtimeDir = join(dir, name);
+      return {
+        runtimeDir,
+        args: [
+          'run',
+          '--services',
+          'portsync',
+          '--http',
+          '127.0.0.1:0',
+          '--set',
+          `redis.runtimeDir=${runtimeDir}`,
+          '--set',
+          `stateFile.path=${join(dir, name, 'state', 'portsyncd.json')}`,
+          ...set.flatMap((kv) => ['--set', kv]),
+        ],
+      };
+    };
+    // Connection caps that do not fit the open-file limit: found by startDaemon, after the CLI spawned the server.
+    const starved = portsync('redis-starved', []);
+    const r = spawnSync('prlimit', ['--nofile=100:100', process.execPath, bin, ...starved.args], {
+      env,
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(r.status).toBe(78);
+    expect(r.stderr).toMatch(/exceed the open-file limit \(100; hard 100\)/);
+    // A database_config.json that does not parse: found while portsync's specs are built.
+    const badDb = join(dir, 'database_config.json');
+    writeFileSync(badDb, '{ not json');
+    const bad = portsync('redis-baddb', [`redis.databaseConfig=${badDb}`]);
+    const b = run(bad.args);
+    expect(b.code).toBe(78);
+    expect(b.stderr).toContain(badDb);
+    for (const { runtimeDir } of [starved, bad]) {
+      expect(processesNaming(join(runtimeDir, 'redis.sock'))).toEqual([]);
+      expect(existsSync(join(runtimeDir, 'redis.sock'))).toBe(false);
+    }
+  });
+
+  it('run: SIGTERM while the daemon still starts (its signal handlers not yet in place) stops the embedded server too', async () => {
+    const runtimeDir = join(dir, 'redis-early-term');
+    const socket = join(runtimeDir, 'redis.sock');
+    const d = spawnSyncvisor(
+      [
+        'run',
+        '--services',
+        'portsync',
+        '--http',
+        '127.0.0.1:0',
+        '--log-level',
+        'debug',
+        '--set',
+        `redis.runtimeDir=${runtimeDir}`,
+        '--set',
+        `stateFile.path=${join(runtimeDir, 'state', 'portsyncd.json')}`,
+      ],
+      { cleanEnv: true },
+    );
+    // Logged by startDaemon once the server is spawned, before the tree (and the daemon's signal handlers) exist.
+    await d.waitForLog('file descriptor budget');
+    d.process.kill('SIGTERM');
+    const end = await d.exited;
+    // 143: stopped by the guard before the daemon's handlers; 0: the daemon's own graceful shutdown.
+    expect([143, 0]).toContain(end.code);
+    const left = readdirSync('/proc')
+      .filter((p) => /^\d+$/.test(p))
+      .filter((p) => {
+        try {
+          return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(socket);
+        } catch {
+          return false;
+        }
+      });
+    expect(left).toEqual([]);
+    expect(existsSync(socket)).toBe(false);
   });
 });

@@ -33,6 +33,8 @@ export interface RedisTablesDeps {
   logger: Logger;
   registry: Registry;
   backoff?: { initialMs: number; maxMs: number };
+  /** The embedded server (no dataset to load): the connections skip ioredis' ready check (RedisConnectionOptions). */
+  noDataset?: boolean;
   /** How long a request waits for Redis before it fails (default 5000 ms). */
   requestWaitMs?: number;
   /** Upper bound of one reconciliation write (default 5000 ms); on timeout the gate retries. */
@@ -58,7 +60,14 @@ export function createRedisTables(deps: RedisTablesDeps) {
     const { databases, logger, registry } = deps;
     const send = (e: RedisTablesEvent): void => sendBack(e);
     const connect = (db: number): RedisConnection =>
-      new RedisConnection({ url: deps.url, db, logger, registry, ...(deps.backoff ? { backoff: deps.backoff } : {}) });
+      new RedisConnection({
+        url: deps.url,
+        db,
+        logger,
+        registry,
+        ...(deps.backoff ? { backoff: deps.backoff } : {}),
+        ...(deps.noDataset ? { noDataset: true } : {}),
+      });
     const stateConn = connect(databases.stateDb.id);
     const appConn = connect(databases.appDb.id);
     const configConn = connect(databases.configDb.id);

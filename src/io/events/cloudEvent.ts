@@ -1,7 +1,7 @@
 // The CloudEvents 1.0 envelope as cloud-event-proxy's v2 API sends it: specversion, id, source (the short resource
 // path), type, time (UTC, RFC 3339 with nanoseconds), data {version "1.0", values}. No datacontenttype, dataschema or
 // subject. Key order is fixed: consumers compare bodies byte for byte in tests.
-import { randomUUID } from 'node:crypto';
+import { nodeCrypto } from '../lazyBuiltins.js';
 
 export interface CloudEventValue {
   ResourceAddress: string;
@@ -18,7 +18,7 @@ export interface CloudEventParts {
   values: readonly CloudEventValue[];
 }
 
-export const newEventId = (): string => randomUUID();
+export const newEventId = (): string => nodeCrypto().randomUUID();
 
 let lastNs = 0n;
 /** Wall-clock time as Go's RFC3339Nano formats it (UTC, trailing zeros of the fraction trimmed), never repeating. */

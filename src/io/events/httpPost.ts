@@ -2,12 +2,16 @@
 // a hard timeout over the whole exchange. Resolves with the status of any answer (the body is read and dropped,
 // bounded); rejects on a connection error or the timeout. Keep-alive connections per host, like Go's client.
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Agent as HttpsAgent } from 'node:https';
+import { nodeHttps } from '../lazyBuiltins.js';
 
 // No per-host socket limit: a queued request would spend its timeout waiting for a socket. The number of requests in
 // flight is bounded by the callers (one per consumer's delivery machine, one per open API connection).
 const httpAgent = new HttpAgent({ keepAlive: true, maxFreeSockets: 16 });
-const httpsAgent = new HttpsAgent({ keepAlive: true, maxFreeSockets: 16 });
+// node:https is loaded with the first https endpoint.
+let httpsAgent: HttpsAgent | undefined;
+const httpsKeepAlive = (): HttpsAgent =>
+  (httpsAgent ??= new (nodeHttps().Agent)({ keepAlive: true, maxFreeSockets: 16 }));
 
 export class PostError extends Error {
   constructor(
@@ -50,11 +54,11 @@ function postOnce(endpoint: string, body: string, timeoutMs: number, fresh = fal
       if (err) reject(err);
       else resolve({ status: status ?? 0 });
     };
-    const req = (isHttps ? httpsRequest : httpRequest)(
+    const req = (isHttps ? nodeHttps().request : httpRequest)(
       url,
       {
         method: 'POST',
-        agent: fresh ? false : isHttps ? httpsAgent : httpAgent,
+        agent: fresh ? false : isHttps ? httpsKeepAlive() : httpAgent,
         headers: { 'content-type': 'application/json', 'content-length': payload.length },
       },
       (res: IncomingMessage) => {

@@ -1,14 +1,14 @@
 // Identifiers as CEP makes them: random v4 ids for subscriptions and events, and the client id of a consumer
 // endpoint = a name-based (MD5, version 3) UUID of the EndpointUri in the URL namespace, so one EndpointUri is one
 // client across restarts.
-import { createHash, randomUUID } from 'node:crypto';
+import { nodeCrypto } from '../lazyBuiltins.js';
 
 const urlNamespace = Buffer.from('6ba7b8119dad11d180b400c04fd430c8', 'hex');
 
-export const randomId = (): string => randomUUID();
+export const randomId = (): string => nodeCrypto().randomUUID();
 
 export function nameUuid(name: string, namespace: Buffer = urlNamespace): string {
-  const h = createHash('md5').update(namespace).update(name, 'utf8').digest();
+  const h = nodeCrypto().createHash('md5').update(namespace).update(name, 'utf8').digest();
   h[6] = (h[6]! & 0x0f) | 0x30;
   h[8] = (h[8]! & 0x3f) | 0x80;
   const x = h.toString('hex');

@@ -2,7 +2,7 @@
 //   {"format":"syncvisor-trace","version":1,"configHash":"…","machines":[{"systemId":"ptp","machine":"ptpSidecar"},…]}
 //   {"t":12.5,"to":"portsync","event":{"type":"netlink.link",…}}
 // t = monotonic milliseconds since the daemon started; to = the systemId of the receiving actor.
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from '../lazyBuiltins.js';
 
 export const traceFormat = 'syncvisor-trace';
 export const traceVersion = 1;
@@ -55,7 +55,7 @@ export class TraceError extends Error {
 }
 
 export function hashConfig(config: unknown): string {
-  return createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16);
+  return nodeCrypto().createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16);
 }
 
 /** Objects nested deeper than this are recorded as "[depth limit]" (a 3,000-deep ConfigMap value must not crash). */

@@ -6,7 +6,7 @@
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { get as httpGet } from 'node:http';
-import { get as httpsGet } from 'node:https';
+import { nodeHttps } from '../lazyBuiltins.js';
 
 export type DaemonCall = 'emitLogs' | 'portAliases';
 
@@ -47,7 +47,7 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
 async function getOnce(url: URL, max: number, signal: AbortSignal): Promise<{ status: number; body: string }> {
   let get: typeof httpGet;
   if (url.protocol === 'http:') get = httpGet;
-  else if (url.protocol === 'https:') get = httpsGet;
+  else if (url.protocol === 'https:') get = nodeHttps().get;
   else throw new DaemonHttpError(`unsupported URL scheme ${url.protocol}`);
   return new Promise((resolve, reject) => {
     const req = get(url, { signal }, (res) => {

@@ -19,6 +19,11 @@ export interface RedisConnectionOptions {
    * server is not ready) until a PING is answered again. Default 1,000 / 2,000 ms; intervalMs 0 turns it off.
    */
   health?: { intervalMs: number; timeoutMs: number };
+  /**
+   * The server has no dataset to load (the embedded one: no persistence): ioredis' ready check (INFO until loading:0)
+   * and its CLIENT SETINFO round trip are skipped, the client is ready once connected (start-up, docs/performance.md).
+   */
+  noDataset?: boolean;
 }
 
 /** Where a URL points, without its password: for log lines. */
@@ -50,9 +55,15 @@ export function reconnectDelay(attempt: number, initialMs: number, maxMs: number
   return Math.min(maxMs, initialMs * 2 ** Math.min(Math.max(attempt - 1, 0), 30));
 }
 
-export function redisClientOptions(url: string, db: number, backoff = { initialMs: 50, maxMs: 2_000 }): RedisOptions {
+export function redisClientOptions(
+  url: string,
+  db: number,
+  backoff = { initialMs: 50, maxMs: 2_000 },
+  noDataset = false,
+): RedisOptions {
   const common: RedisOptions = {
     db,
+    ...(noDataset ? { enableReadyCheck: false, disableClientInfo: true } : {}),
     // Writers keep their own coalesced queue; commands must fail fast while disconnected instead of piling up here.
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
@@ -96,7 +107,7 @@ export class RedisConnection {
     this.gauge = opts.registry ? redisMetrics(opts.registry).up.labels(String(opts.db)) : undefined;
     this.gauge?.set(0);
     this.target = redisTarget(opts.url);
-    this.client = new Redis(redisClientOptions(opts.url, opts.db, opts.backoff));
+    this.client = new Redis(redisClientOptions(opts.url, opts.db, opts.backoff, opts.noDataset));
     this.client.on('ready', () => {
       this.connected = true;
       this.stalled = false;

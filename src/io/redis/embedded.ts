@@ -9,8 +9,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, existsSync, lstatSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
-import { join } from 'node:path';
 import { acquireLock, LockBusyError, type HeldLock } from '../fs/lockFile.js';
+import { embeddedSocketPath } from './embeddedSocket.js';
 
 export class EmbeddedRedisError extends Error {
   override name = 'EmbeddedRedisError';
@@ -64,10 +64,7 @@ export interface EmbeddedRedisOptions {
   timeoutMs?: number;
 }
 
-/** The socket of the embedded server in `runtimeDir` (known before it is started). */
-export function embeddedSocketPath(runtimeDir: string): string {
-  return join(runtimeDir, 'redis.sock');
-}
+export { embeddedSocketPath };
 
 export async function startEmbeddedRedis(opts: EmbeddedRedisOptions): Promise<EmbeddedRedis> {
   const binary = opts.binary ?? 'redis-server';
