@@ -66,11 +66,17 @@ export interface ClockStateContext extends ClockSeed {
 }
 
 type Entered = { to: ClockStateName };
+/** The report first (it reads the state left, `context.current`), then one `assign` for the state and its facts. */
 const enter = (to: ClockStateName) => [
-  { type: 'noteFacts' as const },
   { type: 'reportStateChanged' as const, params: { to } },
   { type: 'rememberState' as const, params: { to } },
 ];
+
+/** The offset / clock class of the line that caused this change, else the last ones known (reported with it). */
+const offsetOf = (context: ClockStateContext, event: ClockStateEvent): number | undefined =>
+  'offset' in event && event.offset !== undefined ? event.offset : context.offset;
+const clockClassOf = (context: ClockStateContext, event: ClockStateEvent): number | undefined =>
+  'clockClass' in event && event.clockClass !== undefined ? event.clockClass : context.clockClass;
 
 export const clockStateMachine = setup({
   types: {
@@ -79,13 +85,11 @@ export const clockStateMachine = setup({
     events: {} as ClockStateEvent,
   },
   actions: {
-    /** Keeps the offset / clock class of the line that caused this change (for the report). */
-    noteFacts: assign(({ context, event }) => ({
-      offset: 'offset' in event && event.offset !== undefined ? event.offset : context.offset,
-      clockClass: 'clockClass' in event && event.clockClass !== undefined ? event.clockClass : context.clockClass,
-    })),
-    /** One `clock.stateChanged` to the sidecar per state entered (from = context.current). */
-    reportStateChanged: sendParent(({ context }, params: Entered): ClockStateChanged => {
+    /**
+     * One `clock.stateChanged` to the sidecar per state entered (from = context.current), with the offset / clock
+     * class of the line that caused it (else the last ones known).
+     */
+    reportStateChanged: sendParent(({ context, event }, params: Entered): ClockStateChanged => {
       const e: ClockStateChanged = {
         type: 'clock.stateChanged',
         key: context.key,
@@ -96,11 +100,21 @@ export const clockStateMachine = setup({
         to: params.to,
       };
       if (context.synce !== undefined) e.synce = context.synce;
-      if (context.offset !== undefined) e.offset = context.offset;
-      if (context.clockClass !== undefined) e.clockClass = context.clockClass;
+      const offset = offsetOf(context, event);
+      if (offset !== undefined) e.offset = offset;
+      const clockClass = clockClassOf(context, event);
+      if (clockClass !== undefined) e.clockClass = clockClass;
       return e;
     }),
-    rememberState: assign((_, params: Entered) => ({ current: params.to })),
+    /**
+     * The state entered and the facts of the line that caused it, in one `assign` (one snapshot copy per state
+     * entered).
+     */
+    rememberState: assign(({ context, event }, params: Entered) => ({
+      current: params.to,
+      offset: offsetOf(context, event),
+      clockClass: clockClassOf(context, event),
+    })),
   },
   guards: {
     /** T-BC: ptp4l's state comes from the log without a range check (CEP ptp4lParse.go). */

@@ -43,10 +43,24 @@ export function routesFor(routes: readonly Route[], type: string): readonly stri
   return out;
 }
 
-/** The one systemId that receives this event type, when exactly one concern does (the usual case). */
+/** The last answer of soleRoute: the supervisor asks twice per routed event (its guard, then its send's target). */
+let lastRoutes: readonly Route[] | undefined;
+let lastType: string | undefined;
+let lastSole: string | undefined;
+
+/**
+ * The one systemId that receives this event type, when exactly one concern does (the usual case). The last answer
+ * is kept (a stream of events of one type, each asked about twice, costs two comparisons instead of two lookups);
+ * it is a function of (routes, type) only: a routing table is never changed once built.
+ */
 export function soleRoute(routes: readonly Route[], type: string): string | undefined {
+  if (routes === lastRoutes && type === lastType) return lastSole;
   const r = routesFor(routes, type);
-  return r.length === 1 ? r[0] : undefined;
+  const sole = r.length === 1 ? r[0] : undefined;
+  lastRoutes = routes;
+  lastType = type;
+  lastSole = sole;
+  return sole;
 }
 
 /**

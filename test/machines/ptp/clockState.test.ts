@@ -142,5 +142,11 @@ describe('clockState', () => {
     const c = run();
     c.actor.send({ type: 'clock.locked', offset: -5, clockClass: 6 });
     expect(c.emitted.at(-1)).toMatchObject({ to: 'LOCKED', offset: -5, clockClass: 6 });
+    // A change from a line without them reports the last ones known; a later line's own replace them.
+    c.actor.send({ type: 'clock.freerun' });
+    expect(c.emitted.at(-1)).toMatchObject({ from: 'LOCKED', to: 'FREERUN', offset: -5, clockClass: 6 });
+    c.actor.send({ type: 'clock.locked', offset: 3 });
+    expect(c.emitted.at(-1)).toMatchObject({ from: 'FREERUN', to: 'LOCKED', offset: 3, clockClass: 6 });
+    expect(c.actor.getSnapshot().context).toMatchObject({ current: 'LOCKED', offset: 3, clockClass: 6 });
   });
 });
