@@ -64,7 +64,9 @@ export interface ProducerTableContent {
  */
 export function effectiveContent(content: ProducerTableContent): Record<string, Record<string, string>> {
   const out: Record<string, Record<string, string>> = {};
-  for (const [key, fields] of content.table) out[key] = { ...fields };
+  // The consumed hashes are shared, not copied (a copy each was most of this with 16,384 ports): the caller hands
+  // the content over and nothing changes a fields object; a key with pending fields gets a new one below.
+  for (const [key, fields] of content.table) out[key] = fields;
   const deleted = new Set(content.delSet);
   for (const key of content.keySet) {
     if (deleted.has(key)) delete out[key];
