@@ -141,7 +141,30 @@ export function keySet<V>(t: PortTable<V>): Set<string> {
 }
 
 export function fromRecord<V>(record: Readonly<Record<string, V>>): PortTable<V> {
-  return fromEntries(Object.entries(record));
+  return fromRecordMapped(record, (_, value) => value);
+}
+
+/**
+ * fromRecord with every value passed through `f` (key, value): one pass over the record's keys (unique already), no
+ * entry arrays and no repeat check. The order is fromRecord's (Object.keys).
+ */
+export function fromRecordMapped<V, W>(
+  record: Readonly<Record<string, V>>,
+  f: (key: string, value: V) => W,
+): PortTable<W> {
+  const names = Object.keys(record);
+  if (names.length === 0) return emptyTable;
+  const buckets: (string | W)[][] = Array.from({ length: BUCKETS }, () => []);
+  for (const key of names) buckets[bucketOf(key)]!.push(key, f(key, record[key]!));
+  return { size: names.length, buckets };
+}
+
+/** The content as a Map, for many lookups in one pass (get() scans a bucket: ~n/BUCKETS compares each). */
+export function toMap<V>(t: PortTable<V>): Map<string, V> {
+  const out = new Map<string, V>();
+  for (const bucket of t.buckets)
+    for (let i = 0; i < bucket.length; i += 2) out.set(bucket[i] as string, bucket[i + 1] as V);
+  return out;
 }
 
 /** A set of names as a table of `true`. */

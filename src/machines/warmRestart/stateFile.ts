@@ -109,13 +109,11 @@ function samePort(a: PortRecord, b: PortRecord): boolean {
  * instead of every port.
  */
 function replacePorts(ports: PortTable<PortRecord>, next: PortMap): PortTable<PortRecord> {
-  const before = new Map(table.entries(ports));
-  return table.fromEntries(
-    Object.entries(next).map(([name, port]): [string, PortRecord] => {
-      const prev = before.get(name);
-      return [name, prev !== undefined && samePort(prev, port) ? prev : port];
-    }),
-  );
+  const before = table.toMap(ports);
+  return table.fromRecordMapped(next, (name, port) => {
+    const prev = before.get(name);
+    return prev !== undefined && samePort(prev, port) ? prev : port;
+  });
 }
 
 function applyChange(ports: PortTable<PortRecord>, event: StateFileEvent): PortTable<PortRecord> {

@@ -75,6 +75,18 @@ describe('portTable', () => {
         expect(table.entries(built)).toEqual(table.entries(byUpdates));
         expect(table.size(built)).toBe(table.size(byUpdates));
         expect([...table.keySet(built)].sort()).toEqual(table.keys(byUpdates).sort());
+        expect(table.toMap(built)).toEqual(new Map(table.entries(byUpdates)));
+        // fromRecord (and fromRecordMapped) of a record equal the entries one by one, in Object.keys order.
+        const record: Record<string, number> = {};
+        for (const [k, v] of list)
+          Object.defineProperty(record, k, { value: v, enumerable: true, writable: true, configurable: true });
+        const mapped = table.fromRecordMapped(record, (k, v) => `${k}=${v}`);
+        expect(table.entries(mapped)).toEqual(
+          table.entries(table.fromEntries(Object.entries(record).map(([k, v]) => [k, `${k}=${v}`] as const))),
+        );
+        expect(table.entries(table.fromRecord(record))).toEqual(
+          table.entries(table.fromEntries(Object.entries(record))),
+        );
       }),
       { numRuns: 300 },
     );
