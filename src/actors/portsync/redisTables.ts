@@ -387,14 +387,14 @@ export function createRedisTables(deps: RedisTablesDeps) {
           // Bounded: a watch that does not answer in time is given up for the full read.
           if (watched && (await withinEarlyReadWait(watched.started, false))) {
             const content = await withinEarlyReadWait(watched.watch.read(), undefined);
-            if (content) return { type: 'redis.appDbContent', content: effectiveContent(content) };
+            if (content) return { type: 'redis.appDbContent', content: effectiveContent(content, cmd.keys) };
             logger.info(
               { why: watched.watch.reason || `no answer within ${earlyReadWaitMs} ms` },
               'early APPL_DB read not usable: reading in full',
             );
           }
           void watched?.watch.close();
-          return { type: 'redis.appDbContent', content: effectiveContent(await app.read()) };
+          return { type: 'redis.appDbContent', content: effectiveContent(await app.read(), cmd.keys) };
         });
         return;
       }

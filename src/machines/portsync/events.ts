@@ -41,8 +41,12 @@ export type RedisTablesCommand =
    * the redis.readAppDb of the reconciliation reads only what changed since. No answer; best effort.
    */
   | { type: 'redis.watchAppDb' }
-  /** Request: APPL_DB PORT_TABLE as a consumer will see it; answered with redis.appDbContent or redis.requestFailed. */
-  | { type: 'redis.readAppDb'; replyTo: RedisRequester }
+  /**
+   * Request: APPL_DB PORT_TABLE as a consumer will see it; answered with redis.appDbContent or redis.requestFailed.
+   * With `keys`, only those keys are needed: the answer holds those of them that are present (O(keys), not the
+   * whole table); without, every key.
+   */
+  | { type: 'redis.readAppDb'; replyTo: RedisRequester; keys?: string[] }
   /** Request: write these APPL_DB ops and wait until Redis has them; answered with redis.appDbWritten or failed. */
   | { type: 'redis.reconcileAppDb'; ops: TableOp[]; replyTo: RedisRequester }
   /**

@@ -13,7 +13,9 @@
 //            redis.appDbWritten                  answer to requestReconcileWrite: Redis has the writes
 //            redis.requestFailed {message}       either request failed (Redis down, timeout)
 //   named actions (requests to the Redis owner, redisTables, by systemId; the answers come back as events):
-//            requestAppDbRead, requestReconcileWrite {ops}, forwardToAppDb {ops} (pass-through while open)
+//            requestAppDbRead {keys}, requestReconcileWrite {ops}, forwardToAppDb {ops} (pass-through while open)
+//            (without deleteUnmentioned the read asks for the held keys only, chooseReadKeys; an answer that misses
+//            keys held after it was sent is read again, readCoversHeld)
 //   named actions (no-ops unless provided):
 //            heldKeysChanged {count}             syncvisor_app_db_held_keys
 //            countReconcileWrites {set, del}     syncvisor_app_db_reconcile_writes_total{op}
@@ -56,6 +58,13 @@ export interface AppDbGateContext {
   deleteUnmentioned: boolean;
   reconcileAttempts: number;
   reconciled: { set: number; del: number } | undefined;
+  /**
+   * The keys the read in progress asks for (the held ones when it was sent), or undefined for every key (the gate
+   * deletes unmentioned keys, or too many rounds).
+   */
+  readKeys: string[] | undefined;
+  /** Reads sent in this reconciliation (a read that missed keys held after it is sent again, a few times at most). */
+  readRounds: number;
 }
 
 export type AppDbGateEvent =
@@ -87,6 +96,9 @@ function countOps(ops: readonly DesiredOp[]): { set: number; del: number } {
   return { set, del: ops.length - set };
 }
 
+/** Reads of the held keys before the gate reads every key (new keys held while each read was on its way). */
+const MAX_KEYED_READS = 3;
+
 export const appDbGateMachine = setup({
   types: {
     input: {} as AppDbGateInput,
@@ -98,6 +110,8 @@ export const appDbGateMachine = setup({
     shouldReconcile: ({ event }) => event.type === 'appDbGate.open' && event.reconcile,
     hasHeld: ({ context }) => context.heldCount > 0,
     hasLate: ({ context }) => context.late.length > 0,
+    /** The answer covers every held key: it asked for all, or nothing was held after it was sent (held only grows). */
+    readCoversHeld: ({ context }) => context.readKeys === undefined || context.readKeys.length === context.heldCount,
   },
   delays: {
     reconcileRetry: ({ context }) => context.retryMs,
@@ -115,7 +129,21 @@ export const appDbGateMachine = setup({
     /** Pass-through while open: the writes go to Redis through redisTables. */
     forwardToAppDb: redisRequest(({ ops }: { ops: DesiredOp[] }) => ({ type: 'redis.write', table: 'app', ops })),
     /** Asks redisTables for APP_DB as a consumer will see it (answer: redis.appDbContent). */
-    requestAppDbRead: redisRequest(() => ({ type: 'redis.readAppDb', replyTo: 'appDbGate' })),
+    requestAppDbRead: redisRequest(({ keys }: { keys: string[] | undefined }) =>
+      keys === undefined
+        ? { type: 'redis.readAppDb', replyTo: 'appDbGate' }
+        : { type: 'redis.readAppDb', replyTo: 'appDbGate', keys },
+    ),
+    /**
+     * Which keys the read asks for: without deleteUnmentioned the diff looks at the held keys only, so only those
+     * are read (the reconciliation then costs O(held), not O(APP_DB)); every key otherwise, and from the fourth round
+     * on (writes of new keys kept arriving while reading).
+     */
+    chooseReadKeys: assign(({ context }) => ({
+      readKeys:
+        context.deleteUnmentioned || context.readRounds >= MAX_KEYED_READS ? undefined : Object.keys(context.held),
+      readRounds: context.readRounds + 1,
+    })),
     /** Asks redisTables to write the reconciliation and confirm it (answer: redis.appDbWritten). */
     requestReconcileWrite: redisRequest(({ ops }: { ops: DesiredOp[] }) => ({
       type: 'redis.reconcileAppDb',
@@ -152,6 +180,8 @@ export const appDbGateMachine = setup({
     deleteUnmentioned: input?.deleteUnmentioned ?? true,
     reconcileAttempts: 0,
     reconciled: undefined,
+    readKeys: undefined,
+    readRounds: 0,
   }),
   initial: 'closed',
   states: {
@@ -185,9 +215,17 @@ export const appDbGateMachine = setup({
       },
       states: {
         reading: {
-          entry: ['countAttempt', 'requestAppDbRead'],
+          entry: [
+            'countAttempt',
+            'chooseReadKeys',
+            { type: 'requestAppDbRead', params: ({ context }) => ({ keys: context.readKeys }) },
+          ],
           on: {
-            'redis.appDbContent': { target: 'writing', actions: 'computeDiff' },
+            'redis.appDbContent': [
+              { guard: 'readCoversHeld', target: 'writing', actions: 'computeDiff' },
+              // Keys were held after the read was sent: read again, with them.
+              { target: 'reading', reenter: true },
+            ],
             'redis.requestFailed': {
               target: 'waitingToRetry',
               actions: {

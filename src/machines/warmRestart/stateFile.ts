@@ -91,6 +91,31 @@ function asFailure(error: unknown): LoadFailure {
   return { reason: 'unreadable', message: String(error) };
 }
 
+/** The six values of a record are the same (the file would hold the same member). */
+function samePort(a: PortRecord, b: PortRecord): boolean {
+  return (
+    a.name === b.name &&
+    a.adminState === b.adminState &&
+    a.operState === b.operState &&
+    a.flags === b.flags &&
+    a.mtu === b.mtu &&
+    a.ifindex === b.ifindex
+  );
+}
+
+/**
+ * The table of `next`, keeping the record object of every port whose values did not change: the store's encoder
+ * reuses an unchanged port's text by its object, so the save after a dump's replace encodes only what changed
+ * instead of every port.
+ */
+function replacePorts(ports: PortTable<PortRecord>, next: PortMap): PortTable<PortRecord> {
+  const before = table.toMap(ports);
+  return table.fromRecordMapped(next, (name, port) => {
+    const prev = before.get(name);
+    return prev !== undefined && samePort(prev, port) ? prev : port;
+  });
+}
+
 function applyChange(ports: PortTable<PortRecord>, event: StateFileEvent): PortTable<PortRecord> {
   switch (event.type) {
     case 'stateFile.upsert':
@@ -98,7 +123,7 @@ function applyChange(ports: PortTable<PortRecord>, event: StateFileEvent): PortT
     case 'stateFile.remove':
       return table.remove(ports, event.name);
     case 'stateFile.replace':
-      return table.fromRecord(event.ports);
+      return replacePorts(ports, event.ports);
     default:
       return ports;
   }

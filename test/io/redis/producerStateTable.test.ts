@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
@@ -137,5 +138,42 @@ describe('ProducerStateTable on a private server', () => {
     expect(await pst.drain(5_000)).toBe(true);
     expect(await reader.hgetall('_PORT_TABLE:Ethernet4')).toEqual({ a: '2' });
     expect(pst.writer.stats.retries).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('effectiveContent of some keys', () => {
+  it('equals the whole answer restricted to those keys, for any content', () => {
+    const key: fc.Arbitrary<string> = fc.constantFrom(
+      'Ethernet0',
+      'Ethernet4',
+      'Ethernet8',
+      'PortInitDone',
+      '__proto__',
+      'toString',
+    );
+    const fields = fc.dictionary(fc.constantFrom('mtu', 'admin_status', 'speed'), fc.string({ maxLength: 3 }), {
+      maxKeys: 3,
+    });
+    const hashes = fc
+      .array(fc.tuple(key, fields), { maxLength: 6 })
+      .map((l) => new Map(l.filter(([, f]) => Object.keys(f).length > 0)));
+    fc.assert(
+      fc.property(
+        hashes,
+        hashes,
+        fc.uniqueArray(key),
+        fc.uniqueArray(key),
+        fc.array(key, { maxLength: 8 }),
+        (table, pending, keySet, delSet, keys) => {
+          const content = { table, pending, keySet, delSet };
+          const whole = effectiveContent(content);
+          const some = effectiveContent(content, keys);
+          const expected = Object.entries(whole).filter(([k]) => keys.includes(k));
+          const byKey = (a: [string, unknown], b: [string, unknown]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+          expect(Object.entries(some).sort(byKey)).toEqual(expected.sort(byKey));
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });

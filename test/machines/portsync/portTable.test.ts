@@ -66,6 +66,32 @@ describe('portTable', () => {
     );
   });
 
+  it('fromEntries equals the same sets one by one (a repeated key keeps its first place, takes its last value); keySet holds the keys', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(key, fc.integer()), { maxLength: 80 }), (list) => {
+        const built = table.fromEntries(list);
+        const byUpdates = list.reduce((t, [k, v]) => table.set(t, k, v), table.empty<number>());
+        // Same content and the same bucket order as n updates (set appends a new key to its bucket).
+        expect(table.entries(built)).toEqual(table.entries(byUpdates));
+        expect(table.size(built)).toBe(table.size(byUpdates));
+        expect([...table.keySet(built)].sort()).toEqual(table.keys(byUpdates).sort());
+        expect(table.toMap(built)).toEqual(new Map(table.entries(byUpdates)));
+        // fromRecord (and fromRecordMapped) of a record equal the entries one by one, in Object.keys order.
+        const record: Record<string, number> = {};
+        for (const [k, v] of list)
+          Object.defineProperty(record, k, { value: v, enumerable: true, writable: true, configurable: true });
+        const mapped = table.fromRecordMapped(record, (k, v) => `${k}=${v}`);
+        expect(table.entries(mapped)).toEqual(
+          table.entries(table.fromEntries(Object.entries(record).map(([k, v]) => [k, `${k}=${v}`] as const))),
+        );
+        expect(table.entries(table.fromRecord(record))).toEqual(
+          table.entries(table.fromEntries(Object.entries(record))),
+        );
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('fromRecord / toRecord round-trip, toRecord sorts, JSON keeps the content', () => {
     fc.assert(
       fc.property(fc.dictionary(fc.string({ maxLength: 6 }), fc.integer(), { maxKeys: 50 }), (record) => {

@@ -214,3 +214,79 @@ describe('appDbDiff', () => {
     expect(appDbDiff({}, holdOps({}, [{ op: 'del', key: 'x' }]))).toEqual([]);
   });
 });
+
+describe('appDbGate machine: a read of the held keys only (deleteUnmentioned false)', () => {
+  it('asks for the held keys, reads again when a key was held meanwhile, and writes the diff of the whole table', async () => {
+    const appDb: AppDbContent = {
+      Ethernet0: { mtu: '9100', admin_status: 'up' },
+      Ethernet4: { mtu: '9100' },
+      Ethernet8: { mtu: '9100' },
+      PortInitDone: { lanes: '0' },
+    };
+    const reads: (string[] | undefined)[] = [];
+    const writes: DesiredOp[][] = [];
+    let onRead: (() => void) | undefined;
+    const machine = appDbGateMachine.provide({
+      actions: {
+        requestAppDbRead: ({ self }, p: { keys: string[] | undefined }) => {
+          reads.push(p.keys);
+          const content: AppDbContent = {};
+          for (const k of p.keys ?? Object.keys(appDb)) if (appDb[k]) content[k] = structuredClone(appDb[k]);
+          onRead?.();
+          onRead = undefined;
+          setTimeout(() => self.send({ type: 'redis.appDbContent', content }), 0);
+        },
+        requestReconcileWrite: ({ self }, p: { ops: DesiredOp[] }) => {
+          writes.push(p.ops);
+          setTimeout(() => self.send({ type: 'redis.appDbWritten' }), 0);
+        },
+      },
+    });
+    const actor = createActor(machine, { input: { deleteUnmentioned: false } });
+    actor.start();
+    actor.send({ type: 'appDb.write', ops: [set('Ethernet0', { mtu: '9100' }), set('Ethernet4', { mtu: '1500' })] });
+    // While the first read is on its way, a key not asked for is held.
+    onRead = () => setTimeout(() => actor.send({ type: 'appDb.write', ops: [set('Ethernet8', { mtu: '1500' })] }), 0);
+    actor.send({ type: 'appDbGate.open', reconcile: true });
+    await flush();
+    expect(reads.map((k) => k?.slice().sort())).toEqual([
+      ['Ethernet0', 'Ethernet4'],
+      ['Ethernet0', 'Ethernet4', 'Ethernet8'],
+    ]);
+    const held = actor.getSnapshot().context;
+    expect(held.reconciled).toEqual({ set: 2, del: 0 });
+    // The same writes as the diff against the whole table: nothing for Ethernet0 (equal), Ethernet4 and Ethernet8.
+    const all = holdOps({}, [
+      set('Ethernet0', { mtu: '9100' }),
+      set('Ethernet4', { mtu: '1500' }),
+      set('Ethernet8', { mtu: '1500' }),
+    ]);
+    expect(writes).toEqual([appDbDiff(appDb, all, { deleteUnmentioned: false })]);
+    expect(actor.getSnapshot().value).toBe('open');
+  });
+
+  it('reads every key after three reads that each missed a key held meanwhile', async () => {
+    const reads: (string[] | undefined)[] = [];
+    let n = 0;
+    const machine = appDbGateMachine.provide({
+      actions: {
+        requestAppDbRead: ({ self }, p: { keys: string[] | undefined }) => {
+          reads.push(p.keys);
+          // Every keyed read sees another new key held before it answers.
+          if (p.keys !== undefined)
+            setTimeout(() => self.send({ type: 'appDb.write', ops: [set(`Ethernet${(n += 4)}`, { mtu: '1' })] }), 0);
+          setTimeout(() => setTimeout(() => self.send({ type: 'redis.appDbContent', content: {} }), 0), 0);
+        },
+        requestReconcileWrite: ({ self }) => void setTimeout(() => self.send({ type: 'redis.appDbWritten' }), 0),
+      },
+    });
+    const actor = createActor(machine, { input: { deleteUnmentioned: false } });
+    actor.start();
+    actor.send({ type: 'appDbGate.open', reconcile: true });
+    await flush();
+    await flush();
+    expect(reads.map((k) => (k === undefined ? 'all' : k.length))).toEqual([0, 1, 2, 'all']);
+    expect(actor.getSnapshot().value).toBe('open');
+    expect(actor.getSnapshot().context.reconciled).toEqual({ set: 3, del: 0 });
+  });
+});

@@ -10,6 +10,7 @@ import {
   type PortRecord,
   type StateFileSlot,
 } from '../../../src/machines/warmRestart/stateFile.js';
+import { get } from '../../../src/machines/portsync/portTable.js';
 
 const flush = async () => {
   for (let i = 0; i < 5; i += 1) await new Promise((r) => setTimeout(r, 0));
@@ -173,6 +174,30 @@ describe('stateFile machine: saving', () => {
     expect(s.disk.saves).toBe(1);
     expect(s.disk.current).toEqual({ savedAt: 100 * dayMs, ports: { Ethernet0: port('Ethernet0', 1049) } });
     expect(s.actor.getSnapshot().value).toBe('ready');
+  });
+
+  it('a replace keeps the record object of every unchanged port (the encoder reuses its text) and saves the new set', async () => {
+    const s = start({ current: good(100 * dayMs - 1000, 'Ethernet0', 'Ethernet4', 'Ethernet8') });
+    const machine = s.actor;
+    await flush();
+    const before = machine.getSnapshot().context.ports;
+    const kept = get(before, 'Ethernet0')!;
+    // A fresh object with the same values, one with another MTU, a new port; Ethernet8 is gone.
+    machine.send({
+      type: 'stateFile.replace',
+      ports: { Ethernet0: { ...kept }, Ethernet4: port('Ethernet4', 1500), Ethernet12: port('Ethernet12') },
+    });
+    const after = machine.getSnapshot().context.ports;
+    expect(get(after, 'Ethernet0')).toBe(kept);
+    expect(get(after, 'Ethernet4')).toEqual(port('Ethernet4', 1500));
+    expect(get(after, 'Ethernet8')).toBeUndefined();
+    s.clock.increment(200);
+    await flush();
+    expect((s.disk.current as { ports: PortMap }).ports).toEqual({
+      Ethernet0: port('Ethernet0'),
+      Ethernet4: port('Ethernet4', 1500),
+      Ethernet12: port('Ethernet12'),
+    });
   });
 
   it('rotation over several cycles: backup always holds the previous save', async () => {
