@@ -198,13 +198,20 @@ const p4Scale: Figure[] = [];
 for (const ports of quick ? [256, 1024] : [256, 1024, 4096, 16_384])
   p4Scale.push(
     ...(await step(`P4/${ports} warm restart`, () =>
-      benchWarmRestart({ runs: quick ? 2 : ports === 4096 ? runs : 3, ports, changed: 64, log }),
+      benchWarmRestart({
+        runs: quick ? 2 : ports === 4096 ? runs : 3,
+        ports,
+        changed: 64,
+        // The absolute bound is the 4,096-port figure's; the other sizes show the scaling (ratio <= 2 throughout).
+        ...(ports === 4096 ? { boundMs: 100 } : {}),
+        log,
+      }),
     )),
   );
 results.push(...p4Scale.filter((f) => f.id === `P4/${quick ? 1024 : 4096}`));
 scaleTable(
   'P4 by ports (64 ports changed while down; medians of 5 at 4,096, of 3 elsewhere)',
-  '| Ports | dump done → reconciled (ms) | ioredis by hand (ms) | ratio | target <= 100 ms and <= 2× | writes = true diff |',
+  '| Ports | dump done → reconciled (ms) | ioredis by hand (ms) | ratio | target <= 2× (and <= 100 ms at 4,096) | writes = true diff |',
   p4Scale,
   (f) =>
     `${f.id.split('/')[1] ?? '?'} | ${fmt(f.figure)} | ${fmt(f.ceiling)} | ${fmt(f.ratio)} | ${met(f)} | ${f.notes.some((n) => n.includes('equal in every run: yes')) ? 'yes' : 'no'}`,

@@ -130,6 +130,8 @@ export async function benchWarmRestart(opts: {
   runs: number;
   ports: number;
   changed: number;
+  /** The absolute bound of the figure (the issue's 100 ms at 4,096 ports); other sizes are held to the ratio only. */
+  boundMs?: number;
   log: (s: string) => void;
 }): Promise<Figure> {
   const dir = await mkdtemp(join(tmpdir(), 'syncvisor-bench-p4-'));
@@ -349,8 +351,8 @@ export async function benchWarmRestart(opts: {
       ceilingLabel:
         'the same reconciliation by hand with ioredis: SCAN + pipelined HGETALL of APPL_DB, diff, write it and the state (ms)',
       ratio: figure / ceiling,
-      target: '<= 100 ms and ratio <= 2, Redis writes = true diff',
-      met: figure <= 100 && figure / ceiling <= 2 && writesMatch,
+      target: `${opts.boundMs === undefined ? '' : `<= ${opts.boundMs} ms and `}ratio <= 2, Redis writes = true diff`,
+      met: (opts.boundMs === undefined || figure <= opts.boundMs) && figure / ceiling <= 2 && writesMatch,
       runs: opts.runs,
       samples: { figure: fig, ceiling: ceil },
       notes: [
