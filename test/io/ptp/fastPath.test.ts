@@ -8,6 +8,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadPtpGeneration, type PtpGeneration } from '../../../src/io/ptp/generation.js';
+import { clockProcesses } from '../../../src/io/ptp/lineParser.js';
 
 const shared = join(import.meta.dirname, '../../fixtures/ptp');
 let dir: string;
@@ -32,24 +33,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const load = (): Promise<PtpGeneration> => loadPtpGeneration({ profilePath: dir, configDir: dir, nodeName: 'node1' });
 
 // 'ptp3\u00ec' packs (c·128 + …) to the same number as 'ptp4l' when non-ASCII characters are not ruled out.
-const processes = [
-  'ptp4l',
-  'phc2sys',
-  'ts2phc',
-  'chronyd',
-  'synce4l',
-  'GM',
-  'T-BC',
-  'dpll',
-  'gnss',
-  'ptp4',
-  'foo',
-  'ptp3\u00ec',
-  'ptp4l\u0000',
-  'ptp4lx',
-  'phc2sysd',
-  '\u00e9',
-];
+const processes = [...clockProcesses, 'ptp4', 'foo', 'ptp3\u00ec', 'ptp4l\u0000', 'ptp4lx', 'phc2sysd', '\u00e9'];
 const tags = [
   'ptp4l.0.config',
   'ptp4l.1.config',
