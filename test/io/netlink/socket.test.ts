@@ -107,8 +107,9 @@ describe.skipIf(netnsOk !== true)('netlink socket (native addon) in a network na
   });
 
   it('reports kernel ENOBUFS as a kernel overflow, never an abort, and the socket keeps working', async () => {
-    // A tiny receive buffer and 600 notifications per round: the kernel drops some in most rounds (measured: 3 of 4);
-    // rounds are bounded, each in a fresh namespace, and the test needs one.
+    // A tiny receive buffer and 600 notifications per round: the kernel drops some in most rounds on an idle machine
+    // (measured: 3 of 4), in fewer when other work slows the burst down (a loaded CI run once saw none in 10); rounds are
+    // bounded in number and time, each in a fresh namespace, and the test needs one.
     const add = path.join(tmpdir(), `svsock-${process.pid}.add`);
     writeFileSync(
       add,
@@ -116,7 +117,8 @@ describe.skipIf(netnsOk !== true)('netlink socket (native addon) in a network na
     );
     let seen = false;
     try {
-      for (let round = 0; round < 10 && !seen; round++) {
+      const deadline = Date.now() + 60_000;
+      for (let round = 0; round < 60 && !seen && Date.now() < deadline; round++) {
         const scratch = createNetns('svenob');
         const messages: NetlinkMessage[] = [];
         const overflows: string[] = [];
@@ -128,7 +130,13 @@ describe.skipIf(netnsOk !== true)('netlink socket (native addon) in a network na
         });
         try {
           scratch.ip(['-batch', add]);
-          await new Promise((r) => setTimeout(r, 100));
+          // Until the report came or the notifications went quiet (300 ms without one; at most 3 s): on a loaded
+          // machine the addon's callbacks may reach JS well after the burst.
+          for (let quiet = 0, last = -1, t = 0; t < 3000 && quiet < 300 && !overflows.includes('kernel'); t += 20) {
+            await new Promise((r) => setTimeout(r, 20));
+            quiet = messages.length === last ? quiet + 20 : 0;
+            last = messages.length;
+          }
           if (!overflows.includes('kernel')) continue;
           seen = true;
           sock.dump(31);
@@ -144,7 +152,7 @@ describe.skipIf(netnsOk !== true)('netlink socket (native addon) in a network na
     } finally {
       rmSync(add, { force: true });
     }
-  }, 60_000);
+  }, 90_000);
 
   it('fails with a clear error for a namespace path that does not exist', () => {
     expect(() =>
