@@ -466,4 +466,9 @@ export const findings: string[] = [
   '  consumers) lowers both by the same amount and does not move the ratio toward the target; the gap is the 100',
   "  requests in flight at once in one process (the consumers run in the benchmark's process too) against one at a",
   "  time. Focused runs this round (load ≈ 7): 1.57–1.77, and 1.59 on the code before this round's changes.",
+  '- **P8a / P8b: no regression in the latest round.** P8a moved from 2.68 to 3.43 between two full runs. An A/B in',
+  '  one sitting after the second (`BENCH_ONLY=P8`, the build before the round and this one in turn, two runs each,',
+  '  nothing else running): P8a 4.18 and 4.06 before, 3.51 and 6.12 after; P8b 1.85 and 1.77 before, 1.69 and 1.66',
+  '  after. At 1.7 ms against a 0.4 ms POST, one scheduling delay moves the P8a ratio by a whole point; the build',
+  '  before the round misses its own ≤ 3 the same way in this sitting.',
 ];
