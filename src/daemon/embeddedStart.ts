@@ -1,6 +1,7 @@
 // The embedded redis-server's start, apart from the rest of the composition: the CLI starts it as soon as the
-// configuration is loaded, before the daemon's modules are (start-up, docs/performance.md). Only a type import here;
-// the module that spawns the server (and node:child_process) is loaded when a server is started.
+// configuration is loaded, before the daemon's modules are (start-up, docs/performance.md). Only type imports of the
+// project here; the module that spawns the server (and node:child_process) is loaded when a server is started.
+import { constants as osConstants } from 'node:os';
 import type { Config } from '../config/schema.js';
 import type { EmbeddedRedis } from '../io/redis/embedded.js';
 
@@ -44,10 +45,9 @@ const stopSignals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGQUIT'];
  * (called once startDaemon returned: its own handlers are in place then).
  */
 export function stopEmbeddedRedisOnSignal(started: EmbeddedStart, exit = (code: number) => process.exit(code)) {
-  const numbers: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 2, SIGQUIT: 3, SIGTERM: 15 };
   const onSignal = (sig: NodeJS.Signals): void => {
     off();
-    void stopEmbeddedRedis(started.server).finally(() => exit(128 + (numbers[sig] ?? 15)));
+    void stopEmbeddedRedis(started.server).finally(() => exit(128 + osConstants.signals[sig]));
   };
   const off = (): void => {
     for (const s of stopSignals) process.off(s, onSignal);
