@@ -173,6 +173,7 @@ async function startWithInspectors(config: Config, logger: Logger, embeddedRedis
     logger,
     handleSignals: true,
     inspectors: inspection.inspectors,
+    ...(inspection.recordSourceEvent ? { recordSourceEvent: inspection.recordSourceEvent } : {}),
     ...(embeddedRedis ? { embeddedRedis } : {}),
   });
   return { daemon, inspection, healthOf };

@@ -16,6 +16,7 @@ import { childView, supervisorMachine, type SupervisorActor } from '../machines/
 import { exitCodes, type ChildSpec } from '../machines/supervisor/spec.js';
 import { embeddedRedisChildSpec } from './embeddedRedis.js';
 import { ptpChildSpecs } from './ptp.js';
+import type { SourceEventRecorder } from '../actors/ptp/lineChannel.js';
 import { installSignalHandlers } from './signals.js';
 import { createEventsService } from './events.js';
 
@@ -24,6 +25,11 @@ export interface DaemonOptions {
   logger: Logger;
   /** Inspection observers (local inspector, Stately inspector, trace recorder); none means no observer at all. */
   inspectors?: Array<(ev: InspectionEvent) => void>;
+  /**
+   * With trace recording on: writes a source event that did not pass through XState (a PTP line batch taken by the
+   * direct path) as the event it replaces.
+   */
+  recordSourceEvent?: SourceEventRecorder;
   /** Called once the supervisor runs (tests, the inspector). */
   onStarted?: (root: SupervisorActor) => void;
   /** Register process signal handlers (off in tests that run the daemon in-process). */
@@ -149,7 +155,15 @@ async function startTree(
   }
   if (config.services.includes('ptp')) {
     const events = createEventsService({ config, logger: logger.child({ svc: 'ptp' }), metrics });
-    children.push(...ptpChildSpecs({ config, logger: logger.child({ svc: 'ptp' }), metrics, events: events.hook }));
+    children.push(
+      ...ptpChildSpecs({
+        config,
+        logger: logger.child({ svc: 'ptp' }),
+        metrics,
+        events: events.hook,
+        ...(opts.recordSourceEvent ? { recordSourceEvent: opts.recordSourceEvent } : {}),
+      }),
+    );
     children.push(events.childSpec);
   }
   if (embeddedStart) {

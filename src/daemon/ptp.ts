@@ -1,7 +1,9 @@
 // Composition of the ptp service: the socketServer (owned by the supervisor, so a sidecar restart keeps the listener
 // and every connection) and the ptp sidecar machine with its actors provided: the loader, the emit-logs GET, the
 // data-plane actor (the serving generation: parser + metrics, attached to the MetricsHub while it serves) and the
-// clock bank. The generation actor's invocation is the only owner of a generation: nothing here stops one.
+// clock bank. The generation actor's invocation is the only owner of a generation: nothing here stops one. The line
+// channel (src/actors/ptp/lineChannel.ts) is shared by the socketServer, the sidecar's attachLineSink /
+// detachLineSink actions and the generation actor: the direct path of lines while the sidecar serves.
 import { Counter } from 'prom-client';
 import type { Config } from '../config/schema.js';
 import type { MetricsHub } from '../io/http/metricsHub.js';
@@ -12,6 +14,8 @@ import { createSocketServer, type SocketServerInput } from '../actors/ptp/socket
 import { configErrorCounter, createEmitLogs, createPtpLoader } from '../actors/ptp/ptpGeneration.js';
 import { createGenerationActor } from '../actors/ptp/generationActor.js';
 import { createClockBank } from '../actors/ptp/clockBank.js';
+import { LineChannel, type SourceEventRecorder } from '../actors/ptp/lineChannel.js';
+import { lifecycleSystemId } from '../machines/supervisor/supervisor.js';
 import { PortAliasSource } from '../io/ptp/aliases.js';
 import { DaemonCallLog, EmitLogsClient } from '../io/ptp/daemonApi.js';
 import { ptpSidecarMachine, type PtpSidecarInput } from '../machines/ptp/ptpSidecar.js';
@@ -23,12 +27,22 @@ export interface PtpDeps {
   metrics: MetricsHub;
   /** The events service's adapter (src/daemon/events.ts), when the events API runs. */
   events?: PtpEventsHook;
+  /** With trace recording on: the lines taken directly are written as the socket.line events they replace. */
+  recordSourceEvent?: SourceEventRecorder;
+  /** The direct path of lines (made by ptpChildSpecs; absent: a channel of its own, used by nothing else). */
+  lines?: LineChannel;
+}
+
+/** The direct path is off while a live inspector runs: it shows every socket.line, as the chart path sends them. */
+export function directLinesEnabled(config: Config): boolean {
+  return !config.inspect.enabled && !config.inspect.stately;
 }
 
 /** The sidecar machine with its I/O provided (exported for tests that run it without the supervisor). */
 export function providedPtpSidecarMachine(deps: PtpDeps) {
   const { config, logger, metrics } = deps;
   const ptp = config.ptp;
+  const lines = deps.lines ?? new LineChannel({ enabled: false });
   let serving: PtpGeneration | undefined;
   metrics.attach(() => serving?.registry);
   // A socket client can repeat these as fast as it writes: a few lines per window, then one "suppressed N".
@@ -88,6 +102,7 @@ export function providedPtpSidecarMachine(deps: PtpDeps) {
       ptpGeneration: createGenerationActor({
         registry: metrics.global,
         logger,
+        lines,
         attach: (g) => {
           serving = g;
           deps.events?.generationLoaded(g);
@@ -109,6 +124,8 @@ export function providedPtpSidecarMachine(deps: PtpDeps) {
       },
       pauseReading: ({ system }) => socketServer(system)?.send({ type: 'socket.pause' }),
       resumeReading: ({ system }) => socketServer(system)?.send({ type: 'socket.resume' }),
+      attachLineSink: () => lines.attach(),
+      detachLineSink: () => lines.detach(),
       logLoadFailed: ({ event }) =>
         logger.error({ err: String((event as { error?: unknown }).error) }, 'ptp load failed'),
       discardGeneration: ({ event }) => (event as { output?: { stop(): void } }).output?.stop(),
@@ -148,6 +165,14 @@ export function ptpSidecarInput(config: Config): PtpSidecarInput {
 
 export function ptpChildSpecs(deps: PtpDeps): ChildSpec[] {
   const { config, logger, metrics } = deps;
+  const lines =
+    deps.lines ??
+    new LineChannel({
+      enabled: directLinesEnabled(config),
+      ...(deps.recordSourceEvent
+        ? { record: deps.recordSourceEvent, recordAs: lifecycleSystemId('socketServer') }
+        : {}),
+    });
   const socketInput: SocketServerInput = {
     path: config.ptp.socketPath,
     maxLineBytes: config.ptp.maxLineBytes,
@@ -158,7 +183,7 @@ export function ptpChildSpecs(deps: PtpDeps): ChildSpec[] {
     {
       id: 'socketServer',
       systemId: 'socketServer',
-      logic: createSocketServer({ registry: metrics.global, logger }),
+      logic: createSocketServer({ registry: metrics.global, logger, lines }),
       input: socketInput,
       restart: 'permanent',
       reportsReady: true,
@@ -167,7 +192,7 @@ export function ptpChildSpecs(deps: PtpDeps): ChildSpec[] {
     {
       id: 'ptp',
       systemId: 'ptp',
-      logic: providedPtpSidecarMachine(deps),
+      logic: providedPtpSidecarMachine({ ...deps, lines }),
       input: ptpSidecarInput(config),
       restart: 'permanent',
       receives: ['socket.'],

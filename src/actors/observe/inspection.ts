@@ -13,6 +13,11 @@ import type { SupervisorActor } from '../../machines/supervisor/supervisor.js';
 
 export interface AttachedInspectors {
   inspectors: Array<(ev: InspectionEvent) => void>;
+  /**
+   * With trace recording on: writes a source event that reached its machine without XState seeing it (a PTP line
+   * batch taken by the direct path, src/actors/ptp/lineChannel.ts) as the event it replaces, in order with the rest.
+   */
+  recordSourceEvent?: (to: string, event: { type: string }) => void;
   /** Called once the root runs (the trace header lists the machines then). */
   started(root: SupervisorActor): void;
   stop(): Promise<void>;
@@ -51,12 +56,18 @@ export async function attachInspectors(config: Config, logger: Logger): Promise<
     stops.push(() => stately.stop());
   }
   let startTrace: ((root: SupervisorActor) => void) | undefined;
+  let recordSourceEvent: AttachedInspectors['recordSourceEvent'];
   if (config.trace.path) {
     const { createTraceRecorder } = await import('./traceRecorder.js');
-    // Events of the root's start come before the header can list the machines: held, then written after it.
-    let held: InspectionEvent[] = [];
+    // Events of the root's start come before the header can list the machines: held, then written after it (with
+    // any source event written directly meanwhile, in their order).
+    let held: Array<InspectionEvent | (() => void)> = [];
     let record: ((ev: InspectionEvent) => void) | undefined;
     inspectors.push((ev) => (record ? record(ev) : held.push(ev)));
+    recordSourceEvent = (to, event) => {
+      if (record) trace?.write(to, event);
+      else held.push(() => trace?.write(to, event));
+    };
     startTrace = (root) => {
       const ctx = root.getSnapshot().context;
       const machines: TraceMachine[] = [{ systemId: 'supervisor', machine: 'supervisor' }];
@@ -113,7 +124,8 @@ export async function attachInspectors(config: Config, logger: Logger): Promise<
         }
         recordAndSnapshot(ev);
       };
-      held.forEach(record);
+      const live = record;
+      held.forEach((h) => (typeof h === 'function' ? h() : live(h)));
       held = [];
       logger.info({ path: config.trace.path }, 'trace: recording');
     };
@@ -121,6 +133,7 @@ export async function attachInspectors(config: Config, logger: Logger): Promise<
 
   return {
     inspectors,
+    ...(recordSourceEvent ? { recordSourceEvent } : {}),
     started(root) {
       startTrace?.(root);
     },

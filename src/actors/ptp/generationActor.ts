@@ -1,14 +1,18 @@
 // The PTP data plane as an actor: one loaded generation (line parser + its metrics registry), invoked by the sidecar
 // while it serves. Lines arrive as `ptp.lines` events (one text of newline-ended lines per socket read) and are parsed
-// in a plain loop; only verdict edges go back, as one `ptp.edges` event per batch. `ptp.clockState` sets the clock_state gauge. The invocation is the one owner of
-// the generation: when the sidecar leaves `serving` (restart, shutdown) the invocation stops and the cleanup below
-// detaches the registry from /metrics and drops it. Nothing else stops a generation.
+// in a plain loop; only verdict edges go back, as one `ptp.edges` event per batch. `ptp.clockState` sets the
+// clock_state gauge. Once the backlog is parsed, the actor offers the same ingest to the line channel
+// (src/actors/ptp/lineChannel.ts): while the sidecar serves, the socketServer calls it directly for each read, with
+// the same effects as a `ptp.lines` event. The invocation is the one owner of the generation: when the sidecar leaves
+// `serving` (restart, shutdown) the invocation stops and the cleanup below withdraws the ingest, detaches the registry
+// from /metrics and drops it. Nothing else stops a generation.
 import { fromCallback } from 'xstate';
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { PtpGeneration } from '../../io/ptp/generation.js';
 import type { GenerationEdgesEvent, GenerationInputEvent, SidecarGeneration } from '../../machines/ptp/events.js';
 import { derivedLogic } from '../observe/derived.js';
+import type { LineChannel } from './lineChannel.js';
 
 export interface GenerationActorInput {
   generation: SidecarGeneration;
@@ -26,6 +30,8 @@ export interface GenerationActorDeps {
   /** Minimum interval between two "lines dropped" warnings (default 10 s); the count between is summarised. */
   warnIntervalMs?: number;
   now?: () => number;
+  /** The direct path: the ingest is offered here once the backlog is parsed. Absent in a replay. */
+  lines?: LineChannel;
 }
 
 const isPtpGeneration = (g: SidecarGeneration): g is PtpGeneration =>
@@ -49,7 +55,7 @@ export function createGenerationActor(deps: GenerationActorDeps = {}) {
   const now = deps.now ?? Date.now;
   const warnEvery = deps.warnIntervalMs ?? 10_000;
   return derivedLogic(
-    fromCallback<GenerationInputEvent, GenerationActorInput>(({ input, sendBack, receive }) => {
+    fromCallback<GenerationInputEvent, GenerationActorInput>(({ input, self, sendBack, receive }) => {
       const g = input.generation;
       const ptp = isPtpGeneration(g) ? g : undefined;
       if (ptp) deps.attach?.(ptp);
@@ -87,9 +93,20 @@ export function createGenerationActor(deps: GenerationActorDeps = {}) {
         else if (e.type === 'ptp.clockState') {
           if (e.state === null) g.clearClockState?.(e.process, e.iface);
           else g.setClockState(e.process, e.iface, e.state);
-        }
+        } else if (e.type === 'ptp.ingestFailed') throw e.error;
       });
+      const lines = deps.lines;
+      const direct = (text: string): void => {
+        try {
+          ingest(text);
+        } catch (error) {
+          lines?.withdraw(direct);
+          self.send({ type: 'ptp.ingestFailed', error });
+        }
+      };
+      lines?.offer(direct);
       return () => {
+        lines?.withdraw(direct);
         if (ptp) deps.detach?.(ptp);
         g.stop();
       };

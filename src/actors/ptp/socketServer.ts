@@ -1,12 +1,15 @@
 // socketServer: owns the PTP sidecar's listening Unix socket and its connections (src/io/socket/lineServer.ts) and
 // turns them into the socket.* events of src/machines/supervisor/sourceEvents.ts. It is the supervisor's child, not the
-// sidecar's, so a CMD RESTART of the sidecar closes neither the listener nor any connection.
+// sidecar's, so a CMD RESTART of the sidecar closes neither the listener nor any connection. While the sidecar serves,
+// line batches take the direct path to the serving generation (src/actors/ptp/lineChannel.ts) instead of a
+// socket.line event; everything else, and lines while it does not serve, go back as events.
 import { fromCallback } from 'xstate';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { SocketInUseError, startLineServer, type LineServer } from '../../io/socket/lineServer.js';
 import { exitCodes } from '../../machines/supervisor/spec.js';
 import type { SocketSourceEvent } from '../../machines/supervisor/sourceEvents.js';
+import type { LineChannel } from './lineChannel.js';
 
 export interface SocketServerInput {
   path: string;
@@ -20,6 +23,8 @@ export interface SocketServerDeps {
   logger: Logger;
   /** Child id reported in child.failed (default 'socketServer'). */
   id?: string;
+  /** The direct path of lines to the serving generation (absent: every batch is a socket.line event). */
+  lines?: LineChannel;
 }
 
 export function createSocketServer(deps: SocketServerDeps) {
@@ -29,14 +34,30 @@ export function createSocketServer(deps: SocketServerDeps) {
     let stopped = false;
     // Backpressure from the sidecar (its load queue is full): stop reading the connections until it serves again.
     let paused = false;
+    // > 0 while one of this actor's events is being processed (sent back, or received): a batch handed over then
+    // takes the chart path, behind whatever that step queued (lineChannel.ts).
+    let busy = 0;
     receive((e) => {
       if (e.type !== 'socket.pause' && e.type !== 'socket.resume') return;
       paused = e.type === 'socket.pause';
-      if (paused) server?.pause();
-      else server?.resume();
+      busy++;
+      try {
+        if (paused) server?.pause();
+        else server?.resume();
+      } finally {
+        busy--;
+      }
       deps.logger.debug({ paused }, 'ptp socket reading');
     });
-    const send = (e: SocketSourceEvent): void => sendBack(e);
+    const send = (e: SocketSourceEvent): void => {
+      busy++;
+      try {
+        sendBack(e);
+      } finally {
+        busy--;
+      }
+    };
+    const lines = deps.lines;
     startLineServer(
       {
         path: input.path,
@@ -46,7 +67,10 @@ export function createSocketServer(deps: SocketServerDeps) {
         registry: deps.registry,
       },
       {
-        onLines: (connId, text) => send({ type: 'socket.line', connId, lines: text }),
+        onLines: (connId, text) => {
+          if (busy === 0 && lines?.take(connId, text) === true) return;
+          send({ type: 'socket.line', connId, lines: text });
+        },
         onCommand: (connId, command) => send({ type: 'socket.command', connId, command }),
         onConnected: (connId) => send({ type: 'socket.connected', connId }),
         onDisconnected: (connId) => {

@@ -131,7 +131,16 @@ export interface GenerationClockStateEvent {
   state: ClockStateName | null;
 }
 
-export type GenerationInputEvent = GenerationLinesEvent | GenerationClockStateEvent;
+/**
+ * generation actor → itself: its ingest, called by the socketServer on the direct path of lines, threw; the actor
+ * fails with that error, as it does when the ingest of a `ptp.lines` event throws.
+ */
+export interface GenerationIngestFailedEvent {
+  type: 'ptp.ingestFailed';
+  error: unknown;
+}
+
+export type GenerationInputEvent = GenerationLinesEvent | GenerationClockStateEvent | GenerationIngestFailedEvent;
 
 /** sidecar → clock bank → the synceDevice chart of `device`: one of its ports entered a state. */
 export interface SyncePortStateEvent {

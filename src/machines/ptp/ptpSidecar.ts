@@ -6,7 +6,10 @@
 // both invocations: that is the one place a generation and its clocks stop. The machine itself does no I/O: every
 // transition only names actions (a pure `transition()` parses nothing and updates no metric).
 // The listener lives in the supervisor's socketServer, so a restart here closes no connection; while the queue of
-// lines held during a load is full, the sidecar asks the socketServer to stop reading (backpressure).
+// lines held during a load is full, the sidecar asks the socketServer to stop reading (backpressure). While serving,
+// the lines of a read take the direct path (named entry / exit actions `attachLineSink` / `detachLineSink`: the
+// socketServer hands them to the serving generation actor without a socket.line event); `forwardLines` is the chart
+// path for a line that still arrives as an event (the direct path off, or a replay of a trace).
 import { providedAction, providedCallback, providedDefault, providedPromise } from '../provided.js';
 import { and, assign, emit, fromPromise, raise, sendParent, sendTo, setup, type ActorRefFrom } from 'xstate';
 import type { SocketCommandEvent, SocketConnectionEvent, SocketLineEvent } from '../supervisor/sourceEvents.js';
@@ -271,6 +274,13 @@ const sidecarSetup = setup({
     pauseReading: providedAction(),
     /** Serving again: the composition resumes reading the sockets. */
     resumeReading: providedAction(),
+    /**
+     * Serving: the composition opens the direct path of lines (the socketServer hands each read to the serving
+     * generation's ingest, offered by the generation actor once its backlog is parsed; no socket.line event).
+     */
+    attachLineSink: providedAction(),
+    /** Leaving `serving` (a restart, the shutdown): lines come as socket.line events again (the load queue). */
+    detachLineSink: providedAction(),
     /** Logged by the composition. */
     logLoadFailed: providedAction(),
     /**
@@ -315,7 +325,10 @@ const sidecarSetup = setup({
       generation: ({ event }) => (event as unknown as { output: SidecarGeneration }).output,
     }),
     dropGeneration: assign({ generation: undefined }),
-    /** The data plane: the batch goes to the generation actor (parsed there, not here). */
+    /**
+     * The data plane's chart path: the batch goes to the generation actor (parsed there, not here). While serving,
+     * lines normally take the direct path (attachLineSink) and never reach the chart.
+     */
     forwardLines: sendTo('generation', ({ event }) => ({
       type: 'ptp.lines' as const,
       lines: (event as SocketLineEvent).lines,
@@ -534,8 +547,8 @@ export const ptpSidecarMachine = sidecarSetup.createMachine({
     serving: {
       // Load order: the clocks known at load start (clockBank), then the queued lines (the generation's backlog),
       // then new lines. Leaving this state stops both invocations: the generation and its clocks end here.
-      entry: ['resumeReading', { type: 'reportReady', params: { ready: true } }],
-      exit: ['dropGeneration', { type: 'reportReady', params: { ready: false } }],
+      entry: ['resumeReading', 'attachLineSink', { type: 'reportReady', params: { ready: true } }],
+      exit: ['detachLineSink', 'dropGeneration', { type: 'reportReady', params: { ready: false } }],
       invoke: [
         {
           id: 'clocks',
