@@ -8,7 +8,7 @@ import type { Config } from '../../src/config/schema.js';
 import type { MetricsHub } from '../../src/io/http/metricsHub.js';
 import type { ChildSpec } from '../../src/machines/supervisor/spec.js';
 import { silentLogger } from '../../src/io/log.js';
-import { ptpChildSpecs } from '../../src/daemon/ptp.js';
+import { ptpChildSpecs, type PtpDeps } from '../../src/daemon/ptp.js';
 import { supervisorMachine } from '../../src/machines/supervisor/supervisor.js';
 
 export type PtpRoot = ReturnType<typeof createActor<typeof supervisorMachine>>;
@@ -38,9 +38,21 @@ export async function startPtpService(
     socketWaitMs?: number;
     /** Changes the composed child specs before they start (a test holding the real loader, say). */
     mapSpecs?: (specs: ChildSpec[]) => ChildSpec[];
+    /** The line channel (the direct path; e.g. one with `enabled: false`: every line on the chart path). */
+    lines?: PtpDeps['lines'];
+    /** The events hook (sees each generation loaded and each clock change). */
+    events?: PtpDeps['events'];
+    recordSourceEvent?: PtpDeps['recordSourceEvent'];
   } = {},
 ): Promise<PtpRoot> {
-  const specs = ptpChildSpecs({ config, logger: silentLogger, metrics });
+  const specs = ptpChildSpecs({
+    config,
+    logger: silentLogger,
+    metrics,
+    ...(opts.lines ? { lines: opts.lines } : {}),
+    ...(opts.events ? { events: opts.events } : {}),
+    ...(opts.recordSourceEvent ? { recordSourceEvent: opts.recordSourceEvent } : {}),
+  });
   const root = createActor(supervisorMachine, {
     systemId: 'supervisor',
     input: {
