@@ -1,5 +1,6 @@
-// P1: PTP ingest. Lines/s from a real Unix socket through the daemon (line server → supervisor → ptp sidecar →
-// generation parser → openshift_ptp_* metrics), vs a hand-tuned JS server doing the same work on the same lines over
+// P1: PTP ingest. Lines/s from a real Unix socket through the daemon (line server → socketServer → the serving
+// generation's parser by the direct path while the sidecar serves, src/actors/ptp/lineChannel.ts →
+// openshift_ptp_* metrics), vs a hand-tuned JS server doing the same work on the same lines over
 // the same kind of socket (bytes → lines → parse → 4 gauges per clock, no framework), with the same client in the
 // same process. A raw line split (no parsing) is measured too, as context.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
