@@ -22,6 +22,7 @@ import type { PtpGeneration } from '../../src/io/ptp/generation.js';
 import { LineChannel } from '../../src/actors/ptp/lineChannel.js';
 import type { ChildSpec } from '../../src/machines/supervisor/spec.js';
 import { startDaemon } from '../../src/daemon/main.js';
+import { directLinesEnabled } from '../../src/daemon/ptp.js';
 import { attachInspectors } from '../../src/actors/observe/inspection.js';
 import { parseTrace } from '../../src/io/observe/traceFormat.js';
 import { replayTrace } from '../../src/actors/observe/replay.js';
@@ -211,6 +212,13 @@ async function run(s: Service, steps: Step[]): Promise<{ metrics: string; seen: 
 }
 
 describe('ptp direct path of lines', () => {
+  it('is off while a live inspector is attached (it shows every socket.line), on otherwise and with a trace', () => {
+    expect(directLinesEnabled(configDir())).toBe(true);
+    expect(directLinesEnabled(configSchema.parse({ ...configDir(), trace: { path: '/tmp/x.jsonl' } }))).toBe(true);
+    expect(directLinesEnabled(configSchema.parse({ ...configDir(), inspect: { enabled: true } }))).toBe(false);
+    expect(directLinesEnabled(configSchema.parse({ ...configDir(), inspect: { stately: true } }))).toBe(false);
+  });
+
   it('the same lines give the same metrics, events and ingested texts on the direct and the chart path', async () => {
     let directBatches = 0;
     await fc.assert(
