@@ -201,17 +201,25 @@ async function goPeerServer(
   bin: string,
   path: string,
   node: string,
-): Promise<{ proc: ChildProcess; close: () => void }> {
-  const proc = spawn(bin, [path, node], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve, reject) => {
+): Promise<{ proc: ChildProcess; runtime: string; close: () => void }> {
+  // Go's defaults: no runtime settings inherited from the environment.
+  const env = { ...process.env };
+  for (const k of ['GOMAXPROCS', 'GOGC', 'GOMEMLIMIT', 'GODEBUG']) delete env[k];
+  const proc = spawn(bin, [path, node], { stdio: ['ignore', 'pipe', 'inherit'], env });
+  const runtime = await new Promise<string>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error('P1: the Go peer did not start listening in 10 s')), 10_000);
-    proc.stdout!.once('data', () => {
+    proc.stdout!.once('data', (b: Buffer) => {
       clearTimeout(t);
-      resolve();
+      resolve(
+        b
+          .toString('utf8')
+          .replace(/^listening\s*/, '')
+          .trim(),
+      );
     });
     proc.once('exit', (code) => reject(new Error(`P1: the Go peer exited (${code})`)));
   });
-  return { proc, close: () => proc.kill('SIGTERM') };
+  return { proc, runtime, close: () => proc.kill('SIGTERM') };
 }
 
 export type IngestMix = 'cycled' | 'steady' | { interfaces: number };
@@ -222,6 +230,11 @@ export async function benchPtpIngest(opts: {
   mix: IngestMix;
   /** Also measure the Go peer (bench/goPeer) in the same runs: a second row, 'P1 peer'. */
   goPeer?: { path: string } | { skipped: string };
+  /**
+   * P1 peer: blocks per run, each ours and then the Go peer (the order swapped every other block) on the same
+   * `lines / peerBlocks` lines; the ratio is the median of the per-block ratios. Default 4.
+   */
+  peerBlocks?: number;
 }): Promise<Figure[]> {
   const dir = await mkdtemp(join(tmpdir(), 'syncvisor-bench-p1-'));
   let daemon: RunningDaemon | undefined;
@@ -234,8 +247,8 @@ export async function benchPtpIngest(opts: {
     const profiles = scale === undefined ? 0 : Math.max(1, scale / 8);
     const cfg =
       scale === undefined ? await writeExampleConfig(dir) : await writeScaleConfig(dir, profiles, scale / profiles);
-    const payload =
-      typeof opts.mix === 'object' ? scaleLines(profiles, opts.lines) : await exampleLines(opts.lines, opts.mix);
+    const mixLines = typeof opts.mix === 'object' ? undefined : opts.mix;
+    const payload = mixLines ? await exampleLines(opts.lines, mixLines) : scaleLines(profiles, opts.lines);
     const socketPath = join(dir, 'events.sock');
     daemon = await startBenchDaemon({
       services: 'ptp',
@@ -260,7 +273,7 @@ export async function benchPtpIngest(opts: {
       clients.push(toGo);
     }
     /** Lines/s through the Go peer: the payload, then `CMD COUNT`; done when it answers (lines read in order). */
-    const throughGo = async (): Promise<number> => {
+    const throughGo = async (bytes: Buffer = payload, count: number = opts.lines): Promise<number> => {
       const sock = toGo!;
       const t = now();
       const answered = new Promise<void>((resolve, reject) => {
@@ -270,25 +283,25 @@ export async function benchPtpIngest(opts: {
           resolve();
         });
       });
-      sock.write(payload);
+      sock.write(bytes);
       sock.write('CMD COUNT\n');
       await answered;
-      return (opts.lines / (now() - t)) * 1000;
+      return (count / (now() - t)) * 1000;
     };
 
     // Wall time is the figure; the process CPU time of each run (client and server share the process, the same
     // client for both) is kept beside it: on a loaded machine it moves far less than the wall time.
     let lastCpu = 0;
     const cpuMs = (c: NodeJS.CpuUsage): number => (c.user + c.system) / 1000;
-    const throughDaemon = async (): Promise<number> => {
+    const throughDaemon = async (bytes: Buffer = payload, count: number = opts.lines): Promise<number> => {
       const g = currentGeneration(d);
-      const target = seen(g) + opts.lines;
+      const target = seen(g) + count;
       const t = now();
       const c = process.cpuUsage();
-      toDaemon.write(payload);
+      toDaemon.write(bytes);
       await waitFor('the sidecar to parse every line', () => seen(g) >= target, 60_000);
       lastCpu = cpuMs(process.cpuUsage(c));
-      return (opts.lines / (now() - t)) * 1000;
+      return (count / (now() - t)) * 1000;
     };
     const through = (server: typeof raw, client: Socket, what: string) => async (): Promise<number> => {
       const target = server.count() + opts.lines;
@@ -302,11 +315,21 @@ export async function benchPtpIngest(opts: {
     const throughTuned = through(tuned, toTuned, 'the hand-tuned JS server to parse every line');
     const throughRaw = through(raw, toRaw, 'the raw server to split every line');
 
+    // P1 peer: ours and the Go peer in blocks of the same lines (the steady payload's first lines/peerBlocks).
+    const peerBlocks = Math.max(1, opts.peerBlocks ?? 4);
+    const blockLines = Math.max(1, Math.floor(opts.lines / peerBlocks));
+    const blockPayload = toGo && mixLines ? await exampleLines(blockLines, mixLines) : payload;
     await throughDaemon(); // warm-up: JIT, metric series created
     await throughTuned();
     await throughRaw();
-    if (toGo) await throughGo();
-    const goRates: number[] = [];
+    if (toGo) {
+      await throughGo();
+      await throughDaemon(blockPayload, blockLines);
+      await throughGo(blockPayload, blockLines);
+    }
+    const blockOurs: number[] = [];
+    const blockGo: number[] = [];
+    let block = 0;
     const fig: number[] = [];
     const ceil: number[] = [];
     const split: number[] = [];
@@ -317,7 +340,17 @@ export async function benchPtpIngest(opts: {
       ceil.push(await throughTuned());
       cpuRatio.push(lastCpu / ourCpu);
       split.push(await throughRaw());
-      if (toGo) goRates.push(await throughGo());
+      if (toGo)
+        for (let b = 0; b < peerBlocks; b++, block++) {
+          // Alternating: ours first in even blocks, the Go peer first in odd ones.
+          if (block % 2 === 0) {
+            blockOurs.push(await throughDaemon(blockPayload, blockLines));
+            blockGo.push(await throughGo(blockPayload, blockLines));
+          } else {
+            blockGo.push(await throughGo(blockPayload, blockLines));
+            blockOurs.push(await throughDaemon(blockPayload, blockLines));
+          }
+        }
     }
     const g = currentGeneration(d);
     const metrics = await g.metrics.text();
@@ -372,24 +405,28 @@ export async function benchPtpIngest(opts: {
           notes: [`Not measured: ${opts.goPeer.skipped}.`],
         });
       } else {
-        const goRate = median(goRates);
-        const ratios = fig.map((f, i) => f / goRates[i]!);
+        const ratios = blockOurs.map((f, i) => f / blockGo[i]!);
         const peerRatio = median(ratios);
+        const runMedians = Array.from({ length: opts.runs }, (_, r) =>
+          median(ratios.slice(r * peerBlocks, (r + 1) * peerBlocks)),
+        );
         rows.push({
           id: 'P1 peer',
           title: goTitle,
-          figure,
+          figure: median(blockOurs),
           unit: 'lines/s',
-          ceiling: goRate,
+          ceiling: median(blockGo),
           ceilingLabel: 'bench/goPeer: Go shaped on the reference ingest, prometheus Go client (lines/s)',
           ratio: peerRatio,
           target: 'ratio >= 5 (keep >= 5× faster)',
           met: peerRatio >= 5,
           runs: opts.runs,
-          samples: { figure: fig, ceiling: goRates },
+          samples: { figure: blockOurs, ceiling: blockGo },
           notes: [
             "The Go peer (bench/goPeer/main.go, built here with Debian's golang-go and golang-github-prometheus-client-golang-dev, GOPATH mode, no network) does what the reference sidecar does per line: `[`, `]`, `:` replaced by spaces, the config name found by a regular expression, strings.Fields, strconv.ParseFloat, a per-clock stats record behind a mutex, and the four offset gauges set through `GaugeVec.With(prometheus.Labels{…}).Set` (a label map per line, as the reference builds it). It is written for this benchmark, not the reference code, and leaves out the reference's event publishing and logging (so it is, if anything, faster than the reference).",
-            'Its time runs from the client write to its answer to a `CMD COUNT` sent after the lines (it reads them in order). Same payload, same runs, in turn with ours; the ratio is the median of the per-run ratios.',
+            `Go runtime at its defaults (GOMAXPROCS, GOGC, GOMEMLIMIT and GODEBUG removed from its environment): ${go?.runtime ?? '?'}.`,
+            `Same-run ratio: ${opts.runs} runs × ${peerBlocks} blocks of ${blockLines.toLocaleString('en-US')} steady lines (the same bytes to both, same socket kind, same client), ours and the Go peer in turn in each block (ours first in even blocks, the Go peer first in odd ones), so that other work on the machine falls on both alike; the ratio is the median of the ${ratios.length} per-block ratios (ours / Go; min ${fmt(Math.min(...ratios))}, max ${fmt(Math.max(...ratios))}; per-run medians ${runMedians.map((v) => fmt(v)).join(', ')}). The figures are the medians of the block rates.`,
+            "Each side's time runs from the client write to the end: for ours the parser has seen the last line (polled every 1 ms), for the Go peer its answer to a `CMD COUNT` sent after the lines (it reads them in order).",
           ],
         });
       }

@@ -3,7 +3,8 @@
 // (strings.NewReplacer), the config name found by a regular expression, strings.Fields, strconv.ParseFloat, a
 // per-clock stats record behind a mutex, and the openshift_ptp_* gauges set through the prometheus client
 // (GaugeVec.With(prometheus.Labels{...}).Set), as the reference does per line. `CMD COUNT` answers the number of
-// lines read so far (the benchmark's end marker); other CMD lines are ignored.
+// lines read so far (the benchmark's end marker); other CMD lines are ignored. It runs with Go's runtime defaults
+// (GOMAXPROCS = the CPUs, GOGC 100) and prints them with its `listening` line.
 //
 // Usage: goPeer SOCKET_PATH NODE_NAME
 package main
@@ -14,6 +15,8 @@ import (
 	"net"
 	"os"
 	"regexp"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -162,7 +165,10 @@ func main() {
 		os.Exit(1)
 	}
 	p := &peer{node: os.Args[2], stats: map[string]*clockStats{}}
-	fmt.Println("listening")
+	// The runtime settings in effect (the benchmark starts the peer with Go's defaults): GOMAXPROCS and the GC percent.
+	gc := debug.SetGCPercent(100)
+	debug.SetGCPercent(gc)
+	fmt.Printf("listening GOMAXPROCS=%d (CPUs %d), GOGC=%d, %s\n", runtime.GOMAXPROCS(0), runtime.NumCPU(), gc, runtime.Version())
 	for {
 		c, err := l.Accept()
 		if err != nil {
