@@ -427,6 +427,7 @@ export async function benchPtpIngest(opts: {
             `Go runtime at its defaults (GOMAXPROCS, GOGC, GOMEMLIMIT and GODEBUG removed from its environment): ${go?.runtime ?? '?'}.`,
             `Same-run ratio: ${opts.runs} runs × ${peerBlocks} blocks of ${blockLines.toLocaleString('en-US')} steady lines (the same bytes to both, same socket kind, same client), ours and the Go peer in turn in each block (ours first in even blocks, the Go peer first in odd ones), so that other work on the machine falls on both alike; the ratio is the median of the ${ratios.length} per-block ratios (ours / Go; min ${fmt(Math.min(...ratios))}, max ${fmt(Math.max(...ratios))}; per-run medians ${runMedians.map((v) => fmt(v)).join(', ')}). The figures are the medians of the block rates.`,
             "Each side's time runs from the client write to the end: for ours the parser has seen the last line (polled every 1 ms), for the Go peer its answer to a `CMD COUNT` sent after the lines (it reads them in order).",
+            `Cross-check at the P1 row's size: ours on its ${opts.lines.toLocaleString('en-US')}-line writes in the same runs, median ${fmt(figure)} lines/s, is ${fmt(figure / median(blockGo))}× the Go peer's block median (ours runs somewhat faster on the smaller blocks).`,
           ],
         });
       }
