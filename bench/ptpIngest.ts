@@ -231,8 +231,8 @@ export async function benchPtpIngest(opts: {
   /** Also measure the Go peer (bench/goPeer) in the same runs: a second row, 'P1 peer'. */
   goPeer?: { path: string } | { skipped: string };
   /**
-   * P1 peer: blocks per run, each ours and then the Go peer (the order swapped every other block) on the same
-   * `lines / peerBlocks` lines; the ratio is the median of the per-block ratios. Default 4.
+   * P1 peer: blocks per run, each ours and the Go peer in turn (the order swapped every other block) on the same
+   * payload as a P1 run (`lines` lines); the ratio is the median of the per-block ratios. Default 2.
    */
   peerBlocks?: number;
 }): Promise<Figure[]> {
@@ -273,7 +273,7 @@ export async function benchPtpIngest(opts: {
       clients.push(toGo);
     }
     /** Lines/s through the Go peer: the payload, then `CMD COUNT`; done when it answers (lines read in order). */
-    const throughGo = async (bytes: Buffer = payload, count: number = opts.lines): Promise<number> => {
+    const throughGo = async (): Promise<number> => {
       const sock = toGo!;
       const t = now();
       const answered = new Promise<void>((resolve, reject) => {
@@ -283,25 +283,25 @@ export async function benchPtpIngest(opts: {
           resolve();
         });
       });
-      sock.write(bytes);
+      sock.write(payload);
       sock.write('CMD COUNT\n');
       await answered;
-      return (count / (now() - t)) * 1000;
+      return (opts.lines / (now() - t)) * 1000;
     };
 
     // Wall time is the figure; the process CPU time of each run (client and server share the process, the same
     // client for both) is kept beside it: on a loaded machine it moves far less than the wall time.
     let lastCpu = 0;
     const cpuMs = (c: NodeJS.CpuUsage): number => (c.user + c.system) / 1000;
-    const throughDaemon = async (bytes: Buffer = payload, count: number = opts.lines): Promise<number> => {
+    const throughDaemon = async (): Promise<number> => {
       const g = currentGeneration(d);
-      const target = seen(g) + count;
+      const target = seen(g) + opts.lines;
       const t = now();
       const c = process.cpuUsage();
-      toDaemon.write(bytes);
+      toDaemon.write(payload);
       await waitFor('the sidecar to parse every line', () => seen(g) >= target, 60_000);
       lastCpu = cpuMs(process.cpuUsage(c));
-      return (count / (now() - t)) * 1000;
+      return (opts.lines / (now() - t)) * 1000;
     };
     const through = (server: typeof raw, client: Socket, what: string) => async (): Promise<number> => {
       const target = server.count() + opts.lines;
@@ -315,18 +315,13 @@ export async function benchPtpIngest(opts: {
     const throughTuned = through(tuned, toTuned, 'the hand-tuned JS server to parse every line');
     const throughRaw = through(raw, toRaw, 'the raw server to split every line');
 
-    // P1 peer: ours and the Go peer in blocks of the same lines (the steady payload's first lines/peerBlocks).
-    const peerBlocks = Math.max(1, opts.peerBlocks ?? 4);
-    const blockLines = Math.max(1, Math.floor(opts.lines / peerBlocks));
-    const blockPayload = toGo && mixLines ? await exampleLines(blockLines, mixLines) : payload;
+    // P1 peer: ours and the Go peer in blocks of the same payload as a P1 run.
+    const peerBlocks = Math.max(1, opts.peerBlocks ?? 2);
+    const blockLines = opts.lines;
     await throughDaemon(); // warm-up: JIT, metric series created
     await throughTuned();
     await throughRaw();
-    if (toGo) {
-      await throughGo();
-      await throughDaemon(blockPayload, blockLines);
-      await throughGo(blockPayload, blockLines);
-    }
+    if (toGo) await throughGo();
     const blockOurs: number[] = [];
     const blockGo: number[] = [];
     let block = 0;
@@ -344,11 +339,11 @@ export async function benchPtpIngest(opts: {
         for (let b = 0; b < peerBlocks; b++, block++) {
           // Alternating: ours first in even blocks, the Go peer first in odd ones.
           if (block % 2 === 0) {
-            blockOurs.push(await throughDaemon(blockPayload, blockLines));
-            blockGo.push(await throughGo(blockPayload, blockLines));
+            blockOurs.push(await throughDaemon());
+            blockGo.push(await throughGo());
           } else {
-            blockGo.push(await throughGo(blockPayload, blockLines));
-            blockOurs.push(await throughDaemon(blockPayload, blockLines));
+            blockGo.push(await throughGo());
+            blockOurs.push(await throughDaemon());
           }
         }
     }
@@ -425,9 +420,8 @@ export async function benchPtpIngest(opts: {
           notes: [
             "The Go peer (bench/goPeer/main.go, built here with Debian's golang-go and golang-github-prometheus-client-golang-dev, GOPATH mode, no network) does what the reference sidecar does per line: `[`, `]`, `:` replaced by spaces, the config name found by a regular expression, strings.Fields, strconv.ParseFloat, a per-clock stats record behind a mutex, and the four offset gauges set through `GaugeVec.With(prometheus.Labels{…}).Set` (a label map per line, as the reference builds it). It is written for this benchmark, not the reference code, and leaves out the reference's event publishing and logging (so it is, if anything, faster than the reference).",
             `Go runtime at its defaults (GOMAXPROCS, GOGC, GOMEMLIMIT and GODEBUG removed from its environment): ${go?.runtime ?? '?'}.`,
-            `Same-run ratio: ${opts.runs} runs × ${peerBlocks} blocks of ${blockLines.toLocaleString('en-US')} steady lines (the same bytes to both, same socket kind, same client), ours and the Go peer in turn in each block (ours first in even blocks, the Go peer first in odd ones), so that other work on the machine falls on both alike; the ratio is the median of the ${ratios.length} per-block ratios (ours / Go; min ${fmt(Math.min(...ratios))}, max ${fmt(Math.max(...ratios))}; per-run medians ${runMedians.map((v) => fmt(v)).join(', ')}). The figures are the medians of the block rates.`,
+            `Same-run ratio: ${opts.runs} runs × ${peerBlocks} blocks of ${blockLines.toLocaleString('en-US')} steady lines, the payload of a P1 run (the same bytes to both, same socket kind, same client), ours and the Go peer in turn in each block (ours first in even blocks, the Go peer first in odd ones), so that other work on the machine falls on both alike; the ratio is the median of the ${ratios.length} per-block ratios (ours / Go; min ${fmt(Math.min(...ratios))}, max ${fmt(Math.max(...ratios))}; per-run medians ${runMedians.map((v) => fmt(v)).join(', ')}). The figures are the medians of the block rates.`,
             "Each side's time runs from the client write to the end: for ours the parser has seen the last line (polled every 1 ms), for the Go peer its answer to a `CMD COUNT` sent after the lines (it reads them in order).",
-            `Cross-check at the P1 row's size: ours on its ${opts.lines.toLocaleString('en-US')}-line writes in the same runs, median ${fmt(figure)} lines/s, is ${fmt(figure / median(blockGo))}× the Go peer's block median (ours runs somewhat faster on the smaller blocks).`,
           ],
         });
       }
