@@ -16,23 +16,28 @@ export function routingTable(specs: readonly ChildSpec[]): Route[] {
 
 const none: readonly string[] = [];
 
+/** What a table answers for one event type: every receiver, and the one receiver when exactly one concern is. */
+interface Match {
+  all: readonly string[];
+  sole: string | undefined;
+}
+
 /** At most this many event types are remembered per table; others are matched against the prefixes each time. */
 const maxCachedTypes = 1024;
 
-/** Per routing table (the supervisor's context holds one for its life): event type → receivers, matched once. */
-const cache = new WeakMap<readonly Route[], Map<string, readonly string[]>>();
+/**
+ * Per routing table (the supervisor's context holds one for its life, and a table is never changed once built):
+ * event type → its match, made once. Keyed by the table itself, so a table's answers go when the table goes.
+ */
+const cache = new WeakMap<readonly Route[], Map<string, Match>>();
 
-function match(routes: readonly Route[], type: string): readonly string[] {
-  let out: string[] | undefined;
-  for (const r of routes) if (type.startsWith(r.prefix)) (out ??= []).push(r.systemId);
-  return out ?? none;
+function match(routes: readonly Route[], type: string): Match {
+  let all: string[] | undefined;
+  for (const r of routes) if (type.startsWith(r.prefix)) (all ??= []).push(r.systemId);
+  return { all: all ?? none, sole: all?.length === 1 ? all[0] : undefined };
 }
 
-/**
- * The systemIds that receive an event of this type (none for most events). The prefixes are matched once per event
- * type and table: a forwarded event costs one map lookup.
- */
-export function routesFor(routes: readonly Route[], type: string): readonly string[] {
+function lookup(routes: readonly Route[], type: string): Match {
   let byType = cache.get(routes);
   if (byType === undefined) cache.set(routes, (byType = new Map()));
   let out = byType.get(type);
@@ -43,24 +48,20 @@ export function routesFor(routes: readonly Route[], type: string): readonly stri
   return out;
 }
 
-/** The last answer of soleRoute: the supervisor asks twice per routed event (its guard, then its send's target). */
-let lastRoutes: readonly Route[] | undefined;
-let lastType: string | undefined;
-let lastSole: string | undefined;
+/**
+ * The systemIds that receive an event of this type (none for most events). The prefixes are matched once per event
+ * type and table: a forwarded event costs one map lookup.
+ */
+export function routesFor(routes: readonly Route[], type: string): readonly string[] {
+  return lookup(routes, type).all;
+}
 
 /**
- * The one systemId that receives this event type, when exactly one concern does (the usual case). The last answer
- * is kept (a stream of events of one type, each asked about twice, costs two comparisons instead of two lookups);
- * it is a function of (routes, type) only: a routing table is never changed once built.
+ * The one systemId that receives this event type, when exactly one concern does (the usual case); matched once per
+ * event type and table, like routesFor.
  */
 export function soleRoute(routes: readonly Route[], type: string): string | undefined {
-  if (routes === lastRoutes && type === lastType) return lastSole;
-  const r = routesFor(routes, type);
-  const sole = r.length === 1 ? r[0] : undefined;
-  lastRoutes = routes;
-  lastType = type;
-  lastSole = sole;
-  return sole;
+  return lookup(routes, type).sole;
 }
 
 /**
