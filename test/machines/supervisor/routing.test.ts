@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { routesFor, routingTable, soleRoute, type Route } from '../../../src/machines/supervisor/routing.js';
+import {
+  deliverByRoute,
+  routesFor,
+  routingTable,
+  soleRoute,
+  type Route,
+} from '../../../src/machines/supervisor/routing.js';
 import type { ChildSpec } from '../../../src/machines/supervisor/spec.js';
 
 /** The simple version: every prefix matched on every call, nothing remembered. */
@@ -26,15 +32,37 @@ describe('routing', () => {
         (tableSpecs, calls) => {
           const tables = tableSpecs.map((specs) => routingTable(specs.map((r, i) => spec(`c${i}`, r))));
           for (const [t, type] of calls) {
-            const routes = tables[t % tables.length]!;
-            expect(soleRoute(routes, type)).toBe(simpleSole(routes, type));
-            expect([...routesFor(routes, type)]).toEqual(
-              routes.filter((r) => type.startsWith(r.prefix)).map((r) => r.systemId),
+            const table = tables[t % tables.length]!;
+            const routes = table.routes;
+            const expected = routes.filter((r) => type.startsWith(r.prefix)).map((r) => r.systemId);
+            expect(soleRoute(table, type)).toBe(simpleSole(routes, type));
+            expect([...routesFor(table, type)]).toEqual(expected);
+            const delivered: string[] = [];
+            deliverByRoute(
+              table,
+              type,
+              (id) => id,
+              (id) => delivered.push(id),
             );
+            expect(delivered).toEqual(expected);
           }
         },
       ),
       { numRuns: 300 },
     );
+  });
+
+  it("a table's JSON is its routes: the answers it keeps do not show in a snapshot", () => {
+    const table = routingTable([spec('a', ['test.']), spec('b', ['socket.'])]);
+    const before = JSON.stringify({ routes: table });
+    routesFor(table, 'test.ping');
+    soleRoute(table, 'socket.line');
+    expect(JSON.stringify({ routes: table })).toBe(before);
+    expect(JSON.parse(before)).toEqual({
+      routes: [
+        { prefix: 'test.', systemId: 'a' },
+        { prefix: 'socket.', systemId: 'b' },
+      ],
+    });
   });
 });
