@@ -197,7 +197,15 @@ export async function benchWarmRestart(opts: {
           ns,
           process.execPath,
           // BENCH_CPU_PROF=DIR: a --cpu-prof profile of every daemon run, for finding the hot path.
-          ...(process.env['BENCH_CPU_PROF'] ? ['--cpu-prof', '--cpu-prof-dir', process.env['BENCH_CPU_PROF']] : []),
+          ...(process.env['BENCH_CPU_PROF']
+            ? [
+                '--cpu-prof',
+                '--cpu-prof-interval',
+                process.env['BENCH_CPU_PROF_INTERVAL'] ?? '1000',
+                '--cpu-prof-dir',
+                process.env['BENCH_CPU_PROF'],
+              ]
+            : []),
           '--import',
           'tsx',
           'bench/warmRestartChild.ts',
