@@ -862,6 +862,24 @@ export const portsyncMachine = setup({
             requested: { entry: 'requestDump' },
           },
         },
+        initialSync: {
+          // Before the dump region: a dump's end reaches warmRestart (its EOIU, then the gate's APPL_DB read) before
+          // the dump region prunes and replaces the state file's ports (O(ports)), so that the read's round trip
+          // runs while that work does.
+          initial: 'inProgress',
+          states: {
+            inProgress: {
+              on: {
+                'netlink.link': { actions: 'tellWarmRestart' },
+                'netlink.dumpStarted': { actions: 'tellWarmRestart' },
+                'netlink.dumpDone': { actions: 'tellWarmRestart' },
+                'netlink.overflow': { actions: 'tellWarmRestart' },
+                'warmRestart.synced': 'done',
+              },
+            },
+            done: {},
+          },
+        },
         dump: {
           initial: 'initialDump',
           states: {
@@ -885,21 +903,6 @@ export const portsyncMachine = setup({
                 ],
               },
             },
-          },
-        },
-        initialSync: {
-          initial: 'inProgress',
-          states: {
-            inProgress: {
-              on: {
-                'netlink.link': { actions: 'tellWarmRestart' },
-                'netlink.dumpStarted': { actions: 'tellWarmRestart' },
-                'netlink.dumpDone': { actions: 'tellWarmRestart' },
-                'netlink.overflow': { actions: 'tellWarmRestart' },
-                'warmRestart.synced': 'done',
-              },
-            },
-            done: {},
           },
         },
         readiness: {
