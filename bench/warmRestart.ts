@@ -369,6 +369,7 @@ export async function benchWarmRestart(opts: {
         `Warm for real: SONiC's authority (WARM_RESTART_ENABLE_TABLE|system enable=true, set after the cold run left restore_count "0"); every run checks that warmRestart decided warm, that the initial sync ended by EOIU (not the timeout guard) and that restore_count counts the warm starts.`,
         `Writes = the true diff under portsyncd's warm APP_DB contract (docs/warm-restart.md): a warm start copies nothing from CONFIG_DB and deletes no port, so the gate holds nothing during the initial sync, the reconciliation reads APP_DB (${opts.ports + 2} keys) and finds nothing to write, and PortInitDone passes the open gate afterwards. The benchmark computes that diff from APP_DB before the start and compares it with the client EVALSHA calls of the ProducerStateTable scripts on db 0 (MONITOR) and with what the reconciliation reported: equal in every run: ${writesMatch ? 'yes' : '**no**'}. After each run STATE_DB holds every port with the new MTUs and APP_DB is unchanged (the CONFIG_DB speed changed while down is not portsync's to copy at a warm start).`,
         `Gate open (median): ${median(open).toFixed(1)} ms after dump done.`,
+        `Per-run ratios (each warm run against the reference run right after it; the figure's ratio is median over median): ${fig.map((f, i) => (f / (ceil[i] ?? Number.NaN)).toFixed(2)).join(', ')}; their median ${median(fig.map((f, i) => f / (ceil[i] ?? Number.NaN))).toFixed(2)}.`,
         ...details,
       ],
     };
