@@ -197,7 +197,15 @@ export async function benchWarmRestart(opts: {
           ns,
           process.execPath,
           // BENCH_CPU_PROF=DIR: a --cpu-prof profile of every daemon run, for finding the hot path.
-          ...(process.env['BENCH_CPU_PROF'] ? ['--cpu-prof', '--cpu-prof-dir', process.env['BENCH_CPU_PROF']] : []),
+          ...(process.env['BENCH_CPU_PROF']
+            ? [
+                '--cpu-prof',
+                '--cpu-prof-interval',
+                process.env['BENCH_CPU_PROF_INTERVAL'] ?? '1000',
+                '--cpu-prof-dir',
+                process.env['BENCH_CPU_PROF'],
+              ]
+            : []),
           '--import',
           'tsx',
           'bench/warmRestartChild.ts',
@@ -357,10 +365,11 @@ export async function benchWarmRestart(opts: {
       samples: { figure: fig, ceiling: ceil },
       notes: [
         `${opts.ports} veth ends (${opts.ports / 2} pairs) in a private namespace, created once per benchmark with \`ip -n NS -batch\` (${(linkSetupMs / 1000).toFixed(1)} s); CONFIG_DB holds a PORT entry per end. A cold first run wrote APP_DB, STATE_DB and the state file (its dump: ${coldDumpMs.toFixed(0)} ms; dump done → gate open ${coldDumpToOpen.toFixed(1)} ms).`,
-        `Each run: while the daemon is down, ${opts.changed} links get a new MTU and the same ${opts.changed} CONFIG_DB ports a new speed; then the daemon (in-process in a child under \`ip netns exec\`, portsync only, this benchmark's redis-server) starts warm. The figure runs from the netlink dumpDone that completes portsync's tracked dump (inspection event, wall clock) to the HSET of WARM_RESTART_TABLE|portsyncd state=reconciled as Redis MONITOR timed it; in between: pruning against the dump, the state file replace, EOIU, the APP_DB read of ${opts.ports + 2} keys, the diff and its writes, the gate opening.`,
+        `Each run: while the daemon is down, ${opts.changed} links get a new MTU and the same ${opts.changed} CONFIG_DB ports a new speed; then the daemon (in-process in a child under \`ip netns exec\`, portsync only, this benchmark's redis-server) starts warm. The figure runs from the netlink dumpDone that completes portsync's tracked dump (inspection event, wall clock) to the HSET of WARM_RESTART_TABLE|portsyncd state=reconciled as Redis MONITOR timed it; in between: EOIU, pruning against the dump, the gate's read (the early read of APP_DB's ${opts.ports + 2} keys, taken when warm was decided, checked with one round trip), the diff and its writes, the gate opening (the state file's replace follows the reconciliation; no save runs before it).`,
         `Warm for real: SONiC's authority (WARM_RESTART_ENABLE_TABLE|system enable=true, set after the cold run left restore_count "0"); every run checks that warmRestart decided warm, that the initial sync ended by EOIU (not the timeout guard) and that restore_count counts the warm starts.`,
         `Writes = the true diff under portsyncd's warm APP_DB contract (docs/warm-restart.md): a warm start copies nothing from CONFIG_DB and deletes no port, so the gate holds nothing during the initial sync, the reconciliation reads APP_DB (${opts.ports + 2} keys) and finds nothing to write, and PortInitDone passes the open gate afterwards. The benchmark computes that diff from APP_DB before the start and compares it with the client EVALSHA calls of the ProducerStateTable scripts on db 0 (MONITOR) and with what the reconciliation reported: equal in every run: ${writesMatch ? 'yes' : '**no**'}. After each run STATE_DB holds every port with the new MTUs and APP_DB is unchanged (the CONFIG_DB speed changed while down is not portsync's to copy at a warm start).`,
         `Gate open (median): ${median(open).toFixed(1)} ms after dump done.`,
+        `Per-run ratios (each warm run against the reference run right after it; the figure's ratio is median over median): ${fig.map((f, i) => (f / (ceil[i] ?? Number.NaN)).toFixed(2)).join(', ')}; their median ${median(fig.map((f, i) => f / (ceil[i] ?? Number.NaN))).toFixed(2)}.`,
         ...details,
       ],
     };

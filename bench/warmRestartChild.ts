@@ -17,6 +17,9 @@ const configPath = process.argv[2];
 if (!configPath) throw new Error('usage: warmRestartChild.ts <config.json>');
 const flags = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, string>;
 const wall = (): number => performance.timeOrigin + performance.now();
+/** Monotonic µs, the clock of a --cpu-prof profile's timestamps (BENCH_CPU_PROF: the window's marks). */
+const mono = (): number => Number(process.hrtime.bigint() / 1000n);
+const marks: Record<string, number> = {};
 
 let dumpDoneAt: number | undefined;
 /** When portsync had processed that dumpDone. */
@@ -32,6 +35,8 @@ let linkEvents = 0;
 /** warmRestart's decision and its answer to portsync (mode, completion reason, what the reconciliation wrote). */
 let decided: string | undefined;
 let synced: { mode: string; reason: string; set: number; del: number } | undefined;
+let completeDecision: () => void = () => undefined;
+const decisionComplete = new Promise<void>((resolve) => (completeDecision = resolve));
 const idOf = (ev: InspectionEvent): string | undefined => (ev.actorRef as { id?: string }).id;
 // BENCH_TIMELINE=1: the first time each actor got each event type, on stderr (for finding what waits on what).
 const timeline = process.env['BENCH_TIMELINE'] ? new Map<string, number>() : undefined;
@@ -44,8 +49,10 @@ const inspector = (ev: InspectionEvent): void => {
     if (ev.event.type === 'netlink.link') {
       linkEvents += 1;
       firstLinkAt ??= wall();
-    } else if (ev.event.type === 'netlink.dumpDone') lastDumpDoneAt = wall();
-    else if (ev.event.type === 'redis.initialState') initialStateAt ??= wall();
+    } else if (ev.event.type === 'netlink.dumpDone') {
+      lastDumpDoneAt = wall();
+      marks['lastDumpDone'] = mono();
+    } else if (ev.event.type === 'redis.initialState') initialStateAt ??= wall();
     else if (ev.event.type === 'warmRestart.decided') decided ??= ev.event.mode as string;
     else if (ev.event.type === 'warmRestart.synced') {
       const e = ev.event as unknown as { mode: string; reason: string; set: number; del: number };
@@ -63,8 +70,22 @@ const inspector = (ev: InspectionEvent): void => {
     if (id === 'portsync' && dumpDoneAt === undefined && dumpRegion === 'synced') {
       dumpDoneAt = lastDumpDoneAt;
       dumpProcessedAt = wall();
-    } else if (id === 'eoiuDetector' && eoiuAt === undefined && snap.value === 'detected') eoiuAt = wall();
-    else if (id === 'appDbGate' && gateOpenAt === undefined && snap.value === 'open') gateOpenAt = wall();
+      marks['dumpDone'] = marks['lastDumpDone']!;
+      marks['dumpProcessed'] = mono();
+    } else if (id === 'eoiuDetector' && eoiuAt === undefined && snap.value === 'detected') {
+      eoiuAt = wall();
+      marks['eoiu'] = mono();
+    } else if (id === 'appDbGate' && gateOpenAt === undefined && snap.value === 'open') {
+      gateOpenAt = wall();
+      marks['gateOpen'] = mono();
+    } else if (
+      id === 'warmRestart' &&
+      marks['complete'] === undefined &&
+      (snap.value as { running?: { decision?: string } } | undefined)?.running?.decision === 'complete'
+    ) {
+      marks['complete'] = mono();
+      completeDecision();
+    }
   }
 };
 
@@ -78,13 +99,22 @@ const daemon = await startDaemon({
 });
 const state = new Redis({ path: flags['redis.url']!, db: 6 });
 let mode = '';
+// No Redis polling while the figure's window runs (a round trip every few ms on the measured process and server):
+// warmRestart's decision region reaching `complete` (cold or warm; the inspection stream, in-process) is awaited
+// first, then Redis is asked until the final state it sent is there.
+await Promise.race([
+  decisionComplete,
+  new Promise((_, reject) =>
+    setTimeout(() => reject(new Error('benchmark: warmRestart did not complete within 120 s')), 120_000).unref(),
+  ),
+]);
 await waitForAsync(
   'WARM_RESTART_TABLE|portsyncd to be final',
   async () => {
     mode = (await state.hget('WARM_RESTART_TABLE|portsyncd', 'state')) ?? '';
     return mode === 'reconciled' || mode === 'disabled';
   },
-  120_000,
+  60_000,
   2,
 );
 await waitFor('the daemon to be ready', () => healthOf(daemon.root).ready, 60_000, 2);
@@ -119,6 +149,7 @@ function printTimeline(): void {
   timeline.clear();
 }
 printTimeline();
+if (process.env['BENCH_CPU_PROF']) process.stderr.write(`cpu-prof marks (µs, monotonic): ${JSON.stringify(marks)}\n`);
 daemon.root.send({ type: 'shutdown', reason: 'benchmark done' });
 await daemon.done;
 process.stdout.write(

@@ -203,7 +203,9 @@ export function createRedisTables(deps: RedisTablesDeps) {
       Promise.race([p, new Promise<T>((r) => setTimeout(() => r(fallback), earlyReadWaitMs).unref())]);
     let initialRead: 'no' | 'reading' | 'done' = 'no';
     /** The early APPL_DB read of a warm start (redis.watchAppDb), until the reconciliation takes it. */
-    let appWatch: { watch: ProducerTableWatch; started: Promise<boolean> } | undefined;
+    /** `live`: the early read answered and the watch is live (set when `started` resolves true). */
+    type AppWatch = { watch: ProducerTableWatch; started: Promise<boolean>; live: boolean };
+    let appWatch: AppWatch | undefined;
     let retryTimer: NodeJS.Timeout | undefined;
 
     const readInitialState = async (): Promise<void> => {
@@ -374,8 +376,10 @@ export function createRedisTables(deps: RedisTablesDeps) {
           delSetKey: app.delSetKey,
           logger,
         });
-        appWatch = { watch, started: watch.start() };
-        void appWatch.started.then((live) => {
+        const entry: AppWatch = { watch, started: watch.start(), live: false };
+        appWatch = entry;
+        void entry.started.then((live) => {
+          entry.live = live;
           if (!live && !stopped) logger.info({ why: watch.reason }, 'no early APPL_DB read: read in full at the gate');
         });
         return;
@@ -384,9 +388,18 @@ export function createRedisTables(deps: RedisTablesDeps) {
         request(cmd.replyTo, 'readAppDb', async () => {
           const watched = appWatch;
           appWatch = undefined;
-          // Bounded: a watch that does not answer in time is given up for the full read.
-          if (watched && (await withinEarlyReadWait(watched.started, false))) {
-            const content = await withinEarlyReadWait(watched.watch.read(), undefined);
+          // A live watch's re-read is sent now, before anything else of the current event's processing (at the end
+          // of a dump: portsync's pruning and the state file's replace), without a turn of the event loop first:
+          // the gate's one round trip runs while that work does. Bounded: a watch that does not answer in time is
+          // given up for the full read.
+          const reread = watched?.live
+            ? withinEarlyReadWait(watched.watch.read(), undefined)
+            : watched &&
+              withinEarlyReadWait(watched.started, false).then((live) =>
+                live ? withinEarlyReadWait(watched.watch.read(), undefined) : undefined,
+              );
+          if (watched) {
+            const content = await reread;
             if (content) return { type: 'redis.appDbContent', content: effectiveContent(content, cmd.keys) };
             logger.info(
               { why: watched.watch.reason || `no answer within ${earlyReadWaitMs} ms` },

@@ -290,6 +290,8 @@ export const portsyncMachine = setup({
     completesTrackedDump: ({ context, event }) =>
       event.type === 'netlink.dumpDone' && !event.interrupted && context.dump?.seq === event.seq,
     isInterruptedDump: ({ event }) => event.type === 'netlink.dumpDone' && event.interrupted,
+    /** warmRestart said the initial sync is over (and the gate open). */
+    initialSyncDone: stateIn({ running: { initialSync: 'done' } }),
     /** A dump has completed already (the dump region is in synced). */
     dumpCompleted: stateIn({ running: { dump: 'synced' } }),
     /**
@@ -862,32 +864,9 @@ export const portsyncMachine = setup({
             requested: { entry: 'requestDump' },
           },
         },
-        dump: {
-          initial: 'initialDump',
-          states: {
-            initialDump: {
-              on: {
-                'netlink.dumpDone': [
-                  {
-                    guard: 'completesTrackedDump',
-                    target: 'synced',
-                    actions: ['pruneMissingPorts', 'replaceStateFilePorts'],
-                  },
-                  { guard: 'isInterruptedDump', actions: 'forgetDump' },
-                ],
-              },
-            },
-            synced: {
-              on: {
-                'netlink.dumpDone': [
-                  { guard: 'completesTrackedDump', actions: ['pruneMissingPorts', 'replaceStateFilePorts'] },
-                  { guard: 'isInterruptedDump', actions: 'forgetDump' },
-                ],
-              },
-            },
-          },
-        },
         initialSync: {
+          // Before the dump region: a dump's end reaches warmRestart (its EOIU, then the gate's APPL_DB read) before
+          // the dump region's work on it (O(ports)), so that the read's round trip runs while that work does.
           initial: 'inProgress',
           states: {
             inProgress: {
@@ -896,10 +875,47 @@ export const portsyncMachine = setup({
                 'netlink.dumpStarted': { actions: 'tellWarmRestart' },
                 'netlink.dumpDone': { actions: 'tellWarmRestart' },
                 'netlink.overflow': { actions: 'tellWarmRestart' },
-                'warmRestart.synced': 'done',
+                'warmRestart.synced': [
+                  // The state file gets the kernel's truth of the dump that completed meanwhile now, after the
+                  // reconciliation (its saves were held until then): not inside the window dump done → reconciled.
+                  { guard: 'dumpCompleted', target: 'done', actions: 'replaceStateFilePorts' },
+                  { target: 'done' },
+                ],
               },
             },
             done: {},
+          },
+        },
+        dump: {
+          initial: 'initialDump',
+          states: {
+            // A completed dump prunes the ports it did not show and replaces the state file's ports with the
+            // kernel's; while the initial sync runs the replace waits for warmRestart.synced (initialSync region).
+            initialDump: {
+              on: {
+                'netlink.dumpDone': [
+                  {
+                    guard: and(['completesTrackedDump', 'initialSyncDone']),
+                    target: 'synced',
+                    actions: ['pruneMissingPorts', 'replaceStateFilePorts'],
+                  },
+                  { guard: 'completesTrackedDump', target: 'synced', actions: 'pruneMissingPorts' },
+                  { guard: 'isInterruptedDump', actions: 'forgetDump' },
+                ],
+              },
+            },
+            synced: {
+              on: {
+                'netlink.dumpDone': [
+                  {
+                    guard: and(['completesTrackedDump', 'initialSyncDone']),
+                    actions: ['pruneMissingPorts', 'replaceStateFilePorts'],
+                  },
+                  { guard: 'completesTrackedDump', actions: 'pruneMissingPorts' },
+                  { guard: 'isInterruptedDump', actions: 'forgetDump' },
+                ],
+              },
+            },
           },
         },
         readiness: {

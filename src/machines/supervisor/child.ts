@@ -23,7 +23,7 @@ import {
   type AnyEventObject,
 } from 'xstate';
 import type { BackoffSpec, ChildSpec } from './spec.js';
-import { deliverByRoute, routesFor, soleRoute, type Route } from './routing.js';
+import { deliverByRoute, routesFor, soleRoute, type RoutingTable } from './routing.js';
 
 export interface ChildLifecycleInput {
   spec: ChildSpec;
@@ -32,7 +32,7 @@ export interface ChildLifecycleInput {
   backoff: BackoffSpec;
   shutdownTimeoutMs: number;
   /** The supervisor's routing table: event-type prefix → systemIds of the concerns that receive it. */
-  routes: readonly Route[];
+  routes: RoutingTable;
 }
 
 export interface ChildLifecycleContext extends ChildLifecycleInput {

@@ -10,57 +10,70 @@ export interface Route {
   systemId: string;
 }
 
-export function routingTable(specs: readonly ChildSpec[]): Route[] {
-  return specs.flatMap((s) => (s.receives ?? []).map((prefix) => ({ prefix, systemId: s.systemId })));
-}
-
 const none: readonly string[] = [];
+
+/** What a table answers for one event type: every receiver, and the one receiver when exactly one concern is. */
+export interface Match {
+  all: readonly string[];
+  sole: string | undefined;
+}
 
 /** At most this many event types are remembered per table; others are matched against the prefixes each time. */
 const maxCachedTypes = 1024;
 
-/** Per routing table (the supervisor's context holds one for its life): event type → receivers, matched once. */
-const cache = new WeakMap<readonly Route[], Map<string, readonly string[]>>();
-
-function match(routes: readonly Route[], type: string): readonly string[] {
-  let out: string[] | undefined;
-  for (const r of routes) if (type.startsWith(r.prefix)) (out ??= []).push(r.systemId);
-  return out ?? none;
+function match(routes: readonly Route[], type: string): Match {
+  let all: string[] | undefined;
+  for (const r of routes) if (type.startsWith(r.prefix)) (all ??= []).push(r.systemId);
+  return { all: all ?? none, sole: all?.length === 1 ? all[0] : undefined };
 }
 
 /**
- * The systemIds that receive an event of this type (none for most events). The prefixes are matched once per event
- * type and table: a forwarded event costs one map lookup.
+ * The routes, built once and never changed, with the answer for each event type kept on the table itself (matched
+ * against the prefixes the first time a type is asked about): a routed event costs one map lookup, or one comparison
+ * when it has the type of the one before. The cache is a pure function of the routes, kept per table, and is not part
+ * of the table's JSON (a snapshot shows the routes only).
  */
-export function routesFor(routes: readonly Route[], type: string): readonly string[] {
-  let byType = cache.get(routes);
-  if (byType === undefined) cache.set(routes, (byType = new Map()));
-  let out = byType.get(type);
-  if (out === undefined) {
-    out = match(routes, type);
-    if (byType.size < maxCachedTypes) byType.set(type, out);
+export class RoutingTable {
+  readonly routes: readonly Route[];
+  readonly #byType = new Map<string, Match>();
+  /** The last type asked about and its answer: a stream of one type (each event asked twice) skips the map. */
+  #lastType: string | undefined;
+  #last: Match = { all: none, sole: undefined };
+
+  constructor(routes: readonly Route[]) {
+    this.routes = routes;
   }
-  return out;
+
+  /** The receivers of an event of this type. */
+  match(type: string): Match {
+    if (type === this.#lastType) return this.#last;
+    let out = this.#byType.get(type);
+    if (out === undefined) {
+      out = match(this.routes, type);
+      if (this.#byType.size < maxCachedTypes) this.#byType.set(type, out);
+    }
+    this.#lastType = type;
+    this.#last = out;
+    return out;
+  }
+
+  toJSON(): readonly Route[] {
+    return this.routes;
+  }
 }
 
-/** The last answer of soleRoute: the supervisor asks twice per routed event (its guard, then its send's target). */
-let lastRoutes: readonly Route[] | undefined;
-let lastType: string | undefined;
-let lastSole: string | undefined;
+export function routingTable(specs: readonly ChildSpec[]): RoutingTable {
+  return new RoutingTable(specs.flatMap((s) => (s.receives ?? []).map((prefix) => ({ prefix, systemId: s.systemId }))));
+}
 
-/**
- * The one systemId that receives this event type, when exactly one concern does (the usual case). The last answer
- * is kept (a stream of events of one type, each asked about twice, costs two comparisons instead of two lookups);
- * it is a function of (routes, type) only: a routing table is never changed once built.
- */
-export function soleRoute(routes: readonly Route[], type: string): string | undefined {
-  if (routes === lastRoutes && type === lastType) return lastSole;
-  const r = routesFor(routes, type);
-  const sole = r.length === 1 ? r[0] : undefined;
-  lastRoutes = routes;
-  lastType = type;
-  lastSole = sole;
-  return sole;
+/** The systemIds that receive an event of this type (none for most events). */
+export function routesFor(table: RoutingTable, type: string): readonly string[] {
+  return table.match(type).all;
+}
+
+/** The one systemId that receives this event type, when exactly one concern does (the usual case). */
+export function soleRoute(table: RoutingTable, type: string): string | undefined {
+  return table.match(type).sole;
 }
 
 /**
@@ -68,13 +81,13 @@ export function soleRoute(routes: readonly Route[], type: string): string | unde
  * false when none was, for the caller to count or report the drop.
  */
 export function deliverByRoute<T>(
-  routes: readonly Route[],
+  table: RoutingTable,
   type: string,
   lookup: (systemId: string) => T | undefined,
   send: (target: T) => void,
 ): boolean {
   let delivered = false;
-  for (const systemId of routesFor(routes, type)) {
+  for (const systemId of table.match(type).all) {
     const target = lookup(systemId);
     if (target) {
       send(target);

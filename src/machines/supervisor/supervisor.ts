@@ -7,7 +7,7 @@
 // clock (SimulatedClock in tests).
 import { and, assign, emit, enqueueActions, sendTo, setup, type ActorRefFrom, type AnyActorRef } from 'xstate';
 import { childLifecycleMachine, type ChildLifecycleOutput, type ChildNotice } from './child.js';
-import { deliverByRoute, routesFor, routingTable, soleRoute, type Route } from './routing.js';
+import { deliverByRoute, routesFor, routingTable, soleRoute, type RoutingTable } from './routing.js';
 import type { NetlinkOldNetdevsRetiredEvent, NetlinkSourceEvent, SocketSourceEvent } from './sourceEvents.js';
 import { exitCodes, type BackoffSpec, type ChildSpec, type SupervisorExitEvent } from './spec.js';
 
@@ -24,7 +24,7 @@ export interface SupervisorContext {
   /** Child ids in spawn order. */
   order: string[];
   specs: Record<string, ChildSpec>;
-  routes: Route[];
+  routes: RoutingTable;
   /** Lifecycles that have not ended yet (a temporary child that stopped has ended). */
   live: string[];
   /** Shutdown phases (distinct shutdownOrder values, ascending) and the index of the one draining now. */
@@ -100,6 +100,14 @@ function runningReceiver(context: SupervisorContext, systemId: string | undefine
 /** The one running receiver of an event of this type (the usual case: exactly one concern receives it). */
 function soleReceiver(context: SupervisorContext, type: string): AnyActorRef | undefined {
   return runningReceiver(context, soleRoute(context.routes, type));
+}
+
+/**
+ * The target of `forward`: the sole receiver its guard (soleReceiverRunning) has just found running in the same
+ * microstep, so its status is not read again.
+ */
+function forwardTarget(context: SupervisorContext, type: string): AnyActorRef {
+  return context.receivers[soleRoute(context.routes, type)!]!;
 }
 
 /** Live lifecycles of the phase being drained. */
@@ -187,7 +195,7 @@ export const supervisorMachine = setup({
     }),
     /** The one running receiver of the event (guarded by soleReceiverRunning) gets it. */
     forward: sendTo(
-      ({ context, event }) => soleReceiver(context, event.type)!,
+      ({ context, event }) => forwardTarget(context, event.type),
       ({ event }) => event,
     ),
     /** Sends the event to every running concern whose `receives` prefix matches; counts it when none is there. */

@@ -4,12 +4,15 @@
 //       └→ loading(current) ─ok→ ready          ─future version→ cold
 //              └─fail→ recovering(backup) ─ok→ ready (first save without rotation)   ─fail→ cold
 //   cold → ready ⇄ dirty ─after saveDebounce→ saving ─ok→ ready | dirty,  ─fail→ saveFailed ─after saveRetry→ saving
+//   with input holdSaves: loaded / cold → holding ─change→ holdingChanges; stateFile.release → ready / dirty
+//   (no save before the release, e.g. while a warm restart's initial sync and reconciliation run)
 //   shutdown (from ready/dirty/saving/saveFailed/cold) → finalSaving → stopped (final);  before load → stopped
 //   (changes during finalSaving are dropped: the final save writes what was known at shutdown)
 //
 // Contract
-//   input:   { debounceMs?: number (200), retryMs?: number (5000) }
+//   input:   { debounceMs?: number (200), retryMs?: number (5000), holdSaves?: boolean (false) }
 //   events:  stateFile.upsert {port}   stateFile.remove {name}   stateFile.replace {ports}   shutdown
+//            stateFile.release (saves may start; remembered when it comes before the file is read)
 //            (changes that arrive before the file is read are queued and applied over it, then saved)
 //   actors (provided by src/actors/warmRestart/stateFileStore.ts):
 //     cleanupStale: () → {deleted: ('current'|'backup')[], currentAgeDays?}
@@ -20,7 +23,7 @@
 //   counted/logged through named actions (no-ops unless provided): countLoadFailure {slot, reason, message},
 //     countRecovery, countSaveFailure {message}, logCleanup {deleted}, logFutureVersion {message}, logCleanupFailure.
 // "Missing" is not a failure (first start): it is not counted, the result is a cold start.
-import { assign, emit, setup } from 'xstate';
+import { and, assign, emit, setup } from 'xstate';
 import { providedAction, providedPromise } from '../provided.js';
 import * as table from '../portsync/portTable.js';
 import type { PortTable } from '../portsync/portTable.js';
@@ -32,6 +35,11 @@ export type { ColdReason, PortMap, PortRecord, StateFileChange, StateFileSlot };
 export interface StateFileInput {
   debounceMs?: number;
   retryMs?: number;
+  /**
+   * No save (but the final one on shutdown) until stateFile.release: changes are applied and saved, throttled as
+   * usual, once released. warmRestart holds the saves until its initial sync and reconciliation are over.
+   */
+  holdSaves?: boolean;
 }
 
 export interface LoadFailure {
@@ -55,6 +63,8 @@ export interface StateFileContext {
   ports: PortTable<PortRecord>;
   debounceMs: number;
   retryMs: number;
+  /** Saves wait for stateFile.release (input holdSaves; cleared by the release, also one before the file is read). */
+  holdSaves: boolean;
   /** Where the ports came from. */
   origin: StateFileSlot | 'cold' | undefined;
   /** savedAt of the loaded file (ms since epoch), 0 when cold. */
@@ -73,7 +83,7 @@ export interface StateFileContext {
   saveFailures: number;
 }
 
-export type StateFileEvent = StateFileChange | { type: 'shutdown' };
+export type StateFileEvent = StateFileChange | { type: 'shutdown' } | { type: 'stateFile.release' };
 
 export type StateFileEmitted =
   | { type: 'stateFile.loaded'; ports: PortMap; slot: StateFileSlot; savedAt: number }
@@ -164,6 +174,7 @@ export const stateFileMachine = setup({
     shutdownRequested: ({ context }) => context.shutdownRequested,
     changedWhileSaving: ({ context }) => context.changedWhileSaving,
     hasEarlyChanges: ({ context }) => context.early.length > 0,
+    savesHeld: ({ context }) => context.holdSaves,
   },
   delays: {
     saveDebounce: ({ context }) => context.debounceMs,
@@ -173,8 +184,11 @@ export const stateFileMachine = setup({
     applyChange: assign({ ports: ({ context, event }) => applyChange(context.ports, event) }),
     markChangedWhileSaving: assign({ changedWhileSaving: true }),
     queueEarlyChange: assign({
-      early: ({ context, event }) => (event.type === 'shutdown' ? context.early : [...context.early, event]),
+      early: ({ context, event }) =>
+        event.type === 'shutdown' || event.type === 'stateFile.release' ? context.early : [...context.early, event],
     }),
+    /** A release before the saves were held (the file not read yet): nothing will be held. */
+    releaseSaves: assign({ holdSaves: false }),
     applyEarlyChanges: assign({
       ports: ({ context }) => context.early.reduce(applyChange, context.ports),
       early: [],
@@ -201,6 +215,7 @@ export const stateFileMachine = setup({
     ports: table.empty<PortRecord>(),
     debounceMs: input?.debounceMs ?? 200,
     retryMs: input?.retryMs ?? 5000,
+    holdSaves: input?.holdSaves ?? false,
     origin: undefined,
     savedAt: 0,
     coldReason: undefined,
@@ -220,6 +235,7 @@ export const stateFileMachine = setup({
     'stateFile.upsert': { actions: 'queueEarlyChange' },
     'stateFile.remove': { actions: 'queueEarlyChange' },
     'stateFile.replace': { actions: 'queueEarlyChange' },
+    'stateFile.release': { actions: 'releaseSaves' },
   },
   states: {
     cleaningUp: {
@@ -333,11 +349,41 @@ export const stateFileMachine = setup({
     },
     loaded: {
       entry: 'notifyLoaded',
-      always: [{ guard: 'hasEarlyChanges', target: 'dirty', actions: 'applyEarlyChanges' }, { target: 'ready' }],
+      always: [
+        { guard: and(['savesHeld', 'hasEarlyChanges']), target: 'holdingChanges', actions: 'applyEarlyChanges' },
+        { guard: 'savesHeld', target: 'holding' },
+        { guard: 'hasEarlyChanges', target: 'dirty', actions: 'applyEarlyChanges' },
+        { target: 'ready' },
+      ],
     },
     cold: {
       entry: [assign({ origin: 'cold', ports: table.empty<PortRecord>() }), 'notifyCold'],
-      always: [{ guard: 'hasEarlyChanges', target: 'dirty', actions: 'applyEarlyChanges' }, { target: 'ready' }],
+      always: [
+        { guard: and(['savesHeld', 'hasEarlyChanges']), target: 'holdingChanges', actions: 'applyEarlyChanges' },
+        { guard: 'savesHeld', target: 'holding' },
+        { guard: 'hasEarlyChanges', target: 'dirty', actions: 'applyEarlyChanges' },
+        { target: 'ready' },
+      ],
+    },
+    holding: {
+      // Saves held (nothing changed yet): the file on disk stays the one that was read.
+      on: {
+        'stateFile.upsert': { target: 'holdingChanges', actions: 'applyChange' },
+        'stateFile.remove': { target: 'holdingChanges', actions: 'applyChange' },
+        'stateFile.replace': { target: 'holdingChanges', actions: 'applyChange' },
+        'stateFile.release': { target: 'ready', actions: 'releaseSaves' },
+        shutdown: 'finalSaving',
+      },
+    },
+    holdingChanges: {
+      // Saves held, changes applied: saved (throttled as any change) once released, or by the final save.
+      on: {
+        'stateFile.upsert': { actions: 'applyChange' },
+        'stateFile.remove': { actions: 'applyChange' },
+        'stateFile.replace': { actions: 'applyChange' },
+        'stateFile.release': { target: 'dirty', actions: 'releaseSaves' },
+        shutdown: 'finalSaving',
+      },
     },
     ready: {
       on: {

@@ -10,6 +10,8 @@
 //     expectation: collecting ─state file and CONFIG_DB known→ sent (eoiu.setExpectedPorts)
 //     persistence: active ─the state file store failed→ unavailable
 //   shutdown → finishing (the stateFile machine's final save) → stopped (final); at once when unavailable
+//   The stateFile machine holds its saves (holdSaves) until releaseStateFileSaves: at a cold start's decision, after
+//   a warm start's reconciliation.
 //
 // Contract
 //   input:   { timeoutSecs?: 10, authority?: 'sonic', checkEnableTable?: false, eoiuMode?: 'dump',
@@ -233,6 +235,8 @@ export const warmRestartMachine = setup({
       del: context.reconciled.del,
     })),
     requestFinalSave: sendTo('stateFile', { type: 'shutdown' }),
+    /** The state file may be saved from now on (held since start; see docs/warm-restart.md, "Saves held"). */
+    releaseStateFileSaves: sendTo('stateFile', { type: 'stateFile.release' }),
     countColdStart: providedAction(),
     countWarmStart: providedAction(),
     countEoiuDetected: providedAction(),
@@ -264,7 +268,9 @@ export const warmRestartMachine = setup({
       id: 'stateFile',
       systemId: 'stateFile',
       src: 'stateFile',
-      input: ({ context }) => ({ debounceMs: context.stateFileDebounceMs }),
+      // Saves held until the decision is complete (cold: at once; warm: after the reconciliation), so that no save
+      // runs inside a warm restart's initial sync and reconciliation; the first one follows them.
+      input: ({ context }) => ({ debounceMs: context.stateFileDebounceMs, holdSaves: true }),
       // Done only after its final save on shutdown (or a shutdown before it had read the file).
       onDone: { target: '.stopped' },
       // A failure is handled by the persistence region (running) and by finishing: a broken state file store must
@@ -350,6 +356,7 @@ export const warmRestartMachine = setup({
                 'notifyDecided',
                 'countColdStart',
                 { type: 'openAppDbGate', params: { reconcile: false } },
+                'releaseStateFileSaves',
               ],
               on: {
                 'appDbGate.opened': { target: 'complete', actions: ['recordReconciled', 'notifySynced'] },
@@ -400,6 +407,7 @@ export const warmRestartMachine = setup({
                     'recordReconciled',
                     { type: 'setWarmRestartState', params: { state: 'reconciled' } },
                     'notifySynced',
+                    'releaseStateFileSaves',
                   ],
                 },
               },

@@ -452,6 +452,55 @@ describe('portsync with its warm-restart children', () => {
     expect(ready()).toBe(true);
   });
 
+  it('warm start: no state-file save during the initial sync and the reconciliation; the first follows them', async () => {
+    // Ethernet12 is in the file but gone from the kernel; Ethernet0's MTU changed while down.
+    const files = { Ethernet0: record('Ethernet0'), Ethernet4: record('Ethernet4'), Ethernet12: record('Ethernet12') };
+    const { saves, warm, send, clock, warmRestart } = await start({
+      stateFile: files,
+      appDb: previousAppDb,
+      sonic: warmEnabled,
+    });
+    send({ type: 'redis.up' }, { type: 'redis.initialState', configPorts: config, statePorts: [] });
+    send({ type: 'netlink.dumpStarted', seq: 1, reason: 'request' });
+    send(link('Ethernet0', { inDump: true, seq: 1, mtu: 1500 }));
+    // Many throttle periods while the dump runs: the file on disk stays the one that was read.
+    clock.increment(5_000);
+    await settle();
+    expect(saves).toEqual([]);
+    expect(warmRestart().children.stateFile?.getSnapshot().value).toBe('holdingChanges');
+    send(link('Ethernet4', { inDump: true, seq: 1 }), { type: 'netlink.dumpDone', seq: 1, interrupted: false });
+    await settle();
+    // Reconciled (EOIU: both expected ports seen), and still no save at that moment.
+    expect(warm.at(-1)).toBe('reconciled');
+    expect(saves).toEqual([]);
+    clock.increment(200);
+    await settle();
+    // One save, a throttle period after the reconciliation, with the kernel's truth (Ethernet12 gone).
+    expect(saves).toEqual([{ Ethernet0: record('Ethernet0', { mtu: 1500 }), Ethernet4: record('Ethernet4') }]);
+    // From then on the file follows the kernel as usual.
+    send(link('Ethernet4', { mtu: 1500 }));
+    clock.increment(200);
+    await settle();
+    expect(saves).toHaveLength(2);
+    expect(saves[1]?.['Ethernet4']).toEqual(record('Ethernet4', { mtu: 1500 }));
+  });
+
+  it('warm start: a shutdown before the reconciliation still writes the final save', async () => {
+    const files = { Ethernet0: record('Ethernet0'), Ethernet4: record('Ethernet4') };
+    const { saves, send, actor } = await start({ stateFile: files, appDb: previousAppDb, sonic: warmEnabled });
+    send({ type: 'redis.up' }, { type: 'redis.initialState', configPorts: config, statePorts: [] });
+    send(
+      { type: 'netlink.dumpStarted', seq: 1, reason: 'request' },
+      link('Ethernet0', { inDump: true, seq: 1, mtu: 1500 }),
+    );
+    await settle();
+    expect(saves).toEqual([]);
+    send({ type: 'shutdown' });
+    await settle();
+    expect(saves).toEqual([{ Ethernet0: record('Ethernet0', { mtu: 1500 }), Ethernet4: record('Ethernet4') }]);
+    expect(actor.getSnapshot().status).toBe('done');
+  });
+
   it('an EOIU that comes before the warm/cold decision is not lost', async () => {
     let answer: (c: SonicWarmRestartConfig) => void = () => undefined;
     const sonic = new Promise<SonicWarmRestartConfig>((r) => (answer = r));

@@ -11,6 +11,7 @@ import {
   type ChildLifecycleInput,
 } from '../../../src/machines/supervisor/child.js';
 import { modelPathTests, ModelClock, type ModelSpec } from '../../support/modelTesting.js';
+import { RoutingTable } from '../../../src/machines/supervisor/routing.js';
 
 const log = { live: 0, starts: 0, received: [] as string[], notices: [] as string[] };
 let startsAtStop: number | undefined;
@@ -28,7 +29,7 @@ const input: ChildLifecycleInput = {
   periodMs: 60_000,
   backoff: { initialMs: 100, maxMs: 1000, factor: 2 },
   shutdownTimeoutMs: 500,
-  routes: [{ prefix: 'test.', systemId: 'svc' }],
+  routes: new RoutingTable([{ prefix: 'test.', systemId: 'svc' }]),
 };
 
 // Standalone, the lifecycle has no supervisor to tell: its notices are recorded instead (the relay test below

@@ -3,7 +3,9 @@
 // save only starts from dirty (debounce) or saveFailed (retry), a final save only after shutdown; never two saves at
 // once; each save writes the current ports and rotates unless the current file is known bad; the debounce timer is
 // armed exactly in dirty and the retry timer exactly in saveFailed; loaded/cold is announced once, when the load
-// phase ends; after shutdown the machine only heads for its final save or stopped.
+// phase ends; after shutdown the machine only heads for its final save or stopped. Saves are held (input holdSaves,
+// as warmRestart starts it): no save but the final one before stateFile.release, which may also come before the
+// file is read.
 import { describe, expect } from 'vitest';
 import { fromPromise, type AnyMachineSnapshot } from 'xstate';
 import {
@@ -26,6 +28,7 @@ const log = {
   maxSavesRunning: 0,
 };
 let shutdownSent = false;
+let released = false;
 let savesSeen = 0;
 
 const never = () => new Promise<never>(() => {});
@@ -61,8 +64,9 @@ const loadPhase = ['cleaningUp', 'loading', 'recovering'];
 const spec: ModelSpec<typeof machine> = {
   machine,
   limit: 200_000,
-  input: { debounceMs: 200, retryMs: 5000 },
+  input: { debounceMs: 200, retryMs: 5000, holdSaves: true },
   events: {
+    'stateFile.release': [{ type: 'stateFile.release' }],
     'stateFile.upsert': [{ type: 'stateFile.upsert', port: port('Ethernet0') }],
     'stateFile.remove': [{ type: 'stateFile.remove', name: 'Ethernet4' }],
     shutdown: [{ type: 'shutdown' }],
@@ -93,6 +97,7 @@ const spec: ModelSpec<typeof machine> = {
     log.savesRunning = 0;
     log.maxSavesRunning = 0;
     shutdownSent = false;
+    released = false;
     savesSeen = 0;
   },
   effects: () => ({ saves: log.saves, loads: log.loads, announced: log.announced }),
@@ -100,12 +105,16 @@ const spec: ModelSpec<typeof machine> = {
     const c = ctx(snapshot);
     const state = typeof snapshot.value === 'string' ? snapshot.value : JSON.stringify(snapshot.value);
     if (event.type === 'shutdown') shutdownSent = true;
+    if (event.type === 'stateFile.release') released = true;
+    expect(c.holdSaves, 'held until released').toBe(!released);
+    if (state === 'holding' || state === 'holdingChanges') expect(released).toBe(false);
     expect(log.maxSavesRunning, 'two saves at once').toBeLessThanOrEqual(1);
     expect(log.savesRunning).toBe(state === 'saving' || state === 'finalSaving' ? 1 : 0);
     if (log.saves.length > savesSeen) {
       expect(log.saves.length).toBe(savesSeen + 1);
       const from = prev?.value as string;
       if (state === 'saving') expect(['dirty', 'saveFailed'], 'a save starts from dirty or saveFailed').toContain(from);
+      if (state === 'saving') expect(released, 'no save before the release').toBe(true);
       else expect(state).toBe('finalSaving');
       if (state === 'finalSaving') expect(shutdownSent, 'final save only after shutdown').toBe(true);
       expect(log.saves.at(-1)).toEqual({ ports: table.toRecord(c.ports), rotate: !c.currentKnownBad });

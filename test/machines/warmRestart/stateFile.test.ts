@@ -24,7 +24,10 @@ function port(name: string, mtu = 9100): PortRecord {
   return { name, adminState: 'up', operState: 'up', flags: 0x41, mtu, ifindex: 10 };
 }
 
-function start(fs: { current?: Slot; backup?: Slot; writable?: boolean; dirMissing?: boolean }, now = 100 * dayMs) {
+function start(
+  fs: { current?: Slot; backup?: Slot; writable?: boolean; dirMissing?: boolean; holdSaves?: boolean },
+  now = 100 * dayMs,
+) {
   const disk = { current: fs.current, backup: fs.backup, writable: fs.writable ?? true, saves: 0 };
   const log: string[] = [];
   const emitted: unknown[] = [];
@@ -72,7 +75,10 @@ function start(fs: { current?: Slot; backup?: Slot; writable?: boolean; dirMissi
     },
   });
   const clock = new SimulatedClock();
-  const actor = createActor(machine, { clock, input: { debounceMs: 200, retryMs: 5000 } });
+  const actor = createActor(machine, {
+    clock,
+    input: { debounceMs: 200, retryMs: 5000, ...(fs.holdSaves ? { holdSaves: true } : {}) },
+  });
   actor.on('*', (e) => emitted.push(e));
   actor.start();
   const count = (prefix: string) => log.filter((l) => l.startsWith(prefix)).length;
@@ -308,5 +314,56 @@ describe('stateFile machine: saving', () => {
     await flush();
     expect(s.actor.getSnapshot().status).toBe('done');
     expect(s.disk.saves).toBe(0);
+  });
+  describe('holdSaves', () => {
+    const file = { savedAt: 100 * dayMs, ports: { Ethernet0: port('Ethernet0') } };
+
+    it('applies changes but saves nothing before stateFile.release; then one throttled save of them', async () => {
+      const { actor, clock, disk } = start({ current: file, holdSaves: true });
+      await flush();
+      expect(actor.getSnapshot().value).toBe('holding');
+      actor.send({ type: 'stateFile.upsert', port: port('Ethernet4') });
+      actor.send({ type: 'stateFile.replace', ports: { Ethernet4: port('Ethernet4', 1500) } });
+      expect(actor.getSnapshot().value).toBe('holdingChanges');
+      clock.increment(60_000);
+      await flush();
+      expect(disk.saves).toBe(0);
+      actor.send({ type: 'stateFile.release' });
+      expect(actor.getSnapshot().value).toBe('dirty');
+      clock.increment(200);
+      await flush();
+      expect(disk.saves).toBe(1);
+      expect(disk.current).toEqual({ savedAt: 100 * dayMs, ports: { Ethernet4: port('Ethernet4', 1500) } });
+    });
+
+    it('a release without changes saves nothing; a release before the file is read holds nothing', async () => {
+      const held = start({ current: file, holdSaves: true });
+      await flush();
+      held.actor.send({ type: 'stateFile.release' });
+      expect(held.actor.getSnapshot().value).toBe('ready');
+      held.clock.increment(1_000);
+      await flush();
+      expect(held.disk.saves).toBe(0);
+
+      const early = start({ current: file, holdSaves: true });
+      early.actor.send({ type: 'stateFile.release' });
+      early.actor.send({ type: 'stateFile.upsert', port: port('Ethernet8') });
+      await flush();
+      expect(early.actor.getSnapshot().value).toBe('dirty');
+      early.clock.increment(200);
+      await flush();
+      expect(early.disk.saves).toBe(1);
+    });
+
+    it('shutdown while held writes the final save with the held changes', async () => {
+      const { actor, disk } = start({ current: file, holdSaves: true });
+      await flush();
+      actor.send({ type: 'stateFile.remove', name: 'Ethernet0' });
+      actor.send({ type: 'shutdown' });
+      await flush();
+      expect(disk.saves).toBe(1);
+      expect(disk.current).toEqual({ savedAt: 100 * dayMs, ports: {} });
+      expect(actor.getSnapshot().status).toBe('done');
+    });
   });
 });
