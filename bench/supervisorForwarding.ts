@@ -6,7 +6,8 @@ import { assign, createActor, sendTo, setup } from 'xstate';
 import { supervisorMachine } from '../src/machines/supervisor/supervisor.js';
 import { fmt, median, now, type Figure } from './measure.js';
 
-const counterMachine = setup({
+/** The child every variant forwards to: it counts the events it got. */
+export const counterMachine = setup({
   types: { context: {} as { n: number }, events: {} as { type: 'bench.tick' } },
 }).createMachine({
   id: 'benchCounter',
@@ -14,7 +15,7 @@ const counterMachine = setup({
   on: { 'bench.tick': { actions: assign({ n: ({ context }) => context.n + 1 }) } },
 });
 
-const tick = { type: 'bench.tick' } as const;
+export const tick = { type: 'bench.tick' } as const;
 
 /** One timed block: wall ms and process CPU ms of sending `events` events. */
 interface Block {
@@ -31,8 +32,9 @@ function timed(send: () => void, events: number): Block {
   return { ms, cpu: (u.user + u.system) / 1000 };
 }
 
-function viaSupervisor(events: number): Block {
-  const root = createActor(supervisorMachine, {
+/** The supervisor with the counting child as its one concern, routed by the `bench.` prefix (not started). */
+export function supervisorActor() {
+  return createActor(supervisorMachine, {
     systemId: 'supervisor',
     input: {
       children: [{ id: 'sink', systemId: 'sink', logic: counterMachine, restart: 'permanent', receives: ['bench.'] }],
@@ -42,6 +44,10 @@ function viaSupervisor(events: number): Block {
       shutdownTimeoutMs: 1_000,
     },
   });
+}
+
+function viaSupervisor(events: number): Block {
+  const root = supervisorActor();
   root.start();
   const sink = root.system.get('sink');
   if (!sink) throw new Error('P5: the supervisor did not start its child');

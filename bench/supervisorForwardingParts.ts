@@ -5,18 +5,8 @@
 // order, and a variant's figure is the median over the rounds of (minimal parent's block time / its block time), so
 // load on the machine falls on all alike. Each variant's child must have counted every event.
 import { assign, createActor, sendTo, setup, type AnyActor, type AnyActorRef } from 'xstate';
-import { supervisorMachine } from '../src/machines/supervisor/supervisor.js';
 import { median, now } from './measure.js';
-
-const counterMachine = setup({
-  types: { context: {} as { n: number }, events: {} as { type: 'bench.tick' } },
-}).createMachine({
-  id: 'benchCounter',
-  context: { n: 0 },
-  on: { 'bench.tick': { actions: assign({ n: ({ context }) => context.n + 1 }) } },
-});
-
-const tick = { type: 'bench.tick' } as const;
+import { counterMachine, supervisorActor, tick } from './supervisorForwarding.js';
 
 interface Ctx {
   sink?: AnyActorRef;
@@ -82,17 +72,7 @@ const variants: Record<string, () => AnyActor> = {
   'flat, guard + target from context': () => createActor(flat('d', [{ guard: 'sinkRunning', actions: 'toRef' }])),
   'nested, no guard': () => createActor(nested('e', { actions: 'toChild' })),
   'nested, guard + target from context': () => createActor(nested('f', [{ guard: 'sinkRunning', actions: 'toRef' }])),
-  'the supervisor': () =>
-    createActor(supervisorMachine, {
-      systemId: 'supervisor',
-      input: {
-        children: [{ id: 'sink', systemId: 'sink', logic: counterMachine, restart: 'permanent', receives: ['bench.'] }],
-        maxRestarts: 5,
-        periodMs: 10_000,
-        backoff: { initialMs: 100, maxMs: 1_000, factor: 2 },
-        shutdownTimeoutMs: 1_000,
-      },
-    }),
+  'the supervisor': supervisorActor,
 };
 
 const rounds = Number(process.argv[2] ?? 200);
