@@ -170,7 +170,7 @@ export function ptpChildSpecs(deps: PtpDeps): ChildSpec[] {
     new LineChannel({
       enabled: directLinesEnabled(config),
       ...(deps.recordSourceEvent
-        ? { record: deps.recordSourceEvent, recordAs: lifecycleSystemId('socketServer') }
+        ? { record: { write: deps.recordSourceEvent, as: lifecycleSystemId('socketServer') } }
         : {}),
     });
   const socketInput: SocketServerInput = {

@@ -26,10 +26,11 @@ export type LineSink = (text: string) => void;
 export type SourceEventRecorder = (to: string, event: { type: string; [key: string]: unknown }) => void;
 
 export interface LineChannelOptions {
-  /** With trace recording on: writes a batch taken directly, as the chart path's `socket.line` to `recordAs`. */
-  record?: SourceEventRecorder;
-  /** The systemId the chart path's socket.line enters (the socketServer's lifecycle). */
-  recordAs?: string;
+  /**
+   * With trace recording on: writes a batch taken directly as the chart path's `socket.line` to `as`, the systemId
+   * that event enters (the socketServer's lifecycle).
+   */
+  record?: { write: SourceEventRecorder; as: string };
   /** false: every batch takes the chart path (a live inspector shows each socket.line). Default true. */
   enabled?: boolean;
 }
@@ -39,15 +40,13 @@ export class LineChannel {
   private sink: LineSink | undefined;
   /** The sink in use: set while attached and offered, else undefined (one check per batch). */
   private active: LineSink | undefined;
-  private readonly record: SourceEventRecorder | undefined;
-  private readonly recordAs: string;
+  private readonly record: { write: SourceEventRecorder; as: string } | undefined;
   private readonly enabled: boolean;
   /** Batches taken directly (tests, the benchmark). */
   taken = 0;
 
   constructor(opts: LineChannelOptions = {}) {
     this.record = opts.record;
-    this.recordAs = opts.recordAs ?? 'supervisor.socketServer';
     this.enabled = opts.enabled ?? true;
   }
 
@@ -85,7 +84,7 @@ export class LineChannel {
     const sink = this.active;
     if (sink === undefined) return false;
     this.taken++;
-    this.record?.(this.recordAs, { type: 'socket.line', connId, lines: text });
+    this.record?.write(this.record.as, { type: 'socket.line', connId, lines: text });
     sink(text);
     return true;
   }

@@ -37,26 +37,24 @@ export function createSocketServer(deps: SocketServerDeps) {
     // > 0 while one of this actor's events is being processed (sent back, or received): a batch handed over then
     // takes the chart path, behind whatever that step queued (lineChannel.ts).
     let busy = 0;
-    receive((e) => {
-      if (e.type !== 'socket.pause' && e.type !== 'socket.resume') return;
-      paused = e.type === 'socket.pause';
+    const whileBusy = (step: () => void): void => {
       busy++;
       try {
-        if (paused) server?.pause();
-        else server?.resume();
-      } finally {
-        busy--;
-      }
-      deps.logger.debug({ paused }, 'ptp socket reading');
-    });
-    const send = (e: SocketSourceEvent): void => {
-      busy++;
-      try {
-        sendBack(e);
+        step();
       } finally {
         busy--;
       }
     };
+    receive((e) => {
+      if (e.type !== 'socket.pause' && e.type !== 'socket.resume') return;
+      paused = e.type === 'socket.pause';
+      whileBusy(() => {
+        if (paused) server?.pause();
+        else server?.resume();
+      });
+      deps.logger.debug({ paused }, 'ptp socket reading');
+    });
+    const send = (e: SocketSourceEvent): void => whileBusy(() => sendBack(e));
     const lines = deps.lines;
     startLineServer(
       {
