@@ -58,6 +58,13 @@ export function pacedDelivery(opts: PacedDeliveryOptions): PacedDelivery {
   const push = (item: Item): void => {
     items.push(item);
   };
+  /** Nothing waits any more. */
+  const reset = (): void => {
+    items = [];
+    head = 0;
+    notifications = 0;
+    overflowMarked = false;
+  };
   const isReply = (d: Buffer): boolean => {
     const pid = firstPid(d);
     return pid !== 0 && pid === opts.portId();
@@ -85,12 +92,8 @@ export function pacedDelivery(opts: PacedDeliveryOptions): PacedDelivery {
       }
     } finally {
       running = false;
-      if (head >= items.length) {
-        items = [];
-        head = 0;
-        notifications = 0;
-        overflowMarked = false;
-      } else if (!closed && !scheduled) {
+      if (head >= items.length) reset();
+      else if (!closed && !scheduled) {
         scheduled = true;
         setImmediate(() => {
           scheduled = false;
@@ -133,9 +136,7 @@ export function pacedDelivery(opts: PacedDeliveryOptions): PacedDelivery {
     },
     close() {
       closed = true;
-      items = [];
-      head = 0;
-      notifications = 0;
+      reset();
     },
   };
 }
