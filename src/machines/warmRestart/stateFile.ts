@@ -154,6 +154,17 @@ function portsToSave(ports: PortTable<PortRecord>): PortMap {
   return out;
 }
 
+/**
+ * Once the file is read (or the start is cold): the changes that came before it are applied over it; saves wait in
+ * holding / holdingChanges while they are held, else start from ready / dirty.
+ */
+const afterRead = [
+  { guard: and(['savesHeld', 'hasEarlyChanges']), target: 'holdingChanges', actions: 'applyEarlyChanges' },
+  { guard: 'savesHeld', target: 'holding' },
+  { guard: 'hasEarlyChanges', target: 'dirty', actions: 'applyEarlyChanges' },
+  { target: 'ready' },
+] as const;
+
 export const stateFileMachine = setup({
   types: {
     input: {} as StateFileInput,
@@ -349,21 +360,11 @@ export const stateFileMachine = setup({
     },
     loaded: {
       entry: 'notifyLoaded',
-      always: [
-        { guard: and(['savesHeld', 'hasEarlyChanges']), target: 'holdingChanges', actions: 'applyEarlyChanges' },
-        { guard: 'savesHeld', target: 'holding' },
-        { guard: 'hasEarlyChanges', target: 'dirty', actions: 'applyEarlyChanges' },
-        { target: 'ready' },
-      ],
+      always: afterRead,
     },
     cold: {
       entry: [assign({ origin: 'cold', ports: table.empty<PortRecord>() }), 'notifyCold'],
-      always: [
-        { guard: and(['savesHeld', 'hasEarlyChanges']), target: 'holdingChanges', actions: 'applyEarlyChanges' },
-        { guard: 'savesHeld', target: 'holding' },
-        { guard: 'hasEarlyChanges', target: 'dirty', actions: 'applyEarlyChanges' },
-        { target: 'ready' },
-      ],
+      always: afterRead,
     },
     holding: {
       // Saves held (nothing changed yet): the file on disk stays the one that was read.
